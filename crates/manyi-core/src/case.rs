@@ -1,0 +1,213 @@
+//! A case and its append-only event log.
+//!
+//! The log is the truth (有据可查): every change to a case is an [`Event`] naming who, when, what
+//! and under which clause, with each changed field's value before and after. The current
+//! [`Case`] is derived by folding the events with [`apply`]; [`replay`] rebuilds it from the
+//! whole log, which is how a test proves the stored state and the log agree.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::org::{UnitRef, UserId};
+
+/// A person as recorded on a case and its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRef {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+}
+
+/// The current state of a case, derived from its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub number: String,
+    pub kind: String,
+    /// The policy id and the stored version the case was opened under; it keeps them for life.
+    pub policy_id: String,
+    pub policy_version: i64,
+    pub state: String,
+    pub channel: String,
+    /// The unit that owns (handles) the case now.
+    pub owner_unit: UnitRef,
+    /// 首问负责人: who registered the case. Recorded for good, accountable wherever the case goes.
+    pub first_contact: PersonRef,
+    /// Who is working on it now (the handler).
+    pub assignee: Option<PersonRef>,
+    pub fields: BTreeMap<String, Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// In a final state.
+    pub closed: bool,
+    /// How many events have been applied.
+    pub version: u64,
+}
+
+/// One entry of a case's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: Timestamp,
+    pub actor: PersonRef,
+    /// `open` for registration, otherwise the transition's id.
+    pub action: String,
+    /// The clause of the rule that allowed it.
+    pub clause: Option<String>,
+    pub change: Change,
+}
+
+/// What an event changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// The case was registered; the actor becomes its first-contact owner.
+    Opened {
+        kind: String,
+        policy_id: String,
+        policy_version: i64,
+        state: String,
+        channel: String,
+        owner_unit: UnitRef,
+        assignee: Option<PersonRef>,
+        fields: BTreeMap<String, Value>,
+    },
+    /// A transition was taken.
+    Transitioned {
+        from: String,
+        to: String,
+        closed: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<FieldChange>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_unit: Option<Moved<UnitRef>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<Moved<Option<PersonRef>>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+}
+
+/// A field's value before and after a change (`None` = empty).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// A value before and after a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moved<T> {
+    pub before: T,
+    pub after: T,
+}
+
+/// Why an event log could not be folded into a case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("the log is empty")]
+    Empty,
+    #[error("event {index} opens a case that is already open")]
+    OpenedTwice { index: usize },
+    #[error("event {index} changes a case before it was opened")]
+    NotOpened { index: usize },
+    #[error("event {index} starts from state `{from}` but the case is in `{actual}`")]
+    StateMismatch {
+        index: usize,
+        from: String,
+        actual: String,
+    },
+}
+
+/// Applies one event to the case it belongs to (`None` before the first event).
+pub fn apply(number: &str, case: Option<Case>, event: &Event) -> Result<Case, ReplayError> {
+    apply_at(number, case, event, 0)
+}
+
+fn apply_at(
+    number: &str,
+    case: Option<Case>,
+    event: &Event,
+    index: usize,
+) -> Result<Case, ReplayError> {
+    match (&event.change, case) {
+        (
+            Change::Opened {
+                kind,
+                policy_id,
+                policy_version,
+                state,
+                channel,
+                owner_unit,
+                assignee,
+                fields,
+            },
+            None,
+        ) => Ok(Case {
+            number: number.to_owned(),
+            kind: kind.clone(),
+            policy_id: policy_id.clone(),
+            policy_version: *policy_version,
+            state: state.clone(),
+            channel: channel.clone(),
+            owner_unit: owner_unit.clone(),
+            first_contact: event.actor.clone(),
+            assignee: assignee.clone(),
+            fields: fields.clone(),
+            created_at: event.at,
+            updated_at: event.at,
+            closed: false,
+            version: 1,
+        }),
+        (Change::Opened { .. }, Some(_)) => Err(ReplayError::OpenedTwice { index }),
+        (Change::Transitioned { .. }, None) => Err(ReplayError::NotOpened { index }),
+        (
+            Change::Transitioned {
+                from,
+                to,
+                closed,
+                fields,
+                owner_unit,
+                assignee,
+                note: _,
+            },
+            Some(mut case),
+        ) => {
+            if &case.state != from {
+                return Err(ReplayError::StateMismatch {
+                    index,
+                    from: from.clone(),
+                    actual: case.state,
+                });
+            }
+            case.state = to.clone();
+            case.closed = *closed;
+            for change in fields {
+                match &change.after {
+                    Some(v) => case.fields.insert(change.field.clone(), v.clone()),
+                    None => case.fields.remove(&change.field),
+                };
+            }
+            if let Some(moved) = owner_unit {
+                case.owner_unit = moved.after.clone();
+            }
+            if let Some(moved) = assignee {
+                case.assignee = moved.after.clone();
+            }
+            case.updated_at = event.at;
+            case.version += 1;
+            Ok(case)
+        }
+    }
+}
+
+/// Rebuilds a case from its whole log.
+pub fn replay(number: &str, events: &[Event]) -> Result<Case, ReplayError> {
+    let mut case = None;
+    for (index, event) in events.iter().enumerate() {
+        case = Some(apply_at(number, case, event, index)?);
+    }
+    case.ok_or(ReplayError::Empty)
+}

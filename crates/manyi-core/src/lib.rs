@@ -1,0 +1,38 @@
+//! # manyi-core — the domain that decides
+//!
+//! This crate is manyi's functional core. It knows nothing of HTTP, SQL, async or the wall
+//! clock: every function takes what it needs (a policy, a case, an actor, the time) and returns
+//! a decision. That is what lets a regulation be tested clause by clause in microseconds.
+//!
+//! ## Layout
+//!
+//! - [`policy`] — the policy language: the TOML a regulation is written in, its loader with
+//!   `file:line:column` diagnostics, the checker and the compliance matrix (`policy explain`).
+//! - [`expr`] — guard conditions in CEL (the Common Expression Language), compiled once and
+//!   evaluated against a case, its actor and the submitted input.
+//! - [`values`] — typed field values: mainland phone numbers, resident ID numbers (GB 11643),
+//!   unified social credit codes (GB 32100), money in fen, dates.
+//! - [`numbering`] — case numbers: prefix, date parts and a zero-padded serial that resets
+//!   yearly, monthly or daily.
+//! - [`org`] — the organisation tree, actors and jurisdiction (who may see and act on what).
+//! - [`case`] — a case, its append-only events, and the fold that derives state from events.
+//! - [`engine`] — `decide_create` and `decide_transition`: the rules of a policy applied to a
+//!   case, returning events to append or a [`engine::Refusal`] that names the clause.
+//! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
+//! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
+
+pub mod calendar;
+pub mod case;
+pub mod clock;
+pub mod engine;
+pub mod expr;
+pub mod numbering;
+pub mod org;
+pub mod policy;
+pub mod values;
+
+/// Asia/Shanghai. China has observed no daylight-saving time since 1991, so a fixed +08:00
+/// offset is exact for every date manyi computes, and needs no time-zone database.
+pub fn china_tz() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::fixed(jiff::tz::offset(8))
+}

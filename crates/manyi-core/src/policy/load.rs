@@ -1,0 +1,947 @@
+//! Loading and checking a policy file.
+//!
+//! [`load`] reads the TOML, builds the model and checks it as a whole (unknown states and
+//! roles, unreachable states, dead ends, bad CEL, numbering without a serial …). It never stops
+//! at the first problem: every diagnostic is collected, each with its `file:line:column`. A
+//! [`Policy`] is returned only when there is no error.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use toml::de::{DeTable, DeValue};
+
+use super::reader::{At, Ctx, Table, to_json};
+use super::{
+    CaseKind, ChoiceOption, Diagnostic, Effect, Field, FieldType, Level, Policy, Role, Span, State,
+    TaxonomyNode, Transition,
+};
+use crate::expr::Condition;
+use crate::numbering::{NumberingRule, Reset};
+
+/// The result of loading a policy file: the policy if it has no error, and every diagnostic.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    pub policy: Option<Policy>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadOutcome {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+const DEFAULT_TEXT_LEN: usize = 200;
+const DEFAULT_LONG_TEXT_LEN: usize = 20_000;
+
+/// Loads and checks the policy in `source`; `file` is the name used in diagnostics.
+pub fn load(file: &str, source: &str) -> LoadOutcome {
+    let mut cx = Ctx::new(file, source);
+    let (doc, syntax_errors) = DeTable::parse_recoverable(source);
+    for e in &syntax_errors {
+        let offset = e.span().map_or(0, |s| s.start);
+        cx.error_at(offset, format!("TOML syntax: {}", e.message().trim()));
+    }
+    // A file that does not parse would give follow-on errors that only confuse.
+    if !syntax_errors.is_empty() {
+        return finish(cx, None);
+    }
+    let root = Table::root(&doc);
+    root.deny_unknown(&mut cx, &["policy", "level", "role", "kind"]);
+
+    let header = root.table(&mut cx, "policy");
+    if header.is_none() && root.get("policy").is_none() {
+        cx.error_at(0, "missing the [policy] table (id and title)");
+    }
+    let (id, title, regulation) = match &header {
+        Some(h) => {
+            h.deny_unknown(&mut cx, &["id", "title", "regulation", "description"]);
+            let id = h.req_str(&mut cx, "id");
+            if let Some(id) = &id {
+                if !is_identifier(&id.value, true) {
+                    cx.error(
+                        &id.span,
+                        format!(
+                            "policy id `{}` must be lower-case letters, digits, `-` and `_`",
+                            id.value
+                        ),
+                    );
+                }
+            }
+            let title = h.req_str(&mut cx, "title");
+            let regulation = h.str(&mut cx, "regulation");
+            let _ = h.str(&mut cx, "description");
+            (id, title, regulation)
+        }
+        None => (None, None, None),
+    };
+
+    let levels = read_levels(&mut cx, &root);
+    let roles = read_roles(&mut cx, &root);
+    let role_ids: HashSet<String> = roles.iter().map(|r| r.id.clone()).collect();
+
+    let mut kinds = Vec::new();
+    match root.table(&mut cx, "kind") {
+        Some(kind_table) => {
+            for (kind_id, key_span, value) in kind_table.entries() {
+                check_identifier(&mut cx, kind_id, &key_span, "case kind");
+                if let Some(t) = Table::from_value(&mut cx, value, format!("kind.{kind_id}")) {
+                    if let Some(kind) = read_kind(&mut cx, kind_id, &t, &role_ids) {
+                        kinds.push(kind);
+                    }
+                }
+            }
+        }
+        None if root.get("kind").is_none() => {
+            cx.error_at(
+                0,
+                "the policy declares no case kind: add a [kind.<id>] table",
+            );
+        }
+        None => {}
+    }
+
+    let policy = match (id, title) {
+        (Some(id), Some(title)) => Some(Policy {
+            id: id.value,
+            title: title.value,
+            regulation: regulation.map(|r| r.value),
+            levels,
+            roles,
+            kinds,
+        }),
+        _ => None,
+    };
+    finish(cx, policy)
+}
+
+fn finish(cx: Ctx<'_>, policy: Option<Policy>) -> LoadOutcome {
+    let mut diagnostics = cx.diagnostics;
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    diagnostics.dedup();
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    LoadOutcome {
+        policy: if has_errors { None } else { policy },
+        diagnostics,
+    }
+}
+
+fn is_identifier(s: &str, allow_dash: bool) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (allow_dash && c == '-')
+        })
+}
+
+fn check_identifier(cx: &mut Ctx<'_>, id: &str, span: &Span, what: &str) {
+    if !is_identifier(id, false) {
+        cx.error(
+            span,
+            format!("{what} id `{id}` must start with a-z and use only a-z, 0-9 and `_`"),
+        );
+    }
+}
+
+/// Reports ids seen twice in one list.
+fn check_unique<'a>(cx: &mut Ctx<'_>, what: &str, ids: impl Iterator<Item = &'a At<String>>) {
+    let mut seen = HashMap::new();
+    for id in ids {
+        if let Some(first) = seen.insert(id.value.clone(), id.span.clone()) {
+            let (line, _) = super::diag::line_column(cx.source, first.start);
+            cx.error(
+                &id.span,
+                format!(
+                    "duplicate {what} `{}` (first declared on line {line})",
+                    id.value
+                ),
+            );
+        }
+    }
+}
+
+fn read_levels(cx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Vec<Level> {
+    let mut ids = Vec::new();
+    let mut levels = Vec::new();
+    for t in root.tables(cx, "level") {
+        t.deny_unknown(cx, &["id", "label", "label_en", "clause"]);
+        let id = t.req_str(cx, "id");
+        let label = t.req_str(cx, "label");
+        let label_en = t.str(cx, "label_en").map(|a| a.value);
+        let clause = t.str(cx, "clause").map(|a| a.value);
+        if let (Some(id), Some(label)) = (id, label) {
+            check_identifier(cx, &id.value, &id.span, "level");
+            levels.push(Level {
+                id: id.value.clone(),
+                label: label.value,
+                label_en,
+                clause,
+            });
+            ids.push(id);
+        }
+    }
+    check_unique(cx, "level", ids.iter());
+    levels
+}
+
+fn read_roles(cx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Vec<Role> {
+    let mut ids = Vec::new();
+    let mut roles = Vec::new();
+    for t in root.tables(cx, "role") {
+        t.deny_unknown(cx, &["id", "label", "label_en", "clause"]);
+        let id = t.req_str(cx, "id");
+        let label = t.req_str(cx, "label");
+        let label_en = t.str(cx, "label_en").map(|a| a.value);
+        let clause = t.str(cx, "clause").map(|a| a.value);
+        if let (Some(id), Some(label)) = (id, label) {
+            check_identifier(cx, &id.value, &id.span, "role");
+            roles.push(Role {
+                id: id.value.clone(),
+                label: label.value,
+                label_en,
+                clause,
+            });
+            ids.push(id);
+        }
+    }
+    check_unique(cx, "role", ids.iter());
+    roles
+}
+
+/// Checks that every listed role is declared (`*` means any role).
+fn check_roles(
+    cx: &mut Ctx<'_>,
+    roles: &[At<String>],
+    declared: &HashSet<String>,
+    place: &str,
+) -> Vec<String> {
+    for r in roles {
+        if r.value != "*" && !declared.contains(&r.value) {
+            cx.error(
+                &r.span,
+                format!(
+                    "unknown role `{}` in {place}; declare it in a [[role]] table",
+                    r.value
+                ),
+            );
+        }
+    }
+    roles.iter().map(|r| r.value.clone()).collect()
+}
+
+fn read_kind(
+    cx: &mut Ctx<'_>,
+    kind_id: &str,
+    t: &Table<'_, '_>,
+    role_ids: &HashSet<String>,
+) -> Option<CaseKind> {
+    t.deny_unknown(
+        cx,
+        &[
+            "label",
+            "label_en",
+            "clause",
+            "initial",
+            "create_roles",
+            "channels",
+            "numbering",
+            "field",
+            "state",
+            "transition",
+        ],
+    );
+    let label = t.req_str(cx, "label");
+    let label_en = t.str(cx, "label_en").map(|a| a.value);
+    let clause = t.str(cx, "clause").map(|a| a.value);
+    let initial = t.req_str(cx, "initial");
+    let create_roles = match t.str_list(cx, "create_roles") {
+        Some(list) => {
+            if list.value.is_empty() {
+                cx.error(&list.span, "`create_roles` must name at least one role");
+            }
+            check_roles(cx, &list.value, role_ids, "`create_roles`")
+        }
+        None => {
+            cx.error(
+                &t.span,
+                format!("missing required key `create_roles` in `kind.{kind_id}`"),
+            );
+            Vec::new()
+        }
+    };
+    let channels: Vec<String> = match t.str_list(cx, "channels") {
+        Some(l) => l.value.into_iter().map(|c| c.value).collect(),
+        None => {
+            cx.warn(
+                &t.span,
+                format!(
+                    "`kind.{kind_id}` lists no `channels`: a case may arrive through any channel"
+                ),
+            );
+            Vec::new()
+        }
+    };
+    let numbering = read_numbering(cx, t, kind_id);
+
+    // Fields.
+    let mut field_ids = Vec::new();
+    let mut fields = Vec::new();
+    for ft in t.tables(cx, "field") {
+        if let Some((id, field)) = read_field(cx, &ft) {
+            field_ids.push(id);
+            fields.push(field);
+        }
+    }
+    check_unique(cx, "field", field_ids.iter());
+    let field_types: HashMap<&str, &FieldType> = fields
+        .iter()
+        .map(|f| (f.id.as_str(), &f.field_type))
+        .collect();
+
+    // States.
+    let mut states = Vec::new();
+    let mut state_spans: HashMap<String, Span> = HashMap::new();
+    if let Some(state_table) = t.table(cx, "state") {
+        for (state_id, key_span, value) in state_table.entries() {
+            check_identifier(cx, state_id, &key_span, "state");
+            let Some(st) = Table::from_value(cx, value, format!("kind.{kind_id}.state.{state_id}"))
+            else {
+                continue;
+            };
+            st.deny_unknown(cx, &["label", "label_en", "final", "requires", "clause"]);
+            let label = st.req_str(cx, "label");
+            let requires = st
+                .str_list(cx, "requires")
+                .map(|l| l.value)
+                .unwrap_or_default();
+            check_fields_exist(cx, &requires, &field_types, "`requires`");
+            state_spans.insert(state_id.to_owned(), key_span);
+            states.push(State {
+                id: state_id.to_owned(),
+                label: label.map(|l| l.value).unwrap_or_default(),
+                label_en: st.str(cx, "label_en").map(|a| a.value),
+                is_final: st.bool(cx, "final").unwrap_or(false),
+                requires: requires.into_iter().map(|r| r.value).collect(),
+                clause: st.str(cx, "clause").map(|a| a.value),
+            });
+        }
+    } else if t.get("state").is_none() {
+        cx.error(
+            &t.span,
+            format!("`kind.{kind_id}` declares no states: add [kind.{kind_id}.state.<id>] tables"),
+        );
+    }
+    let state_ids: HashSet<&str> = states.iter().map(|s| s.id.as_str()).collect();
+    if let Some(initial) = &initial {
+        if !state_ids.contains(initial.value.as_str()) && !states.is_empty() {
+            cx.error(
+                &initial.span,
+                format!("unknown initial state `{}`", initial.value),
+            );
+        }
+    }
+    if !states.is_empty() && !states.iter().any(|s| s.is_final) {
+        cx.error(
+            &t.span,
+            format!(
+                "`kind.{kind_id}` has no final state: mark the closing state with `final = true`"
+            ),
+        );
+    }
+
+    // Transitions.
+    let mut transition_ids = Vec::new();
+    let mut transitions = Vec::new();
+    for tt in t.tables(cx, "transition") {
+        if let Some((id, tr)) = read_transition(cx, &tt, &state_ids, role_ids, &field_types) {
+            transition_ids.push(id);
+            transitions.push(tr);
+        }
+    }
+    check_unique(cx, "transition", transition_ids.iter());
+
+    // Whole-graph checks: reachability and dead ends.
+    if let Some(initial) = &initial {
+        if state_ids.contains(initial.value.as_str()) {
+            check_graph(cx, &states, &transitions, &initial.value, &state_spans);
+        }
+    }
+
+    Some(CaseKind {
+        id: kind_id.to_owned(),
+        label: label?.value,
+        label_en,
+        clause,
+        initial: initial?.value,
+        create_roles,
+        channels,
+        numbering: numbering?,
+        fields,
+        states,
+        transitions,
+    })
+}
+
+fn read_numbering(cx: &mut Ctx<'_>, t: &Table<'_, '_>, kind_id: &str) -> Option<NumberingRule> {
+    let Some(nt) = t.table(cx, "numbering") else {
+        if t.get("numbering").is_none() {
+            cx.error(
+                &t.span,
+                format!(
+                    "missing required key `numbering` in `kind.{kind_id}` (e.g. numbering = {{ pattern = \"{{YYYY}}{{MM}}{{SEQ:4}}\", reset = \"monthly\" }})"
+                ),
+            );
+        }
+        return None;
+    };
+    nt.deny_unknown(cx, &["pattern", "reset", "clause"]);
+    let pattern = nt.req_str(cx, "pattern");
+    let reset = match nt.str(cx, "reset") {
+        Some(word) => match Reset::parse(&word.value) {
+            Some(r) => Some(r),
+            None => {
+                cx.error(
+                    &word.span,
+                    format!(
+                        "unknown reset `{}`; use never, yearly, monthly or daily",
+                        word.value
+                    ),
+                );
+                None
+            }
+        },
+        None => Some(Reset::Never),
+    };
+    let clause = nt.str(cx, "clause").map(|c| c.value);
+    let (pattern, reset) = (pattern?, reset?);
+    match NumberingRule::parse(&pattern.value, reset) {
+        Ok(mut rule) => {
+            rule.clause = clause;
+            Some(rule)
+        }
+        Err(errors) => {
+            for e in errors {
+                let offset = string_content_offset(
+                    cx.source,
+                    &pattern.span,
+                    &pattern.value,
+                    1,
+                    e.offset + 1,
+                );
+                cx.error_at(offset, format!("numbering: {}", e.message));
+            }
+            None
+        }
+    }
+}
+
+fn read_field(cx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<(At<String>, Field)> {
+    t.deny_unknown(
+        cx,
+        &[
+            "id", "label", "label_en", "type", "required", "personal", "max_len", "min", "max",
+            "options", "taxonomy", "clause",
+        ],
+    );
+    let id = t.req_str(cx, "id")?;
+    check_identifier(cx, &id.value, &id.span, "field");
+    let label = t.req_str(cx, "label");
+    let type_word = t.req_str(cx, "type")?;
+    let max_len = t.int(cx, "max_len").and_then(|n| {
+        usize::try_from(n.value)
+            .ok()
+            .filter(|&n| n > 0)
+            .or_else(|| {
+                cx.error(&n.span, "`max_len` must be a positive integer");
+                None
+            })
+    });
+    let options = |cx: &mut Ctx<'_>| -> Vec<ChoiceOption> {
+        let options = read_options(cx, t);
+        if options.is_empty() {
+            cx.error(
+                &t.span,
+                format!("field `{}` is a choice but lists no `options`", id.value),
+            );
+        }
+        options
+    };
+    let field_type = match type_word.value.as_str() {
+        "text" => FieldType::Text {
+            max_len: max_len.unwrap_or(DEFAULT_TEXT_LEN),
+        },
+        "long_text" => FieldType::LongText {
+            max_len: max_len.unwrap_or(DEFAULT_LONG_TEXT_LEN),
+        },
+        "choice" => FieldType::Choice {
+            options: options(cx),
+        },
+        "multi_choice" => FieldType::MultiChoice {
+            options: options(cx),
+        },
+        "taxonomy" => {
+            let nodes = match t.get("taxonomy") {
+                Some(v) => read_taxonomy(cx, v, 0),
+                None => Vec::new(),
+            };
+            if nodes.is_empty() {
+                cx.error(
+                    &t.span,
+                    format!(
+                        "field `{}` is a taxonomy but has no `taxonomy` tree",
+                        id.value
+                    ),
+                );
+            }
+            FieldType::Taxonomy { nodes }
+        }
+        "integer" => FieldType::Integer {
+            min: t.int(cx, "min").map(|a| a.value),
+            max: t.int(cx, "max").map(|a| a.value),
+        },
+        "money" => FieldType::Money,
+        "date" => FieldType::Date,
+        "datetime" => FieldType::DateTime,
+        "phone" => FieldType::Phone,
+        "resident_id" => FieldType::ResidentId,
+        "credit_code" => FieldType::CreditCode,
+        "email" => FieldType::Email,
+        "person" => FieldType::Person,
+        "unit" => FieldType::Unit,
+        "attachment" => FieldType::Attachment,
+        other => {
+            cx.error(
+                &type_word.span,
+                format!(
+                    "unknown field type `{other}`; expected one of: {}",
+                    FieldType::KEYWORDS.join(", ")
+                ),
+            );
+            return None;
+        }
+    };
+    let personal_default = matches!(
+        field_type,
+        FieldType::Phone | FieldType::ResidentId | FieldType::Email
+    );
+    let field = Field {
+        id: id.value.clone(),
+        label: label.map(|l| l.value).unwrap_or_default(),
+        label_en: t.str(cx, "label_en").map(|a| a.value),
+        field_type,
+        required: t.bool(cx, "required").unwrap_or(false),
+        personal: t.bool(cx, "personal").unwrap_or(personal_default),
+        clause: t.str(cx, "clause").map(|a| a.value),
+    };
+    Some((id, field))
+}
+
+/// `options = ["a", "b"]` (code = label) or `options = [{ code = "a", label = "甲" }]`.
+fn read_options(cx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Vec<ChoiceOption> {
+    let Some(value) = t.get("options") else {
+        return Vec::new();
+    };
+    let DeValue::Array(items) = value.get_ref() else {
+        cx.error(&value.span(), "`options` must be a list");
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    let mut options = Vec::new();
+    for item in items.iter() {
+        let option = match item.get_ref() {
+            DeValue::String(s) => Some(ChoiceOption {
+                code: s.to_string(),
+                label: s.to_string(),
+            }),
+            DeValue::Table(_) => Table::from_value(cx, item, "option".into()).and_then(|ot| {
+                ot.deny_unknown(cx, &["code", "label"]);
+                let code = ot.req_str(cx, "code")?;
+                let label = ot
+                    .str(cx, "label")
+                    .map_or_else(|| code.value.clone(), |l| l.value);
+                Some(ChoiceOption {
+                    code: code.value,
+                    label,
+                })
+            }),
+            other => {
+                cx.error(
+                    &item.span(),
+                    format!(
+                        "an option must be a string or {{ code, label }}, found {}",
+                        other.type_str()
+                    ),
+                );
+                None
+            }
+        };
+        if let Some(option) = option {
+            if !seen.insert(option.code.clone()) {
+                cx.error(&item.span(), format!("duplicate option `{}`", option.code));
+            }
+            options.push(option);
+        }
+    }
+    options
+}
+
+fn read_taxonomy(
+    cx: &mut Ctx<'_>,
+    value: &toml::Spanned<DeValue<'_>>,
+    depth: usize,
+) -> Vec<TaxonomyNode> {
+    let DeValue::Array(items) = value.get_ref() else {
+        cx.error(
+            &value.span(),
+            "`taxonomy` must be a list of { code, label, children }",
+        );
+        return Vec::new();
+    };
+    if depth > 8 {
+        cx.error(&value.span(), "a taxonomy may be at most 8 levels deep");
+        return Vec::new();
+    }
+    items
+        .iter()
+        .filter_map(|item| {
+            let nt = Table::from_value(cx, item, "taxonomy node".into())?;
+            nt.deny_unknown(cx, &["code", "label", "children"]);
+            let code = nt.req_str(cx, "code")?;
+            let label = nt.req_str(cx, "label")?;
+            let children = nt
+                .get("children")
+                .map(|c| read_taxonomy(cx, c, depth + 1))
+                .unwrap_or_default();
+            Some(TaxonomyNode {
+                code: code.value,
+                label: label.value,
+                children,
+            })
+        })
+        .collect()
+}
+
+fn check_fields_exist(
+    cx: &mut Ctx<'_>,
+    fields: &[At<String>],
+    known: &HashMap<&str, &FieldType>,
+    place: &str,
+) {
+    for f in fields {
+        if !known.contains_key(f.value.as_str()) {
+            cx.error(&f.span, format!("unknown field `{}` in {place}", f.value));
+        }
+    }
+}
+
+fn read_transition(
+    cx: &mut Ctx<'_>,
+    t: &Table<'_, '_>,
+    states: &HashSet<&str>,
+    role_ids: &HashSet<String>,
+    fields: &HashMap<&str, &FieldType>,
+) -> Option<(At<String>, Transition)> {
+    t.deny_unknown(
+        cx,
+        &[
+            "id",
+            "label",
+            "label_en",
+            "from",
+            "to",
+            "roles",
+            "first_contact_only",
+            "requires",
+            "when",
+            "effects",
+            "clause",
+            "refusal",
+        ],
+    );
+    let id = t.req_str(cx, "id")?;
+    check_identifier(cx, &id.value, &id.span, "transition");
+    let label = t.req_str(cx, "label");
+    let clause = t.req_str(cx, "clause");
+    let from = t.str_list(cx, "from");
+    let from = match from {
+        Some(list) if list.value.len() == 1 && list.value[0].value == "*" => None,
+        Some(list) => {
+            for s in &list.value {
+                if !states.contains(s.value.as_str()) {
+                    cx.error(
+                        &s.span,
+                        format!(
+                            "unknown state `{}` in `from` of transition `{}`",
+                            s.value, id.value
+                        ),
+                    );
+                }
+            }
+            Some(list.value.into_iter().map(|s| s.value).collect())
+        }
+        None => {
+            cx.error(
+                &t.span,
+                format!(
+                    "missing required key `from` in transition `{}` (a list of states, or \"*\")",
+                    id.value
+                ),
+            );
+            None
+        }
+    };
+    let to = t.req_str(cx, "to");
+    if let Some(to) = &to {
+        if !states.contains(to.value.as_str()) {
+            cx.error(
+                &to.span,
+                format!(
+                    "unknown state `{}` in `to` of transition `{}`",
+                    to.value, id.value
+                ),
+            );
+        }
+    }
+    let roles = match t.str_list(cx, "roles") {
+        Some(list) => {
+            if list.value.is_empty() {
+                cx.error(&list.span, "`roles` must name at least one role (or \"*\")");
+            }
+            check_roles(
+                cx,
+                &list.value,
+                role_ids,
+                &format!("transition `{}`", id.value),
+            )
+        }
+        None => {
+            cx.error(
+                &t.span,
+                format!("missing required key `roles` in transition `{}`", id.value),
+            );
+            Vec::new()
+        }
+    };
+    let requires = t
+        .str_list(cx, "requires")
+        .map(|l| l.value)
+        .unwrap_or_default();
+    check_fields_exist(
+        cx,
+        &requires,
+        fields,
+        &format!("`requires` of transition `{}`", id.value),
+    );
+
+    let condition = t
+        .str(cx, "when")
+        .and_then(|when| match Condition::compile(&when.value) {
+            Ok(c) => Some(c),
+            Err(errors) => {
+                for e in errors {
+                    let offset =
+                        string_content_offset(cx.source, &when.span, &when.value, e.line, e.column);
+                    cx.error_at(offset, format!("CEL: {}", e.message));
+                }
+                None
+            }
+        });
+    let effects = read_effects(cx, t, fields, &id.value);
+    let transition = Transition {
+        id: id.value.clone(),
+        label: label.map(|l| l.value).unwrap_or_default(),
+        label_en: t.str(cx, "label_en").map(|a| a.value),
+        from,
+        to: to?.value,
+        roles,
+        first_contact_only: t.bool(cx, "first_contact_only").unwrap_or(false),
+        requires: requires.into_iter().map(|r| r.value).collect(),
+        condition,
+        effects,
+        clause: clause?.value,
+        refusal: t.str(cx, "refusal").map(|a| a.value),
+    };
+    Some((id, transition))
+}
+
+fn read_effects(
+    cx: &mut Ctx<'_>,
+    t: &Table<'_, '_>,
+    fields: &HashMap<&str, &FieldType>,
+    transition: &str,
+) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for et in t.tables(cx, "effects") {
+        et.deny_unknown(cx, &["op", "to", "field", "unit", "value"]);
+        let Some(op) = et.req_str(cx, "op") else {
+            continue;
+        };
+        let field_of = |cx: &mut Ctx<'_>, want: Option<&str>| -> Option<String> {
+            let f = et.req_str(cx, "field")?;
+            match fields.get(f.value.as_str()) {
+                None => {
+                    cx.error(
+                        &f.span,
+                        format!(
+                            "unknown field `{}` in an effect of transition `{transition}`",
+                            f.value
+                        ),
+                    );
+                    None
+                }
+                Some(ty) if want.is_some_and(|w| ty.keyword() != w) => {
+                    cx.error(
+                        &f.span,
+                        format!(
+                            "field `{}` is of type {}, but `{}` needs a {} field",
+                            f.value,
+                            ty.keyword(),
+                            op.value,
+                            want.unwrap_or_default()
+                        ),
+                    );
+                    None
+                }
+                Some(_) => Some(f.value),
+            }
+        };
+        let effect = match op.value.as_str() {
+            "hand_up" => Some(Effect::HandUp),
+            "assign" => match (et.str(cx, "to"), et.get("field")) {
+                (Some(to), None) if to.value == "actor" => Some(Effect::AssignActor),
+                (Some(to), None) if to.value == "none" => Some(Effect::Unassign),
+                (None, Some(_)) => field_of(cx, Some("person")).map(Effect::AssignFromField),
+                _ => {
+                    cx.error(
+                        &et.span,
+                        "`assign` takes either to = \"actor\" | \"none\", or field = \"<a person field>\"",
+                    );
+                    None
+                }
+            },
+            "hand_across" => match (et.str(cx, "unit"), et.get("field")) {
+                (Some(unit), None) => Some(Effect::HandAcrossTo(unit.value)),
+                (None, Some(_)) => field_of(cx, Some("unit")).map(Effect::HandAcrossFromField),
+                _ => {
+                    cx.error(
+                        &et.span,
+                        "`hand_across` takes either unit = \"<unit code>\", or field = \"<a unit field>\"",
+                    );
+                    None
+                }
+            },
+            "set" => {
+                let field = field_of(cx, None);
+                let value = match et.get("value") {
+                    Some(v) => to_json(v.get_ref()),
+                    None => {
+                        cx.error(&et.span, "`set` needs a `value`");
+                        None
+                    }
+                };
+                match (field, value) {
+                    (Some(field), Some(value)) => Some(Effect::SetField { field, value }),
+                    _ => None,
+                }
+            }
+            other => {
+                cx.error(
+                    &op.span,
+                    format!(
+                        "unknown effect `{other}`; expected hand_up, hand_across, assign or set"
+                    ),
+                );
+                None
+            }
+        };
+        effects.extend(effect);
+    }
+    effects
+}
+
+/// Reachability from the initial state, and non-final states with no way out.
+fn check_graph(
+    cx: &mut Ctx<'_>,
+    states: &[State],
+    transitions: &[Transition],
+    initial: &str,
+    spans: &HashMap<String, Span>,
+) {
+    let final_states: HashSet<&str> = states
+        .iter()
+        .filter(|s| s.is_final)
+        .map(|s| s.id.as_str())
+        .collect();
+    let successors = |state: &str| -> Vec<&str> {
+        transitions
+            .iter()
+            .filter(|t| match &t.from {
+                Some(from) => from.iter().any(|f| f == state),
+                None => !final_states.contains(state),
+            })
+            .map(|t| t.to.as_str())
+            .collect()
+    };
+    let mut reached = BTreeSet::from([initial]);
+    let mut queue = vec![initial];
+    while let Some(state) = queue.pop() {
+        for next in successors(state) {
+            if reached.insert(next) {
+                queue.push(next);
+            }
+        }
+    }
+    for state in states {
+        let span = spans.get(&state.id).cloned().unwrap_or(0..0);
+        if !reached.contains(state.id.as_str()) {
+            cx.error(
+                &span,
+                format!(
+                    "state `{}` is unreachable from the initial state `{initial}`",
+                    state.id
+                ),
+            );
+        }
+        if !state.is_final && successors(&state.id).is_empty() {
+            cx.error(
+                &span,
+                format!(
+                    "state `{}` has no way out and is not final: add a transition from it, or mark it `final = true`",
+                    state.id
+                ),
+            );
+        }
+    }
+}
+
+/// Maps a (line, column) inside a string value's text to a byte offset in the file, so that
+/// an error inside a CEL expression or a numbering pattern points at the right character.
+/// Escapes inside a basic string can shift the column by their extra characters.
+fn string_content_offset(
+    source: &str,
+    span: &Span,
+    content: &str,
+    line: usize,
+    column: usize,
+) -> usize {
+    let raw = source.get(span.start..).unwrap_or("");
+    let mut start = span.start
+        + if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+            3 + usize::from(raw[3..].starts_with('\n'))
+        } else {
+            1
+        };
+    // Find the byte offset of (line, column) inside the content.
+    let mut inner = 0;
+    for (i, l) in content.split('\n').enumerate() {
+        if i + 1 == line {
+            inner += l
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(l.len(), |(b, _)| b);
+            break;
+        }
+        inner += l.len() + 1;
+    }
+    start += inner;
+    start.min(span.end.max(span.start))
+}

@@ -1,0 +1,671 @@
+//! `/api/v1/cases`: register, read, list, and act on cases.
+//!
+//! Each write follows the same steps: load what the decision needs (the case, its policy
+//! version, the org units and people the input names), let `manyi-core` decide, then append the
+//! events and the new current state in one store transaction. A concurrent change to the same
+//! case is detected by its version, and the decision is made again on the fresh state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use manyi_core::case::{self, Case, Event};
+use manyi_core::engine::{self, CreateInput, Directory, TransitionInput};
+use manyi_core::org::{Actor, UnitRef};
+use manyi_core::policy::{FieldType, Policy};
+use manyi_store::{
+    CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, Idempotency, NewCase, NewEvent, StoreError,
+    User, Visibility,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::AppState;
+use crate::auth::{CurrentUser, token_hash};
+use crate::error::AppError;
+use crate::json::{ApiJson, JsonBytes, parse_json};
+use crate::policies::Compiled;
+
+/// `POST /api/v1/cases` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    /// The policy id; optional when exactly one active policy has the kind.
+    #[serde(default)]
+    pub policy: Option<String>,
+    pub kind: String,
+    pub channel: String,
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+}
+
+/// `POST /api/v1/cases/{number}/transitions` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub action: String,
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A case as the API shows it.
+#[derive(Serialize)]
+pub struct CaseBody {
+    pub number: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub policy: PolicyRef,
+    pub state: String,
+    pub state_label: String,
+    pub closed: bool,
+    pub channel: String,
+    pub owner_unit: UnitBody,
+    /// 首问负责人.
+    pub first_contact: PersonBody,
+    pub assignee: Option<PersonBody>,
+    pub fields: BTreeMap<String, Value>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+    /// What the current user may do next.
+    pub actions: Vec<ActionBody>,
+}
+
+#[derive(Serialize)]
+pub struct PolicyRef {
+    pub id: String,
+    pub version: i64,
+}
+
+#[derive(Serialize)]
+pub struct UnitBody {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+}
+
+#[derive(Serialize)]
+pub struct PersonBody {
+    pub login: String,
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct ActionBody {
+    pub action: String,
+    pub label: String,
+    pub to: String,
+    pub requires: Vec<String>,
+    pub clause: String,
+}
+
+/// What a stored event looks like over the API.
+#[derive(Serialize)]
+pub struct EventBody {
+    pub seq: i64,
+    pub at: String,
+    pub actor: Option<PersonBody>,
+    pub action: String,
+    pub clause: Option<String>,
+    #[serde(flatten)]
+    pub change: Value,
+}
+
+/// Builds the engine's view of the caller.
+pub fn actor_of(user: &User, directory: &Directory) -> Result<Actor, AppError> {
+    let unit = directory
+        .unit(user.unit_id)
+        .cloned()
+        .ok_or_else(|| AppError::Internal(format!("unit {} of a user is missing", user.unit_id)))?;
+    Ok(Actor {
+        id: user.id,
+        login: user.login.clone(),
+        name: user.name.clone(),
+        unit,
+        roles: user.roles.clone(),
+    })
+}
+
+/// Loads the org units, and the people that `person` fields of the input name.
+async fn directory_for(
+    state: &AppState,
+    policy: Option<(&Policy, &str)>,
+    input: &Map<String, Value>,
+) -> Result<Directory, AppError> {
+    let mut directory = Directory::default();
+    for u in state.store.list_units().await? {
+        directory.add_unit(UnitRef::from_path(
+            u.id, &u.code, &u.name, &u.level, &u.path,
+        ));
+    }
+    if let Some((policy, kind)) = policy.and_then(|(p, k)| Some((p, p.kind(k)?))) {
+        let _ = policy;
+        for field in kind
+            .fields
+            .iter()
+            .filter(|f| f.field_type == FieldType::Person)
+        {
+            if let Some(login) = input.get(&field.id).and_then(Value::as_str) {
+                if let Some(user) = state.store.user_by_login(login.trim()).await? {
+                    directory.add_person(case::PersonRef {
+                        id: user.id,
+                        login: user.login,
+                        name: user.name,
+                    });
+                }
+            }
+        }
+    }
+    Ok(directory)
+}
+
+/// Reads a stored case back into the domain's form.
+fn case_of(record: &CaseRecord) -> Result<Case, AppError> {
+    let mut case: Case = serde_json::from_value(record.snapshot.clone())
+        .map_err(|e| AppError::Internal(format!("case {} snapshot unreadable: {e}", record.id)))?;
+    // The number is allocated by the store inside the insert transaction, after the snapshot
+    // was built; the row is its authority.
+    case.number = record.number.clone();
+    Ok(case)
+}
+
+fn event_of(event: &Event) -> Result<NewEvent, AppError> {
+    Ok(NewEvent {
+        at: event.at,
+        actor_id: Some(event.actor.id),
+        action: event.action.clone(),
+        clause: event.clause.clone(),
+        payload: serde_json::to_value(event)
+            .map_err(|e| AppError::Internal(format!("event not serialisable: {e}")))?,
+    })
+}
+
+fn snapshot_of(case: &Case) -> Result<Value, AppError> {
+    serde_json::to_value(case)
+        .map_err(|e| AppError::Internal(format!("case not serialisable: {e}")))
+}
+
+fn timestamp(t: jiff::Timestamp) -> String {
+    t.to_zoned_datetime(manyi_core::china_tz())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+fn body_of(case: &Case, policy: &Compiled, actor: Option<&Actor>) -> CaseBody {
+    let kind = policy.kind(&case.kind);
+    let state_label = kind
+        .and_then(|k| k.state(&case.state))
+        .map_or_else(|| case.state.clone(), |s| s.label.clone());
+    let actions = match (kind, actor) {
+        (Some(kind), Some(actor)) => engine::available_transitions(kind, case, actor)
+            .into_iter()
+            .map(|t| ActionBody {
+                action: t.id.clone(),
+                label: t.label.clone(),
+                to: t.to.clone(),
+                requires: t.requires.clone(),
+                clause: t.clause.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    CaseBody {
+        number: case.number.clone(),
+        kind: case.kind.clone(),
+        kind_label: kind.map_or_else(|| case.kind.clone(), |k| k.label.clone()),
+        policy: PolicyRef {
+            id: case.policy_id.clone(),
+            version: policy.version,
+        },
+        state: case.state.clone(),
+        state_label,
+        closed: case.closed,
+        channel: case.channel.clone(),
+        owner_unit: UnitBody {
+            code: case.owner_unit.code.clone(),
+            name: case.owner_unit.name.clone(),
+            level: case.owner_unit.level.clone(),
+        },
+        first_contact: PersonBody {
+            login: case.first_contact.login.clone(),
+            name: case.first_contact.name.clone(),
+        },
+        assignee: case.assignee.as_ref().map(|a| PersonBody {
+            login: a.login.clone(),
+            name: a.name.clone(),
+        }),
+        fields: case.fields.clone(),
+        created_at: timestamp(case.created_at),
+        updated_at: timestamp(case.updated_at),
+        version: case.version,
+        actions,
+    }
+}
+
+/// Picks the active policy version for a create request.
+async fn policy_for_create(
+    state: &AppState,
+    req: &CreateRequest,
+) -> Result<(i64, Arc<Compiled>), AppError> {
+    let active = state.store.active_policies().await?;
+    let candidates: Vec<_> = match &req.policy {
+        Some(name) => active.iter().filter(|p| &p.name == name).collect(),
+        None => active.iter().collect(),
+    };
+    if req.policy.is_some() && candidates.is_empty() {
+        return Err(AppError::Invalid {
+            detail: "no such active policy".into(),
+            fields: vec![engine::FieldError {
+                field: "policy".into(),
+                code: "unknown".into(),
+                message: format!(
+                    "no active policy `{}`; active: {}",
+                    req.policy.as_deref().unwrap_or_default(),
+                    active
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                message_zh: "没有这个已启用的策略".into(),
+            }],
+        });
+    }
+    let mut matching = Vec::new();
+    for record in candidates {
+        let policy = state.policies.compile(record)?;
+        if policy.kind(&req.kind).is_some() {
+            matching.push((record.id, policy));
+        }
+    }
+    match matching.len() {
+        1 => Ok(matching.remove(0)),
+        0 => Err(AppError::Invalid {
+            detail: "unknown case kind".into(),
+            fields: vec![engine::FieldError {
+                field: "kind".into(),
+                code: "unknown".into(),
+                message: format!("no active policy has a case kind `{}`", req.kind),
+                message_zh: format!("没有已启用的策略包含案件类型“{}”", req.kind),
+            }],
+        }),
+        _ => Err(AppError::Invalid {
+            detail: "ambiguous case kind".into(),
+            fields: vec![engine::FieldError {
+                field: "policy".into(),
+                code: "required".into(),
+                message: format!(
+                    "several active policies have a case kind `{}`: name one in `policy`",
+                    req.kind
+                ),
+                message_zh: "多个已启用的策略都有该案件类型，请指定 policy".into(),
+            }],
+        }),
+    }
+}
+
+/// What [`create_as`] did.
+pub struct Created {
+    /// False when an idempotent retry returned the first case.
+    pub new: bool,
+    pub record: CaseRecord,
+    pub case: Case,
+    pub policy: Arc<Compiled>,
+    pub actor: Actor,
+}
+
+/// Registers a case as `user`: the shell around [`engine::decide_create`]. Used by the HTTP
+/// handler and by the demo seeder, so both take exactly the same path.
+pub async fn create_as(
+    state: &AppState,
+    user: &User,
+    req: &CreateRequest,
+    idempotency: Option<Idempotency>,
+) -> Result<Created, AppError> {
+    let (policy_version, policy) = policy_for_create(state, req).await?;
+    let directory = directory_for(state, Some((&policy, &req.kind)), &req.fields).await?;
+    let actor = actor_of(user, &directory)?;
+    let now = state.clock.now();
+    let input = CreateInput {
+        kind: req.kind.clone(),
+        channel: req.channel.clone(),
+        fields: req.fields.clone(),
+    };
+    let event = engine::decide_create(&policy, policy_version, &input, &actor, &directory, now)
+        .map_err(AppError::Refused)?;
+    let case = case::apply("", None, &event)
+        .map_err(|e| AppError::Internal(format!("fresh event does not apply: {e}")))?;
+    let kind = policy
+        .kind(&req.kind)
+        .ok_or_else(|| AppError::Internal("kind vanished".into()))?;
+    let date = now.to_zoned_datetime(manyi_core::china_tz()).date();
+    let numbering = kind.numbering.clone();
+    let new_case = NewCase {
+        kind: case.kind.clone(),
+        policy_id: policy_version,
+        number_scope: numbering.pattern().to_owned(),
+        number_period: numbering.period(date),
+        state: case.state.clone(),
+        owner_unit_id: case.owner_unit.id,
+        first_contact_id: case.first_contact.id,
+        assignee_id: case.assignee.as_ref().map(|a| a.id),
+        channel: case.channel.clone(),
+        created_at: now,
+        snapshot: snapshot_of(&case)?,
+        events: vec![event_of(&event)?],
+        idempotency,
+    };
+    let outcome = state
+        .store
+        .create_case(new_case, move |serial| numbering.format(date, serial))
+        .await?;
+    let (new, record) = match outcome {
+        CreateOutcome::Created(record) => (true, record),
+        CreateOutcome::Replayed(record) => (false, record),
+        CreateOutcome::KeyReused => {
+            return Err(AppError::Conflict(
+                "this Idempotency-Key was already used for a different request".into(),
+            ));
+        }
+    };
+    let case = case_of(&record)?;
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    Ok(Created {
+        new,
+        record,
+        case,
+        policy,
+        actor,
+    })
+}
+
+/// `POST /api/v1/cases`: registers a case; the caller becomes its first-contact owner.
+/// With an `Idempotency-Key` header, a retried request returns the first case (200) instead of
+/// creating a second one.
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    JsonBytes(body): JsonBytes,
+) -> Result<Response, AppError> {
+    let req: CreateRequest = parse_json(&body)?;
+    let idempotency = match headers.get("idempotency-key") {
+        Some(v) => {
+            let key = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| {
+                    AppError::BadRequest(
+                        "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
+                    )
+                })?;
+            Some(Idempotency {
+                user_id: user.0.id,
+                key: key.to_owned(),
+                request_hash: token_hash(&String::from_utf8_lossy(&body)),
+            })
+        }
+        None => None,
+    };
+    let created = create_as(&state, &user.0, &req, idempotency).await?;
+    let status = if created.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let location = format!("/api/v1/cases/{}", created.record.number);
+    Ok((
+        status,
+        [(axum::http::header::LOCATION, location)],
+        axum::Json(body_of(
+            &created.case,
+            &created.policy,
+            Some(&created.actor),
+        )),
+    )
+        .into_response())
+}
+
+/// Loads a case the user may see; 404 otherwise (existence is not revealed).
+async fn visible_case(
+    state: &AppState,
+    user: &User,
+    number: &str,
+) -> Result<(CaseRecord, Case), AppError> {
+    let not_found = || AppError::NotFound(format!("no case {number}"));
+    let record = state
+        .store
+        .case_by_number(number)
+        .await?
+        .ok_or_else(not_found)?;
+    if !may_see(user, &record) {
+        return Err(not_found());
+    }
+    let case = case_of(&record)?;
+    Ok((record, case))
+}
+
+fn may_see(user: &User, record: &CaseRecord) -> bool {
+    user.roles.iter().any(|r| r == "admin")
+        || record.first_contact_id == user.id
+        || record.owner_unit_path.starts_with(&user.unit_path)
+}
+
+/// `GET /api/v1/cases/{number}`.
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(number): Path<String>,
+) -> Result<axum::Json<CaseBody>, AppError> {
+    let (record, case) = visible_case(&state, &user.0, &number).await?;
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let directory = directory_for(&state, None, &Map::new()).await?;
+    let actor = actor_of(&user.0, &directory)?;
+    Ok(axum::Json(body_of(&case, &policy, Some(&actor))))
+}
+
+/// `GET /api/v1/cases/{number}/events`: the case's log, oldest first.
+pub async fn events(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(number): Path<String>,
+) -> Result<axum::Json<Vec<EventBody>>, AppError> {
+    let (record, _) = visible_case(&state, &user.0, &number).await?;
+    let events = state.store.case_events(record.id).await?;
+    let bodies = events
+        .into_iter()
+        .map(|e| {
+            let parsed: Option<Event> = serde_json::from_value(e.payload.clone()).ok();
+            EventBody {
+                seq: e.seq,
+                at: timestamp(e.at),
+                actor: parsed.as_ref().map(|p| PersonBody {
+                    login: p.actor.login.clone(),
+                    name: p.actor.name.clone(),
+                }),
+                action: e.action,
+                clause: e.clause,
+                change: parsed
+                    .and_then(|p| serde_json::to_value(p.change).ok())
+                    .unwrap_or(Value::Null),
+            }
+        })
+        .collect();
+    Ok(axum::Json(bodies))
+}
+
+/// Takes a transition as `user`: the shell around [`engine::decide_transition`].
+pub async fn transition_as(
+    state: &AppState,
+    user: &User,
+    number: &str,
+    input: &TransitionInput,
+) -> Result<(Case, Arc<Compiled>, Actor), AppError> {
+    // Optimistic concurrency: if someone changed the case between our read and our write,
+    // decide again on the fresh state (a few times, then give up with 409).
+    for _attempt in 0..3 {
+        let record = state
+            .store
+            .case_by_number(number)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no case {number}")))?;
+        if !may_see(user, &record) {
+            return Err(AppError::NotFound(format!("no case {number}")));
+        }
+        let case = case_of(&record)?;
+        let policy = state.policies.get(&state.store, record.policy_id).await?;
+        let directory = directory_for(state, Some((&policy, &case.kind)), &input.fields).await?;
+        let actor = actor_of(user, &directory)?;
+        let now = state.clock.now();
+        let event = engine::decide_transition(&policy, &case, input, &actor, &directory, now)
+            .map_err(AppError::Refused)?;
+        let next = case::apply(&case.number, Some(case.clone()), &event)
+            .map_err(|e| AppError::Internal(format!("fresh event does not apply: {e}")))?;
+        let update = CaseUpdate {
+            id: record.id,
+            expected_version: record.version,
+            state: next.state.clone(),
+            owner_unit_id: next.owner_unit.id,
+            assignee_id: next.assignee.as_ref().map(|a| a.id),
+            closed: next.closed,
+            updated_at: now,
+            snapshot: snapshot_of(&next)?,
+            events: vec![event_of(&event)?],
+        };
+        match state.store.update_case(update).await {
+            Ok(_) => return Ok((next, policy, actor)),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// `POST /api/v1/cases/{number}/transitions`.
+pub async fn transition(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(number): Path<String>,
+    ApiJson(req): ApiJson<TransitionRequest>,
+) -> Result<axum::Json<CaseBody>, AppError> {
+    let input = TransitionInput {
+        action: req.action,
+        fields: req.fields,
+        note: req.note,
+    };
+    let (case, policy, actor) = transition_as(&state, &user.0, &number, &input).await?;
+    Ok(axum::Json(body_of(&case, &policy, Some(&actor))))
+}
+
+/// `GET /api/v1/cases` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    /// A unit code: only cases owned in its subtree.
+    pub unit: Option<String>,
+    /// A login: only cases assigned to this person.
+    pub assignee: Option<String>,
+    /// A login: only cases with this first-contact owner.
+    pub first_contact: Option<String>,
+    pub closed: Option<bool>,
+    /// RFC 3339 or `YYYY-MM-DD` (Asia/Shanghai), inclusive.
+    pub created_from: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD` (Asia/Shanghai), exclusive.
+    pub created_to: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub struct ListBody {
+    pub items: Vec<CaseBody>,
+    pub next_cursor: Option<String>,
+}
+
+fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    s.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned_datetime(manyi_core::china_tz()).ok())
+        .map(|z| z.timestamp())
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "`{name}` = {s:?} is neither an RFC 3339 instant nor a YYYY-MM-DD date"
+            ))
+        })
+}
+
+/// `GET /api/v1/cases`: the cases the caller may see, newest first, with cursor pagination.
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<ListBody>, AppError> {
+    let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let mut filter = CaseFilter {
+        kind: q.kind,
+        state: q.state,
+        closed: q.closed,
+        limit: q.limit.unwrap_or(50).clamp(1, 500),
+        ..CaseFilter::default()
+    };
+    if !user.is_admin() {
+        filter.visible_to = Some(Visibility {
+            unit_path: user.0.unit_path.clone(),
+            user_id: user.0.id,
+        });
+    }
+    if let Some(code) = &q.unit {
+        let unit = state
+            .store
+            .unit_by_code(code)
+            .await?
+            .ok_or_else(|| AppError::BadRequest(format!("`unit` = {code:?}: no such unit")))?;
+        filter.unit_subtree = Some(unit.path);
+    }
+    for (login, slot) in [
+        (&q.assignee, &mut filter.assignee_id),
+        (&q.first_contact, &mut filter.first_contact_id),
+    ] {
+        if let Some(login) = login {
+            let found = state.store.user_by_login(login).await?;
+            // An unknown login matches nothing rather than everything.
+            *slot = Some(found.map_or(-1, |u| u.id));
+        }
+    }
+    if let Some(s) = &q.created_from {
+        filter.created_from = Some(parse_instant("created_from", s)?);
+    }
+    if let Some(s) = &q.created_to {
+        filter.created_to = Some(parse_instant("created_to", s)?);
+    }
+    if let Some(c) = &q.cursor {
+        filter.after = Some(c.parse().map_err(|_| {
+            AppError::BadRequest(format!(
+                "`cursor` = {c:?} is not a cursor from a previous page"
+            ))
+        })?);
+    }
+    let page = state.store.list_cases(&filter).await?;
+    let directory = directory_for(&state, None, &Map::new()).await?;
+    let actor = actor_of(&user.0, &directory)?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for record in &page.items {
+        let policy = state.policies.get(&state.store, record.policy_id).await?;
+        items.push(body_of(&case_of(record)?, &policy, Some(&actor)));
+    }
+    Ok(axum::Json(ListBody {
+        items,
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+    }))
+}

@@ -1,0 +1,5 @@
+//! The JSON API handlers, one module per resource.
+
+pub mod cases;
+pub mod org;
+pub mod policies;

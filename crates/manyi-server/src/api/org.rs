@@ -1,0 +1,152 @@
+//! `/api/v1/units` and `/api/v1/users`: the organisation tree and its people.
+//! Everyone signed in may read; changes need the `admin` role.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use manyi_store::{NewUnit, NewUser, Unit};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::auth::{CurrentUser, UserBody, hash_password};
+use crate::error::AppError;
+use crate::json::ApiJson;
+
+#[derive(Serialize)]
+pub struct UnitBody {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent: Option<String>,
+}
+
+fn unit_body(u: &Unit, all: &[Unit]) -> UnitBody {
+    UnitBody {
+        code: u.code.clone(),
+        name: u.name.clone(),
+        level: u.level.clone(),
+        parent: u
+            .parent_id
+            .and_then(|p| all.iter().find(|x| x.id == p))
+            .map(|p| p.code.clone()),
+    }
+}
+
+/// `GET /api/v1/units`.
+pub async fn list_units(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> Result<axum::Json<Vec<UnitBody>>, AppError> {
+    let units = state.store.list_units().await?;
+    Ok(axum::Json(
+        units.iter().map(|u| unit_body(u, &units)).collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUnitRequest {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// `POST /api/v1/units` (admin).
+pub async fn add_unit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<NewUnitRequest>,
+) -> Result<(StatusCode, axum::Json<UnitBody>), AppError> {
+    user.require_admin()?;
+    let unit = state
+        .store
+        .insert_unit(NewUnit {
+            code: req.code,
+            name: req.name,
+            level: req.level,
+            parent_code: req.parent,
+        })
+        .await?;
+    let all = state.store.list_units().await?;
+    Ok((StatusCode::CREATED, axum::Json(unit_body(&unit, &all))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    pub parent: String,
+}
+
+/// `POST /api/v1/units/{code}/move` (admin): moves a unit and its subtree under another unit.
+pub async fn move_unit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(code): Path<String>,
+    ApiJson(req): ApiJson<MoveRequest>,
+) -> Result<axum::Json<UnitBody>, AppError> {
+    user.require_admin()?;
+    let unit = state.store.move_unit(&code, &req.parent).await?;
+    let all = state.store.list_units().await?;
+    Ok(axum::Json(unit_body(&unit, &all)))
+}
+
+/// `GET /api/v1/users`.
+pub async fn list_users(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> Result<axum::Json<Vec<UserBody>>, AppError> {
+    let users = state.store.list_users().await?;
+    Ok(axum::Json(users.iter().map(UserBody::from).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    pub login: String,
+    pub name: String,
+    pub unit: String,
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// `POST /api/v1/users` (admin).
+pub async fn add_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<NewUserRequest>,
+) -> Result<(StatusCode, axum::Json<UserBody>), AppError> {
+    user.require_admin()?;
+    if let Some(p) = &req.password {
+        check_password(p)?;
+    }
+    let password_hash = req.password.as_deref().map(hash_password).transpose()?;
+    let created = state
+        .store
+        .insert_user(NewUser {
+            login: req.login,
+            name: req.name,
+            unit_code: req.unit,
+            roles: req.roles,
+            password_hash,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(UserBody::from(&created))))
+}
+
+/// The password rule: at least 8 characters.
+pub fn check_password(p: &str) -> Result<(), AppError> {
+    if p.chars().count() < 8 {
+        return Err(AppError::Invalid {
+            detail: "password too short".into(),
+            fields: vec![manyi_core::engine::FieldError {
+                field: "password".into(),
+                code: "password.too_short".into(),
+                message: "a password needs at least 8 characters".into(),
+                message_zh: "密码至少 8 个字符".into(),
+            }],
+        });
+    }
+    Ok(())
+}

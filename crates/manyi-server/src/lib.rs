@@ -1,0 +1,131 @@
+//! # manyi-server — the HTTP shell
+//!
+//! The imperative shell around `manyi-core`: it authenticates the caller, loads what a
+//! decision needs from the store, asks the core to decide, and writes the resulting events
+//! and current state in one transaction.
+//!
+//! ## Layout
+//! - [`router`] / [`serve`]: the routes under `/api/v1` and a server that takes an
+//!   already-bound listener and a shutdown future (so tests start one on port 0).
+//! - `auth`: sessions (cookie) and API tokens (bearer), Argon2id passwords.
+//! - `api::cases`, `api::org`, `api::policies`: the handlers.
+//! - `error`: the one error type, rendered as RFC 9457 problem+json.
+//! - `policies`: compiled policies cached by immutable stored version.
+
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod json;
+pub mod policies;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
+use jiff::SignedDuration;
+use manyi_core::clock::Clock;
+use manyi_store::Store;
+use tokio::net::TcpListener;
+
+pub use error::AppError;
+pub use policies::PolicyCache;
+
+/// Settings of one server instance.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The largest request body accepted, in bytes (413 beyond).
+    pub body_limit: usize,
+    /// How long a browser session lasts.
+    pub session_ttl: SignedDuration,
+    /// Mark cookies `Secure` (when served over TLS, directly or behind a proxy).
+    pub secure_cookies: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_limit: 1024 * 1024,
+            session_ttl: SignedDuration::from_hours(12),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Shared by every request. Cloning is cheap.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub policies: Arc<PolicyCache>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
+        AppState {
+            store,
+            clock,
+            policies: Arc::new(PolicyCache::default()),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/cases", post(api::cases::create).get(api::cases::list))
+        .route("/cases/{number}", get(api::cases::show))
+        .route("/cases/{number}/events", get(api::cases::events))
+        .route("/cases/{number}/transitions", post(api::cases::transition))
+        .route("/units", get(api::org::list_units).post(api::org::add_unit))
+        .route("/units/{code}/move", post(api::org::move_unit))
+        .route("/users", get(api::org::list_users).post(api::org::add_user))
+        .route(
+            "/policies",
+            get(api::policies::list).post(api::policies::upload),
+        )
+        .route("/policies/check", post(api::policies::check))
+        .route("/policies/{name}/versions", get(api::policies::versions))
+        .route(
+            "/policies/{name}/versions/{version}/activate",
+            post(api::policies::activate),
+        )
+        .fallback(api_not_found);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound("no such API endpoint; see docs/API.md".into())
+}
+
+/// `GET /healthz`: the process is up and the database answers.
+async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, AppError> {
+    state.store.ping().await?;
+    Ok(axum::Json(serde_json::json!({
+        "status": "ok",
+        "backend": state.store.backend_name(),
+    })))
+}
+
+/// Serves on an already-bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,468 @@
+//! # manyi-store — where manyi keeps what it knows
+//!
+//! Persistence behind one narrow interface, [`Store`], with one implementation per database
+//! backend and one contract test suite (`tests/contract.rs`) that every backend must pass.
+//! SQLite is here; PostgreSQL comes next as a second variant of the same `Store`, with its own
+//! SQL and migrations and the same tests.
+//!
+//! ## Layout
+//!
+//! - [`Store`] (this file) — the interface the server and the CLI use. Each method forwards to
+//!   the backend; nothing backend-specific leaks through its signatures.
+//! - `records` — the plain records the store reads and writes ([`Unit`], [`User`],
+//!   [`CaseRecord`], …). They are not `manyi-core`'s domain types, on purpose: the store
+//!   changes when the schema changes, not when the domain does.
+//! - [`StoreError`] (`error`) — one error type for all backends.
+//! - `url` — which backend a database URL names; never a silent fallback.
+//! - `tree` — materialised paths of the org tree and subtree ranges, shared by backends.
+//! - `rows` — decoding rows into records, shared by backends.
+//! - `time` — instants as BIGINT Unix milliseconds.
+//! - `sqlite/` — the SQLite backend: `mod.rs` (pools, pragmas, transactions, migrations),
+//!   then one file per concern: `org.rs`, `auth.rs`, `policies.rs`, `cases.rs`.
+//! - `migrations/sqlite/` — the schema, embedded in the binary.
+//!
+//! ## What the store guarantees, whatever the backend
+//!
+//! - A case's current-state row and its new events are written in one transaction; the event
+//!   log is append-only, enforced by the database.
+//! - Case numbers are unique and gap-free per (scope, period): the serial is taken in the same
+//!   transaction as the insert, so a failed insert gives its serial back.
+//! - An idempotency key opens at most one case per user.
+//! - Case updates are optimistic: the caller names the version it read.
+//! - Nothing that must be shared between instances lives in memory: counters, keys and sessions
+//!   are rows, so several stateless servers can share one PostgreSQL.
+//! - Nothing personal is logged: case snapshots, names and logins never reach `tracing` or
+//!   an error's `Display`.
+
+mod error;
+mod records;
+mod rows;
+mod sqlite;
+mod time;
+mod tree;
+mod url;
+
+use jiff::Timestamp;
+
+pub use error::StoreError;
+pub use records::{
+    CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, Idempotency,
+    ImportSummary, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, Unit, User, Visibility,
+};
+
+use sqlite::SqliteStore;
+
+/// SQLite's `synchronous` setting, the durability/speed trade-off of each commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Every commit is on disk before it returns (survives power loss). The default.
+    #[default]
+    Full,
+    /// In WAL mode: commits survive a crash of the process but the last ones may be lost on
+    /// power failure; much faster on slow disks.
+    Normal,
+}
+
+/// How to open a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// SQLite only: durability of commits. Default [`Synchronous::Full`].
+    pub sqlite_synchronous: Synchronous,
+    /// Connections in the read pool (at least 1). Default 4. Writes always go through one
+    /// connection of their own.
+    pub read_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            sqlite_synchronous: Synchronous::Full,
+            read_connections: 4,
+        }
+    }
+}
+
+/// The largest page [`Store::list_cases`] returns.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// The clamped page size for a requested limit.
+pub(crate) fn page_size(limit: u32) -> u32 {
+    limit.clamp(1, MAX_PAGE_SIZE)
+}
+
+/// The store: a handle on one database, cheap to clone (clones share the connection pools).
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// One variant per database. Adding one makes every `match` below fail to compile until the
+/// new backend implements the whole interface.
+#[derive(Clone)]
+enum Backend {
+    Sqlite(SqliteStore),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the database a URL names.
+    ///
+    /// - `sqlite:PATH`, `sqlite://PATH` or a bare path (no `://`): SQLite; the file is created
+    ///   if missing. In-memory SQLite is refused (readers and writer must share one file).
+    /// - `postgres://…` / `postgresql://…`: [`StoreError::Unsupported`] for now.
+    /// - any other scheme: [`StoreError::BadUrl`] naming it.
+    ///
+    /// The schema is not touched: call [`Store::migrate`].
+    pub async fn connect(url: &str, opts: StoreOptions) -> Result<Store, StoreError> {
+        if opts.read_connections == 0 {
+            return Err(StoreError::Invalid {
+                what: "store options",
+                reason: "read_connections must be at least 1".into(),
+            });
+        }
+        let backend = match url::parse(url)? {
+            url::Target::Sqlite(path) => {
+                Backend::Sqlite(SqliteStore::connect(&path, &opts, &url::redact(url)).await?)
+            }
+        };
+        Ok(Store { backend })
+    }
+
+    /// Applies the embedded migrations that have not been applied yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.migrate().await,
+        }
+    }
+
+    /// `"sqlite"` (later also `"postgres"`), for logs and the health endpoint.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Checks that the database answers (for the health endpoint).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.ping().await,
+        }
+    }
+
+    /// Closes the connection pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(s) => s.close().await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The organisation tree
+    // -----------------------------------------------------------------------------------------
+
+    /// Inserts a unit under its parent (which must exist) or as a root.
+    pub async fn insert_unit(&self, u: NewUnit) -> Result<Unit, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.insert_unit(u).await,
+        }
+    }
+
+    /// All units, ordered by path (every parent before its children).
+    pub async fn list_units(&self) -> Result<Vec<Unit>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_units().await,
+        }
+    }
+
+    pub async fn unit_by_code(&self, code: &str) -> Result<Option<Unit>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.unit_by_code(code).await,
+        }
+    }
+
+    pub async fn unit_by_id(&self, id: i64) -> Result<Option<Unit>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.unit_by_id(id).await,
+        }
+    }
+
+    /// Moves a unit (with its whole subtree) under another parent, rewriting the paths of the
+    /// subtree and of the cases owned in it. Refuses to move a unit under itself or one of its
+    /// descendants.
+    pub async fn move_unit(&self, code: &str, new_parent_code: &str) -> Result<Unit, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.move_unit(code, new_parent_code).await,
+        }
+    }
+
+    /// Inserts a user into an existing unit.
+    pub async fn insert_user(&self, u: NewUser) -> Result<User, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.insert_user(u).await,
+        }
+    }
+
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.user_by_login(login).await,
+        }
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.user_by_id(id).await,
+        }
+    }
+
+    /// All users, ordered by id.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_users().await,
+        }
+    }
+
+    /// Replaces a user's password hash.
+    pub async fn set_password_hash(&self, login: &str, hash: &str) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.set_password_hash(login, hash).await,
+        }
+    }
+
+    /// Replaces a user's name, unit and roles (the password hash is kept).
+    pub async fn set_user(
+        &self,
+        login: &str,
+        name: &str,
+        unit_code: &str,
+        roles: Vec<String>,
+    ) -> Result<User, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.set_user(login, name, unit_code, roles).await,
+        }
+    }
+
+    /// Inserts or updates a whole organisation in one transaction: all or nothing.
+    ///
+    /// Units are matched by code and users by login. Units may come in any order (parents are
+    /// placed first); an existing unit whose parent changes is moved like [`Store::move_unit`].
+    /// A user's roles are replaced; their password hash is replaced only when the import gives
+    /// one. Units and users absent from the import are left as they are.
+    pub async fn import_org(
+        &self,
+        units: Vec<NewUnit>,
+        users: Vec<NewUser>,
+    ) -> Result<ImportSummary, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.import_org(units, users).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Authentication
+    // -----------------------------------------------------------------------------------------
+
+    /// Records a session under the hash of its token.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        created: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                s.create_session(token_hash, user_id, created, expires)
+                    .await
+            }
+        }
+    }
+
+    /// The user of a session that is still valid at `now` (`now < expires`), else `None`.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.session_user(token_hash, now).await,
+        }
+    }
+
+    /// Ends a session (signing out). Ending an unknown session is not an error.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete_session(token_hash).await,
+        }
+    }
+
+    /// Deletes the sessions expired at `now`; returns how many. For a periodic sweep.
+    pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete_expired_sessions(now).await,
+        }
+    }
+
+    /// Records an API token under its hash.
+    pub async fn create_api_token(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        label: &str,
+        created: Timestamp,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                s.create_api_token(token_hash, user_id, label, created)
+                    .await
+            }
+        }
+    }
+
+    /// The user an API token belongs to.
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.token_user(token_hash).await,
+        }
+    }
+
+    /// Revokes an API token. Revoking an unknown token is not an error.
+    pub async fn delete_api_token(&self, token_hash: &str) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete_api_token(token_hash).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Policies
+    // -----------------------------------------------------------------------------------------
+
+    /// Stores `source` as the next version of policy `name`, unless the latest version has the
+    /// same `source_hash`, in which case that version is returned unchanged.
+    pub async fn store_policy_version(
+        &self,
+        name: &str,
+        source: &str,
+        source_hash: &str,
+        now: Timestamp,
+    ) -> Result<PolicyRecord, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.store_policy_version(name, source, source_hash, now).await,
+        }
+    }
+
+    /// Makes version `id` the active one of its policy (and the previous one inactive).
+    /// Activating the already active version changes nothing.
+    pub async fn activate_policy(
+        &self,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<PolicyRecord, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.activate_policy(id, now).await,
+        }
+    }
+
+    pub async fn active_policy(&self, name: &str) -> Result<Option<PolicyRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.active_policy(name).await,
+        }
+    }
+
+    /// The active version of every policy, ordered by name.
+    pub async fn active_policies(&self) -> Result<Vec<PolicyRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.active_policies().await,
+        }
+    }
+
+    pub async fn policy_by_id(&self, id: i64) -> Result<Option<PolicyRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.policy_by_id(id).await,
+        }
+    }
+
+    /// Every version of a policy, oldest first.
+    pub async fn policy_versions(&self, name: &str) -> Result<Vec<PolicyRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.policy_versions(name).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Cases
+    // -----------------------------------------------------------------------------------------
+
+    /// Opens a case: takes the next serial of (`number_scope`, `number_period`), turns it into
+    /// the case number with `number`, and writes the case, its events and its idempotency key
+    /// in one transaction.
+    ///
+    /// With an idempotency key already used by the same user: [`CreateOutcome::Replayed`] with
+    /// the first case if the request hash matches, else [`CreateOutcome::KeyReused`]; either
+    /// way nothing is written and no serial is taken.
+    pub async fn create_case(
+        &self,
+        c: NewCase,
+        number: impl FnOnce(u64) -> String + Send,
+    ) -> Result<CreateOutcome, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.create_case(c, number).await,
+        }
+    }
+
+    /// Replaces a case's current state and appends events, in one transaction, if the case is
+    /// still at `expected_version` ([`StoreError::Conflict`] otherwise, with nothing written).
+    pub async fn update_case(&self, u: CaseUpdate) -> Result<CaseRecord, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.update_case(u).await,
+        }
+    }
+
+    pub async fn case_by_number(&self, number: &str) -> Result<Option<CaseRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_by_number(number).await,
+        }
+    }
+
+    pub async fn case_by_id(&self, id: i64) -> Result<Option<CaseRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_by_id(id).await,
+        }
+    }
+
+    /// One page of cases matching `f`, newest (highest id) first.
+    pub async fn list_cases(&self, f: &CaseFilter) -> Result<CasePage, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_cases(f).await,
+        }
+    }
+
+    /// A case's events in order (`seq` 1, 2, 3, …).
+    pub async fn case_events(&self, case_id: i64) -> Result<Vec<EventRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_events(case_id).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // For the contract tests only
+    // -----------------------------------------------------------------------------------------
+
+    /// Executes one static SQL statement on the write connection, bypassing the interface.
+    ///
+    /// Exists so that the contract tests can prove the database itself refuses what the
+    /// interface never offers (editing the event log). Only `&'static str` is accepted, so no
+    /// runtime data can reach it. Not for application code.
+    #[doc(hidden)]
+    pub async fn raw_execute_for_tests(&self, sql: &'static str) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.raw_execute(sql).await,
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The plain records the store reads and writes.
+//!
+//! These are deliberately *not* the domain's types: `manyi-core` evolves quickly, and the
+//! store should only change when the schema does. Records are made of primitives,
+//! [`serde_json::Value`] for the parts the domain owns (a case's fields, an event's payload)
+//! and [`jiff::Timestamp`] for instants. The server converts between these and the domain.
+//!
+//! Instants are stored as Unix milliseconds, so anything finer than a millisecond is
+//! truncated on the way in.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// The organisation tree
+// ---------------------------------------------------------------------------------------------
+
+/// A unit to insert (or, in [`crate::Store::import_org`], to insert or update by `code`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUnit {
+    /// The organisation's own code for the unit; unique.
+    pub code: String,
+    pub name: String,
+    /// The level as the policy names it (e.g. 营业网点); not interpreted by the store.
+    pub level: String,
+    /// `None` for a root unit.
+    pub parent_code: Option<String>,
+}
+
+/// A stored unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent_id: Option<i64>,
+    /// Materialised path of ids from the root, e.g. `/1/5/12/`. The subtree of this unit is
+    /// every unit (and case) whose path starts with this one.
+    pub path: String,
+}
+
+/// A user to insert (or, in [`crate::Store::import_org`], to insert or update by `login`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub login: String,
+    pub name: String,
+    /// The code of the unit the user belongs to; it must exist.
+    pub unit_code: String,
+    /// A set: duplicates are dropped and roles come back sorted.
+    pub roles: Vec<String>,
+    /// A password hash (PHC string), or `None` for no password sign-in.
+    pub password_hash: Option<String>,
+}
+
+/// A stored user, with the unit they belong to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub unit_id: i64,
+    pub unit_code: String,
+    /// The path of the user's unit: the root of what they may see.
+    pub unit_path: String,
+    /// Sorted, without duplicates.
+    pub roles: Vec<String>,
+    pub password_hash: Option<String>,
+}
+
+/// `Debug` leaves the password hash out, so that a stray `?user` in a log line cannot leak it.
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("login", &self.login)
+            .field("name", &self.name)
+            .field("unit_id", &self.unit_id)
+            .field("unit_code", &self.unit_code)
+            .field("unit_path", &self.unit_path)
+            .field("roles", &self.roles)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// `Debug` leaves the password hash out, as for [`User`].
+impl fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("login", &self.login)
+            .field("name", &self.name)
+            .field("unit_code", &self.unit_code)
+            .field("roles", &self.roles)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// What [`crate::Store::import_org`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub units_inserted: u64,
+    pub units_updated: u64,
+    pub users_inserted: u64,
+    pub users_updated: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------------
+
+/// One immutable version of a policy's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRecord {
+    pub id: i64,
+    pub name: String,
+    /// 1, 2, 3, ... per name.
+    pub version: i64,
+    pub source: String,
+    pub source_hash: String,
+    pub created_at: Timestamp,
+    /// When this version was last made the active one; `None` if never.
+    pub activated_at: Option<Timestamp>,
+    /// Exactly one version per name is active once any has been activated.
+    pub active: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+// ---------------------------------------------------------------------------------------------
+
+/// A case to open, with the events that opened it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCase {
+    pub kind: String,
+    /// The policy version the case is opened under.
+    pub policy_id: i64,
+    /// What the serial counts within, e.g. the policy name and kind.
+    pub number_scope: String,
+    /// The numbering period within the scope, e.g. `"2026-09"`; `""` for a serial that never
+    /// resets.
+    pub number_period: String,
+    pub state: String,
+    pub owner_unit_id: i64,
+    /// 首问负责人: the user first contacted, who stays responsible for following the case.
+    pub first_contact_id: i64,
+    pub assignee_id: Option<i64>,
+    pub channel: String,
+    pub created_at: Timestamp,
+    /// The case's fields. Personal data: never logged.
+    pub snapshot: Value,
+    /// Appended with `seq` 1, 2, 3, ...
+    pub events: Vec<NewEvent>,
+    /// Set when the request carried an idempotency key.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// An idempotency key presented with a create request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub user_id: i64,
+    pub key: String,
+    /// A hash of the request body: the same key with a different body is refused.
+    pub request_hash: String,
+}
+
+/// An event to append to a case's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub at: Timestamp,
+    /// `None` when the system acted (e.g. a deadline passed).
+    pub actor_id: Option<i64>,
+    pub action: String,
+    /// The policy clause behind the event, e.g. `第十九条`.
+    pub clause: Option<String>,
+    pub payload: Value,
+}
+
+/// The result of [`crate::Store::create_case`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    /// A new case was opened.
+    Created(CaseRecord),
+    /// The same user sent the same key with the same request before: this is that first case,
+    /// and nothing new was written.
+    Replayed(CaseRecord),
+    /// The same user sent the same key with a *different* request: refused, nothing written.
+    KeyReused,
+}
+
+/// A change to a case's current state, with the events that explain it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseUpdate {
+    pub id: i64,
+    /// The version the caller read; the update is refused with [`crate::StoreError::Conflict`]
+    /// if the case has moved on since.
+    pub expected_version: i64,
+    pub state: String,
+    pub owner_unit_id: i64,
+    pub assignee_id: Option<i64>,
+    pub closed: bool,
+    pub updated_at: Timestamp,
+    /// The case's fields after the change. Personal data: never logged.
+    pub snapshot: Value,
+    /// Appended after the case's existing events.
+    pub events: Vec<NewEvent>,
+}
+
+/// A stored case: its current state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    pub id: i64,
+    /// Unique, e.g. `TS-202609-000123`.
+    pub number: String,
+    pub kind: String,
+    pub policy_id: i64,
+    pub state: String,
+    pub owner_unit_id: i64,
+    /// The owner unit's path, kept in step with the unit tree.
+    pub owner_unit_path: String,
+    pub first_contact_id: i64,
+    pub assignee_id: Option<i64>,
+    pub channel: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub closed: bool,
+    /// 1 when created, +1 on every update.
+    pub version: i64,
+    /// Personal data: never logged.
+    pub snapshot: Value,
+}
+
+/// Which cases [`crate::Store::list_cases`] returns. Every `Some` narrows the list; the
+/// default lists everything, newest first, 50 at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFilter {
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    /// Only cases owned within this subtree: a unit path such as `/1/5/`.
+    pub unit_subtree: Option<String>,
+    /// Only cases this person may see: owned within their subtree, or where they are the
+    /// first contact.
+    pub visible_to: Option<Visibility>,
+    pub assignee_id: Option<i64>,
+    pub first_contact_id: Option<i64>,
+    /// Inclusive.
+    pub created_from: Option<Timestamp>,
+    /// Exclusive.
+    pub created_to: Option<Timestamp>,
+    pub closed: Option<bool>,
+    /// Cursor: the list is ordered by id descending; only ids below this are returned. Pass
+    /// the previous page's [`CasePage::next_cursor`].
+    pub after: Option<i64>,
+    /// Page size, clamped to `1..=500`.
+    pub limit: u32,
+}
+
+impl Default for CaseFilter {
+    fn default() -> Self {
+        CaseFilter {
+            kind: None,
+            state: None,
+            unit_subtree: None,
+            visible_to: None,
+            assignee_id: None,
+            first_contact_id: None,
+            created_from: None,
+            created_to: None,
+            closed: None,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+/// The jurisdiction of one person, for [`CaseFilter::visible_to`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visibility {
+    /// The path of the person's unit, e.g. `/1/5/`.
+    pub unit_path: String,
+    pub user_id: i64,
+}
+
+/// One page of [`crate::Store::list_cases`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CasePage {
+    pub items: Vec<CaseRecord>,
+    /// `Some` when more cases follow: pass it as [`CaseFilter::after`].
+    pub next_cursor: Option<i64>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub case_id: i64,
+    /// 1, 2, 3, ... per case.
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub action: String,
+    pub clause: Option<String>,
+    pub payload: Value,
+}

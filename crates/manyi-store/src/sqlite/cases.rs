@@ -1,0 +1,360 @@
+//! SQLite: cases, their numbering, their event log and idempotency keys.
+//!
+//! A case is a current-state row (what lists and filters read) plus an append-only log of
+//! events (the audit trail). Both are written in one transaction, so the row can never
+//! describe a state the log does not explain. Snapshots and payloads are personal data: they
+//! are stored and returned, never logged.
+
+use sqlx::types::Json;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{SqliteStore, decode_all};
+use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::time::to_millis;
+use crate::tree::subtree_range;
+use crate::{
+    CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, NewCase, NewEvent,
+    StoreError, page_size, rows,
+};
+
+/// The columns [`rows::case`] decodes.
+macro_rules! case_columns {
+    () => {
+        "id, number, kind, policy_id, state, owner_unit_id, owner_unit_path, first_contact_id, \
+         assignee_id, channel, created_at, updated_at, closed, version, snapshot"
+    };
+}
+
+impl SqliteStore {
+    pub(crate) async fn create_case(
+        &self,
+        c: NewCase,
+        number: impl FnOnce(u64) -> String + Send,
+    ) -> Result<CreateOutcome, StoreError> {
+        // The key is checked inside the write transaction: `BEGIN IMMEDIATE` serialises two
+        // concurrent submissions of the same form, so the second sees the first one's key.
+        let mut tx = self.write_tx().await?;
+
+        if let Some(idem) = &c.idempotency {
+            let seen: Option<(i64, String)> = sqlx::query_as(
+                "SELECT case_id, request_hash FROM idempotency_keys \
+                 WHERE user_id = ? AND idempotency_key = ?",
+            )
+            .bind(idem.user_id)
+            .bind(&idem.key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((case_id, request_hash)) = seen {
+                let outcome = if request_hash == idem.request_hash {
+                    let first = case_by_id(&mut tx, case_id).await?.ok_or_else(|| {
+                        StoreError::NotFound {
+                            what: "case",
+                            key: format!("id {case_id}"),
+                        }
+                    })?;
+                    tracing::debug!(case_id, "idempotent create replayed");
+                    CreateOutcome::Replayed(first)
+                } else {
+                    tracing::debug!(
+                        user_id = idem.user_id,
+                        "idempotency key reused for another request"
+                    );
+                    CreateOutcome::KeyReused
+                };
+                tx.commit().await?;
+                return Ok(outcome);
+            }
+        }
+
+        let owner_path = owner_path(&mut tx, c.owner_unit_id).await?;
+
+        // The next serial of this scope and period. The upsert takes it under the write lock
+        // and in this transaction: if anything below fails, the rollback gives it back, which
+        // is what keeps numbers gap-free.
+        let serial: i64 = sqlx::query_scalar(
+            "INSERT INTO number_counters (scope, period, last_serial) VALUES (?, ?, 1) \
+             ON CONFLICT (scope, period) DO UPDATE SET last_serial = last_serial + 1 \
+             RETURNING last_serial",
+        )
+        .bind(&c.number_scope)
+        .bind(&c.number_period)
+        .fetch_one(&mut *tx)
+        .await?;
+        let serial_u64 = u64::try_from(serial).map_err(|_| crate::error::corrupt("serial"))?;
+        let number = number(serial_u64);
+
+        let row = sqlx::query(concat!(
+            "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
+             state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
+             created_at, updated_at, closed, version, snapshot) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?) RETURNING ",
+            case_columns!()
+        ))
+        .bind(&number)
+        .bind(&c.number_scope)
+        .bind(&c.number_period)
+        .bind(serial)
+        .bind(&c.kind)
+        .bind(c.policy_id)
+        .bind(&c.state)
+        .bind(c.owner_unit_id)
+        .bind(&owner_path)
+        .bind(c.first_contact_id)
+        .bind(c.assignee_id)
+        .bind(&c.channel)
+        .bind(to_millis(c.created_at))
+        .bind(to_millis(c.created_at))
+        .bind(Json(&c.snapshot))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Duplicate {
+                    what: "case number",
+                    key: number.clone(),
+                }
+            } else {
+                reference_error(e)
+            }
+        })?;
+        let case = rows::case(&row)?;
+
+        append_events(&mut tx, case.id, 1, &c.events).await?;
+
+        if let Some(idem) = &c.idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency_keys \
+                 (user_id, idempotency_key, request_hash, case_id, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(idem.user_id)
+            .bind(&idem.key)
+            .bind(&idem.request_hash)
+            .bind(case.id)
+            .bind(to_millis(c.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(reference_error)?;
+        }
+
+        tx.commit().await?;
+        tracing::debug!(case_id = case.id, case_number = %case.number, "case created");
+        Ok(CreateOutcome::Created(case))
+    }
+
+    pub(crate) async fn update_case(&self, u: CaseUpdate) -> Result<CaseRecord, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let owner_path = owner_path(&mut tx, u.owner_unit_id).await?;
+
+        // The version check and the write are one statement: no window between them.
+        let row = sqlx::query(concat!(
+            "UPDATE cases SET state = ?, owner_unit_id = ?, owner_unit_path = ?, \
+             assignee_id = ?, closed = ?, updated_at = ?, snapshot = ?, version = version + 1 \
+             WHERE id = ? AND version = ? RETURNING ",
+            case_columns!()
+        ))
+        .bind(&u.state)
+        .bind(u.owner_unit_id)
+        .bind(&owner_path)
+        .bind(u.assignee_id)
+        .bind(u.closed)
+        .bind(to_millis(u.updated_at))
+        .bind(Json(&u.snapshot))
+        .bind(u.id)
+        .bind(u.expected_version)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(reference_error)?;
+        let Some(row) = row else {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
+                .bind(u.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::Conflict,
+                None => StoreError::NotFound {
+                    what: "case",
+                    key: format!("id {}", u.id),
+                },
+            });
+        };
+        let case = rows::case(&row)?;
+
+        let last_seq: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM case_events WHERE case_id = ?")
+                .bind(u.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        append_events(&mut tx, u.id, last_seq + 1, &u.events).await?;
+
+        tx.commit().await?;
+        tracing::debug!(case_id = case.id, version = case.version, "case updated");
+        Ok(case)
+    }
+
+    pub(crate) async fn case_by_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE number = ?"
+        ))
+        .bind(number)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.as_ref().map(rows::case).transpose()?)
+    }
+
+    pub(crate) async fn case_by_id(&self, id: i64) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.as_ref().map(rows::case).transpose()?)
+    }
+
+    pub(crate) async fn list_cases(&self, f: &CaseFilter) -> Result<CasePage, StoreError> {
+        let limit = page_size(f.limit);
+        let mut q = QueryBuilder::<Sqlite>::new(concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE 1 = 1"
+        ));
+        // Only constant SQL is pushed; every value goes through a bind parameter.
+        if let Some(kind) = &f.kind {
+            q.push(" AND kind = ").push_bind(kind.clone());
+        }
+        if let Some(state) = &f.state {
+            q.push(" AND state = ").push_bind(state.clone());
+        }
+        if let Some(prefix) = &f.unit_subtree {
+            let (lo, hi) = subtree_range(prefix)?;
+            q.push(" AND owner_unit_path >= ").push_bind(lo);
+            q.push(" AND owner_unit_path < ").push_bind(hi);
+        }
+        if let Some(v) = &f.visible_to {
+            let (lo, hi) = subtree_range(&v.unit_path)?;
+            q.push(" AND ((owner_unit_path >= ").push_bind(lo);
+            q.push(" AND owner_unit_path < ").push_bind(hi);
+            q.push(") OR first_contact_id = ").push_bind(v.user_id);
+            q.push(")");
+        }
+        if let Some(assignee) = f.assignee_id {
+            q.push(" AND assignee_id = ").push_bind(assignee);
+        }
+        if let Some(first_contact) = f.first_contact_id {
+            q.push(" AND first_contact_id = ").push_bind(first_contact);
+        }
+        if let Some(from) = f.created_from {
+            q.push(" AND created_at >= ").push_bind(to_millis(from));
+        }
+        if let Some(to) = f.created_to {
+            q.push(" AND created_at < ").push_bind(to_millis(to));
+        }
+        if let Some(closed) = f.closed {
+            q.push(" AND closed = ").push_bind(closed);
+        }
+        if let Some(after) = f.after {
+            q.push(" AND id < ").push_bind(after);
+        }
+        // One row more than the page tells whether another page follows, without a COUNT.
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+
+        let rows = q.build().fetch_all(&self.read).await?;
+        let mut items = decode_all(&rows, rows::case)?;
+        let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
+        let next_cursor = if items.len() > page_len {
+            items.truncate(page_len);
+            items.last().map(|c| c.id)
+        } else {
+            None
+        };
+        Ok(CasePage { items, next_cursor })
+    }
+
+    pub(crate) async fn case_events(&self, case_id: i64) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT case_id, seq, occurred_at, actor_id, action, clause, payload \
+             FROM case_events WHERE case_id = ? ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.read)
+        .await?;
+        decode_all(&rows, rows::event)
+    }
+}
+
+/// The path of the unit that is to own a case, checked here so that an unknown unit is a
+/// clear error rather than a NOT NULL failure.
+async fn owner_path(conn: &mut SqliteConnection, unit_id: i64) -> Result<String, StoreError> {
+    sqlx::query_scalar("SELECT path FROM units WHERE id = ?")
+        .bind(unit_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::Invalid {
+            what: "case",
+            reason: format!("unknown owner unit id {unit_id}"),
+        })
+}
+
+async fn case_by_id(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<CaseRecord>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        case_columns!(),
+        " FROM cases WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(rows::case).transpose()?)
+}
+
+/// Appends `events` to a case's log with `seq` counting up from `first_seq`.
+async fn append_events(
+    conn: &mut SqliteConnection,
+    case_id: i64,
+    first_seq: i64,
+    events: &[NewEvent],
+) -> Result<(), StoreError> {
+    for (seq, e) in (first_seq..).zip(events) {
+        sqlx::query(
+            "INSERT INTO case_events \
+             (case_id, seq, occurred_at, actor_id, action, clause, payload) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(case_id)
+        .bind(seq)
+        .bind(to_millis(e.at))
+        .bind(e.actor_id)
+        .bind(&e.action)
+        .bind(&e.clause)
+        .bind(Json(&e.payload))
+        .execute(&mut *conn)
+        .await
+        .map_err(reference_error)?;
+    }
+    Ok(())
+}
+
+/// A foreign-key failure while writing a case or its events: SQLite does not say which
+/// reference failed, so name the candidates.
+fn reference_error(e: sqlx::Error) -> StoreError {
+    if is_foreign_key_violation(&e) {
+        StoreError::Invalid {
+            what: "case",
+            reason: "refers to an unknown policy version or user".to_owned(),
+        }
+    } else {
+        e.into()
+    }
+}

@@ -1,0 +1,471 @@
+//! `manyi`, the command line: serve the API, check and explain policies, manage users,
+//! tokens and the organisation tree, and compute deadlines on the official calendar.
+//!
+//! Each subcommand is a thin shell: it parses arguments, opens the store, and calls the same
+//! functions the server uses.
+
+mod org_cmd;
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use manyi_core::clock::{Clock, SystemClock};
+use manyi_core::policy;
+use manyi_server::{AppState, ServerConfig, auth, demo, policies};
+use manyi_store::{NewUser, Store, StoreOptions, Synchronous};
+
+#[derive(Parser)]
+#[command(
+    name = "manyi",
+    version,
+    about = "manyi (满意): complaint and customer-service case management that runs your regulation",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives: a SQLite path (`manyi.db`, `sqlite:manyi.db`) or, later,
+/// `postgres://…`.
+#[derive(clap::Args, Clone)]
+struct DbArgs {
+    #[arg(long, env = "MANYI_DATABASE", default_value = "sqlite:manyi.db")]
+    database: String,
+    /// SQLite durability: `full` (default: an acknowledged write survives power loss) or
+    /// `normal` (survives a process crash; faster). See docs/OPERATIONS.md.
+    #[arg(long, env = "MANYI_SQLITE_SYNCHRONOUS", default_value = "full")]
+    sqlite_synchronous: String,
+}
+
+impl DbArgs {
+    async fn open(&self) -> anyhow::Result<Store> {
+        let synchronous = match self.sqlite_synchronous.as_str() {
+            "full" => Synchronous::Full,
+            "normal" => Synchronous::Normal,
+            other => bail!("--sqlite-synchronous: `{other}` is not `full` or `normal`"),
+        };
+        let opts = StoreOptions {
+            sqlite_synchronous: synchronous,
+            ..StoreOptions::default()
+        };
+        let store = Store::connect(&self.database, opts)
+            .await
+            .with_context(|| format!("opening database `{}`", redact(&self.database)))?;
+        store.migrate().await.context("migrating the database")?;
+        Ok(store)
+    }
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Check policy files, or print a policy's compliance matrix.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Import or export the organisation tree (units and users) as CSV or JSON.
+    #[command(subcommand)]
+    Org(org_cmd::OrgCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MANYI_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Directory of policy files (*.toml) to load and activate at start-up. Without it,
+    /// `./policies` is used if it exists, else the policies built into the binary.
+    #[arg(long, env = "MANYI_POLICIES")]
+    policies: Option<PathBuf>,
+    /// On first start, create a demo organisation, users and about 200 sample cases.
+    #[arg(long)]
+    demo: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MANYI_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    body_limit: usize,
+    /// Mark session cookies Secure (set when served over HTTPS).
+    #[arg(long, env = "MANYI_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check policy files; print every problem as file:line:column. Exit 1 on any error.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the compliance matrix: each clause and what in the policy enforces it.
+    Explain {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from MANYI_PASSWORD or the first line of stdin.
+    Add {
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// The code of the user's unit.
+        #[arg(long)]
+        unit: String,
+        /// Roles, comma-separated (e.g. teller,frontline). `admin` administers manyi.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        /// Create the user without a password (API tokens only).
+        #[arg(long)]
+        no_password: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set a user's password, read from MANYI_PASSWORD or the first line of stdin.
+    Passwd {
+        login: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for USER and print it (it is shown once; only its hash is kept).
+    Create {
+        user: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// The policies shipped with manyi, built into the binary for when no directory is given.
+const BUILT_IN_POLICIES: &[(&str, &str)] = &[
+    (
+        "default-complaint.toml",
+        include_str!("../../../policies/default-complaint.toml"),
+    ),
+    (
+        "ccb-counter.toml",
+        include_str!("../../../policies/ccb-counter.toml"),
+    ),
+];
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MANYI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // Policy and calendar commands need no runtime; the rest do IO on tokio.
+    let result = match cli.command {
+        Command::Policy(cmd) => return run_policy(cmd),
+
+        other => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the runtime")
+            .and_then(|rt| rt.block_on(run(other))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_policy(cmd: PolicyCommand) -> ExitCode {
+    match cmd {
+        PolicyCommand::Check { files } => {
+            let mut errors = 0;
+            for file in &files {
+                let name = file.display().to_string();
+                let source = match std::fs::read_to_string(file) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("{name}: error: cannot read: {e}");
+                        errors += 1;
+                        continue;
+                    }
+                };
+                let outcome = policy::load(&name, &source);
+                for d in &outcome.diagnostics {
+                    println!("{d}");
+                }
+                let n = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
+                errors += n;
+                if n == 0 {
+                    eprintln!("{name}: ok");
+                }
+            }
+            if errors > 0 {
+                eprintln!("{errors} error(s)");
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        PolicyCommand::Explain { file, json } => {
+            let name = file.display().to_string();
+            let source = match std::fs::read_to_string(&file) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{name}: error: cannot read: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let outcome = policy::load(&name, &source);
+            let Some(p) = outcome.policy else {
+                for d in &outcome.diagnostics {
+                    eprintln!("{d}");
+                }
+                eprintln!("fix the errors above first (manyi policy check)");
+                return ExitCode::FAILURE;
+            };
+            let rows = policy::compliance_matrix(&p);
+            if json {
+                match serde_json::to_string_pretty(&rows) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            } else {
+                print!("{}", policy::render_matrix(&p, &rows));
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate { db } => {
+            db.open().await?;
+            eprintln!("database `{}` is up to date", redact(&db.database));
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            login,
+            name,
+            unit,
+            roles,
+            no_password,
+            db,
+        }) => {
+            let store = db.open().await?;
+            let password_hash = if no_password {
+                None
+            } else {
+                Some(read_password()?)
+            };
+            store
+                .insert_user(NewUser {
+                    login: login.clone(),
+                    name,
+                    unit_code: unit,
+                    roles,
+                    password_hash,
+                })
+                .await?;
+            eprintln!("user `{login}` added");
+            Ok(())
+        }
+        Command::User(UserCommand::Passwd { login, db }) => {
+            let store = db.open().await?;
+            let hash = read_password()?;
+            store.set_password_hash(&login, &hash).await?;
+            eprintln!("password of `{login}` changed");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { user, label, db }) => {
+            let store = db.open().await?;
+            let found = store
+                .user_by_login(&user)
+                .await?
+                .with_context(|| format!("no user `{user}`"))?;
+            let token = auth::random_token(32);
+            store
+                .create_api_token(
+                    &auth::token_hash(&token),
+                    found.id,
+                    &label,
+                    SystemClock.now(),
+                )
+                .await?;
+            println!("{token}");
+            eprintln!("token for `{user}` created; send it as `Authorization: Bearer <token>`");
+            Ok(())
+        }
+        Command::Org(cmd) => org_cmd::run(cmd).await,
+        Command::Policy(_) => unreachable_command(),
+    }
+}
+
+fn unreachable_command() -> anyhow::Result<()> {
+    bail!("internal: this command runs without the async runtime")
+}
+
+/// Reads a new password from MANYI_PASSWORD or the first line of stdin, and hashes it.
+fn read_password() -> anyhow::Result<String> {
+    let password = match std::env::var("MANYI_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            if std::io::stdin().is_terminal() {
+                eprint!("password (input is shown; prefer MANYI_PASSWORD or a pipe): ");
+            }
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.chars().count() < 8 {
+        bail!("a password needs at least 8 characters");
+    }
+    auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
+/// Reads the policy files to load: the directory given, `./policies`, or the built-in ones.
+fn policy_sources(dir: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
+    let dir = match dir {
+        Some(d) => Some(d.to_owned()),
+        None => Some(PathBuf::from("policies")).filter(|d| d.is_dir()),
+    };
+    let Some(dir) = dir else {
+        return Ok(BUILT_IN_POLICIES
+            .iter()
+            .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+            .collect());
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading policy directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no *.toml policy files in {}", dir.display());
+    }
+    files
+        .into_iter()
+        .map(|p| {
+            let source =
+                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            Ok((p.display().to_string(), source))
+        })
+        .collect()
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = args.db.open().await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let state = AppState::new(
+        store.clone(),
+        clock.clone(),
+        ServerConfig {
+            body_limit: args.body_limit,
+            secure_cookies: args.secure_cookies,
+            ..ServerConfig::default()
+        },
+    );
+
+    // Every policy must check clean before any is activated: a server never starts on a
+    // half-valid policy set.
+    let sources = policy_sources(args.policies.as_deref())?;
+    let mut broken = 0;
+    for (name, source) in &sources {
+        let outcome = policy::load(name, source);
+        for d in &outcome.diagnostics {
+            eprintln!("{d}");
+        }
+        broken += usize::from(outcome.has_errors());
+    }
+    if broken > 0 {
+        bail!("{broken} policy file(s) have errors; nothing was activated");
+    }
+    for (name, source) in &sources {
+        let (record, _) =
+            policies::install(&store, &state.policies, name, source, clock.now(), true)
+                .await
+                .map_err(|e| anyhow::anyhow!("installing policy {name}: {e:?}"))?;
+        tracing::info!(policy = %record.name, version = record.version, "policy active");
+    }
+
+    if args.demo {
+        match demo::seed(&state, clock.now())
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the demo: {e:?}"))?
+        {
+            Some(s) => eprintln!(
+                "demo: created {} units, {} users and {} cases",
+                s.units, s.users, s.cases
+            ),
+            None => eprintln!("demo: the database already has an organisation; not seeding"),
+        }
+        eprintln!(
+            "demo logins (password `{}`): admin, hq.service, bj.service, bjhd.head, \
+             bjhd01.head, bjhd01.teller, bjhd01.lobby — see README.md",
+            demo::DEMO_PASSWORD
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "manyi listening on http://{addr} (database: {}, {})",
+        redact(&args.db.database),
+        store.backend_name()
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("shutting down");
+    };
+    manyi_server::serve(listener, state, shutdown).await?;
+    store.close().await;
+    Ok(())
+}
