@@ -58,7 +58,8 @@ impl Condition {
                 .into_iter()
                 .map(|e| CompileError {
                     line: usize::try_from(e.pos.0).unwrap_or(1).max(1),
-                    column: usize::try_from(e.pos.1).unwrap_or(0) + 1,
+                    // The parser's columns are already 1-based.
+                    column: usize::try_from(e.pos.1).unwrap_or(1).max(1),
                     message: e.msg,
                 })
                 .collect::<Vec<_>>()

@@ -6,8 +6,8 @@
 //! instant, following PRODUCT.md "Deadline semantics (normative)" and the Civil Code's rules
 //! for periods (民法典 第二百零一条、第二百零三条).
 //!
-//! Pure: it reads no files and no clock. The official data is compiled in (see [`data`]) or
-//! handed in as bytes; "today" is always a parameter.
+//! Pure: it reads no files and no clock. The official data is compiled in
+//! ([`EMBEDDED_FILES`]) or handed in as bytes; "today" is always a parameter.
 //!
 //! ## Pieces
 //!

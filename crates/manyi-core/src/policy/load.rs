@@ -56,8 +56,8 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         Some(h) => {
             h.deny_unknown(&mut cx, &["id", "title", "regulation", "description"]);
             let id = h.req_str(&mut cx, "id");
-            if let Some(id) = &id {
-                if !is_identifier(&id.value, true) {
+            if let Some(id) = &id
+                && !is_identifier(&id.value, true) {
                     cx.error(
                         &id.span,
                         format!(
@@ -66,7 +66,6 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
                         ),
                     );
                 }
-            }
             let title = h.req_str(&mut cx, "title");
             let regulation = h.str(&mut cx, "regulation");
             let _ = h.str(&mut cx, "description");
@@ -84,11 +83,10 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         Some(kind_table) => {
             for (kind_id, key_span, value) in kind_table.entries() {
                 check_identifier(&mut cx, kind_id, &key_span, "case kind");
-                if let Some(t) = Table::from_value(&mut cx, value, format!("kind.{kind_id}")) {
-                    if let Some(kind) = read_kind(&mut cx, kind_id, &t, &role_ids) {
+                if let Some(t) = Table::from_value(&mut cx, value, format!("kind.{kind_id}"))
+                    && let Some(kind) = read_kind(&mut cx, kind_id, &t, &role_ids) {
                         kinds.push(kind);
                     }
-                }
             }
         }
         None if root.get("kind").is_none() => {
@@ -331,14 +329,13 @@ fn read_kind(
         );
     }
     let state_ids: HashSet<&str> = states.iter().map(|s| s.id.as_str()).collect();
-    if let Some(initial) = &initial {
-        if !state_ids.contains(initial.value.as_str()) && !states.is_empty() {
+    if let Some(initial) = &initial
+        && !state_ids.contains(initial.value.as_str()) && !states.is_empty() {
             cx.error(
                 &initial.span,
                 format!("unknown initial state `{}`", initial.value),
             );
         }
-    }
     if !states.is_empty() && !states.iter().any(|s| s.is_final) {
         cx.error(
             &t.span,
@@ -360,11 +357,10 @@ fn read_kind(
     check_unique(cx, "transition", transition_ids.iter());
 
     // Whole-graph checks: reachability and dead ends.
-    if let Some(initial) = &initial {
-        if state_ids.contains(initial.value.as_str()) {
+    if let Some(initial) = &initial
+        && state_ids.contains(initial.value.as_str()) {
             check_graph(cx, &states, &transitions, &initial.value, &state_spans);
         }
-    }
 
     Some(CaseKind {
         id: kind_id.to_owned(),
@@ -690,8 +686,8 @@ fn read_transition(
         }
     };
     let to = t.req_str(cx, "to");
-    if let Some(to) = &to {
-        if !states.contains(to.value.as_str()) {
+    if let Some(to) = &to
+        && !states.contains(to.value.as_str()) {
             cx.error(
                 &to.span,
                 format!(
@@ -700,7 +696,6 @@ fn read_transition(
                 ),
             );
         }
-    }
     let roles = match t.str_list(cx, "roles") {
         Some(list) => {
             if list.value.is_empty() {
@@ -757,7 +752,9 @@ fn read_transition(
         requires: requires.into_iter().map(|r| r.value).collect(),
         condition,
         effects,
-        clause: clause?.value,
+        // A missing clause is already an error (the policy will not load); keeping the
+        // transition avoids follow-on "unreachable" noise in the graph checks.
+        clause: clause.map(|c| c.value).unwrap_or_default(),
         refusal: t.str(cx, "refusal").map(|a| a.value),
     };
     Some((id, transition))

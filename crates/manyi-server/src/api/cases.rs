@@ -149,15 +149,14 @@ async fn directory_for(
             .iter()
             .filter(|f| f.field_type == FieldType::Person)
         {
-            if let Some(login) = input.get(&field.id).and_then(Value::as_str) {
-                if let Some(user) = state.store.user_by_login(login.trim()).await? {
+            if let Some(login) = input.get(&field.id).and_then(Value::as_str)
+                && let Some(user) = state.store.user_by_login(login.trim()).await? {
                     directory.add_person(case::PersonRef {
                         id: user.id,
                         login: user.login,
                         name: user.name,
                     });
                 }
-            }
         }
     }
     Ok(directory)

@@ -363,7 +363,7 @@ async fn relocate(
     let (lo, hi) = subtree_range(&unit.path)?;
     // `substr` is 1-based: keep what follows the old prefix. Paths are ASCII, so characters
     // and bytes agree.
-    let keep_from = i64::try_from(unit.path.len()).unwrap_or(i64::MAX) + 1;
+    let keep_from = i64::try_from(unit.path.len()).map_or(i64::MAX, |len| len.saturating_add(1));
 
     sqlx::query("UPDATE units SET parent_id = ? WHERE id = ?")
         .bind(parent.map(|p| p.id))

@@ -1,0 +1,100 @@
+//! `manyi policy check` diagnostics, snapshot-tested on a set of broken policies (each file in
+//! `broken-policies/` says what is wrong with it), and the shipped policies checked clean.
+
+use std::path::Path;
+
+use manyi_core::policy;
+
+fn check(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/broken-policies")
+        .join(name);
+    let source = std::fs::read_to_string(&path).unwrap();
+    let outcome = policy::load(name, &source);
+    assert!(outcome.policy.is_none(), "{name} should not load");
+    assert!(outcome.has_errors());
+    outcome
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn unknown_states_roles_and_fields_are_each_reported() {
+    insta::assert_snapshot!(check("unknown-names.toml"));
+}
+
+#[test]
+fn unreachable_states_and_dead_ends_are_reported() {
+    insta::assert_snapshot!(check("graph.toml"));
+}
+
+#[test]
+fn duplicate_declarations_point_at_the_first_one() {
+    insta::assert_snapshot!(check("duplicates.toml"));
+}
+
+#[test]
+fn bad_cel_is_reported_at_its_position_in_the_file() {
+    insta::assert_snapshot!(check("bad-cel.toml"));
+}
+
+#[test]
+fn numbering_without_serial_or_with_a_reset_the_pattern_cannot_show_is_refused() {
+    insta::assert_snapshot!(check("numbering.toml"));
+}
+
+#[test]
+fn unknown_keys_wrong_types_and_missing_clauses_are_all_reported() {
+    insta::assert_snapshot!(check("unknown-keys.toml"));
+}
+
+#[test]
+fn a_toml_syntax_error_is_reported_with_its_location() {
+    insta::assert_snapshot!(check("syntax.toml"));
+}
+
+#[test]
+fn the_shipped_policies_check_clean() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let source = std::fs::read_to_string(&path).unwrap();
+            let outcome = policy::load(&path.display().to_string(), &source);
+            let errors: Vec<String> = outcome
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(ToString::to_string)
+                .collect();
+            assert!(errors.is_empty(), "{}:\n{}", path.display(), errors.join("\n"));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "expected the shipped policies in {}", dir.display());
+}
+
+#[test]
+fn every_transition_of_the_shipped_policies_cites_a_clause() {
+    let source = include_str!("../../../policies/ccb-counter.toml");
+    let p = policy::load("ccb-counter.toml", source).policy.unwrap();
+    let rows = policy::compliance_matrix(&p);
+    for kind in &p.kinds {
+        for t in &kind.transitions {
+            assert!(
+                rows.iter()
+                    .any(|r| r.element.ends_with(&format!("transition {}", t.id))),
+                "{} missing from the matrix",
+                t.id
+            );
+        }
+    }
+    // 第十七条 to 第二十三条 are what this first pack covers.
+    for clause in ["第十七条", "第十八条", "第十九条", "第二十二条", "第二十三条"] {
+        assert!(rows.iter().any(|r| r.clause == clause), "{clause} not enforced");
+    }
+}
