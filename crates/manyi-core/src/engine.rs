@@ -219,9 +219,11 @@ pub fn decide_create(
     if let Some(state) = kind.state(&kind.initial) {
         for id in &state.requires {
             if let Some(field) = kind.field(id)
-                && is_empty(fields.get(id)) && !errors.iter().any(|e| &e.field == id) {
-                    errors.push(required_error(field, state.clause.as_deref()));
-                }
+                && is_empty(fields.get(id))
+                && !errors.iter().any(|e| &e.field == id)
+            {
+                errors.push(required_error(field, state.clause.as_deref()));
+            }
         }
     }
     if !errors.is_empty() {
@@ -404,16 +406,19 @@ pub fn decide_transition(
     let mut errors = Vec::new();
     for id in &t.requires {
         if let Some(field) = kind.field(id)
-            && is_empty(fields.get(id)) {
-                errors.push(required_error(field, clause));
-            }
+            && is_empty(fields.get(id))
+        {
+            errors.push(required_error(field, clause));
+        }
     }
     if let Some(target) = kind.state(&t.to) {
         for id in &target.requires {
             if let Some(field) = kind.field(id)
-                && is_empty(fields.get(id)) && !errors.iter().any(|e| &e.field == id) {
-                    errors.push(required_error(field, target.clause.as_deref().or(clause)));
-                }
+                && is_empty(fields.get(id))
+                && !errors.iter().any(|e| &e.field == id)
+            {
+                errors.push(required_error(field, target.clause.as_deref().or(clause)));
+            }
         }
     }
     if !errors.is_empty() {

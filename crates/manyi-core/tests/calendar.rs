@@ -459,6 +459,19 @@ fn unpublished_years_are_provisional() {
         .add(t("2026-12-01T10:00:00+08:00"), Duration::WorkingDays(3))
         .unwrap();
     assert!(!d.provisional);
+    // The examined days start the day after receipt: the receipt day's own year and kind
+    // do not matter.
+    let wd1 = |s: &str| v.add(t(s), Duration::WorkingDays(1)).unwrap();
+    assert!(
+        wd1("2006-12-30T10:00:00+08:00").provisional,
+        "2006-12-31 is examined"
+    );
+    assert!(
+        !wd1("2006-12-31T10:00:00+08:00").provisional,
+        "only 2007 is examined"
+    );
+    assert!(!wd1("2026-12-23T10:00:00+08:00").provisional);
+    assert!(wd1("2026-12-24T10:00:00+08:00").provisional);
     // Before the first notice.
     let d = v
         .add(t("2006-12-01T10:00:00+08:00"), Duration::WorkingDays(3))
@@ -825,6 +838,38 @@ fn pause_and_resume_golden() {
     assert_eq!(now.due_day(), date(2026, 3, 9));
     assert_eq!(now.clock_end, t("2026-03-08T06:00:00+08:00"));
 
+    // With business hours a working-day period ends at the close of business (17:30) while
+    // its clock runs to 24:00. A pause at 20:00 on the last day comes after the deadline has
+    // passed: it must not revive the clock.
+    let overlay = Overlay {
+        business_hours: Some(lunch_hours()),
+        ..Overlay::default()
+    };
+    let bv = CalendarView::new(cal(), &overlay).unwrap();
+    let was = bv
+        .add(t("2026-03-02T10:00:00+08:00"), Duration::WorkingDays(1))
+        .unwrap();
+    assert_eq!(was.due, t("2026-03-03T17:30:00+08:00"));
+    let late = bv
+        .resume(
+            &was,
+            t("2026-03-03T20:00:00+08:00"),
+            t("2026-03-04T09:00:00+08:00"),
+        )
+        .unwrap();
+    assert_eq!(late, was);
+    // Paused at 16:00 on the last day and resumed the next morning: the period again ends at
+    // the close of business of a working day.
+    let now = bv
+        .resume(
+            &was,
+            t("2026-03-03T16:00:00+08:00"),
+            t("2026-03-04T09:00:00+08:00"),
+        )
+        .unwrap();
+    assert_eq!(now.due, t("2026-03-04T17:30:00+08:00"));
+    assert_eq!(now.clock_end, t("2026-03-04T17:00:00+08:00"));
+
     // Hours: exactly the paused wall time.
     let was = v
         .add(t("2026-03-02T10:00:00+08:00"), Duration::Hours(24))
@@ -1104,10 +1149,8 @@ proptest! {
             DurationUnit::BusinessHours,
             DurationUnit::BusinessMinutes,
         ];
-        let clamp = |s: i64| {
-            Timestamp::from_second(s.clamp(Timestamp::MIN.as_second() + 1, Timestamp::MAX.as_second() - 1))
-                .unwrap()
-        };
+        let (min, max) = (Timestamp::MIN.as_second() + 1, Timestamp::MAX.as_second() - 1);
+        let clamp = |s: i64| Timestamp::from_second(s.clamp(min, max)).unwrap();
         let (a, b) = (clamp(secs), clamp(other));
         let overlay = Overlay { business_hours: Some(lunch_hours()), ..Overlay::default() };
         let v = CalendarView::new(cal(), &overlay).unwrap();
@@ -1130,10 +1173,16 @@ proptest! {
     }
 
     #[test]
-    fn parsing_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200), s in ".{0,80}") {
+    fn parsing_never_panics(
+        bytes in proptest::collection::vec(any::<u8>(), 0..200),
+        s in ".{0,80}",
+    ) {
         let _ = NoticeFile::parse("fuzz.json", &bytes);
         let _ = NoticeFile::parse("fuzz.json", s.as_bytes());
-        let wrapped = format!(r#"{{"year": 2030, "papers": ["p"], "days": [{{"name": "x", "date": "{s}", "isOffDay": true}}]}}"#);
+        let wrapped = format!(
+            r#"{{"year": 2030, "papers": ["p"],
+                "days": [{{"name": "x", "date": "{s}", "isOffDay": true}}]}}"#
+        );
         let _ = NoticeFile::parse("fuzz.json", wrapped.as_bytes());
     }
 }

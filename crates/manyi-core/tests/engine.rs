@@ -34,7 +34,13 @@ fn org() -> Directory {
     ] {
         d.add_unit(UnitRef::from_path(id, code, code, level, path));
     }
-    for (id, login) in [(10, "teller"), (11, "head"), (12, "branch"), (13, "service"), (14, "sh.teller")] {
+    for (id, login) in [
+        (10, "teller"),
+        (11, "head"),
+        (12, "branch"),
+        (13, "service"),
+        (14, "sh.teller"),
+    ] {
         d.add_person(PersonRef {
             id,
             login: login.into(),
@@ -75,7 +81,13 @@ fn world() -> World {
             3,
             &["dept_head", "unit_head", "service_mgmt", "service_dept"],
         ),
-        service: actor(&d, 13, "service", 1, &["service_mgmt", "service_dept", "dept_head"]),
+        service: actor(
+            &d,
+            13,
+            "service",
+            1,
+            &["service_mgmt", "service_dept", "dept_head"],
+        ),
         sh_teller: actor(&d, 14, "sh.teller", 6, &["teller", "frontline"]),
         directory: d,
     }
@@ -153,8 +165,14 @@ fn the_first_contact_owner_stays_accountable_after_the_case_is_handed_up() {
     assert_eq!(t.case.owner_unit.code, "BJHD01");
     assert_eq!(t.case.fields["customer_phone"], json!("13800138000"));
 
-    t.act(&p, &w, &w.teller, "refer_to_head", json!({"referral_reason": "涉及退费，超出权限"}))
-        .unwrap();
+    t.act(
+        &p,
+        &w,
+        &w.teller,
+        "refer_to_head",
+        json!({"referral_reason": "涉及退费，超出权限"}),
+    )
+    .unwrap();
     t.act(&p, &w, &w.head, "take_over", json!({})).unwrap();
     t.act(
         &p,
@@ -168,8 +186,12 @@ fn the_first_contact_owner_stays_accountable_after_the_case_is_handed_up() {
     assert_eq!(t.case.first_contact.login, "teller");
     assert!(t.case.assignee.is_none());
     // The teller keeps jurisdiction through first contact, though the case left the outlet.
-    assert!(w.teller.has_jurisdiction(&t.case.owner_unit, t.case.first_contact.id));
-    t.act(&p, &w, &w.branch, "accept_escalated", json!({})).unwrap();
+    assert!(
+        w.teller
+            .has_jurisdiction(&t.case.owner_unit, t.case.first_contact.id)
+    );
+    t.act(&p, &w, &w.branch, "accept_escalated", json!({}))
+        .unwrap();
     assert_eq!(t.case.assignee.as_ref().unwrap().login, "branch");
 }
 
@@ -178,8 +200,14 @@ fn only_the_outlet_or_department_head_may_hand_a_case_up_under_article_19() {
     let p = load("ccb-counter.toml");
     let w = world();
     let mut t = ccb_complaint(&w, &p);
-    t.act(&p, &w, &w.teller, "refer_to_head", json!({"referral_reason": "超出权限"}))
-        .unwrap();
+    t.act(
+        &p,
+        &w,
+        &w.teller,
+        "refer_to_head",
+        json!({"referral_reason": "超出权限"}),
+    )
+    .unwrap();
     let refusal = t
         .act(
             &p,
@@ -191,14 +219,24 @@ fn only_the_outlet_or_department_head_may_hand_a_case_up_under_article_19() {
         .unwrap_err();
     assert_eq!(refusal.reason, RefusalReason::RoleNotAllowed);
     assert_eq!(refusal.clause.as_deref(), Some("第十九条"));
-    assert!(refusal.message_zh.starts_with("第十九条: 只有网点负责人或部门负责人或柜面服务管理部门"));
+    assert!(
+        refusal
+            .message_zh
+            .starts_with("第十九条: 只有网点负责人或部门负责人或柜面服务管理部门")
+    );
 }
 
 #[test]
 fn a_case_cannot_be_handed_up_beyond_head_office() {
     let p = load("ccb-counter.toml");
     let w = world();
-    let service_at_hq = actor(&w.directory, 13, "service", 1, &["teller", "service_mgmt", "dept_head"]);
+    let service_at_hq = actor(
+        &w.directory,
+        13,
+        "service",
+        1,
+        &["teller", "service_mgmt", "dept_head"],
+    );
     let mut t = Tracked::open(
         &p,
         &w,
@@ -214,8 +252,14 @@ fn a_case_cannot_be_handed_up_beyond_head_office() {
             })),
         },
     );
-    t.act(&p, &w, &service_at_hq, "refer_to_head", json!({"referral_reason": "x"}))
-        .unwrap();
+    t.act(
+        &p,
+        &w,
+        &service_at_hq,
+        "refer_to_head",
+        json!({"referral_reason": "x"}),
+    )
+    .unwrap();
     let refusal = t
         .act(
             &p,
@@ -296,8 +340,16 @@ fn registration_reports_every_bad_field_at_once() {
 fn candidate(field: &str, pick: u8) -> Value {
     let valid = match field {
         "category" => json!("attitude"),
-        "severity" => json!(if pick.is_multiple_of(2) { "normal" } else { "serious" }),
-        "validity" => json!(if pick.is_multiple_of(3) { "invalid" } else { "valid" }),
+        "severity" => json!(if pick.is_multiple_of(2) {
+            "normal"
+        } else {
+            "serious"
+        }),
+        "validity" => json!(if pick.is_multiple_of(3) {
+            "invalid"
+        } else {
+            "valid"
+        }),
         "satisfaction" => json!(["satisfied", "basically", "dissatisfied"][pick as usize % 3]),
         "handler" => json!("head"),
         "target_unit" => json!(["BJHD02", "SH01", "BJHD"][pick as usize % 3]),

@@ -71,11 +71,20 @@ fn the_shipped_policies_check_clean() {
                 .filter(|d| d.is_error())
                 .map(ToString::to_string)
                 .collect();
-            assert!(errors.is_empty(), "{}:\n{}", path.display(), errors.join("\n"));
+            assert!(
+                errors.is_empty(),
+                "{}:\n{}",
+                path.display(),
+                errors.join("\n")
+            );
             seen += 1;
         }
     }
-    assert!(seen >= 2, "expected the shipped policies in {}", dir.display());
+    assert!(
+        seen >= 2,
+        "expected the shipped policies in {}",
+        dir.display()
+    );
 }
 
 #[test]
@@ -94,7 +103,16 @@ fn every_transition_of_the_shipped_policies_cites_a_clause() {
         }
     }
     // 第十七条 to 第二十三条 are what this first pack covers.
-    for clause in ["第十七条", "第十八条", "第十九条", "第二十二条", "第二十三条"] {
-        assert!(rows.iter().any(|r| r.clause == clause), "{clause} not enforced");
+    for clause in [
+        "第十七条",
+        "第十八条",
+        "第十九条",
+        "第二十二条",
+        "第二十三条",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.clause == clause),
+            "{clause} not enforced"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! Each subcommand is a thin shell: it parses arguments, opens the store, and calls the same
 //! functions the server uses.
 
+mod calendar_cmd;
 mod org_cmd;
 
 use std::io::{BufRead, IsTerminal};
@@ -97,6 +98,9 @@ enum Command {
     /// Import or export the organisation tree (units and users) as CSV or JSON.
     #[command(subcommand)]
     Org(org_cmd::OrgCommand),
+    /// The official working-day calendar (调休 included) and deadline arithmetic.
+    #[command(subcommand)]
+    Calendar(calendar_cmd::CalendarCommand),
 }
 
 #[derive(clap::Args)]
@@ -199,6 +203,9 @@ fn main() -> ExitCode {
     // Policy and calendar commands need no runtime; the rest do IO on tokio.
     let result = match cli.command {
         Command::Policy(cmd) => return run_policy(cmd),
+        Command::Calendar(cmd) => {
+            calendar_cmd::run(cmd, manyi_core::calendar::Calendar::official())
+        }
 
         other => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -341,7 +348,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org(cmd) => org_cmd::run(cmd).await,
-        Command::Policy(_) => unreachable_command(),
+        Command::Policy(_) | Command::Calendar(_) => unreachable_command(),
     }
 }
 

@@ -57,15 +57,16 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             h.deny_unknown(&mut cx, &["id", "title", "regulation", "description"]);
             let id = h.req_str(&mut cx, "id");
             if let Some(id) = &id
-                && !is_identifier(&id.value, true) {
-                    cx.error(
-                        &id.span,
-                        format!(
-                            "policy id `{}` must be lower-case letters, digits, `-` and `_`",
-                            id.value
-                        ),
-                    );
-                }
+                && !is_identifier(&id.value, true)
+            {
+                cx.error(
+                    &id.span,
+                    format!(
+                        "policy id `{}` must be lower-case letters, digits, `-` and `_`",
+                        id.value
+                    ),
+                );
+            }
             let title = h.req_str(&mut cx, "title");
             let regulation = h.str(&mut cx, "regulation");
             let _ = h.str(&mut cx, "description");
@@ -84,9 +85,10 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             for (kind_id, key_span, value) in kind_table.entries() {
                 check_identifier(&mut cx, kind_id, &key_span, "case kind");
                 if let Some(t) = Table::from_value(&mut cx, value, format!("kind.{kind_id}"))
-                    && let Some(kind) = read_kind(&mut cx, kind_id, &t, &role_ids) {
-                        kinds.push(kind);
-                    }
+                    && let Some(kind) = read_kind(&mut cx, kind_id, &t, &role_ids)
+                {
+                    kinds.push(kind);
+                }
             }
         }
         None if root.get("kind").is_none() => {
@@ -330,12 +332,14 @@ fn read_kind(
     }
     let state_ids: HashSet<&str> = states.iter().map(|s| s.id.as_str()).collect();
     if let Some(initial) = &initial
-        && !state_ids.contains(initial.value.as_str()) && !states.is_empty() {
-            cx.error(
-                &initial.span,
-                format!("unknown initial state `{}`", initial.value),
-            );
-        }
+        && !state_ids.contains(initial.value.as_str())
+        && !states.is_empty()
+    {
+        cx.error(
+            &initial.span,
+            format!("unknown initial state `{}`", initial.value),
+        );
+    }
     if !states.is_empty() && !states.iter().any(|s| s.is_final) {
         cx.error(
             &t.span,
@@ -358,9 +362,10 @@ fn read_kind(
 
     // Whole-graph checks: reachability and dead ends.
     if let Some(initial) = &initial
-        && state_ids.contains(initial.value.as_str()) {
-            check_graph(cx, &states, &transitions, &initial.value, &state_spans);
-        }
+        && state_ids.contains(initial.value.as_str())
+    {
+        check_graph(cx, &states, &transitions, &initial.value, &state_spans);
+    }
 
     Some(CaseKind {
         id: kind_id.to_owned(),
@@ -687,15 +692,16 @@ fn read_transition(
     };
     let to = t.req_str(cx, "to");
     if let Some(to) = &to
-        && !states.contains(to.value.as_str()) {
-            cx.error(
-                &to.span,
-                format!(
-                    "unknown state `{}` in `to` of transition `{}`",
-                    to.value, id.value
-                ),
-            );
-        }
+        && !states.contains(to.value.as_str())
+    {
+        cx.error(
+            &to.span,
+            format!(
+                "unknown state `{}` in `to` of transition `{}`",
+                to.value, id.value
+            ),
+        );
+    }
     let roles = match t.str_list(cx, "roles") {
         Some(list) => {
             if list.value.is_empty() {
