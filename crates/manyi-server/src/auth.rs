@@ -83,10 +83,13 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         if let Some(value) = parts.headers.get(AUTHORIZATION) {
+            // The scheme is case-insensitive (RFC 9110 §11.1).
             let token = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
                 .ok_or(AppError::Unauthenticated)?;
             let user = state.store.token_user(&token_hash(token.trim())).await?;
             return user.map(CurrentUser).ok_or(AppError::Unauthenticated);

@@ -60,3 +60,44 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(bytes)
         .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }
+
+/// A raw body (e.g. a TOML policy), with the size limit mapped to our 413 problem.
+pub struct RawBody(pub Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge(state.config.body_limit)
+                } else {
+                    AppError::BadRequest(rejection.body_text())
+                }
+            })
+    }
+}
+
+/// Path parameters, with a malformed one (bad percent-encoding, a non-number where a number
+/// belongs) as a 400 problem rather than axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<T> axum::extract::FromRequestParts<AppState> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| AppError::BadRequest(e.body_text()))
+    }
+}

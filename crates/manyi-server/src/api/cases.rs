@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use manyi_core::case::{self, Case, Event};
@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use crate::AppState;
 use crate::auth::{CurrentUser, token_hash};
 use crate::error::AppError;
-use crate::json::{ApiJson, JsonBytes, parse_json};
+use crate::json::{ApiJson, ApiPath, JsonBytes, parse_json};
 use crate::policies::Compiled;
 
 /// `POST /api/v1/cases` body.
@@ -150,13 +150,14 @@ async fn directory_for(
             .filter(|f| f.field_type == FieldType::Person)
         {
             if let Some(login) = input.get(&field.id).and_then(Value::as_str)
-                && let Some(user) = state.store.user_by_login(login.trim()).await? {
-                    directory.add_person(case::PersonRef {
-                        id: user.id,
-                        login: user.login,
-                        name: user.name,
-                    });
-                }
+                && let Some(user) = state.store.user_by_login(login.trim()).await?
+            {
+                directory.add_person(case::PersonRef {
+                    id: user.id,
+                    login: user.login,
+                    name: user.name,
+                });
+            }
         }
     }
     Ok(directory)
@@ -188,7 +189,8 @@ fn snapshot_of(case: &Case) -> Result<Value, AppError> {
         .map_err(|e| AppError::Internal(format!("case not serialisable: {e}")))
 }
 
-fn timestamp(t: jiff::Timestamp) -> String {
+/// An instant as the API shows it: RFC 3339 in Asia/Shanghai (+08:00).
+pub fn timestamp(t: jiff::Timestamp) -> String {
     t.to_zoned_datetime(manyi_core::china_tz())
         .strftime("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()
@@ -460,7 +462,7 @@ fn may_see(user: &User, record: &CaseRecord) -> bool {
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> Result<axum::Json<CaseBody>, AppError> {
     let (record, case) = visible_case(&state, &user.0, &number).await?;
     let policy = state.policies.get(&state.store, record.policy_id).await?;
@@ -473,7 +475,7 @@ pub async fn show(
 pub async fn events(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> Result<axum::Json<Vec<EventBody>>, AppError> {
     let (record, _) = visible_case(&state, &user.0, &number).await?;
     let events = state.store.case_events(record.id).await?;
@@ -550,7 +552,7 @@ pub async fn transition_as(
 pub async fn transition(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> Result<axum::Json<CaseBody>, AppError> {
     let input = TransitionInput {

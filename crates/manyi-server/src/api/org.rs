@@ -1,7 +1,7 @@
 //! `/api/v1/units` and `/api/v1/users`: the organisation tree and its people.
 //! Everyone signed in may read; changes need the `admin` role.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use manyi_store::{NewUnit, NewUser, Unit};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::auth::{CurrentUser, UserBody, hash_password};
 use crate::error::AppError;
-use crate::json::ApiJson;
+use crate::json::{ApiJson, ApiPath};
 
 #[derive(Serialize)]
 pub struct UnitBody {
@@ -82,7 +82,7 @@ pub struct MoveRequest {
 pub async fn move_unit(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(req): ApiJson<MoveRequest>,
 ) -> Result<axum::Json<UnitBody>, AppError> {
     user.require_admin()?;

@@ -2,7 +2,7 @@
 //! Everyone signed in may read and check; storing and activating need the `admin` role.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use manyi_core::policy;
 use manyi_store::PolicyRecord;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::json::{ApiPath, RawBody};
 
 #[derive(Serialize)]
 pub struct PolicyBody {
@@ -28,8 +29,8 @@ impl From<&PolicyRecord> for PolicyBody {
             id: r.name.clone(),
             version: r.version,
             active: r.active,
-            created_at: r.created_at.to_string(),
-            activated_at: r.activated_at.map(|t| t.to_string()),
+            created_at: crate::api::cases::timestamp(r.created_at),
+            activated_at: r.activated_at.map(crate::api::cases::timestamp),
             source_hash: r.source_hash.clone(),
         }
     }
@@ -66,7 +67,7 @@ fn source_of(body: &Bytes) -> Result<&str, AppError> {
 }
 
 /// `POST /api/v1/policies/check`: the diagnostics of a policy (TOML body); stores nothing.
-pub async fn check(_user: CurrentUser, body: Bytes) -> Result<axum::Json<CheckBody>, AppError> {
+pub async fn check(_user: CurrentUser, RawBody(body): RawBody) -> Result<axum::Json<CheckBody>, AppError> {
     let outcome = policy::load("policy.toml", source_of(&body)?);
     Ok(axum::Json(CheckBody {
         ok: !outcome.has_errors(),
@@ -79,10 +80,15 @@ pub async fn check(_user: CurrentUser, body: Bytes) -> Result<axum::Json<CheckBo
 pub async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<(StatusCode, axum::Json<PolicyBody>), AppError> {
     user.require_admin()?;
     let now = state.clock.now();
+    let before = state
+        .store
+        .policy_versions(&policy_id_of(&body))
+        .await?
+        .len();
     let (record, _) = crate::policies::install(
         &state.store,
         &state.policies,
@@ -92,7 +98,24 @@ pub async fn upload(
         false,
     )
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(PolicyBody::from(&record))))
+    let after = state.store.policy_versions(&record.name).await?.len();
+    // The same text as the latest version is that version: nothing new was created.
+    let status = if after > before {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(PolicyBody::from(&record))))
+}
+
+/// The policy id declared in a source, if it loads far enough to say ("" otherwise; the
+/// install step reports the real errors).
+fn policy_id_of(body: &Bytes) -> String {
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(|s| policy::load("policy.toml", s).policy)
+        .map(|p| p.id)
+        .unwrap_or_default()
 }
 
 /// `GET /api/v1/policies`: the active version of every policy.
@@ -108,7 +131,7 @@ pub async fn list(
 pub async fn versions(
     State(state): State<AppState>,
     _user: CurrentUser,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<axum::Json<Vec<PolicyBody>>, AppError> {
     let versions = state.store.policy_versions(&name).await?;
     if versions.is_empty() {
@@ -122,7 +145,7 @@ pub async fn versions(
 pub async fn activate(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path((name, version)): Path<(String, i64)>,
+    ApiPath((name, version)): ApiPath<(String, i64)>,
 ) -> Result<axum::Json<PolicyBody>, AppError> {
     user.require_admin()?;
     let record = state

@@ -1,0 +1,16 @@
+//! The HTTP API, tested from the outside: each test starts its own server on port 0 with its
+//! own SQLite database and a small bank (see `helpers`), then talks JSON to it over HTTP.
+//!
+//! One module per feature: `cases` (whole case lives under each shipped policy), `refusals`
+//! (what the policy refuses and how), `validation` (bad input at the edge), `idempotency`,
+//! `concurrency` (gap-free case numbers under load), `policies` (versions and activation) and
+//! `auth` (sessions and tokens).
+
+mod auth;
+mod cases;
+mod concurrency;
+mod helpers;
+mod idempotency;
+mod policies;
+mod refusals;
+mod validation;
