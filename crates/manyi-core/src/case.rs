@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::deadlines::{ClockState, Violation};
 use crate::org::{UnitRef, UserId};
 
 /// A person as recorded on a case and its events.
@@ -44,6 +45,9 @@ pub struct Case {
     pub closed: bool,
     /// How many events have been applied.
     pub version: u64,
+    /// The case's clocks (time limits), by clock id.
+    #[serde(default)]
+    pub clocks: BTreeMap<String, ClockState>,
 }
 
 /// One entry of a case's log.
@@ -56,6 +60,9 @@ pub struct Event {
     /// The clause of the rule that allowed it.
     pub clause: Option<String>,
     pub change: Change,
+    /// The new state of every clock this event changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clocks: Vec<ClockState>,
 }
 
 /// What an event changed.
@@ -86,6 +93,27 @@ pub enum Change {
         assignee: Option<Moved<Option<PersonRef>>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+    },
+    /// A clock reached its warning point.
+    ClockWarned {
+        clock: String,
+        due: Timestamp,
+        /// Roles to notify (the watchers).
+        notify: Vec<String>,
+    },
+    /// A clock's deadline passed: what the policy says a breach does.
+    ClockBreached {
+        clock: String,
+        due: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        violation: Option<Violation>,
+        notify: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_unit: Option<Moved<UnitRef>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<Moved<Option<PersonRef>>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<FieldChange>,
     },
 }
 
@@ -132,6 +160,19 @@ fn apply_at(
     event: &Event,
     index: usize,
 ) -> Result<Case, ReplayError> {
+    let mut case = apply_change(number, case, event, index)?;
+    for clock in &event.clocks {
+        case.clocks.insert(clock.id.clone(), clock.clone());
+    }
+    Ok(case)
+}
+
+fn apply_change(
+    number: &str,
+    case: Option<Case>,
+    event: &Event,
+    index: usize,
+) -> Result<Case, ReplayError> {
     match (&event.change, case) {
         (
             Change::Opened {
@@ -160,9 +201,32 @@ fn apply_at(
             updated_at: event.at,
             closed: false,
             version: 1,
+            clocks: BTreeMap::new(),
         }),
         (Change::Opened { .. }, Some(_)) => Err(ReplayError::OpenedTwice { index }),
-        (Change::Transitioned { .. }, None) => Err(ReplayError::NotOpened { index }),
+        (
+            Change::Transitioned { .. } | Change::ClockWarned { .. } | Change::ClockBreached { .. },
+            None,
+        ) => Err(ReplayError::NotOpened { index }),
+        (Change::ClockWarned { .. }, Some(mut case)) => {
+            case.updated_at = event.at;
+            case.version += 1;
+            Ok(case)
+        }
+        (
+            Change::ClockBreached {
+                fields,
+                owner_unit,
+                assignee,
+                ..
+            },
+            Some(mut case),
+        ) => {
+            apply_moves(&mut case, fields, owner_unit, assignee);
+            case.updated_at = event.at;
+            case.version += 1;
+            Ok(case)
+        }
         (
             Change::Transitioned {
                 from,
@@ -184,22 +248,31 @@ fn apply_at(
             }
             case.state = to.clone();
             case.closed = *closed;
-            for change in fields {
-                match &change.after {
-                    Some(v) => case.fields.insert(change.field.clone(), v.clone()),
-                    None => case.fields.remove(&change.field),
-                };
-            }
-            if let Some(moved) = owner_unit {
-                case.owner_unit = moved.after.clone();
-            }
-            if let Some(moved) = assignee {
-                case.assignee = moved.after.clone();
-            }
+            apply_moves(&mut case, fields, owner_unit, assignee);
             case.updated_at = event.at;
             case.version += 1;
             Ok(case)
         }
+    }
+}
+
+fn apply_moves(
+    case: &mut Case,
+    fields: &[FieldChange],
+    owner_unit: &Option<Moved<UnitRef>>,
+    assignee: &Option<Moved<Option<PersonRef>>>,
+) {
+    for change in fields {
+        match &change.after {
+            Some(v) => case.fields.insert(change.field.clone(), v.clone()),
+            None => case.fields.remove(&change.field),
+        };
+    }
+    if let Some(moved) = owner_unit {
+        case.owner_unit = moved.after.clone();
+    }
+    if let Some(moved) = assignee {
+        case.assignee = moved.after.clone();
     }
 }
 

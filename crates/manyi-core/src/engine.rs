@@ -11,7 +11,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::calendar::CalendarView;
 use crate::case::{Case, Change, Event, FieldChange, Moved, PersonRef};
+use crate::deadlines;
 use crate::org::{Actor, UnitId, UnitRef};
 use crate::policy::{CaseKind, Effect, Field, FieldType, Policy, TaxonomyNode, Transition};
 use crate::values;
@@ -23,6 +25,8 @@ pub struct Directory {
     units: HashMap<UnitId, UnitRef>,
     unit_codes: HashMap<String, UnitId>,
     people: HashMap<String, PersonRef>,
+    /// (unit, role) → the people holding the role in that unit, for liability on breaches.
+    members: HashMap<(UnitId, String), Vec<PersonRef>>,
 }
 
 impl Directory {
@@ -33,6 +37,21 @@ impl Directory {
 
     pub fn add_person(&mut self, person: PersonRef) {
         self.people.insert(person.login.clone(), person);
+    }
+
+    /// Records that `person` holds `role` in unit `unit`.
+    pub fn add_member(&mut self, unit: UnitId, role: &str, person: PersonRef) {
+        self.members
+            .entry((unit, role.to_owned()))
+            .or_default()
+            .push(person);
+    }
+
+    /// The people holding `role` in unit `unit` (not its subtree).
+    pub fn members_with_role(&self, unit: UnitId, role: &str) -> &[PersonRef] {
+        self.members
+            .get(&(unit, role.to_owned()))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn unit(&self, id: UnitId) -> Option<&UnitRef> {
@@ -151,6 +170,7 @@ pub fn decide_create(
     input: &CreateInput,
     actor: &Actor,
     directory: &Directory,
+    calendar: &CalendarView<'_>,
     now: Timestamp,
 ) -> Result<Event, Refusal> {
     let kind = policy.kind(&input.kind).ok_or_else(|| {
@@ -231,21 +251,34 @@ pub fn decide_create(
     }
     fields.retain(|_, v| !v.is_null());
     let me = person_of(actor);
+    let change = Change::Opened {
+        kind: kind.id.clone(),
+        policy_id: policy.id.clone(),
+        policy_version,
+        state: kind.initial.clone(),
+        channel: input.channel.clone(),
+        owner_unit: actor.unit.clone(),
+        assignee: Some(me.clone()),
+        fields,
+    };
+    let clocks = deadlines::advance(
+        kind,
+        &BTreeMap::new(),
+        &deadlines::Occurrence {
+            triggers: deadlines::triggers_of(&change, "open"),
+            owner: &actor.unit,
+            owner_changed: false,
+        },
+        calendar,
+        now,
+    )?;
     Ok(Event {
         at: now,
-        actor: me.clone(),
+        actor: me,
         action: "open".into(),
         clause: kind.clause.clone(),
-        change: Change::Opened {
-            kind: kind.id.clone(),
-            policy_id: policy.id.clone(),
-            policy_version,
-            state: kind.initial.clone(),
-            channel: input.channel.clone(),
-            owner_unit: actor.unit.clone(),
-            assignee: Some(me),
-            fields,
-        },
+        change,
+        clocks,
     })
 }
 
@@ -256,6 +289,7 @@ pub fn decide_transition(
     input: &TransitionInput,
     actor: &Actor,
     directory: &Directory,
+    calendar: &CalendarView<'_>,
     now: Timestamp,
 ) -> Result<Event, Refusal> {
     let kind = policy.kind(&case.kind).ok_or_else(|| {
@@ -411,7 +445,7 @@ pub fn decide_transition(
             errors.push(required_error(field, clause));
         }
     }
-    if let Some(target) = kind.state(&t.to) {
+    if let Some(target) = kind.state(t.target(&case.state)) {
         for id in &target.requires {
             if let Some(field) = kind.field(id)
                 && is_empty(fields.get(id))
@@ -476,28 +510,43 @@ pub fn decide_transition(
         }
     }
 
-    let closed = kind.state(&t.to).is_some_and(|s| s.is_final);
+    let target = t.target(&case.state).to_owned();
+    let closed = kind.state(&target).is_some_and(|s| s.is_final);
     let field_changes = diff_fields(&case.fields, &fields);
+    let owner_changed = owner != case.owner_unit;
+    let change = Change::Transitioned {
+        from: case.state.clone(),
+        to: target,
+        closed,
+        fields: field_changes,
+        owner_unit: owner_changed.then(|| Moved {
+            before: case.owner_unit.clone(),
+            after: owner.clone(),
+        }),
+        assignee: (assignee != case.assignee).then(|| Moved {
+            before: case.assignee.clone(),
+            after: assignee,
+        }),
+        note: input.note.clone().filter(|n| !n.trim().is_empty()),
+    };
+    let clocks = deadlines::advance(
+        kind,
+        &case.clocks,
+        &deadlines::Occurrence {
+            triggers: deadlines::triggers_of(&change, &t.id),
+            owner: &owner,
+            owner_changed,
+        },
+        calendar,
+        now,
+    )?;
     Ok(Event {
         at: now,
         actor: person_of(actor),
         action: t.id.clone(),
         clause: Some(t.clause.clone()),
-        change: Change::Transitioned {
-            from: case.state.clone(),
-            to: t.to.clone(),
-            closed,
-            fields: field_changes,
-            owner_unit: (owner != case.owner_unit).then(|| Moved {
-                before: case.owner_unit.clone(),
-                after: owner,
-            }),
-            assignee: (assignee != case.assignee).then(|| Moved {
-                before: case.assignee.clone(),
-                after: assignee,
-            }),
-            note: input.note.clone().filter(|n| !n.trim().is_empty()),
-        },
+        change,
+        clocks,
     })
 }
 

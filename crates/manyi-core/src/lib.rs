@@ -18,12 +18,15 @@
 //! - [`case`] — a case, its append-only events, and the fold that derives state from events.
 //! - [`engine`] — `decide_create` and `decide_transition`: the rules of a policy applied to a
 //!   case, returning events to append or a [`engine::Refusal`] that names the clause.
+//! - [`deadlines`] — clocks on cases: start/stop/pause/resume, per-level limits, warnings,
+//!   breaches (violations, notifications, hand-up) and the timer rows the shell keeps.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
 pub mod calendar;
 pub mod case;
 pub mod clock;
+pub mod deadlines;
 pub mod engine;
 pub mod expr;
 pub mod numbering;

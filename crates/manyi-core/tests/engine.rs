@@ -93,6 +93,10 @@ fn world() -> World {
     }
 }
 
+fn cal() -> manyi_core::calendar::CalendarView<'static> {
+    manyi_core::calendar::Calendar::official().view()
+}
+
 fn at(minutes: i64) -> Timestamp {
     "2026-09-30T09:00:00+08:00".parse::<Timestamp>().unwrap() + SignedDuration::from_mins(minutes)
 }
@@ -109,7 +113,7 @@ struct Tracked {
 
 impl Tracked {
     fn open(p: &Policy, w: &World, who: &Actor, input: CreateInput) -> Tracked {
-        let event = decide_create(p, 1, &input, who, &w.directory, at(0)).unwrap();
+        let event = decide_create(p, 1, &input, who, &w.directory, &cal(), at(0)).unwrap();
         let case = case::apply("T1", None, &event).unwrap();
         Tracked {
             case,
@@ -131,7 +135,7 @@ impl Tracked {
             note: None,
         };
         let now = at(self.log.len() as i64 * 30);
-        let event = decide_transition(p, &self.case, &input, who, &w.directory, now)?;
+        let event = decide_transition(p, &self.case, &input, who, &w.directory, &cal(), now)?;
         self.case = case::apply(&self.case.number, Some(self.case.clone()), &event).unwrap();
         self.log.push(event);
         Ok(())
@@ -304,6 +308,7 @@ fn registration_reports_every_bad_field_at_once() {
         },
         &w.teller,
         &w.directory,
+        &cal(),
         at(0),
     )
     .unwrap_err();

@@ -115,6 +115,52 @@ impl DurationUnit {
     }
 }
 
+impl DurationUnit {
+    /// Reads a unit word as policies and the CLI write it: `workdays` / `working_days` / `wd` /
+    /// `工作日`, `days` / `日` / `天`, `hours` / `小时`, `minutes` / `分钟`, `business_hours`,
+    /// `business_minutes` (singular forms too).
+    pub fn parse(word: &str) -> Option<DurationUnit> {
+        Some(match word.trim() {
+            "workdays" | "workday" | "working_days" | "working_day" | "working-days"
+            | "working-day" | "wd" | "工作日" | "个工作日" => DurationUnit::WorkingDays,
+            "days" | "day" | "calendar_days" | "calendar_day" | "日" | "天" => {
+                DurationUnit::CalendarDays
+            }
+            "hours" | "hour" | "h" | "小时" | "个小时" => DurationUnit::Hours,
+            "minutes" | "minute" | "min" | "分钟" => DurationUnit::Minutes,
+            "business_hours" | "business_hour" | "营业小时" => DurationUnit::BusinessHours,
+            "business_minutes" | "business_minute" | "营业分钟" => {
+                DurationUnit::BusinessMinutes
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl std::str::FromStr for Duration {
+    type Err = String;
+
+    /// `"1 workday"`, `"5 minutes"`, `"3 工作日"`, `"2个工作日"`: a count from 1 to
+    /// [`MAX_COUNT`] and a unit word ([`DurationUnit::parse`]).
+    fn from_str(s: &str) -> Result<Duration, String> {
+        let s = s.trim();
+        let digits = s.chars().take_while(char::is_ascii_digit).count();
+        let (count, unit) = s.split_at(digits);
+        let count: u32 = count.parse().map_err(|_| {
+            format!("`{s}`: a time limit starts with a whole number, e.g. \"2 workdays\"")
+        })?;
+        if count == 0 || count > MAX_COUNT {
+            return Err(format!("`{s}`: the count must be from 1 to {MAX_COUNT}"));
+        }
+        let unit = DurationUnit::parse(unit).ok_or_else(|| {
+            format!(
+                "`{s}`: unknown unit; use workdays, days, hours, minutes, business_hours or business_minutes"
+            )
+        })?;
+        Ok(Duration::new(unit, count))
+    }
+}
+
 impl fmt::Display for DurationUnit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

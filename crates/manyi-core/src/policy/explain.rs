@@ -95,6 +95,44 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 how,
             );
         }
+        for c in &kind.clocks {
+            let limit = match &c.limit {
+                crate::deadlines::Limit::Fixed(d) => d.to_string(),
+                crate::deadlines::Limit::ByLevel(t) => t
+                    .iter()
+                    .map(|(level, d)| format!("{level} {d}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let mut how = format!("time limit {} ({limit})", c.label);
+            if c.restart_on_hand_up {
+                let _ = write!(
+                    how,
+                    "; restarts at the new level on hand-up ({})",
+                    c.hand_up_clause
+                );
+            }
+            for b in &c.breach {
+                let _ = write!(
+                    how,
+                    "; on breach: {}",
+                    match b {
+                        crate::deadlines::BreachAction::Violation { .. } =>
+                            "records a violation".to_owned(),
+                        crate::deadlines::BreachAction::Notify { roles } =>
+                            format!("notifies {}", roles.join("/")),
+                        crate::deadlines::BreachAction::HandUp => "hands up".to_owned(),
+                        crate::deadlines::BreachAction::SetField { field, value } =>
+                            format!("sets {field} = {value}"),
+                    }
+                );
+            }
+            push(
+                &Some(c.clause.clone()),
+                format!("{} / clock {}", kind.id, c.id),
+                how,
+            );
+        }
         for t in &kind.transitions {
             let from = t
                 .from

@@ -5,7 +5,9 @@
 //! at the first problem: every diagnostic is collected, each with its `file:line:column`. A
 //! [`Policy`] is returned only when there is no error.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use jiff::SignedDuration;
 
 use toml::de::{DeTable, DeValue};
 
@@ -14,6 +16,8 @@ use super::{
     CaseKind, ChoiceOption, Diagnostic, Effect, Field, FieldType, Level, Policy, Role, Span, State,
     TaxonomyNode, Transition,
 };
+use crate::calendar::Duration;
+use crate::deadlines::{BreachAction, ClockRule, Liable, Limit, Trigger, Warn};
 use crate::expr::Condition;
 use crate::numbering::{NumberingRule, Reset};
 
@@ -31,6 +35,7 @@ impl LoadOutcome {
 }
 
 const DEFAULT_TEXT_LEN: usize = 200;
+use super::STAY;
 const DEFAULT_LONG_TEXT_LEN: usize = 20_000;
 
 /// Loads and checks the policy in `source`; `file` is the name used in diagnostics.
@@ -78,6 +83,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
     let levels = read_levels(&mut cx, &root);
     let roles = read_roles(&mut cx, &root);
     let role_ids: HashSet<String> = roles.iter().map(|r| r.id.clone()).collect();
+    let level_ids: Vec<String> = levels.iter().map(|l| l.id.clone()).collect();
 
     let mut kinds = Vec::new();
     match root.table(&mut cx, "kind") {
@@ -85,7 +91,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             for (kind_id, key_span, value) in kind_table.entries() {
                 check_identifier(&mut cx, kind_id, &key_span, "case kind");
                 if let Some(t) = Table::from_value(&mut cx, value, format!("kind.{kind_id}"))
-                    && let Some(kind) = read_kind(&mut cx, kind_id, &t, &role_ids)
+                    && let Some(kind) = read_kind(&mut cx, kind_id, &t, &role_ids, &level_ids)
                 {
                     kinds.push(kind);
                 }
@@ -233,6 +239,7 @@ fn read_kind(
     kind_id: &str,
     t: &Table<'_, '_>,
     role_ids: &HashSet<String>,
+    level_ids: &[String],
 ) -> Option<CaseKind> {
     t.deny_unknown(
         cx,
@@ -247,6 +254,7 @@ fn read_kind(
             "field",
             "state",
             "transition",
+            "clock",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -360,6 +368,18 @@ fn read_kind(
     }
     check_unique(cx, "transition", transition_ids.iter());
 
+    let clocks = read_clocks(
+        cx,
+        t,
+        &Names {
+            states: &state_ids,
+            transitions: &transition_ids.iter().map(|t| t.value.as_str()).collect(),
+            roles: role_ids,
+            levels: level_ids,
+            fields: &field_types,
+        },
+    );
+
     // Whole-graph checks: reachability and dead ends.
     if let Some(initial) = &initial
         && state_ids.contains(initial.value.as_str())
@@ -379,7 +399,326 @@ fn read_kind(
         fields,
         states,
         transitions,
+        clocks,
     })
+}
+
+/// The names a clock may refer to.
+struct Names<'a> {
+    states: &'a HashSet<&'a str>,
+    transitions: &'a HashSet<&'a str>,
+    roles: &'a HashSet<String>,
+    levels: &'a [String],
+    fields: &'a HashMap<&'a str, &'a FieldType>,
+}
+
+fn read_clocks(cx: &mut Ctx<'_>, t: &Table<'_, '_>, names: &Names<'_>) -> Vec<ClockRule> {
+    let mut ids = Vec::new();
+    let mut clocks = Vec::new();
+    for ct in t.tables(cx, "clock") {
+        ct.deny_unknown(
+            cx,
+            &[
+                "id",
+                "label",
+                "clause",
+                "start",
+                "stop",
+                "pause",
+                "resume",
+                "limit",
+                "limit_by_level",
+                "on_hand_up",
+                "hand_up_clause",
+                "warn_at",
+                "warn_before",
+                "breach",
+            ],
+        );
+        let Some(id) = ct.req_str(cx, "id") else {
+            continue;
+        };
+        check_identifier(cx, &id.value, &id.span, "clock");
+        let label = ct.req_str(cx, "label");
+        let clause = ct.req_str(cx, "clause");
+        let mut triggers = |key: &str, required: bool| -> Vec<Trigger> {
+            let Some(list) = ct.str_list(cx, key) else {
+                if required {
+                    cx.error(
+                        &ct.span,
+                        format!(
+                            "clock `{}` needs `{key}` (e.g. [\"open\"], [\"enter:replied\"])",
+                            id.value
+                        ),
+                    );
+                }
+                return Vec::new();
+            };
+            list.value
+                .iter()
+                .filter_map(|item| match Trigger::parse(&item.value) {
+                    Some(trigger) => {
+                        let known = match &trigger {
+                            Trigger::Open => true,
+                            Trigger::Enter(s) | Trigger::Leave(s) => {
+                                names.states.contains(s.as_str())
+                            }
+                            Trigger::Action(a) => names.transitions.contains(a.as_str()),
+                        };
+                        if !known {
+                            cx.error(
+                                &item.span,
+                                format!("`{}` names an unknown state or action", item.value),
+                            );
+                        }
+                        Some(trigger)
+                    }
+                    None => {
+                        cx.error(
+                            &item.span,
+                            format!(
+                                "`{}` is not a trigger; use open, enter:STATE, leave:STATE or action:TRANSITION",
+                                item.value
+                            ),
+                        );
+                        None
+                    }
+                })
+                .collect()
+        };
+        let start = triggers("start", true);
+        let stop = triggers("stop", true);
+        let pause = triggers("pause", false);
+        let resume = triggers("resume", false);
+        if !pause.is_empty() && resume.is_empty() {
+            cx.error(
+                &ct.span,
+                format!(
+                    "clock `{}` can pause but never resume: add `resume`",
+                    id.value
+                ),
+            );
+        }
+        let duration = |cx: &mut Ctx<'_>, text: &At<String>| -> Option<Duration> {
+            text.value
+                .parse::<Duration>()
+                .map_err(|e| cx.error(&text.span, e))
+                .ok()
+        };
+        let limit = match (ct.str(cx, "limit"), ct.get("limit_by_level")) {
+            (Some(text), None) => duration(cx, &text).map(Limit::Fixed),
+            (None, Some(_)) => {
+                let table = ct.table(cx, "limit_by_level");
+                table.map(|lt| {
+                    let mut by_level = BTreeMap::new();
+                    for (level, key_span, _) in lt.entries() {
+                        if !names.levels.iter().any(|l| l == level) {
+                            cx.error(
+                                &key_span,
+                                format!("unknown level `{level}` in `limit_by_level`"),
+                            );
+                        }
+                        if let Some(text) = lt.str(cx, level)
+                            && let Some(d) = duration(cx, &text)
+                        {
+                            by_level.insert(level.to_owned(), d);
+                        }
+                    }
+                    let missing: Vec<&str> = names
+                        .levels
+                        .iter()
+                        .filter(|l| !by_level.contains_key(*l))
+                        .map(String::as_str)
+                        .collect();
+                    if !missing.is_empty() {
+                        cx.error(
+                            &lt.span,
+                            format!(
+                                "`limit_by_level` of clock `{}` has no limit for level(s): {}",
+                                id.value,
+                                missing.join(", ")
+                            ),
+                        );
+                    }
+                    Limit::ByLevel(by_level)
+                })
+            }
+            (Some(_), Some(_)) => {
+                cx.error(
+                    &ct.span,
+                    "give either `limit` or `limit_by_level`, not both",
+                );
+                None
+            }
+            (None, None) => {
+                cx.error(
+                    &ct.span,
+                    format!(
+                        "clock `{}` needs a `limit` (e.g. \"2 workdays\") or a `limit_by_level` table",
+                        id.value
+                    ),
+                );
+                None
+            }
+        };
+        let restart_on_hand_up = match ct.str(cx, "on_hand_up") {
+            None => false,
+            Some(w) if w.value == "keep" => false,
+            Some(w) if w.value == "restart" => true,
+            Some(w) => {
+                cx.error(&w.span, "`on_hand_up` is \"restart\" or \"keep\"");
+                false
+            }
+        };
+        let hand_up_clause = ct.str(cx, "hand_up_clause").map(|c| c.value);
+        let warn = match (ct.str(cx, "warn_at"), ct.str(cx, "warn_before")) {
+            (Some(p), None) => match p
+                .value
+                .strip_suffix('%')
+                .and_then(|n| n.trim().parse::<u8>().ok())
+            {
+                Some(n) if (1..=99).contains(&n) => Some(Warn::Percent(n)),
+                _ => {
+                    cx.error(
+                        &p.span,
+                        "`warn_at` is a percentage from 1% to 99%, e.g. \"80%\"",
+                    );
+                    None
+                }
+            },
+            (None, Some(b)) => match duration(cx, &b) {
+                Some(Duration::Hours(h)) => {
+                    Some(Warn::Before(SignedDuration::from_hours(h.into())))
+                }
+                Some(Duration::Minutes(m)) => {
+                    Some(Warn::Before(SignedDuration::from_mins(m.into())))
+                }
+                Some(_) => {
+                    cx.error(&b.span, "`warn_before` is a number of hours or minutes");
+                    None
+                }
+                None => None,
+            },
+            (Some(_), Some(_)) => {
+                cx.error(&ct.span, "give either `warn_at` or `warn_before`, not both");
+                None
+            }
+            (None, None) => None,
+        };
+        let breach = read_breach(cx, &ct, names, &id.value);
+        ids.push(id.clone());
+        if let (Some(label), Some(clause), Some(limit)) = (label, clause, limit) {
+            clocks.push(ClockRule {
+                id: id.value,
+                label: label.value,
+                hand_up_clause: hand_up_clause.unwrap_or_else(|| clause.value.clone()),
+                clause: clause.value,
+                start,
+                stop,
+                pause,
+                resume,
+                limit,
+                restart_on_hand_up,
+                warn,
+                breach,
+            });
+        }
+    }
+    check_unique(cx, "clock", ids.iter());
+    clocks
+}
+
+fn read_breach(
+    cx: &mut Ctx<'_>,
+    ct: &Table<'_, '_>,
+    names: &Names<'_>,
+    clock: &str,
+) -> Vec<BreachAction> {
+    let mut actions = Vec::new();
+    for bt in ct.tables(cx, "breach") {
+        bt.deny_unknown(cx, &["op", "liable", "roles", "field", "value"]);
+        let Some(op) = bt.req_str(cx, "op") else {
+            continue;
+        };
+        let action = match op.value.as_str() {
+            "violation" => {
+                let liable = bt
+                    .str_list(cx, "liable")
+                    .map(|l| l.value)
+                    .unwrap_or_default();
+                if liable.is_empty() {
+                    cx.error(
+                        &bt.span,
+                        format!("the violation of clock `{clock}` names no one `liable`"),
+                    );
+                }
+                let liable = liable
+                    .iter()
+                    .filter_map(|l| match Liable::parse(&l.value) {
+                        Some(Liable::Role(r)) if !names.roles.contains(&r) => {
+                            cx.error(&l.span, format!("unknown role `{r}` in `liable`"));
+                            None
+                        }
+                        Some(parsed) => Some(parsed),
+                        None => {
+                            cx.error(
+                                &l.span,
+                                format!(
+                                    "`{}`: liable is first_contact, assignee, owner_unit or role:ROLE",
+                                    l.value
+                                ),
+                            );
+                            None
+                        }
+                    })
+                    .collect();
+                Some(BreachAction::Violation { liable })
+            }
+            "notify" => {
+                let roles = bt
+                    .str_list(cx, "roles")
+                    .map(|l| l.value)
+                    .unwrap_or_default();
+                for r in &roles {
+                    if !names.roles.contains(&r.value) {
+                        cx.error(&r.span, format!("unknown role `{}` in `roles`", r.value));
+                    }
+                }
+                Some(BreachAction::Notify {
+                    roles: roles.into_iter().map(|r| r.value).collect(),
+                })
+            }
+            "hand_up" => Some(BreachAction::HandUp),
+            "set" => {
+                let field = bt.req_str(cx, "field");
+                if let Some(f) = &field
+                    && !names.fields.contains_key(f.value.as_str())
+                {
+                    cx.error(&f.span, format!("unknown field `{}`", f.value));
+                }
+                let value = bt.get("value").and_then(|v| to_json(v.get_ref()));
+                match (field, value) {
+                    (Some(field), Some(value)) => Some(BreachAction::SetField {
+                        field: field.value,
+                        value,
+                    }),
+                    _ => {
+                        cx.error(&bt.span, "`set` needs a `field` and a `value`");
+                        None
+                    }
+                }
+            }
+            other => {
+                cx.error(
+                    &op.span,
+                    format!("unknown breach action `{other}`; expected violation, notify, hand_up or set"),
+                );
+                None
+            }
+        };
+        actions.extend(action);
+    }
+    actions
 }
 
 fn read_numbering(cx: &mut Ctx<'_>, t: &Table<'_, '_>, kind_id: &str) -> Option<NumberingRule> {
@@ -691,7 +1030,9 @@ fn read_transition(
         }
     };
     let to = t.req_str(cx, "to");
+    // `to = "*"`: the case stays in the state it is in (a note, a review, a repeat call).
     if let Some(to) = &to
+        && to.value != STAY
         && !states.contains(to.value.as_str())
     {
         cx.error(
@@ -882,6 +1223,7 @@ fn check_graph(
                 None => !final_states.contains(state),
             })
             .map(|t| t.to.as_str())
+            .filter(|to| *to != STAY)
             .collect()
     };
     let mut reached = BTreeSet::from([initial]);

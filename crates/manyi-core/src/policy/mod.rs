@@ -82,6 +82,8 @@ pub struct CaseKind {
     pub fields: Vec<Field>,
     pub states: Vec<State>,
     pub transitions: Vec<Transition>,
+    /// Time limits (`[[kind.<id>.clock]]`).
+    pub clocks: Vec<crate::deadlines::ClockRule>,
 }
 
 impl CaseKind {
@@ -243,6 +245,9 @@ pub struct State {
     pub clause: Option<String>,
 }
 
+/// `to = "*"`: a transition that leaves the case in the state it is in.
+pub const STAY: &str = "*";
+
 /// A permitted move between states: the heart of a regulation's workflow.
 #[derive(Debug, Clone)]
 pub struct Transition {
@@ -252,6 +257,7 @@ pub struct Transition {
     pub label_en: Option<String>,
     /// States it may start from; `None` means any non-final state.
     pub from: Option<Vec<String>>,
+    /// The target state, or [`STAY`].
     pub to: String,
     /// Roles allowed to take it (any one suffices).
     pub roles: Vec<String>,
@@ -269,6 +275,11 @@ pub struct Transition {
 }
 
 impl Transition {
+    /// The state a case in `current` ends up in.
+    pub fn target<'a>(&'a self, current: &'a str) -> &'a str {
+        if self.to == STAY { current } else { &self.to }
+    }
+
     /// Whether this transition may start from `state` (a transition with no `from` list may
     /// start from any state that is not final, which the caller checks).
     pub fn leaves(&self, state: &str) -> bool {
