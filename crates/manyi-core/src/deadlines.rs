@@ -518,7 +518,9 @@ pub fn decide_timer(
     }
     match kind {
         TimerKind::Warn => {
-            if state.warned {
+            // A warning that comes due only after the deadline (the server was down) would
+            // announce what the breach already says.
+            if state.warned || now >= state.deadline.due {
                 return Ok(None);
             }
             let mut after = state.clone();

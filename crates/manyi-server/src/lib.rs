@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod json;
 pub mod policies;
+pub mod scheduler;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use jiff::SignedDuration;
+use manyi_core::calendar::Calendar;
 use manyi_core::clock::Clock;
 use manyi_store::Store;
 use tokio::net::TcpListener;
@@ -59,6 +61,11 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    /// The official working-day calendar deadlines are computed on.
+    pub calendar: Arc<Calendar>,
+    /// Woken when a request writes timers, so the scheduler can sleep until the next due
+    /// instant and still notice a nearer one.
+    pub timers_changed: Arc<tokio::sync::Notify>,
     pub policies: Arc<PolicyCache>,
     pub config: Arc<ServerConfig>,
 }
@@ -68,6 +75,8 @@ impl AppState {
         AppState {
             store,
             clock,
+            calendar: Arc::new(Calendar::official().clone()),
+            timers_changed: Arc::new(tokio::sync::Notify::new()),
             policies: Arc::new(PolicyCache::default()),
             config: Arc::new(config),
         }
@@ -85,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{number}", get(api::cases::show))
         .route("/cases/{number}/events", get(api::cases::events))
         .route("/cases/{number}/transitions", post(api::cases::transition))
+        .route("/deadlines", get(api::cases::deadlines))
+        .route("/calendar/alerts", get(api::cases::calendar_alerts))
         .route("/units", get(api::org::list_units).post(api::org::add_unit))
         .route("/units/{code}/move", post(api::org::move_unit))
         .route("/users", get(api::org::list_users).post(api::org::add_user))
@@ -119,13 +130,20 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json:
     })))
 }
 
-/// Serves on an already-bound listener until `shutdown` completes.
+/// Serves on an already-bound listener until `shutdown` completes, with the deadline
+/// scheduler running beside the HTTP server (it first fires whatever fell due while the
+/// server was down).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx));
+    let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = scheduler.await;
+    result
 }

@@ -11,13 +11,15 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use manyi_core::calendar::CalendarView;
 use manyi_core::case::{self, Case, Event};
+use manyi_core::deadlines::{self, ClockStatus, TimerInstruction};
 use manyi_core::engine::{self, CreateInput, Directory, TransitionInput};
 use manyi_core::org::{Actor, UnitRef};
 use manyi_core::policy::{FieldType, Policy};
 use manyi_store::{
     CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, Idempotency, NewCase, NewEvent, StoreError,
-    User, Visibility,
+    TimerChange, User, Visibility,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -52,6 +54,98 @@ pub struct TransitionRequest {
     pub note: Option<String>,
 }
 
+/// The store's form of the core's timer plan.
+pub fn timer_changes(plan: Vec<TimerInstruction>) -> Vec<TimerChange> {
+    plan.into_iter()
+        .map(|i| match i {
+            TimerInstruction::Cancel { clock } => TimerChange::CancelClock { clock },
+            TimerInstruction::Schedule {
+                clock,
+                kind,
+                generation,
+                due_at,
+            } => TimerChange::Schedule {
+                clock,
+                kind: kind.as_str().to_owned(),
+                generation: i64::from(generation),
+                due_at,
+            },
+        })
+        .collect()
+}
+
+/// A clock (time limit) of a case, as the API shows it.
+#[derive(Serialize)]
+pub struct ClockBody {
+    pub id: String,
+    pub label: String,
+    pub clause: String,
+    /// running, paused or stopped.
+    pub status: ClockStatus,
+    /// The level whose limit applies (per-level limits).
+    pub level: Option<String>,
+    /// The limit, e.g. "2 working days".
+    pub limit: String,
+    pub started_at: String,
+    pub due: String,
+    /// For day limits: the last day (the deadline is its end, 24:00).
+    pub due_day: Option<String>,
+    /// Clock time left (working time for working-day limits), in seconds; negative when
+    /// overdue. Only for running clocks.
+    pub remaining_seconds: Option<i64>,
+    pub overdue: bool,
+    pub warn_at: Option<String>,
+    pub warned: bool,
+    pub breached_at: Option<String>,
+    pub stopped_at: Option<String>,
+    /// For stopped clocks: stopped in time.
+    pub met: Option<bool>,
+    /// Computed without the official notice of some year (Monday–Friday assumed); will be
+    /// recomputed when the data arrives.
+    pub provisional: bool,
+    pub calendar_version: String,
+}
+
+fn clock_bodies(
+    case: &Case,
+    policy: &Policy,
+    calendar: &CalendarView<'_>,
+    now: jiff::Timestamp,
+) -> Vec<ClockBody> {
+    let rules = policy
+        .kind(&case.kind)
+        .map(|k| k.clocks.as_slice())
+        .unwrap_or(&[]);
+    let remaining = deadlines::remaining(&case.clocks, calendar, now);
+    rules
+        .iter()
+        .filter_map(|rule| {
+            let c = case.clocks.get(&rule.id)?;
+            let day_based = c.deadline.duration.unit().is_day_based();
+            Some(ClockBody {
+                id: c.id.clone(),
+                label: rule.label.clone(),
+                clause: rule.clause.clone(),
+                status: c.status,
+                level: c.level.clone(),
+                limit: c.deadline.duration.to_string(),
+                started_at: timestamp(c.started_at),
+                due: timestamp(c.deadline.due),
+                due_day: day_based.then(|| c.deadline.due_day().to_string()),
+                remaining_seconds: remaining.get(&c.id).map(|d| d.as_secs()),
+                overdue: c.is_overdue(now),
+                warn_at: c.warn_at.map(timestamp),
+                warned: c.warned,
+                breached_at: c.breached_at.map(timestamp),
+                stopped_at: c.stopped_at.map(timestamp),
+                met: c.met(),
+                provisional: c.deadline.provisional,
+                calendar_version: c.deadline.calendar_version.clone(),
+            })
+        })
+        .collect()
+}
+
 /// A case as the API shows it.
 #[derive(Serialize)]
 pub struct CaseBody {
@@ -71,6 +165,8 @@ pub struct CaseBody {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+    /// The case's time limits.
+    pub clocks: Vec<ClockBody>,
     /// What the current user may do next.
     pub actions: Vec<ActionBody>,
 }
@@ -164,7 +260,7 @@ async fn directory_for(
 }
 
 /// Reads a stored case back into the domain's form.
-fn case_of(record: &CaseRecord) -> Result<Case, AppError> {
+pub fn case_of(record: &CaseRecord) -> Result<Case, AppError> {
     let mut case: Case = serde_json::from_value(record.snapshot.clone())
         .map_err(|e| AppError::Internal(format!("case {} snapshot unreadable: {e}", record.id)))?;
     // The number is allocated by the store inside the insert transaction, after the snapshot
@@ -173,10 +269,11 @@ fn case_of(record: &CaseRecord) -> Result<Case, AppError> {
     Ok(case)
 }
 
-fn event_of(event: &Event) -> Result<NewEvent, AppError> {
+pub fn event_of(event: &Event) -> Result<NewEvent, AppError> {
     Ok(NewEvent {
         at: event.at,
-        actor_id: Some(event.actor.id),
+        // Events the system takes by itself (a deadline passing) have no user behind them.
+        actor_id: (event.actor.id != 0).then_some(event.actor.id),
         action: event.action.clone(),
         clause: event.clause.clone(),
         payload: serde_json::to_value(event)
@@ -184,7 +281,7 @@ fn event_of(event: &Event) -> Result<NewEvent, AppError> {
     })
 }
 
-fn snapshot_of(case: &Case) -> Result<Value, AppError> {
+pub fn snapshot_of(case: &Case) -> Result<Value, AppError> {
     serde_json::to_value(case)
         .map_err(|e| AppError::Internal(format!("case not serialisable: {e}")))
 }
@@ -196,7 +293,7 @@ pub fn timestamp(t: jiff::Timestamp) -> String {
         .to_string()
 }
 
-fn body_of(case: &Case, policy: &Compiled, actor: Option<&Actor>) -> CaseBody {
+fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Actor>) -> CaseBody {
     let kind = policy.kind(&case.kind);
     let state_label = kind
         .and_then(|k| k.state(&case.state))
@@ -243,6 +340,7 @@ fn body_of(case: &Case, policy: &Compiled, actor: Option<&Actor>) -> CaseBody {
         created_at: timestamp(case.created_at),
         updated_at: timestamp(case.updated_at),
         version: case.version,
+        clocks: clock_bodies(case, policy, &state.calendar.view(), state.clock.now()),
         actions,
     }
 }
@@ -336,8 +434,17 @@ pub async fn create_as(
         channel: req.channel.clone(),
         fields: req.fields.clone(),
     };
-    let event = engine::decide_create(&policy, policy_version, &input, &actor, &directory, now)
-        .map_err(AppError::Refused)?;
+    let calendar = state.calendar.view();
+    let event = engine::decide_create(
+        &policy,
+        policy_version,
+        &input,
+        &actor,
+        &directory,
+        &calendar,
+        now,
+    )
+    .map_err(AppError::Refused)?;
     let case = case::apply("", None, &event)
         .map_err(|e| AppError::Internal(format!("fresh event does not apply: {e}")))?;
     let kind = policy
@@ -359,11 +466,13 @@ pub async fn create_as(
         snapshot: snapshot_of(&case)?,
         events: vec![event_of(&event)?],
         idempotency,
+        timers: timer_changes(deadlines::timer_plan(&BTreeMap::new(), &event.clocks)),
     };
     let outcome = state
         .store
         .create_case(new_case, move |serial| numbering.format(date, serial))
         .await?;
+    state.timers_changed.notify_one();
     let (new, record) = match outcome {
         CreateOutcome::Created(record) => (true, record),
         CreateOutcome::Replayed(record) => (false, record),
@@ -425,6 +534,7 @@ pub async fn create(
         status,
         [(axum::http::header::LOCATION, location)],
         axum::Json(body_of(
+            &state,
             &created.case,
             &created.policy,
             Some(&created.actor),
@@ -468,7 +578,7 @@ pub async fn show(
     let policy = state.policies.get(&state.store, record.policy_id).await?;
     let directory = directory_for(&state, None, &Map::new()).await?;
     let actor = actor_of(&user.0, &directory)?;
-    Ok(axum::Json(body_of(&case, &policy, Some(&actor))))
+    Ok(axum::Json(body_of(&state, &case, &policy, Some(&actor))))
 }
 
 /// `GET /api/v1/cases/{number}/events`: the case's log, oldest first.
@@ -524,8 +634,10 @@ pub async fn transition_as(
         let directory = directory_for(state, Some((&policy, &case.kind)), &input.fields).await?;
         let actor = actor_of(user, &directory)?;
         let now = state.clock.now();
-        let event = engine::decide_transition(&policy, &case, input, &actor, &directory, now)
-            .map_err(AppError::Refused)?;
+        let calendar = state.calendar.view();
+        let event =
+            engine::decide_transition(&policy, &case, input, &actor, &directory, &calendar, now)
+                .map_err(AppError::Refused)?;
         let next = case::apply(&case.number, Some(case.clone()), &event)
             .map_err(|e| AppError::Internal(format!("fresh event does not apply: {e}")))?;
         let update = CaseUpdate {
@@ -538,9 +650,16 @@ pub async fn transition_as(
             updated_at: now,
             snapshot: snapshot_of(&next)?,
             events: vec![event_of(&event)?],
+            timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
         };
+        let wrote_timers = !update.timers.is_empty();
         match state.store.update_case(update).await {
-            Ok(_) => return Ok((next, policy, actor)),
+            Ok(_) => {
+                if wrote_timers {
+                    state.timers_changed.notify_one();
+                }
+                return Ok((next, policy, actor));
+            }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -561,7 +680,7 @@ pub async fn transition(
         note: req.note,
     };
     let (case, policy, actor) = transition_as(&state, &user.0, &number, &input).await?;
-    Ok(axum::Json(body_of(&case, &policy, Some(&actor))))
+    Ok(axum::Json(body_of(&state, &case, &policy, Some(&actor))))
 }
 
 /// `GET /api/v1/cases` query.
@@ -663,10 +782,167 @@ pub async fn list(
     let mut items = Vec::with_capacity(page.items.len());
     for record in &page.items {
         let policy = state.policies.get(&state.store, record.policy_id).await?;
-        items.push(body_of(&case_of(record)?, &policy, Some(&actor)));
+        items.push(body_of(&state, &case_of(record)?, &policy, Some(&actor)));
     }
     Ok(axum::Json(ListBody {
         items,
         next_cursor: page.next_cursor.map(|c| c.to_string()),
+    }))
+}
+
+/// `GET /api/v1/deadlines` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlinesQuery {
+    /// A unit code: its subtree (default: everything the caller may see).
+    pub unit: Option<String>,
+    /// "Due soon" means due within this many hours (default 8).
+    pub within_hours: Option<u32>,
+}
+
+/// One running clock in the due-soon / overdue list.
+#[derive(Serialize)]
+pub struct DeadlineRow {
+    pub number: String,
+    pub state: String,
+    pub owner_unit: String,
+    pub first_contact: String,
+    pub clock: String,
+    pub label: String,
+    pub clause: String,
+    pub due: String,
+    pub due_day: Option<String>,
+    pub remaining_seconds: Option<i64>,
+    pub provisional: bool,
+}
+
+#[derive(Serialize)]
+pub struct DeadlinesBody {
+    pub overdue: Vec<DeadlineRow>,
+    pub due_soon: Vec<DeadlineRow>,
+    /// Open cases examined; the list covers at most [`DEADLINE_SCAN_LIMIT`] open cases.
+    pub scanned: usize,
+    /// False when there were more open cases than were examined.
+    pub complete: bool,
+}
+
+/// How many open cases `GET /api/v1/deadlines` examines at most.
+pub const DEADLINE_SCAN_LIMIT: usize = 5_000;
+
+/// `GET /api/v1/deadlines`: the overdue and due-soon clocks of open cases in a unit's subtree
+/// (within the caller's jurisdiction), soonest first.
+pub async fn deadlines(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: Result<Query<DeadlinesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<DeadlinesBody>, AppError> {
+    let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let now = state.clock.now();
+    let within = jiff::SignedDuration::from_hours(i64::from(q.within_hours.unwrap_or(8)));
+    let mut filter = CaseFilter {
+        closed: Some(false),
+        limit: manyi_store::MAX_PAGE_SIZE,
+        ..CaseFilter::default()
+    };
+    if !user.is_admin() {
+        filter.visible_to = Some(Visibility {
+            unit_path: user.0.unit_path.clone(),
+            user_id: user.0.id,
+        });
+    }
+    if let Some(code) = &q.unit {
+        let unit = state
+            .store
+            .unit_by_code(code)
+            .await?
+            .ok_or_else(|| AppError::BadRequest(format!("`unit` = {code:?}: no such unit")))?;
+        filter.unit_subtree = Some(unit.path);
+    }
+    let calendar = state.calendar.view();
+    let mut body = DeadlinesBody {
+        overdue: Vec::new(),
+        due_soon: Vec::new(),
+        scanned: 0,
+        complete: true,
+    };
+    loop {
+        let page = state.store.list_cases(&filter).await?;
+        for record in &page.items {
+            body.scanned += 1;
+            let case = case_of(record)?;
+            let policy = state.policies.get(&state.store, record.policy_id).await?;
+            let remaining = deadlines::remaining(&case.clocks, &calendar, now);
+            for clock in case
+                .clocks
+                .values()
+                .filter(|c| c.status == ClockStatus::Running)
+            {
+                let overdue = clock.is_overdue(now);
+                if !overdue && clock.deadline.due > now + within {
+                    continue;
+                }
+                let rule = policy
+                    .kind(&case.kind)
+                    .and_then(|k| k.clocks.iter().find(|r| r.id == clock.id));
+                let row = DeadlineRow {
+                    number: case.number.clone(),
+                    state: case.state.clone(),
+                    owner_unit: case.owner_unit.code.clone(),
+                    first_contact: case.first_contact.login.clone(),
+                    clock: clock.id.clone(),
+                    label: rule.map_or_else(|| clock.id.clone(), |r| r.label.clone()),
+                    clause: rule.map(|r| r.clause.clone()).unwrap_or_default(),
+                    due: timestamp(clock.deadline.due),
+                    due_day: clock
+                        .deadline
+                        .duration
+                        .unit()
+                        .is_day_based()
+                        .then(|| clock.deadline.due_day().to_string()),
+                    remaining_seconds: remaining.get(&clock.id).map(|d| d.as_secs()),
+                    provisional: clock.deadline.provisional,
+                };
+                if overdue {
+                    body.overdue.push(row);
+                } else {
+                    body.due_soon.push(row);
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(cursor) if body.scanned < DEADLINE_SCAN_LIMIT => filter.after = Some(cursor),
+            Some(_) => {
+                body.complete = false;
+                break;
+            }
+            None => break,
+        }
+    }
+    body.overdue.sort_by(|a, b| a.due.cmp(&b.due));
+    body.due_soon.sort_by(|a, b| a.due.cmp(&b.due));
+    Ok(axum::Json(body))
+}
+
+/// `GET /api/v1/calendar/alerts`: years whose official holiday notice is missing (from
+/// 1 October for the next year), and the calendar version in use.
+pub async fn calendar_alerts(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> axum::Json<Value> {
+    let today = state
+        .clock
+        .now()
+        .to_zoned_datetime(manyi_core::china_tz())
+        .date();
+    let alerts: Vec<Value> = state
+        .calendar
+        .gap_alerts(today)
+        .iter()
+        .map(|a| serde_json::json!({"year": a.year, "message": a.to_string()}))
+        .collect();
+    axum::Json(serde_json::json!({
+        "calendar_version": state.calendar.version(),
+        "covered_years": state.calendar.covered_years(),
+        "alerts": alerts,
     }))
 }

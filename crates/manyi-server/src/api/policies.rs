@@ -67,7 +67,10 @@ fn source_of(body: &Bytes) -> Result<&str, AppError> {
 }
 
 /// `POST /api/v1/policies/check`: the diagnostics of a policy (TOML body); stores nothing.
-pub async fn check(_user: CurrentUser, RawBody(body): RawBody) -> Result<axum::Json<CheckBody>, AppError> {
+pub async fn check(
+    _user: CurrentUser,
+    RawBody(body): RawBody,
+) -> Result<axum::Json<CheckBody>, AppError> {
     let outcome = policy::load("policy.toml", source_of(&body)?);
     Ok(axum::Json(CheckBody {
         ok: !outcome.has_errors(),

@@ -94,6 +94,8 @@ fn password_hash() -> String {
 
 /// A running server with its own database, stopped when dropped.
 pub struct TestApp {
+    /// The database URL (a SQLite file in a temp dir), for restarting on the same data.
+    pub url: String,
     pub addr: SocketAddr,
     pub store: Store,
     pub clock: ManualClock,
@@ -169,6 +171,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     }));
 
     TestApp {
+        url,
         addr,
         store,
         clock,

@@ -3,12 +3,14 @@
 //!
 //! One module per feature: `cases` (whole case lives under each shipped policy), `refusals`
 //! (what the policy refuses and how), `validation` (bad input at the edge), `idempotency`,
-//! `concurrency` (gap-free case numbers under load), `policies` (versions and activation) and
+//! `concurrency` (gap-free case numbers under load), `deadlines` (clocks, breaches and the
+//! scheduler with a controlled clock), `policies` (versions and activation) and
 //! `auth` (sessions and tokens).
 
 mod auth;
 mod cases;
 mod concurrency;
+mod deadlines;
 mod helpers;
 mod idempotency;
 mod policies;

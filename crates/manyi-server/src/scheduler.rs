@@ -1,0 +1,210 @@
+//! The deadline scheduler: fires due timers, each exactly once.
+//!
+//! Timers are rows in the database (written with the case change that started the clock), so
+//! they survive restarts: on start-up the first tick fires whatever fell due while manyi was
+//! down. A tick reads only the timers that are due (an index on pending rows), so its cost
+//! follows what is due, not what is open. Between ticks the scheduler sleeps until the next
+//! due instant, wakes early when this instance writes a timer, and polls at least every
+//! [`MAX_SLEEP`] so that timers written by other instances are not missed.
+//!
+//! Exactly once: `Store::fire_timer` marks a timer fired and writes the case change it causes
+//! in one transaction, only if the timer is still pending; several instances may race for the
+//! same timer and only one wins. A timer made stale by a later change (the clock stopped or
+//! restarted) is marked fired without effect.
+
+use std::time::Duration as StdDuration;
+
+use manyi_core::case::{self, PersonRef};
+use manyi_core::deadlines::{self, TimerKind};
+use manyi_core::engine::Directory;
+use manyi_core::org::UnitRef;
+use manyi_store::{CaseUpdate, FireOutcome, StoreError, TimerRecord};
+use tokio::sync::watch;
+
+use crate::AppState;
+use crate::api::cases::{case_of, event_of, snapshot_of, timer_changes};
+use crate::error::AppError;
+
+/// The longest the scheduler sleeps without looking at the database.
+pub const MAX_SLEEP: StdDuration = StdDuration::from_secs(30);
+
+/// How many due timers one query fetches.
+const BATCH: u32 = 256;
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TickReport {
+    /// Timers that changed a case (a warning or a breach).
+    pub fired: usize,
+    /// Timers that were stale (the clock moved on) and were retired without effect.
+    pub stale: usize,
+    /// Timers another instance fired first.
+    pub lost: usize,
+    /// Timers whose decision failed (logged); retired so they do not loop.
+    pub failed: usize,
+}
+
+/// Fires every timer due at the clock's current instant.
+pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
+    let now = state.clock.now();
+    let mut report = TickReport::default();
+    loop {
+        let due = state.store.due_timers(now, BATCH).await?;
+        let n = due.len();
+        for timer in &due {
+            match fire(state, timer, now).await? {
+                Fired::Changed => report.fired += 1,
+                Fired::Stale => report.stale += 1,
+                Fired::Lost => report.lost += 1,
+                Fired::Failed => report.failed += 1,
+            }
+        }
+        if n < BATCH as usize {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+enum Fired {
+    Changed,
+    Stale,
+    Lost,
+    Failed,
+}
+
+/// Units, and the people of the owning unit with their roles (for liability on a breach).
+async fn directory_for_timer(state: &AppState, owner_unit: i64) -> Result<Directory, AppError> {
+    let mut directory = Directory::default();
+    for u in state.store.list_units().await? {
+        directory.add_unit(UnitRef::from_path(
+            u.id, &u.code, &u.name, &u.level, &u.path,
+        ));
+    }
+    for user in state.store.list_users().await? {
+        if user.unit_id != owner_unit {
+            continue;
+        }
+        let person = PersonRef {
+            id: user.id,
+            login: user.login.clone(),
+            name: user.name.clone(),
+        };
+        for role in &user.roles {
+            directory.add_member(owner_unit, role, person.clone());
+        }
+    }
+    Ok(directory)
+}
+
+async fn fire(
+    state: &AppState,
+    timer: &TimerRecord,
+    now: jiff::Timestamp,
+) -> Result<Fired, AppError> {
+    let retire = |outcome: FireOutcome, then: Fired| match outcome {
+        FireOutcome::Fired(_) => then,
+        FireOutcome::AlreadyDone => Fired::Lost,
+    };
+    // A conflict means the case changed between our read and our write: decide again.
+    for _attempt in 0..3 {
+        let Some(record) = state.store.case_by_id(timer.case_id).await? else {
+            let outcome = state.store.fire_timer(timer.id, now, None).await?;
+            return Ok(retire(outcome, Fired::Stale));
+        };
+        let case = case_of(&record)?;
+        let policy = state.policies.get(&state.store, record.policy_id).await?;
+        let directory = directory_for_timer(state, record.owner_unit_id).await?;
+        let calendar = state.calendar.view();
+        let (Some(kind), Ok(generation)) = (
+            TimerKind::parse(&timer.kind),
+            u32::try_from(timer.generation),
+        ) else {
+            let outcome = state.store.fire_timer(timer.id, now, None).await?;
+            return Ok(retire(outcome, Fired::Stale));
+        };
+        let decision = deadlines::decide_timer(
+            &policy,
+            &case,
+            &timer.clock,
+            kind,
+            generation,
+            &directory,
+            &calendar,
+            now,
+        );
+        let event = match decision {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                let outcome = state.store.fire_timer(timer.id, now, None).await?;
+                return Ok(retire(outcome, Fired::Stale));
+            }
+            Err(refusal) => {
+                tracing::error!(
+                    case = %record.number,
+                    clock = %timer.clock,
+                    reason = %refusal.message,
+                    "a due timer could not be decided; retiring it"
+                );
+                let outcome = state.store.fire_timer(timer.id, now, None).await?;
+                return Ok(retire(outcome, Fired::Failed));
+            }
+        };
+        let next = case::apply(&case.number, Some(case.clone()), &event)
+            .map_err(|e| AppError::Internal(format!("timer event does not apply: {e}")))?;
+        let update = CaseUpdate {
+            id: record.id,
+            expected_version: record.version,
+            state: next.state.clone(),
+            owner_unit_id: next.owner_unit.id,
+            assignee_id: next.assignee.as_ref().map(|a| a.id),
+            closed: next.closed,
+            updated_at: now,
+            snapshot: snapshot_of(&next)?,
+            events: vec![event_of(&event)?],
+            timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
+        };
+        match state.store.fire_timer(timer.id, now, Some(update)).await {
+            Ok(outcome) => {
+                if matches!(outcome, FireOutcome::Fired(_)) {
+                    tracing::info!(
+                        case = %record.number,
+                        clock = %timer.clock,
+                        kind = %timer.kind,
+                        "timer fired"
+                    );
+                }
+                return Ok(retire(outcome, Fired::Changed));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Still conflicting after retries: leave it pending for the next tick.
+    Ok(Fired::Lost)
+}
+
+/// Runs ticks until `stop` turns true.
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = tick(&state).await {
+            tracing::error!(error = ?e, "scheduler tick failed");
+        }
+        let now = state.clock.now();
+        let sleep = match state.store.next_timer_due().await {
+            Ok(Some(next)) => StdDuration::try_from(next.duration_since(now))
+                .unwrap_or(StdDuration::ZERO)
+                // A timer left pending by conflicts is due again at once; do not spin on it.
+                .clamp(StdDuration::from_millis(20), MAX_SLEEP),
+            Ok(None) | Err(_) => MAX_SLEEP,
+        };
+        tokio::select! {
+            () = tokio::time::sleep(sleep) => {}
+            () = state.timers_changed.notified() => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Deadlines through the API with a controlled clock: ccb-counter 第十九条 breached and
+//! escalated, the National Day holiday, a restart between creation and deadline, jinbi's
+//! five-minute dispatch, and the due-soon / overdue list. Time moves by `ManualClock`; the
+//! scheduler is ticked explicitly (never a sleep).
+
+use std::sync::Arc;
+
+use hyper::StatusCode;
+use jiff::{SignedDuration, Timestamp};
+use manyi_core::clock::{Clock, ManualClock};
+use manyi_server::{AppState, ServerConfig, scheduler};
+use manyi_store::{NewUser, Store, StoreOptions};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    BRANCH_HEAD, OUTLET_HEAD, TELLER, ccb_complaint, shipped_policy, spawn_app, token,
+};
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn clock<'a>(case: &'a Value, id: &str) -> &'a Value {
+    case["clocks"]
+        .as_array()
+        .expect("clocks")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no clock {id} in {case:#}"))
+}
+
+fn breaches(events: &[Value]) -> Vec<&Value> {
+    events
+        .iter()
+        .filter(|e| e["action"] == "clock_breached")
+        .collect()
+}
+
+#[tokio::test]
+async fn an_outlet_complaint_received_before_national_day_is_due_at_the_end_of_october_8() {
+    let app = spawn_app().await;
+    app.clock.set(t("2026-09-30T10:00:00+08:00"));
+    let case = app.open_ccb_complaint(&token(TELLER)).await;
+    let c = clock(&case, "handling");
+    assert_eq!(c["status"], "running");
+    assert_eq!(c["level"], "outlet");
+    assert_eq!(c["due"], "2026-10-09T00:00:00+08:00");
+    assert_eq!(c["due_day"], "2026-10-08");
+    assert_eq!(c["clause"], "第十九条");
+    assert_eq!(c["provisional"], false);
+    // Working time left: the rest of 09-30 (14 h) and all of 10-08 (24 h).
+    assert_eq!(c["remaining_seconds"], 38 * 3600);
+}
+
+#[tokio::test]
+async fn an_unanswered_outlet_complaint_breaches_article_19_and_goes_up_to_the_tier_2_branch() {
+    let app = spawn_app().await;
+    app.clock.set(t("2026-09-30T10:00:00+08:00"));
+    let case = app.open_ccb_complaint(&token(TELLER)).await;
+    let number = case["number"].as_str().unwrap().to_owned();
+
+    // Nothing is due before the end of 10-08.
+    app.clock.set(t("2026-10-08T23:59:00+08:00"));
+    scheduler::tick(&app.state).await.unwrap();
+    assert!(breaches(&app.events(&number, &token(TELLER)).await).is_empty());
+
+    app.clock.set(t("2026-10-09T00:00:00+08:00"));
+    scheduler::tick(&app.state).await.unwrap();
+    let events = app.events(&number, &token(TELLER)).await;
+    let fired = breaches(&events);
+    assert_eq!(fired.len(), 1, "{events:#?}");
+    let breach = fired[0];
+    assert_eq!(breach["clause"], "第十九条");
+    assert_eq!(
+        breach["actor"]["login"], "system",
+        "the system acts, not a user"
+    );
+    let violation = &breach["violation"];
+    assert_eq!(violation["clause"], "第十九条");
+    let liable: Vec<&str> = violation["liable_persons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(liable, [TELLER, OUTLET_HEAD]);
+    assert_eq!(breach["notify"], json!(["service_mgmt"]));
+    assert_eq!(breach["owner_unit"]["after"]["code"], "BJHD");
+
+    // At the tier-2 branch a 2-working-day clock runs from the hand-up.
+    let (status, _, case) = app.show(&number, &token(BRANCH_HEAD)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(case["owner_unit"]["code"], "BJHD");
+    assert_eq!(case["first_contact"]["login"], TELLER);
+    let c = clock(&case, "handling");
+    assert_eq!(c["level"], "branch2");
+    assert_eq!(c["due_day"], "2026-10-12");
+    assert_eq!(c["overdue"], false);
+    // The tier-2 branch can take it (第二十三条).
+    let taken = app
+        .take(&number, &token(BRANCH_HEAD), "accept_escalated", json!({}))
+        .await;
+    assert_eq!(taken["state"], "coordinating");
+
+    // Ticking again fires nothing more.
+    let report = scheduler::tick(&app.state).await.unwrap();
+    assert_eq!(report.fired, 0);
+    assert_eq!(
+        breaches(&app.events(&number, &token(TELLER)).await).len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_warning_fires_at_80_percent_and_a_reply_in_time_stops_the_clock() {
+    let app = spawn_app().await;
+    app.clock.set(t("2026-09-30T10:00:00+08:00"));
+    let case = app.open_ccb_complaint(&token(TELLER)).await;
+    let number = case["number"].as_str().unwrap().to_owned();
+    assert_eq!(
+        clock(&case, "handling")["warn_at"],
+        "2026-10-08T19:12:00+08:00"
+    );
+    app.clock.set(t("2026-10-08T19:12:00+08:00"));
+    scheduler::tick(&app.state).await.unwrap();
+    let events = app.events(&number, &token(TELLER)).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["action"] == "clock_warning")
+            .count(),
+        1
+    );
+    app.take(&number, &token(TELLER), "start_handling", json!({}))
+        .await;
+    let replied = app
+        .take(
+            &number,
+            &token(TELLER),
+            "reply",
+            json!({"handling_result": "已当面致歉并办结", "reply_channel": "in_person"}),
+        )
+        .await;
+    let c = clock(&replied, "handling");
+    assert_eq!(c["status"], "stopped");
+    assert_eq!(c["met"], true);
+    app.clock.set(t("2026-10-20T00:00:00+08:00"));
+    scheduler::tick(&app.state).await.unwrap();
+    assert!(breaches(&app.events(&number, &token(TELLER)).await).is_empty());
+}
+
+#[tokio::test]
+async fn a_deadline_that_passes_while_manyi_is_down_fires_once_at_start_up() {
+    let app = spawn_app().await;
+    app.clock.set(t("2026-09-30T10:00:00+08:00"));
+    let case = app.open_ccb_complaint(&token(TELLER)).await;
+    let number = case["number"].as_str().unwrap().to_owned();
+    let url = app.url.clone();
+    // Keep the temp dir alive while the first server goes away.
+    let first = app;
+
+    // A second process on the same database, started after the deadline.
+    let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    let later = ManualClock::new(t("2026-10-09T09:00:00+08:00"));
+    let second = AppState::new(
+        store.clone(),
+        Arc::new(later.clone()),
+        ServerConfig::default(),
+    );
+    // Both instances tick at once, as two servers would: the breach fires exactly once (the
+    // warning, due before the deadline, is retired without effect: the breach says it all).
+    let (a, b) = tokio::join!(scheduler::tick(&second), scheduler::tick(&second));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.fired + b.fired, 1, "{a:?} {b:?}");
+    let again = scheduler::tick(&second).await.unwrap();
+    assert_eq!(again.fired, 0);
+
+    let events = first.events(&number, &token(TELLER)).await;
+    assert_eq!(breaches(&events).len(), 1, "{events:#?}");
+    assert!(!events.iter().any(|e| e["action"] == "clock_warning"));
+    drop(first);
+}
+
+#[tokio::test]
+async fn the_jinbi_dispatch_breaches_at_five_minutes_wall_clock() {
+    let app = spawn_app().await;
+    manyi_server::policies::install(
+        &app.store,
+        &app.state.policies,
+        "jinbi-property.toml",
+        &shipped_policy("jinbi-property.toml"),
+        app.clock.now(),
+        true,
+    )
+    .await
+    .unwrap();
+    let duty = app
+        .store
+        .insert_user(NewUser {
+            login: "duty".into(),
+            name: "当班小刘".into(),
+            unit_code: "BJHD01".into(),
+            roles: vec!["duty_staff".into()],
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    app.store
+        .create_api_token(
+            &manyi_server::auth::token_hash("duty-token"),
+            duty.id,
+            "test",
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    // A Saturday night of the National Day holiday: wall-clock minutes still count.
+    app.clock.set(t("2026-10-03T22:58:00+08:00"));
+    let (status, _, case) = app
+        .create_case(
+            "duty-token",
+            &json!({
+                "policy": "jinbi-property",
+                "kind": "complaint",
+                "channel": "phone",
+                "fields": {"complainant": "陈先生", "contact_phone": "13912345678", "matter": "楼上漏水"},
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case:#}");
+    let number = case["number"].as_str().unwrap().to_owned();
+    assert_eq!(clock(&case, "dispatch")["due"], "2026-10-03T23:03:00+08:00");
+
+    app.clock.advance(SignedDuration::from_secs(4 * 60 + 59));
+    scheduler::tick(&app.state).await.unwrap();
+    assert!(breaches(&app.events(&number, "duty-token").await).is_empty());
+    app.clock.advance(SignedDuration::from_secs(1));
+    scheduler::tick(&app.state).await.unwrap();
+    let events = app.events(&number, "duty-token").await;
+    let fired = breaches(&events);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0]["clause"], "第七条");
+    assert_eq!(fired[0]["violation"]["liable_persons"][0]["login"], "duty");
+}
+
+#[tokio::test]
+async fn the_deadline_list_shows_what_is_overdue_and_what_is_due_soon_in_a_subtree() {
+    let app = spawn_app().await;
+    app.clock.set(t("2026-06-01T09:00:00+08:00")); // Monday
+    let late = app.open_ccb_complaint(&token(TELLER)).await;
+    app.clock.set(t("2026-06-02T09:00:00+08:00"));
+    let soon = app.open_ccb_complaint(&token(TELLER)).await;
+    // Wednesday 06-03 10:00: the first (due at the end of Tuesday 06-02) is overdue, the second
+    // is due at the end of Wednesday 06-03.
+    app.clock.set(t("2026-06-03T10:00:00+08:00"));
+    let (status, _, list) = app
+        .get(
+            "/api/v1/deadlines?unit=BJHD01&within_hours=24",
+            &token(OUTLET_HEAD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list:#}");
+    let numbers = |key: &str| -> Vec<String> {
+        list[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["number"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(numbers("overdue"), [late["number"].as_str().unwrap()]);
+    assert_eq!(numbers("due_soon"), [soon["number"].as_str().unwrap()]);
+    assert_eq!(list["complete"], true);
+    let _ = ccb_complaint;
+}
