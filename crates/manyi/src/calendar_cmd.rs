@@ -402,7 +402,10 @@ mod tests {
         assert_eq!(v["duration"], json!({"working_days": 1}));
         assert_eq!(v["provisional"], false);
         let out = exec(&["add", "2027-03-01", "5", "workdays"]);
-        assert_eq!(out.stdout, "2027-03-09T00:00:00+08:00  (end of 2027-03-08 / 2027-03-08 24:00 截止)\n");
+        assert_eq!(
+            out.stdout,
+            "2027-03-09T00:00:00+08:00  (end of 2027-03-08 / 2027-03-08 24:00 截止)\n"
+        );
         assert_eq!(out.warnings.len(), 1);
     }
 

@@ -98,6 +98,22 @@ enum Command {
     /// Import or export the organisation tree (units and users) as CSV or JSON.
     #[command(subcommand)]
     Org(org_cmd::OrgCommand),
+    /// Show a case: its fields, state, owner and clocks.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Overdue and due-soon deadlines of a unit's subtree.
+    Deadlines {
+        /// A unit code (default: every unit).
+        #[arg(long)]
+        unit: Option<String>,
+        /// "Due soon" = due within this many hours.
+        #[arg(long, default_value_t = 8)]
+        within_hours: u32,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// The official working-day calendar (调休 included) and deadline arithmetic.
     #[command(subcommand)]
     Calendar(calendar_cmd::CalendarCommand),
@@ -168,6 +184,18 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum CaseCommand {
+    /// Print a case with its clocks (JSON with --json).
+    Show {
+        number: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Create an API token for USER and print it (it is shown once; only its hash is kept).
     Create {
@@ -189,14 +217,29 @@ const BUILT_IN_POLICIES: &[(&str, &str)] = &[
         "ccb-counter.toml",
         include_str!("../../../policies/ccb-counter.toml"),
     ),
+    (
+        "jinbi-property.toml",
+        include_str!("../../../policies/jinbi-property.toml"),
+    ),
+    (
+        "regional-complaint.toml",
+        include_str!("../../../policies/regional-complaint.toml"),
+    ),
 ];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The server logs what it does; one-shot commands only warnings, so their output stays
+    // readable. MANYI_LOG overrides both.
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MANYI_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -348,7 +391,126 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org(cmd) => org_cmd::run(cmd).await,
+        Command::Case(CaseCommand::Show { number, json, db }) => {
+            let state = shell_state(&db).await?;
+            let case = manyi_server::api::cases::case_view(&state, &number)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&case)?);
+            } else {
+                print_case(&case);
+            }
+            Ok(())
+        }
+        Command::Deadlines {
+            unit,
+            within_hours,
+            json,
+            db,
+        } => {
+            let state = shell_state(&db).await?;
+            let list = manyi_server::api::cases::deadline_list(
+                &state,
+                None,
+                unit.as_deref(),
+                within_hours,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for (title, rows) in [
+                    ("逾期 overdue", &list.overdue),
+                    ("即将到期 due soon", &list.due_soon),
+                ] {
+                    println!("{title}: {}", rows.len());
+                    for r in rows {
+                        println!(
+                            "  {}  {}  {}  {} {}  due {}{}{}",
+                            r.number,
+                            r.owner_unit,
+                            r.state,
+                            r.clause,
+                            r.label,
+                            r.due,
+                            r.remaining_seconds
+                                .map(|s| format!("  left {}", human_seconds(s)))
+                                .unwrap_or_default(),
+                            if r.provisional { "  (provisional)" } else { "" }
+                        );
+                    }
+                }
+                if !list.complete {
+                    println!("(only the first {} open cases were examined)", list.scanned);
+                }
+            }
+            Ok(())
+        }
         Command::Policy(_) | Command::Calendar(_) => unreachable_command(),
+    }
+}
+
+/// The server's state over a database, for commands that read cases.
+async fn shell_state(db: &DbArgs) -> anyhow::Result<AppState> {
+    let store = db.open().await?;
+    Ok(AppState::new(
+        store,
+        Arc::new(SystemClock),
+        ServerConfig::default(),
+    ))
+}
+
+/// "2d 3h", "-45m": a signed duration in seconds, for people.
+fn human_seconds(s: i64) -> String {
+    let sign = if s < 0 { "-" } else { "" };
+    let s = s.unsigned_abs();
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
+    match (d, h) {
+        (0, 0) => format!("{sign}{m}m"),
+        (0, _) => format!("{sign}{h}h{m:02}m"),
+        _ => format!("{sign}{d}d{h}h"),
+    }
+}
+
+fn print_case(case: &manyi_server::api::cases::CaseBody) {
+    println!(
+        "{}  {}  {}（{}）",
+        case.number, case.kind_label, case.state_label, case.state
+    );
+    println!(
+        "policy {} v{}  channel {}  owner {} {}  first contact {} ({})",
+        case.policy.id,
+        case.policy.version,
+        case.channel,
+        case.owner_unit.code,
+        case.owner_unit.name,
+        case.first_contact.name,
+        case.first_contact.login
+    );
+    for c in &case.clocks {
+        println!(
+            "clock {} {} [{}] {:?}  limit {}{}  due {}{}{}{}",
+            c.id,
+            c.label,
+            c.clause,
+            c.status,
+            c.limit,
+            c.level
+                .as_ref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default(),
+            c.due,
+            c.remaining_seconds
+                .map(|s| format!("  left {}", human_seconds(s)))
+                .unwrap_or_default(),
+            if c.overdue { "  OVERDUE" } else { "" },
+            if c.provisional { "  (provisional)" } else { "" }
+        );
+    }
+    for (k, v) in &case.fields {
+        println!("  {k}: {v}");
     }
 }
 
@@ -457,6 +619,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
              bjhd01.head, bjhd01.teller, bjhd01.lobby — see README.md",
             demo::DEMO_PASSWORD
         );
+    }
+
+    let today = clock.now().to_zoned_datetime(manyi_core::china_tz()).date();
+    for alert in state.calendar.gap_alerts(today) {
+        tracing::warn!(year = alert.year, "{alert}");
     }
 
     let listener = tokio::net::TcpListener::bind(args.listen)

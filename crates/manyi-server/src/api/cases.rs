@@ -568,6 +568,18 @@ fn may_see(user: &User, record: &CaseRecord) -> bool {
         || record.owner_unit_path.starts_with(&user.unit_path)
 }
 
+/// A case as the API shows it, read without a viewer (the CLI): no actions are listed.
+pub async fn case_view(state: &AppState, number: &str) -> Result<CaseBody, AppError> {
+    let record = state
+        .store
+        .case_by_number(number)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no case {number}")))?;
+    let case = case_of(&record)?;
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    Ok(body_of(state, &case, &policy, None))
+}
+
 /// `GET /api/v1/cases/{number}`.
 pub async fn show(
     State(state): State<AppState>,
@@ -837,20 +849,33 @@ pub async fn deadlines(
     query: Result<Query<DeadlinesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<DeadlinesBody>, AppError> {
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let viewer = (!user.is_admin()).then_some(&user.0);
+    let list = deadline_list(&state, viewer, q.unit.as_deref(), q.within_hours.unwrap_or(8)).await?;
+    Ok(axum::Json(list))
+}
+
+/// The overdue and due-soon clocks of open cases in `unit`'s subtree (all units when `None`),
+/// as `viewer` may see them (everything when `None`: the CLI and administrators).
+pub async fn deadline_list(
+    state: &AppState,
+    viewer: Option<&User>,
+    unit: Option<&str>,
+    within_hours: u32,
+) -> Result<DeadlinesBody, AppError> {
     let now = state.clock.now();
-    let within = jiff::SignedDuration::from_hours(i64::from(q.within_hours.unwrap_or(8)));
+    let within = jiff::SignedDuration::from_hours(i64::from(within_hours));
     let mut filter = CaseFilter {
         closed: Some(false),
         limit: manyi_store::MAX_PAGE_SIZE,
         ..CaseFilter::default()
     };
-    if !user.is_admin() {
+    if let Some(user) = viewer {
         filter.visible_to = Some(Visibility {
-            unit_path: user.0.unit_path.clone(),
-            user_id: user.0.id,
+            unit_path: user.unit_path.clone(),
+            user_id: user.id,
         });
     }
-    if let Some(code) = &q.unit {
+    if let Some(code) = unit {
         let unit = state
             .store
             .unit_by_code(code)
@@ -920,7 +945,7 @@ pub async fn deadlines(
     }
     body.overdue.sort_by(|a, b| a.due.cmp(&b.due));
     body.due_soon.sort_by(|a, b| a.due.cmp(&b.due));
-    Ok(axum::Json(body))
+    Ok(body)
 }
 
 /// `GET /api/v1/calendar/alerts`: years whose official holiday notice is missing (from
