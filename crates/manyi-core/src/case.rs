@@ -101,6 +101,8 @@ pub enum Change {
         /// Roles to notify (the watchers).
         notify: Vec<String>,
     },
+    /// The calendar changed (new holiday data, a unit's calendar): deadlines were rebuilt.
+    ClocksRecomputed { calendar_version: String },
     /// A clock's deadline passed: what the policy says a breach does.
     ClockBreached {
         clock: String,
@@ -205,10 +207,13 @@ fn apply_change(
         }),
         (Change::Opened { .. }, Some(_)) => Err(ReplayError::OpenedTwice { index }),
         (
-            Change::Transitioned { .. } | Change::ClockWarned { .. } | Change::ClockBreached { .. },
+            Change::Transitioned { .. }
+            | Change::ClockWarned { .. }
+            | Change::ClockBreached { .. }
+            | Change::ClocksRecomputed { .. },
             None,
         ) => Err(ReplayError::NotOpened { index }),
-        (Change::ClockWarned { .. }, Some(mut case)) => {
+        (Change::ClockWarned { .. } | Change::ClocksRecomputed { .. }, Some(mut case)) => {
             case.updated_at = event.at;
             case.version += 1;
             Ok(case)

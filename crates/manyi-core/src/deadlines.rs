@@ -174,6 +174,10 @@ pub struct ClockState {
     pub warned: bool,
     pub breached_at: Option<Timestamp>,
     pub stopped_at: Option<Timestamp>,
+    /// Completed pauses of this run, `(paused_at, resumed_at)`: with `started_at` and the
+    /// limit they rebuild the deadline on a new calendar ([`recompute`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pauses: Vec<(Timestamp, Timestamp)>,
 }
 
 impl ClockState {
@@ -225,7 +229,9 @@ pub fn triggers_of(change: &Change, action: &str) -> Vec<Trigger> {
             }
             t
         }
-        Change::ClockWarned { .. } | Change::ClockBreached { .. } => Vec::new(),
+        Change::ClockWarned { .. }
+        | Change::ClockBreached { .. }
+        | Change::ClocksRecomputed { .. } => Vec::new(),
     }
 }
 
@@ -280,6 +286,7 @@ fn start(
         warned: false,
         breached_at: None,
         stopped_at: None,
+        pauses: Vec::new(),
     })
 }
 
@@ -663,6 +670,64 @@ fn liability(
         liable_persons: persons,
         liable_units: units,
     }
+}
+
+/// Recomputes the running and paused clocks of `case` on `calendar` (new holiday data, or a
+/// changed unit calendar): each deadline is rebuilt from its start, limit and pauses. Returns
+/// an event when some deadline (or its provisional flag) changed; the changed clocks get a new
+/// generation so that their timers are rescheduled. Clocks already breached are left alone: a
+/// breach that happened stays a fact.
+pub fn recompute(
+    policy: &Policy,
+    case: &Case,
+    calendar: &CalendarView<'_>,
+    now: Timestamp,
+) -> Result<Option<Event>, Refusal> {
+    let Some(kind) = policy.kind(&case.kind) else {
+        return Ok(None);
+    };
+    let mut changed = Vec::new();
+    for rule in &kind.clocks {
+        let Some(c) = case.clocks.get(&rule.id) else {
+            continue;
+        };
+        if c.status == ClockStatus::Stopped || c.breached_at.is_some() {
+            continue;
+        }
+        let rebuilt = calendar
+            .replay(c.started_at, c.deadline.duration, &c.pauses)
+            .map_err(|e| {
+                refusal(
+                    rule,
+                    format!("无法重新计算期限：{e}"),
+                    format!("cannot recompute `{}`: {e}", rule.id),
+                )
+            })?;
+        if rebuilt.due == c.deadline.due
+            && rebuilt.provisional == c.deadline.provisional
+            && rebuilt.calendar_version == c.deadline.calendar_version
+        {
+            continue;
+        }
+        let mut next = c.clone();
+        next.warn_at = warn_instant(rule, calendar, c.started_at, &rebuilt);
+        next.deadline = rebuilt;
+        next.generation += 1;
+        changed.push(next);
+    }
+    if changed.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Event {
+        at: now,
+        actor: system_actor(),
+        action: "deadlines_recomputed".into(),
+        clause: None,
+        change: Change::ClocksRecomputed {
+            calendar_version: calendar.version().to_owned(),
+        },
+        clocks: changed,
+    }))
 }
 
 /// Remaining clock time of each running clock at `now` (negative when overdue), for display.

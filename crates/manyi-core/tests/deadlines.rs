@@ -459,3 +459,40 @@ fn a_paused_clock_resumes_with_its_remaining_working_time() {
         "the deadline moves by exactly the paused working time"
     );
 }
+
+#[test]
+fn a_provisional_deadline_is_recomputed_when_the_next_years_notice_arrives() {
+    use manyi_core::deadlines::recompute;
+    // A calendar without the 2026 notice: 2026 dates are provisional (Monday–Friday assumed).
+    let without_2026: Vec<(&str, &str)> = manyi_core::calendar::EMBEDDED_FILES
+        .iter()
+        .filter(|(name, _)| !name.starts_with("2026"))
+        .copied()
+        .collect();
+    let partial = Calendar::from_files(without_2026).unwrap();
+    let d = org();
+    let teller = actor(&d, 10, "teller", 4, &["teller"]);
+    let policy = load("ccb-counter.toml");
+    let input = CreateInput {
+        kind: "complaint".into(),
+        channel: "counter".into(),
+        fields: ccb_fields().as_object().unwrap().clone(),
+    };
+    let at = t("2026-09-30T10:00:00+08:00");
+    let event = decide_create(&policy, 1, &input, &teller, &d, &partial.view(), at).unwrap();
+    let case = case::apply("N1", None, &event).unwrap();
+    let clock = &case.clocks["handling"];
+    assert!(clock.deadline.provisional);
+    // Monday–Friday assumed: Thursday 10-01 looks like a working day.
+    assert_eq!(clock.deadline.due_day().to_string(), "2026-10-01");
+
+    // The notice arrives: the deadline moves past the National Day rest, and is final.
+    let event = recompute(&policy, &case, &cal(), at).unwrap().expect("a change");
+    let case = case::apply("N1", Some(case), &event).unwrap();
+    let clock = &case.clocks["handling"];
+    assert!(!clock.deadline.provisional);
+    assert_eq!(clock.deadline.due_day().to_string(), "2026-10-08");
+    assert_eq!(clock.generation, 2);
+    // Nothing more to do on the same data.
+    assert!(recompute(&policy, &case, &cal(), at).unwrap().is_none());
+}
