@@ -23,11 +23,9 @@ pub enum StoreError {
         scheme: String,
     },
 
-    /// Recognised, but not available in this build or release (PostgreSQL, for now).
-    #[error("{0} is not supported yet")]
-    Unsupported(&'static str),
-
-    /// The database could not be opened or its connection settings could not be applied.
+    /// The database could not be opened or its connection settings could not be applied: a
+    /// malformed URL, a server that does not answer, a database that does not exist, refused
+    /// credentials. The source says which.
     #[error("cannot open database {url_redacted}")]
     Connect {
         /// The URL with any password removed.

@@ -1,55 +1,70 @@
 //! # manyi-store — where manyi keeps what it knows
 //!
 //! Persistence behind one narrow interface, [`Store`], with one implementation per database
-//! backend and one contract test suite (`tests/contract.rs`) that every backend must pass.
-//! SQLite is here; PostgreSQL comes next as a second variant of the same `Store`, with its own
-//! SQL and migrations and the same tests.
+//! backend — SQLite for a single embedded server, PostgreSQL for several instances sharing one
+//! database — and one contract test suite (`tests/contract.rs`) that runs, unchanged, on both.
 //!
 //! ## Layout
 //!
 //! - [`Store`] (this file) — the interface the server and the CLI use. Each method forwards to
 //!   the backend; nothing backend-specific leaks through its signatures.
 //! - `records` — the plain records the store reads and writes ([`Unit`], [`User`],
-//!   [`CaseRecord`], …). They are not `manyi-core`'s domain types, on purpose: the store
-//!   changes when the schema changes, not when the domain does.
+//!   [`CaseRecord`], [`TimerRecord`], …). They are not `manyi-core`'s domain types, on
+//!   purpose: the store changes when the schema changes, not when the domain does.
 //! - [`StoreError`] (`error`) — one error type for all backends.
 //! - `url` — which backend a database URL names; never a silent fallback.
+//! - `validate` — checks made before any backend writes a case, so both refuse alike.
 //! - `tree` — materialised paths of the org tree and subtree ranges, shared by backends.
-//! - `rows` — decoding rows into records, shared by backends.
+//! - `rows` — the selected columns and the decoding of rows into records, shared by backends.
 //! - `time` — instants as BIGINT Unix milliseconds.
-//! - `sqlite/` — the SQLite backend: `mod.rs` (pools, pragmas, transactions, migrations),
-//!   then one file per concern: `org.rs`, `auth.rs`, `policies.rs`, `cases.rs`.
-//! - `migrations/sqlite/` — the schema, embedded in the binary.
+//! - `migrate` — the embedded migrations of both backends.
+//! - `sqlite/` and `postgres/` — one backend each: `mod.rs` (pools, transactions, migrations),
+//!   then one file per concern: `org.rs`, `auth.rs`, `policies.rs`, `cases.rs`, `timers.rs`.
+//!   All the SQL, and so every dialect difference, lives in these two directories.
+//! - `migrations/sqlite/`, `migrations/postgres/` — the schema, one tree per backend with the
+//!   same file names, embedded in the binary.
+//! - `testing` (feature `testing`) — fresh throw-away databases of either backend for tests.
 //!
 //! ## What the store guarantees, whatever the backend
 //!
-//! - A case's current-state row and its new events are written in one transaction; the event
-//!   log is append-only, enforced by the database.
+//! - A case's current-state row, its new events and its timer changes are written in one
+//!   transaction; the event log is append-only, enforced by the database.
 //! - Case numbers are unique and gap-free per (scope, period): the serial is taken in the same
 //!   transaction as the insert, so a failed insert gives its serial back.
-//! - An idempotency key opens at most one case per user.
+//! - An idempotency key opens at most one case per user, even when the same request reaches
+//!   two instances at once.
 //! - Case updates are optimistic: the caller names the version it read.
-//! - Nothing that must be shared between instances lives in memory: counters, keys and sessions
-//!   are rows, so several stateless servers can share one PostgreSQL.
+//! - Each timer fires once: [`Store::fire_timer`] marks it fired and applies the case update
+//!   it causes in one transaction, and only if it was still pending.
+//! - Nothing that must be shared between instances lives in memory: counters, keys, sessions
+//!   and timers are rows, so several stateless servers can share one PostgreSQL.
 //! - Nothing personal is logged: case snapshots, names and logins never reach `tracing` or
 //!   an error's `Display`.
 
 mod error;
+mod migrate;
+mod postgres;
 mod records;
 mod rows;
 mod sqlite;
 mod time;
 mod tree;
 mod url;
+mod validate;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use jiff::Timestamp;
 
 pub use error::StoreError;
 pub use records::{
-    CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, Idempotency,
-    ImportSummary, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, Unit, User, Visibility,
+    CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, FireOutcome,
+    Idempotency, ImportSummary, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH,
+    TIMER_WARN, TimerChange, TimerRecord, Unit, User, Visibility,
 };
 
+use postgres::PgStore;
 use sqlite::SqliteStore;
 
 /// SQLite's `synchronous` setting, the durability/speed trade-off of each commit.
@@ -63,14 +78,19 @@ pub enum Synchronous {
     Normal,
 }
 
-/// How to open a store.
+/// How to open a store. Options of the other backend are ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// SQLite only: durability of commits. Default [`Synchronous::Full`].
+    /// SQLite only: durability of commits. Default [`Synchronous::Full`]. (PostgreSQL's is the
+    /// server's `synchronous_commit` setting.)
     pub sqlite_synchronous: Synchronous,
-    /// Connections in the read pool (at least 1). Default 4. Writes always go through one
-    /// connection of their own.
+    /// SQLite only: connections in the read pool (at least 1). Default 4. Writes always go
+    /// through one connection of their own.
     pub read_connections: u32,
+    /// PostgreSQL only: the most connections this store opens (at least 1), for reads and
+    /// writes alike. Default 16. With several instances, their sum must stay below the
+    /// server's `max_connections`.
+    pub pg_max_connections: u32,
 }
 
 impl Default for StoreOptions {
@@ -78,6 +98,7 @@ impl Default for StoreOptions {
         StoreOptions {
             sqlite_synchronous: Synchronous::Full,
             read_connections: 4,
+            pg_max_connections: 16,
         }
     }
 }
@@ -101,6 +122,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl std::fmt::Debug for Store {
@@ -116,20 +138,34 @@ impl Store {
     ///
     /// - `sqlite:PATH`, `sqlite://PATH` or a bare path (no `://`): SQLite; the file is created
     ///   if missing. In-memory SQLite is refused (readers and writer must share one file).
-    /// - `postgres://…` / `postgresql://…`: [`StoreError::Unsupported`] for now.
+    /// - `postgres://…` / `postgresql://…`: PostgreSQL. The database must exist; one
+    ///   connection is opened at once, so a malformed URL, an unreachable server, a missing
+    ///   database or refused credentials are a [`StoreError::Connect`] here, not later.
     /// - any other scheme: [`StoreError::BadUrl`] naming it.
     ///
     /// The schema is not touched: call [`Store::migrate`].
     pub async fn connect(url: &str, opts: StoreOptions) -> Result<Store, StoreError> {
-        if opts.read_connections == 0 {
-            return Err(StoreError::Invalid {
-                what: "store options",
-                reason: "read_connections must be at least 1".into(),
-            });
-        }
+        let positive = |value: u32, reason: &str| {
+            if value == 0 {
+                Err(StoreError::Invalid {
+                    what: "store options",
+                    reason: reason.to_owned(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive(opts.read_connections, "read_connections must be at least 1")?;
+        positive(
+            opts.pg_max_connections,
+            "pg_max_connections must be at least 1",
+        )?;
         let backend = match url::parse(url)? {
             url::Target::Sqlite(path) => {
                 Backend::Sqlite(SqliteStore::connect(&path, &opts, &url::redact(url)).await?)
+            }
+            url::Target::Postgres(url) => {
+                Backend::Postgres(PgStore::connect(&url, &opts, &url::redact(&url)).await?)
             }
         };
         Ok(Store { backend })
@@ -139,13 +175,15 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.migrate().await,
+            Backend::Postgres(s) => s.migrate().await,
         }
     }
 
-    /// `"sqlite"` (later also `"postgres"`), for logs and the health endpoint.
+    /// `"sqlite"` or `"postgres"`, for logs and the health endpoint.
     pub fn backend_name(&self) -> &'static str {
         match &self.backend {
             Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
@@ -153,6 +191,7 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.ping().await,
+            Backend::Postgres(s) => s.ping().await,
         }
     }
 
@@ -160,6 +199,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(s) => s.close().await,
         }
     }
 
@@ -171,6 +211,7 @@ impl Store {
     pub async fn insert_unit(&self, u: NewUnit) -> Result<Unit, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.insert_unit(u).await,
+            Backend::Postgres(s) => s.insert_unit(u).await,
         }
     }
 
@@ -178,18 +219,21 @@ impl Store {
     pub async fn list_units(&self) -> Result<Vec<Unit>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.list_units().await,
+            Backend::Postgres(s) => s.list_units().await,
         }
     }
 
     pub async fn unit_by_code(&self, code: &str) -> Result<Option<Unit>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.unit_by_code(code).await,
+            Backend::Postgres(s) => s.unit_by_code(code).await,
         }
     }
 
     pub async fn unit_by_id(&self, id: i64) -> Result<Option<Unit>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.unit_by_id(id).await,
+            Backend::Postgres(s) => s.unit_by_id(id).await,
         }
     }
 
@@ -199,6 +243,7 @@ impl Store {
     pub async fn move_unit(&self, code: &str, new_parent_code: &str) -> Result<Unit, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.move_unit(code, new_parent_code).await,
+            Backend::Postgres(s) => s.move_unit(code, new_parent_code).await,
         }
     }
 
@@ -206,18 +251,21 @@ impl Store {
     pub async fn insert_user(&self, u: NewUser) -> Result<User, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.insert_user(u).await,
+            Backend::Postgres(s) => s.insert_user(u).await,
         }
     }
 
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.user_by_login(login).await,
+            Backend::Postgres(s) => s.user_by_login(login).await,
         }
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.user_by_id(id).await,
+            Backend::Postgres(s) => s.user_by_id(id).await,
         }
     }
 
@@ -225,6 +273,7 @@ impl Store {
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.list_users().await,
+            Backend::Postgres(s) => s.list_users().await,
         }
     }
 
@@ -232,6 +281,7 @@ impl Store {
     pub async fn set_password_hash(&self, login: &str, hash: &str) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.set_password_hash(login, hash).await,
+            Backend::Postgres(s) => s.set_password_hash(login, hash).await,
         }
     }
 
@@ -245,6 +295,7 @@ impl Store {
     ) -> Result<User, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.set_user(login, name, unit_code, roles).await,
+            Backend::Postgres(s) => s.set_user(login, name, unit_code, roles).await,
         }
     }
 
@@ -261,6 +312,7 @@ impl Store {
     ) -> Result<ImportSummary, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.import_org(units, users).await,
+            Backend::Postgres(s) => s.import_org(units, users).await,
         }
     }
 
@@ -281,6 +333,10 @@ impl Store {
                 s.create_session(token_hash, user_id, created, expires)
                     .await
             }
+            Backend::Postgres(s) => {
+                s.create_session(token_hash, user_id, created, expires)
+                    .await
+            }
         }
     }
 
@@ -292,6 +348,7 @@ impl Store {
     ) -> Result<Option<User>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.session_user(token_hash, now).await,
+            Backend::Postgres(s) => s.session_user(token_hash, now).await,
         }
     }
 
@@ -299,6 +356,7 @@ impl Store {
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.delete_session(token_hash).await,
+            Backend::Postgres(s) => s.delete_session(token_hash).await,
         }
     }
 
@@ -306,6 +364,7 @@ impl Store {
     pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.delete_expired_sessions(now).await,
+            Backend::Postgres(s) => s.delete_expired_sessions(now).await,
         }
     }
 
@@ -322,6 +381,10 @@ impl Store {
                 s.create_api_token(token_hash, user_id, label, created)
                     .await
             }
+            Backend::Postgres(s) => {
+                s.create_api_token(token_hash, user_id, label, created)
+                    .await
+            }
         }
     }
 
@@ -329,6 +392,7 @@ impl Store {
     pub async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.token_user(token_hash).await,
+            Backend::Postgres(s) => s.token_user(token_hash).await,
         }
     }
 
@@ -336,6 +400,7 @@ impl Store {
     pub async fn delete_api_token(&self, token_hash: &str) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.delete_api_token(token_hash).await,
+            Backend::Postgres(s) => s.delete_api_token(token_hash).await,
         }
     }
 
@@ -354,6 +419,7 @@ impl Store {
     ) -> Result<PolicyRecord, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.store_policy_version(name, source, source_hash, now).await,
+            Backend::Postgres(s) => s.store_policy_version(name, source, source_hash, now).await,
         }
     }
 
@@ -366,12 +432,14 @@ impl Store {
     ) -> Result<PolicyRecord, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.activate_policy(id, now).await,
+            Backend::Postgres(s) => s.activate_policy(id, now).await,
         }
     }
 
     pub async fn active_policy(&self, name: &str) -> Result<Option<PolicyRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.active_policy(name).await,
+            Backend::Postgres(s) => s.active_policy(name).await,
         }
     }
 
@@ -379,12 +447,14 @@ impl Store {
     pub async fn active_policies(&self) -> Result<Vec<PolicyRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.active_policies().await,
+            Backend::Postgres(s) => s.active_policies().await,
         }
     }
 
     pub async fn policy_by_id(&self, id: i64) -> Result<Option<PolicyRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.policy_by_id(id).await,
+            Backend::Postgres(s) => s.policy_by_id(id).await,
         }
     }
 
@@ -392,6 +462,7 @@ impl Store {
     pub async fn policy_versions(&self, name: &str) -> Result<Vec<PolicyRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.policy_versions(name).await,
+            Backend::Postgres(s) => s.policy_versions(name).await,
         }
     }
 
@@ -400,39 +471,50 @@ impl Store {
     // -----------------------------------------------------------------------------------------
 
     /// Opens a case: takes the next serial of (`number_scope`, `number_period`), turns it into
-    /// the case number with `number`, and writes the case, its events and its idempotency key
-    /// in one transaction.
+    /// the case number with `number`, and writes the case, its events, its timers and its
+    /// idempotency key in one transaction.
     ///
     /// With an idempotency key already used by the same user: [`CreateOutcome::Replayed`] with
     /// the first case if the request hash matches, else [`CreateOutcome::KeyReused`]; either
-    /// way nothing is written and no serial is taken.
+    /// way nothing is written and no serial is taken. This holds when both requests arrive at
+    /// once, on different instances: the one that loses the race writes nothing and replays.
+    ///
+    /// Text the databases cannot all store (U+0000) and unknown timer kinds are
+    /// [`StoreError::Invalid`] before anything is written.
     pub async fn create_case(
         &self,
         c: NewCase,
         number: impl FnOnce(u64) -> String + Send,
     ) -> Result<CreateOutcome, StoreError> {
+        validate::new_case(&c)?;
         match &self.backend {
             Backend::Sqlite(s) => s.create_case(c, number).await,
+            Backend::Postgres(s) => s.create_case(c, number).await,
         }
     }
 
-    /// Replaces a case's current state and appends events, in one transaction, if the case is
-    /// still at `expected_version` ([`StoreError::Conflict`] otherwise, with nothing written).
+    /// Replaces a case's current state, appends events and applies timer changes, in one
+    /// transaction, if the case is still at `expected_version` ([`StoreError::Conflict`]
+    /// otherwise, with nothing written).
     pub async fn update_case(&self, u: CaseUpdate) -> Result<CaseRecord, StoreError> {
+        validate::case_update(&u)?;
         match &self.backend {
             Backend::Sqlite(s) => s.update_case(u).await,
+            Backend::Postgres(s) => s.update_case(u).await,
         }
     }
 
     pub async fn case_by_number(&self, number: &str) -> Result<Option<CaseRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.case_by_number(number).await,
+            Backend::Postgres(s) => s.case_by_number(number).await,
         }
     }
 
     pub async fn case_by_id(&self, id: i64) -> Result<Option<CaseRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.case_by_id(id).await,
+            Backend::Postgres(s) => s.case_by_id(id).await,
         }
     }
 
@@ -440,6 +522,7 @@ impl Store {
     pub async fn list_cases(&self, f: &CaseFilter) -> Result<CasePage, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.list_cases(f).await,
+            Backend::Postgres(s) => s.list_cases(f).await,
         }
     }
 
@@ -447,6 +530,82 @@ impl Store {
     pub async fn case_events(&self, case_id: i64) -> Result<Vec<EventRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.case_events(case_id).await,
+            Backend::Postgres(s) => s.case_events(case_id).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Timers
+    // -----------------------------------------------------------------------------------------
+
+    /// Pending timers due at `now` (`due_at <= now`), soonest first, at most `limit` of them.
+    ///
+    /// Reads only the index of pending timers, so its cost follows what is due, not how many
+    /// timers exist. It claims nothing: instances that ask at the same moment get the same
+    /// timers, and [`Store::fire_timer`] decides which of them fires each. (A PostgreSQL-only
+    /// `FOR UPDATE SKIP LOCKED` claim would spare the losers some work, but would make the two
+    /// backends run different protocols; the race costs one short, failed `UPDATE`.)
+    pub async fn due_timers(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TimerRecord>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.due_timers(now, limit).await,
+            Backend::Postgres(s) => s.due_timers(now, limit).await,
+        }
+    }
+
+    /// When the soonest pending timer is due, if any: how long the scheduler may sleep.
+    pub async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.next_timer_due().await,
+            Backend::Postgres(s) => s.next_timer_due().await,
+        }
+    }
+
+    /// Fires a timer, once across all instances, together with the case update it causes.
+    ///
+    /// In one transaction: marks the timer fired at `fired_at` if it is still pending, then
+    /// applies `update` (optimistically, as [`Store::update_case`]; its `id` must be the
+    /// timer's case).
+    ///
+    /// - [`FireOutcome::Fired`]: this call fired it; the case after the update, if any.
+    /// - [`FireOutcome::AlreadyDone`]: it had fired or been cancelled; nothing was written.
+    /// - `Err(`[`StoreError::Conflict`]`)`: the case moved on since the caller read it; the
+    ///   timer is left pending and nothing was written: reload the case and call again.
+    /// - `Err(`[`StoreError::NotFound`]`)`: no timer has this id.
+    pub async fn fire_timer(
+        &self,
+        timer_id: i64,
+        fired_at: Timestamp,
+        update: Option<CaseUpdate>,
+    ) -> Result<FireOutcome, StoreError> {
+        if let Some(u) = &update {
+            validate::case_update(u)?;
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.fire_timer(timer_id, fired_at, update).await,
+            Backend::Postgres(s) => s.fire_timer(timer_id, fired_at, update).await,
+        }
+    }
+
+    /// A case's pending timers, soonest first.
+    pub async fn pending_timers(&self, case_id: i64) -> Result<Vec<TimerRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.pending_timers(case_id).await,
+            Backend::Postgres(s) => s.pending_timers(case_id).await,
+        }
+    }
+
+    /// All of a case's timers, pending or not, in the order they were scheduled.
+    pub async fn case_timers(&self, case_id: i64) -> Result<Vec<TimerRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_timers(case_id).await,
+            Backend::Postgres(s) => s.case_timers(case_id).await,
         }
     }
 
@@ -463,6 +622,7 @@ impl Store {
     pub async fn raw_execute_for_tests(&self, sql: &'static str) -> Result<u64, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.raw_execute(sql).await,
+            Backend::Postgres(s) => s.raw_execute(sql).await,
         }
     }
 }

@@ -162,6 +162,8 @@ pub struct NewCase {
     pub events: Vec<NewEvent>,
     /// Set when the request carried an idempotency key.
     pub idempotency: Option<Idempotency>,
+    /// Deadline timers to schedule (or cancel) for the new case, in the same transaction.
+    pub timers: Vec<TimerChange>,
 }
 
 /// An idempotency key presented with a create request.
@@ -213,6 +215,8 @@ pub struct CaseUpdate {
     pub snapshot: Value,
     /// Appended after the case's existing events.
     pub events: Vec<NewEvent>,
+    /// Changes to the case's deadline timers, applied in order in the same transaction.
+    pub timers: Vec<TimerChange>,
 }
 
 /// A stored case: its current state.
@@ -309,4 +313,68 @@ pub struct EventRecord {
     pub action: String,
     pub clause: Option<String>,
     pub payload: Value,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers: the deadline scheduler's to-do list
+// ---------------------------------------------------------------------------------------------
+
+/// A change to a case's timers, written in the same transaction as the case itself, so that a
+/// case never exists without the timers its clocks need (nor keeps timers of a stopped clock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerChange {
+    /// Adds a pending timer. A timer with the same (case, `clock`, `kind`, `generation`)
+    /// already stored — pending, fired or cancelled — makes this a no-op, so replaying a
+    /// decision cannot schedule a timer twice nor revive a cancelled one.
+    Schedule {
+        /// The clock's name as the policy gives it, e.g. `response`.
+        clock: String,
+        /// [`TIMER_WARN`] or [`TIMER_BREACH`]; anything else is refused.
+        kind: String,
+        /// Which run of the clock this timer belongs to: a clock that is restarted schedules
+        /// its new timers under a new generation.
+        generation: i64,
+        due_at: Timestamp,
+    },
+    /// Cancels every pending timer of this case and clock (all kinds and generations), at the
+    /// instant of the write (`NewCase::created_at` / `CaseUpdate::updated_at`). Timers that
+    /// already fired stay fired.
+    CancelClock { clock: String },
+}
+
+/// A timer that warns before a deadline.
+pub const TIMER_WARN: &str = "warn";
+/// A timer that marks the deadline itself.
+pub const TIMER_BREACH: &str = "breach";
+
+/// A stored timer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerRecord {
+    pub id: i64,
+    pub case_id: i64,
+    pub clock: String,
+    /// [`TIMER_WARN`] or [`TIMER_BREACH`].
+    pub kind: String,
+    pub generation: i64,
+    pub due_at: Timestamp,
+    /// Set once, by the one [`crate::Store::fire_timer`] call that fired it.
+    pub fired_at: Option<Timestamp>,
+    /// Set by [`TimerChange::CancelClock`] while the timer was pending.
+    pub cancelled_at: Option<Timestamp>,
+}
+
+/// The result of [`crate::Store::fire_timer`].
+#[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned once per firing and matched at once, like CreateOutcome; a Box would \
+              only add an allocation"
+)]
+pub enum FireOutcome {
+    /// This call fired the timer, and applied the case update if one was given: the case as
+    /// it is after that update, or `None` when no update was given.
+    Fired(Option<CaseRecord>),
+    /// The timer had already fired or been cancelled (by another instance, or an earlier
+    /// call): nothing was written.
+    AlreadyDone,
 }

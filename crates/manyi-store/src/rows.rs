@@ -3,13 +3,66 @@
 //! Each backend implements [`RowExt`] for its row type: a handful of typed getters in which
 //! the dialect differences live (0/1 integers vs BOOLEAN, TEXT vs JSONB). The decoders below
 //! are written against `RowExt` only, so a column added to a record is decoded in one place.
-//! They rely on the backends selecting the same column names (see each decoder).
+//! They rely on the backends selecting the same column names, which the `*_columns!` macros
+//! below spell once for every backend (they contain no placeholders, so no dialect).
 
 use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::time::from_millis;
-use crate::{CaseRecord, EventRecord, PolicyRecord, Unit, User};
+use crate::{CaseRecord, EventRecord, PolicyRecord, TimerRecord, Unit, User};
+
+/// The columns [`unit`] decodes.
+macro_rules! unit_columns {
+    () => {
+        "id, code, name, level, parent_id, path"
+    };
+}
+
+/// Users with their unit and one row per role, as [`users`] expects. Callers add `WHERE` and
+/// `ORDER BY … r.role`.
+macro_rules! select_users {
+    () => {
+        "SELECT u.id, u.login, u.name, u.unit_id, un.code AS unit_code, un.path AS unit_path, \
+                u.password_hash, r.role \
+         FROM users u \
+         JOIN units un ON un.id = u.unit_id \
+         LEFT JOIN user_roles r ON r.user_id = u.id"
+    };
+}
+
+/// The columns [`policy`] decodes.
+macro_rules! policy_columns {
+    () => {
+        "id, name, version, source, source_hash, created_at, activated_at, active"
+    };
+}
+
+/// The columns [`case`] decodes.
+macro_rules! case_columns {
+    () => {
+        "id, number, kind, policy_id, state, owner_unit_id, owner_unit_path, first_contact_id, \
+         assignee_id, channel, created_at, updated_at, closed, version, snapshot"
+    };
+}
+
+/// The columns [`event`] decodes.
+macro_rules! event_columns {
+    () => {
+        "case_id, seq, occurred_at, actor_id, action, clause, payload"
+    };
+}
+
+/// The columns [`timer`] decodes.
+macro_rules! timer_columns {
+    () => {
+        "id, case_id, clock, kind, generation, due_at, fired_at, cancelled_at"
+    };
+}
+
+pub(crate) use {
+    case_columns, event_columns, policy_columns, select_users, timer_columns, unit_columns,
+};
 
 /// Typed column access by name.
 pub(crate) trait RowExt {
@@ -113,5 +166,19 @@ pub(crate) fn event(row: &impl RowExt) -> Result<EventRecord, sqlx::Error> {
         action: row.text("action")?,
         clause: row.opt_text("clause")?,
         payload: row.json("payload")?,
+    })
+}
+
+/// Columns: `id, case_id, clock, kind, generation, due_at, fired_at, cancelled_at`.
+pub(crate) fn timer(row: &impl RowExt) -> Result<TimerRecord, sqlx::Error> {
+    Ok(TimerRecord {
+        id: row.int("id")?,
+        case_id: row.int("case_id")?,
+        clock: row.text("clock")?,
+        kind: row.text("kind")?,
+        generation: row.int("generation")?,
+        due_at: row.instant("due_at")?,
+        fired_at: row.opt_instant("fired_at")?,
+        cancelled_at: row.opt_instant("cancelled_at")?,
     })
 }

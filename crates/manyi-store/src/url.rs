@@ -1,9 +1,9 @@
 //! Reading a database URL into the backend it names.
 //!
 //! The rule is "never a silent fallback": a URL is SQLite only when it says so (`sqlite:`) or
-//! is plainly a path (no `://`); PostgreSQL URLs are recognised and refused until that backend
-//! lands; any other scheme is an error that names it. Otherwise `mysql://…` would quietly
-//! become a SQLite file called `mysql:`.
+//! is plainly a path (no `://`); `postgres://` and `postgresql://` are PostgreSQL; any other
+//! scheme is an error that names it. Otherwise `mysql://…` would quietly become a SQLite file
+//! called `mysql:`.
 
 use std::path::PathBuf;
 
@@ -14,6 +14,9 @@ use crate::StoreError;
 pub(crate) enum Target {
     /// A SQLite database file, created if missing.
     Sqlite(PathBuf),
+    /// A PostgreSQL connection URL, as given (the driver parses the rest, and its complaints
+    /// become [`StoreError::Connect`]).
+    Postgres(String),
 }
 
 pub(crate) fn parse(url: &str) -> Result<Target, StoreError> {
@@ -29,7 +32,7 @@ pub(crate) fn parse(url: &str) -> Result<Target, StoreError> {
     }
     if let Some((scheme, _)) = url.split_once("://") {
         return match scheme.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" => Err(StoreError::Unsupported("PostgreSQL")),
+            "postgres" | "postgresql" => Ok(Target::Postgres(url.to_owned())),
             _ => Err(StoreError::BadUrl {
                 scheme: scheme.to_owned(),
             }),
@@ -110,13 +113,15 @@ mod tests {
     }
 
     #[test]
-    fn postgres_is_recognised_but_not_yet_supported() {
+    fn postgres_urls_name_postgres_in_either_spelling() {
         for url in [
             "postgres://u:p@localhost/manyi",
             "postgresql://localhost/manyi",
+            "POSTGRES://localhost/manyi?sslmode=disable",
         ] {
-            assert!(
-                matches!(parse(url), Err(StoreError::Unsupported("PostgreSQL"))),
+            assert_eq!(
+                parse(url).ok(),
+                Some(Target::Postgres(url.to_owned())),
                 "{url}"
             );
         }

@@ -1,22 +1,32 @@
 //! The store's contract: what every backend must do, written once.
 //!
-//! Each test body is an `async fn(&Store)` that uses only the public interface, so the same
-//! bodies run on every backend. The [`contract!`] macro at the bottom turns the list of bodies
-//! into one `#[tokio::test]` per backend, each on a fresh database (SQLite: a new file in a
-//! temporary directory). Adding PostgreSQL means adding a module to that macro, not new tests.
+//! Each test body is an `async fn(&Store)` (or `(&Store, &Store)` for two instances sharing one
+//! database) that uses only the public interface, so the same bodies run on every backend. The
+//! [`contract!`] macro at the bottom turns the list of bodies into one `#[tokio::test]` per
+//! backend — `sqlite::name` and `postgres::name` — each on a fresh database from
+//! `manyi_store::testing::TestDb` (SQLite: a new file in a temporary directory; PostgreSQL: a
+//! new database, dropped afterwards even when the test fails).
+//!
+//! `MANYI_TEST_PG` names the PostgreSQL server (default `postgres://postgres@127.0.0.1:5432`);
+//! when it cannot be reached the PostgreSQL tests fail, unless `MANYI_TEST_PG=skip`, in which
+//! case they say they were skipped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::{Future, poll_fn};
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use manyi_store::testing::TestDb;
 use manyi_store::{
-    CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, Idempotency, NewCase, NewEvent, NewUnit,
-    NewUser, Store, StoreError, StoreOptions, Unit, User, Visibility,
+    CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, FireOutcome, Idempotency, NewCase, NewEvent,
+    NewUnit, NewUser, Store, StoreError, StoreOptions, TimerChange, TimerRecord, Unit, User,
+    Visibility,
 };
 use serde_json::json;
+use tokio::sync::Barrier;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -152,6 +162,7 @@ fn complaint(org: &Org, owner: &Unit, first_contact: &User) -> NewCase {
             },
         ],
         idempotency: None,
+        timers: Vec::new(),
     }
 }
 
@@ -179,6 +190,7 @@ fn update_of(case: &CaseRecord, state: &str, minutes: i64) -> CaseUpdate {
             clause: None,
             payload: json!({}),
         }],
+        timers: Vec::new(),
     }
 }
 
@@ -1079,59 +1091,864 @@ async fn cursor_pagination_walks_every_case_exactly_once_newest_first(store: &St
 }
 
 // ---------------------------------------------------------------------------------------------
+// Backend differences that must not show
+// ---------------------------------------------------------------------------------------------
+
+/// SQLite compares text byte by byte; a PostgreSQL database may have a linguistic collation
+/// (the test databases have `zh-Hans-CN`). Sorted lists and subtree ranges must not notice.
+async fn text_comes_back_in_byte_order_whatever_the_database_collation(store: &Store) {
+    let o = org(store).await;
+    let u = store
+        .insert_user(new_user("mixed", "O1", &["中", "a", "Z", "b-c", "bc"]))
+        .await
+        .expect("insert");
+    let mut expected = vec!["中", "a", "Z", "b-c", "bc"];
+    expected.sort_unstable();
+    assert_eq!(u.roles, expected, "roles in byte order");
+
+    for name in ["Zeta", "电力", "air"] {
+        let p = store
+            .store_policy_version(name, "x", &format!("hash of {name}"), at(1))
+            .await
+            .expect("store");
+        store.activate_policy(p.id, at(1)).await.expect("activate");
+    }
+    let names: Vec<String> = store
+        .active_policies()
+        .await
+        .expect("active")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["Zeta", "air", "bank", "电力"],
+        "policy names in byte order"
+    );
+
+    // Enough units that ids reach two digits, so that `/1/2/` and `/1/20/` can both exist,
+    // and one case owned by each unit.
+    for i in 0..20 {
+        store
+            .insert_unit(new_unit(
+                &format!("X{i}"),
+                Some(if i % 2 == 0 { "HQ" } else { "B1" }),
+            ))
+            .await
+            .expect("unit");
+    }
+    let units = store.list_units().await.expect("units");
+    let paths: Vec<&str> = units.iter().map(|u| u.path.as_str()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort_unstable();
+    assert_eq!(paths, sorted, "units in byte order of their paths");
+    let mut owned = Vec::new();
+    for unit in &units {
+        owned.push(create(store, complaint(&o, unit, &o.clerk)).await);
+    }
+    for unit in &units {
+        let mut expected: Vec<i64> = owned
+            .iter()
+            .filter(|c| c.owner_unit_path.starts_with(&unit.path))
+            .map(|c| c.id)
+            .collect();
+        expected.reverse();
+        let subtree = CaseFilter {
+            unit_subtree: Some(unit.path.clone()),
+            ..CaseFilter::default()
+        };
+        assert_eq!(
+            walk(store, &subtree).await,
+            expected,
+            "subtree {}",
+            unit.path
+        );
+    }
+}
+
+/// Snapshots are JSON text on SQLite and JSONB on PostgreSQL: either way the same JSON value
+/// comes back, whatever its numbers, strings and nesting.
+async fn a_snapshot_and_a_payload_come_back_as_the_same_json_values(store: &Store) {
+    let o = org(store).await;
+    let value = json!({
+        "text": "中文 😀 \"quoted\" back\\slash\nnew line\ttab",
+        "键": { "值": ["", [], {}, null, true, false] },
+        "numbers": [0, -1, 1.5, 1.0, 1e-7, 1e300, u64::MAX, i64::MIN, 0.1],
+        "order": { "b": 1, "a": 2, "aa": 3 },
+    });
+    let mut c = complaint(&o, &o.o1, &o.clerk);
+    c.snapshot = value.clone();
+    c.events[0].payload = value.clone();
+    let case = create(store, c).await;
+    assert_eq!(case.snapshot, value);
+    let read = store
+        .case_by_id(case.id)
+        .await
+        .expect("read")
+        .expect("case");
+    assert_eq!(read.snapshot, value);
+    assert_eq!(
+        store.case_events(case.id).await.expect("events")[0].payload,
+        value
+    );
+}
+
+/// PostgreSQL cannot store U+0000 in text or JSONB, SQLite can: both refuse it, the same way,
+/// before writing anything, and without echoing the text.
+async fn a_nul_character_in_case_text_is_refused_alike_on_every_backend(store: &Store) {
+    let o = org(store).await;
+    let mut bad = complaint(&o, &o.o1, &o.clerk);
+    bad.snapshot = json!({ "customer": { "name": "张\u{0}三" } });
+    let err = store.create_case(bad, numbering).await.err();
+    assert!(matches!(err, Some(StoreError::Invalid { .. })), "{err:?}");
+    let text = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(!text.contains('张'), "case text is personal data: {text}");
+
+    let case = create(store, complaint(&o, &o.o1, &o.clerk)).await;
+    assert_eq!(serial_of(&case.number), 1, "the refusal took no serial");
+    let mut update = update_of(&case, "accepted", 20);
+    update.events[0].payload = json!({ "note": "\u{0}" });
+    let err = store.update_case(update).await.err();
+    assert!(matches!(err, Some(StoreError::Invalid { .. })), "{err:?}");
+    assert_eq!(
+        store.case_by_id(case.id).await.expect("read"),
+        Some(case.clone())
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several instances on one database
+// ---------------------------------------------------------------------------------------------
+
+/// A double-clicked submit whose two requests land on two instances at the same moment.
+async fn the_same_idempotency_key_sent_to_two_instances_at_once_opens_one_case(
+    first: &Store,
+    second: &Store,
+) {
+    let o = org(first).await;
+    let tasks = 12;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let store = if i % 2 == 0 { first } else { second }.clone();
+        // Most send the same request; a few send another one under the same key.
+        let hash = if i % 3 == 0 { "req-b" } else { "req-a" };
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.idempotency = Some(Idempotency {
+            user_id: o.clerk.id,
+            key: "double-click".into(),
+            request_hash: hash.into(),
+        });
+        let barrier = barrier.clone();
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let outcome = store.create_case(c, numbering).await;
+            (hash, outcome.unwrap_or_else(|e| panic!("task {i}: {e:?}")))
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.expect("task finished"));
+    }
+    let created: Vec<(&str, CaseRecord)> = outcomes
+        .iter()
+        .filter_map(|(hash, outcome)| match outcome {
+            CreateOutcome::Created(case) => Some((*hash, case.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "{outcomes:?}");
+    let (winner_hash, winner) = &created[0];
+    for (hash, outcome) in &outcomes {
+        match outcome {
+            CreateOutcome::Created(_) => {}
+            CreateOutcome::Replayed(case) => {
+                assert_eq!(hash, winner_hash);
+                assert_eq!(case, winner);
+            }
+            CreateOutcome::KeyReused => assert_ne!(hash, winner_hash),
+        }
+    }
+    assert_eq!(serial_of(&winner.number), 1);
+    let next = create(second, complaint(&o, &o.o1, &o.clerk)).await;
+    assert_eq!(
+        serial_of(&next.number),
+        2,
+        "the losers gave their serials back"
+    );
+    assert_eq!(walk(first, &CaseFilter::default()).await.len(), 2);
+}
+
+async fn policy_versions_stored_and_activated_from_two_instances_at_once_stay_consistent(
+    first: &Store,
+    second: &Store,
+) {
+    let tasks: usize = 8;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let store = if i % 2 == 0 { first } else { second }.clone();
+        let barrier = barrier.clone();
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let v = store
+                .store_policy_version("bank", &format!("source {i}"), &format!("h{i}"), at(0))
+                .await
+                .unwrap_or_else(|e| panic!("store {i}: {e:?}"));
+            store
+                .activate_policy(v.id, at(1))
+                .await
+                .unwrap_or_else(|e| panic!("activate {i}: {e:?}"));
+            v.version
+        }));
+    }
+    let mut versions = Vec::new();
+    for h in handles {
+        versions.push(h.await.expect("task finished"));
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=8).collect::<Vec<i64>>());
+    let stored = first.policy_versions("bank").await.expect("versions");
+    assert_eq!(stored.len(), 8);
+    assert_eq!(stored.iter().filter(|v| v.active).count(), 1);
+    assert_eq!(second.active_policies().await.expect("active").len(), 1);
+}
+
+/// A unit move rewrites the paths of the cases in its subtree; a case opened meanwhile on
+/// another instance must not keep its unit's old path.
+async fn a_unit_moved_while_another_instance_opens_cases_in_it_leaves_every_case_on_its_owners_path(
+    first: &Store,
+    second: &Store,
+) {
+    let o = org(first).await;
+    let mut openers = Vec::new();
+    for _ in 0..4 {
+        let store = first.clone();
+        let template = complaint(&o, &o.o1, &o.clerk);
+        openers.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                create(&store, template.clone()).await;
+            }
+        }));
+    }
+    let mover = {
+        let store = second.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                let target = if i % 2 == 0 { "B2" } else { "HQ" };
+                store.move_unit("B1", target).await.expect("move");
+            }
+        })
+    };
+    for task in openers {
+        task.await.expect("opener finished");
+    }
+    mover.await.expect("mover finished");
+
+    let paths: BTreeMap<i64, String> = first
+        .list_units()
+        .await
+        .expect("units")
+        .into_iter()
+        .map(|u| (u.id, u.path))
+        .collect();
+    let ids = walk(first, &CaseFilter::default()).await;
+    assert_eq!(ids.len(), 100);
+    for id in ids {
+        let case = first.case_by_id(id).await.expect("read").expect("case");
+        assert_eq!(
+            case.owner_unit_path, paths[&case.owner_unit_id],
+            "case {}",
+            case.number
+        );
+    }
+}
+
+/// Two administrators on two instances move two branches under each other at the same moment:
+/// one move wins and the other is refused as a cycle, never both.
+async fn crossing_unit_moves_from_two_instances_never_make_a_cycle(first: &Store, second: &Store) {
+    org(first).await;
+    for round in 0..15 {
+        let barrier = Arc::new(Barrier::new(2));
+        let mover = |store: &Store, unit: &'static str, under: &'static str| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.move_unit(unit, under).await
+            })
+        };
+        let a = mover(first, "B1", "B2");
+        let b = mover(second, "B2", "B1");
+        let results = [a.await.expect("task"), b.await.expect("task")];
+        let moved = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(moved, 1, "round {round}: {results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Ok(_) | Err(StoreError::Invalid { .. }))),
+            "round {round}: {results:?}"
+        );
+        assert_tree_is_consistent(first).await;
+        first.move_unit("B1", "HQ").await.expect("back to HQ");
+        first.move_unit("B2", "HQ").await.expect("back to HQ");
+    }
+}
+
+/// Every unit's path is its parent's path plus its own id.
+async fn assert_tree_is_consistent(store: &Store) {
+    let units = store.list_units().await.expect("units");
+    let paths: BTreeMap<i64, &str> = units.iter().map(|u| (u.id, u.path.as_str())).collect();
+    for u in &units {
+        let parent_path = u.parent_id.map(|p| paths[&p]).unwrap_or("/");
+        assert_eq!(u.path, format!("{parent_path}{}/", u.id), "unit {}", u.code);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers
+// ---------------------------------------------------------------------------------------------
+
+fn schedule(clock: &str, kind: &str, generation: i64, minutes: i64) -> TimerChange {
+    TimerChange::Schedule {
+        clock: clock.into(),
+        kind: kind.into(),
+        generation,
+        due_at: at(minutes),
+    }
+}
+
+fn cancel(clock: &str) -> TimerChange {
+    TimerChange::CancelClock {
+        clock: clock.into(),
+    }
+}
+
+/// `(clock, kind, generation, due_at)` of each timer.
+fn shape(timers: &[TimerRecord]) -> Vec<(&str, &str, i64, Timestamp)> {
+    timers
+        .iter()
+        .map(|t| (t.clock.as_str(), t.kind.as_str(), t.generation, t.due_at))
+        .collect()
+}
+
+fn timer_fired_event(timer_id: i64, minutes: i64) -> NewEvent {
+    NewEvent {
+        at: at(minutes),
+        actor_id: None,
+        action: "timer_fired".into(),
+        clause: None,
+        payload: json!({ "timer": timer_id }),
+    }
+}
+
+async fn timers_are_scheduled_with_their_case_and_cancelled_by_clock(store: &Store) {
+    let o = org(store).await;
+    let mut c = complaint(&o, &o.o1, &o.clerk);
+    c.timers = vec![
+        schedule("response", "warn", 1, 60),
+        schedule("response", "breach", 1, 120),
+        schedule("resolve", "breach", 1, 600),
+        // The same timer again, as a replayed decision would schedule it: a no-op.
+        schedule("response", "breach", 1, 999),
+    ];
+    let case = create(store, c).await;
+    let pending = store.pending_timers(case.id).await.expect("pending");
+    assert_eq!(
+        shape(&pending),
+        [
+            ("response", "warn", 1, at(60)),
+            ("response", "breach", 1, at(120)),
+            ("resolve", "breach", 1, at(600)),
+        ]
+    );
+    assert!(
+        pending
+            .iter()
+            .all(|t| t.case_id == case.id && t.fired_at.is_none() && t.cancelled_at.is_none())
+    );
+
+    // The response clock restarts: its pending timers are cancelled and the next generation's
+    // scheduled, in the update's own transaction. The cancelled generation stays cancelled.
+    let mut restart = update_of(&case, "reopened", 30);
+    restart.timers = vec![
+        cancel("response"),
+        schedule("response", "breach", 2, 300),
+        schedule("response", "breach", 1, 400),
+    ];
+    let case = store.update_case(restart).await.expect("update");
+    let pending = store.pending_timers(case.id).await.expect("pending");
+    assert_eq!(
+        shape(&pending),
+        [
+            ("response", "breach", 2, at(300)),
+            ("resolve", "breach", 1, at(600)),
+        ]
+    );
+    let all = store.case_timers(case.id).await.expect("all timers");
+    assert_eq!(all.len(), 4);
+    let cancelled: Vec<_> = all
+        .iter()
+        .filter(|t| t.cancelled_at.is_some())
+        .map(|t| (t.clock.as_str(), t.generation, t.cancelled_at))
+        .collect();
+    assert_eq!(
+        cancelled,
+        [("response", 1, Some(at(30))), ("response", 1, Some(at(30)))]
+    );
+
+    // A refused change leaves case and timers as they were.
+    let mut bad = update_of(&case, "x", 40);
+    bad.timers = vec![cancel("resolve"), schedule("resolve", "remind", 1, 700)];
+    let err = store.update_case(bad).await.err();
+    assert!(matches!(err, Some(StoreError::Invalid { .. })), "{err:?}");
+    assert_eq!(
+        store.pending_timers(case.id).await.expect("pending"),
+        pending
+    );
+    assert_eq!(
+        store.case_by_id(case.id).await.expect("read"),
+        Some(case.clone())
+    );
+
+    // Cancelling a clock touches only its own case.
+    let mut other = complaint(&o, &o.o1, &o.clerk);
+    other.timers = vec![schedule("resolve", "breach", 1, 600)];
+    let other = create(store, other).await;
+    let mut stop = update_of(&case, "closed", 50);
+    stop.timers = vec![cancel("resolve")];
+    store.update_case(stop).await.expect("stop");
+    assert_eq!(
+        shape(&store.pending_timers(case.id).await.expect("pending")),
+        [("response", "breach", 2, at(300))]
+    );
+    assert_eq!(
+        store.pending_timers(other.id).await.expect("pending").len(),
+        1
+    );
+}
+
+async fn due_timers_are_the_pending_ones_due_by_now_soonest_first(store: &Store) {
+    let o = org(store).await;
+    assert_eq!(store.next_timer_due().await.expect("next"), None);
+    let mut a = complaint(&o, &o.o1, &o.clerk);
+    a.timers = vec![
+        schedule("response", "warn", 1, 60),
+        schedule("response", "breach", 1, 120),
+        schedule("resolve", "breach", 1, 600),
+    ];
+    let a = create(store, a).await;
+    let mut b = complaint(&o, &o.b2, &o.other);
+    b.timers = vec![
+        schedule("response", "warn", 1, 50),
+        schedule("response", "breach", 1, 110),
+    ];
+    let b = create(store, b).await;
+    assert_eq!(store.next_timer_due().await.expect("next"), Some(at(50)));
+
+    let due = |now: i64, limit: u32| async move {
+        store
+            .due_timers(at(now), limit)
+            .await
+            .expect("due")
+            .into_iter()
+            .map(|t| (t.case_id, t.due_at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        due(115, 10).await,
+        [(b.id, at(50)), (a.id, at(60)), (b.id, at(110))]
+    );
+    assert_eq!(due(115, 2).await, [(b.id, at(50)), (a.id, at(60))]);
+    assert_eq!(due(110, 10).await.len(), 3, "due_at == now is due");
+    assert_eq!(due(49, 10).await, []);
+    assert_eq!(due(1_000, 0).await, []);
+
+    // Fired and cancelled timers are not due any more.
+    let first = store.due_timers(at(50), 1).await.expect("due").remove(0);
+    assert_eq!(
+        store
+            .fire_timer(first.id, at(50), None)
+            .await
+            .expect("fire"),
+        FireOutcome::Fired(None)
+    );
+    let mut stop = update_of(&b, "closed", 70);
+    stop.timers = vec![cancel("response")];
+    store.update_case(stop).await.expect("stop");
+    assert_eq!(
+        due(1_000, 10).await,
+        [(a.id, at(60)), (a.id, at(120)), (a.id, at(600))]
+    );
+    assert_eq!(store.next_timer_due().await.expect("next"), Some(at(60)));
+}
+
+async fn a_timer_fires_once_and_firing_it_again_is_already_done(store: &Store) {
+    let o = org(store).await;
+    let mut c = complaint(&o, &o.o1, &o.clerk);
+    c.timers = vec![
+        schedule("response", "warn", 1, 60),
+        schedule("response", "breach", 1, 120),
+    ];
+    let case = create(store, c).await;
+    let pending = store.pending_timers(case.id).await.expect("pending");
+    let (warn, breach) = (pending[0].clone(), pending[1].clone());
+
+    let mut warned = update_of(&case, "warned", 61);
+    warned.events = vec![timer_fired_event(warn.id, 61)];
+    let outcome = store
+        .fire_timer(warn.id, at(61), Some(warned))
+        .await
+        .expect("fire");
+    let FireOutcome::Fired(Some(after)) = outcome else {
+        panic!("expected the timer to fire with its update, got {outcome:?}");
+    };
+    assert_eq!((after.version, after.state.as_str()), (2, "warned"));
+
+    // Again, with or without an update: already done, and nothing written.
+    let again = store
+        .fire_timer(warn.id, at(62), Some(update_of(&after, "warned again", 62)))
+        .await
+        .expect("fire again");
+    assert_eq!(again, FireOutcome::AlreadyDone);
+    assert_eq!(
+        store.fire_timer(warn.id, at(63), None).await.expect("fire"),
+        FireOutcome::AlreadyDone
+    );
+    assert_eq!(
+        store.case_by_id(case.id).await.expect("read"),
+        Some(after.clone())
+    );
+    assert_eq!(store.case_events(case.id).await.expect("events").len(), 3);
+    let all = store.case_timers(case.id).await.expect("timers");
+    assert_eq!(all[0].fired_at, Some(at(61)));
+    assert_eq!(all[1], breach, "the other timer is untouched");
+
+    // A timer of one case cannot fire an update of another.
+    let other = create(store, complaint(&o, &o.o1, &o.clerk)).await;
+    let err = store
+        .fire_timer(breach.id, at(121), Some(update_of(&other, "breached", 121)))
+        .await
+        .err();
+    assert!(matches!(err, Some(StoreError::Invalid { .. })), "{err:?}");
+    assert_eq!(
+        store.pending_timers(case.id).await.expect("pending"),
+        std::slice::from_ref(&breach)
+    );
+
+    assert_eq!(
+        store
+            .fire_timer(breach.id, at(121), None)
+            .await
+            .expect("fire"),
+        FireOutcome::Fired(None)
+    );
+    assert_eq!(store.pending_timers(case.id).await.expect("pending"), []);
+
+    // A cancelled timer does not fire; an unknown one is not found.
+    let mut c = complaint(&o, &o.o1, &o.clerk);
+    c.timers = vec![schedule("resolve", "breach", 1, 600)];
+    let c = create(store, c).await;
+    let t = store.pending_timers(c.id).await.expect("pending").remove(0);
+    let mut stop = update_of(&c, "closed", 70);
+    stop.timers = vec![cancel("resolve")];
+    store.update_case(stop).await.expect("stop");
+    assert_eq!(
+        store.fire_timer(t.id, at(600), None).await.expect("fire"),
+        FireOutcome::AlreadyDone
+    );
+    let err = store.fire_timer(987_654_321, at(0), None).await.err();
+    assert!(matches!(err, Some(StoreError::NotFound { .. })), "{err:?}");
+}
+
+async fn a_conflicting_case_update_rolls_back_the_firing_and_leaves_the_timer_pending(
+    store: &Store,
+) {
+    let o = org(store).await;
+    let mut c = complaint(&o, &o.o1, &o.clerk);
+    c.timers = vec![schedule("response", "breach", 1, 120)];
+    let case = create(store, c).await;
+    let breach = store
+        .pending_timers(case.id)
+        .await
+        .expect("pending")
+        .remove(0);
+
+    // The scheduler read the case at version 1; an agent moved it on before the timer fired.
+    let mut stale = update_of(&case, "breached", 121);
+    stale.timers = vec![schedule("escalation", "breach", 1, 1_000)];
+    let moved_on = store
+        .update_case(update_of(&case, "accepted", 100))
+        .await
+        .expect("agent's update");
+    let err = store
+        .fire_timer(breach.id, at(121), Some(stale))
+        .await
+        .err();
+    assert!(matches!(err, Some(StoreError::Conflict)), "{err:?}");
+    assert_eq!(
+        store.pending_timers(case.id).await.expect("pending"),
+        std::slice::from_ref(&breach),
+        "not fired, and the update's own timer not scheduled"
+    );
+    assert_eq!(store.case_events(case.id).await.expect("events").len(), 3);
+    assert_eq!(
+        store.case_by_id(case.id).await.expect("read"),
+        Some(moved_on.clone())
+    );
+
+    // The scheduler reloads the case and fires again.
+    let mut fresh = update_of(&moved_on, "breached", 121);
+    fresh.timers = vec![schedule("escalation", "breach", 1, 1_000)];
+    let outcome = store
+        .fire_timer(breach.id, at(121), Some(fresh))
+        .await
+        .expect("fire");
+    let FireOutcome::Fired(Some(after)) = outcome else {
+        panic!("expected the timer to fire, got {outcome:?}");
+    };
+    assert_eq!((after.version, after.state.as_str()), (3, "breached"));
+    assert_eq!(
+        shape(&store.pending_timers(case.id).await.expect("pending")),
+        [("escalation", "breach", 1, at(1_000))]
+    );
+}
+
+/// Two scheduler instances wake at the same moment and find the same 200 due timers; each
+/// timer's case update (one event naming the timer) must happen exactly once.
+async fn two_instances_racing_to_fire_the_same_200_timers_fire_each_exactly_once(
+    first: &Store,
+    second: &Store,
+) {
+    let o = org(first).await;
+    let mut timers_of: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for i in 0..50 {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.timers = vec![
+            schedule("response", "warn", 1, 60 + i),
+            schedule("response", "breach", 1, 120 + i),
+            schedule("resolve", "warn", 1, 300 + i),
+            schedule("resolve", "breach", 1, 600 + i),
+        ];
+        let case = create(first, c).await;
+        let ids = first.pending_timers(case.id).await.expect("pending");
+        timers_of.insert(case.id, ids.iter().map(|t| t.id).collect());
+    }
+    let now = 10_000;
+    assert_eq!(
+        first.due_timers(at(now), 500).await.expect("due").len(),
+        200
+    );
+
+    let tasks = 8;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let store = if task % 2 == 0 { first } else { second }.clone();
+        let barrier = barrier.clone();
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut due = store.due_timers(at(now), 500).await.expect("due");
+            // Start at different places, so that tasks collide on some timers and not others.
+            let start = (task * 25) % due.len().max(1);
+            due.rotate_left(start);
+            let mut fired = Vec::new();
+            for timer in due {
+                loop {
+                    let case = store
+                        .case_by_id(timer.case_id)
+                        .await
+                        .expect("read")
+                        .expect("case");
+                    let mut u = update_of(&case, &case.state, now);
+                    u.events = vec![timer_fired_event(timer.id, now)];
+                    match store.fire_timer(timer.id, at(now), Some(u)).await {
+                        Ok(FireOutcome::Fired(_)) => {
+                            fired.push(timer.id);
+                            break;
+                        }
+                        Ok(FireOutcome::AlreadyDone) => break,
+                        // Another instance updated the case (firing a sibling timer): reload.
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => panic!("task {task}, timer {}: {e:?}", timer.id),
+                    }
+                }
+            }
+            fired
+        }));
+    }
+    let mut fired = Vec::new();
+    for h in handles {
+        fired.extend(h.await.expect("task finished"));
+    }
+    assert_eq!(fired.len(), 200, "each timer reported fired once");
+    assert_eq!(fired.iter().collect::<BTreeSet<_>>().len(), 200);
+    assert_eq!(first.due_timers(at(now), 500).await.expect("due"), []);
+    assert_eq!(second.next_timer_due().await.expect("next"), None);
+
+    for (case_id, timer_ids) in timers_of {
+        let events = first.case_events(case_id).await.expect("events");
+        let mut fired_here: Vec<i64> = events
+            .iter()
+            .filter(|e| e.action == "timer_fired")
+            .filter_map(|e| e.payload["timer"].as_i64())
+            .collect();
+        fired_here.sort_unstable();
+        assert_eq!(
+            fired_here,
+            timer_ids.into_iter().collect::<Vec<_>>(),
+            "case {case_id}: one update per timer"
+        );
+        let case = first
+            .case_by_id(case_id)
+            .await
+            .expect("read")
+            .expect("case");
+        assert_eq!(case.version, 5);
+    }
+}
+
+/// One instance fires the due timers of 40 cases while another stops their response clocks:
+/// each timer ends fired or cancelled, never both, every firing has its one case update, and
+/// neither instance waits on the other forever (PostgreSQL would abort one of them as a
+/// deadlock if the two locked case and timer rows in opposite orders).
+async fn a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_each_timer_once(
+    first: &Store,
+    second: &Store,
+) {
+    let o = org(first).await;
+    let mut cases = Vec::new();
+    for i in 0..40 {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.timers = vec![
+            schedule("response", "warn", 1, 60 + i),
+            schedule("response", "breach", 1, 120 + i),
+            schedule("resolve", "warn", 1, 300 + i),
+            schedule("resolve", "breach", 1, 600 + i),
+        ];
+        cases.push(create(first, c).await.id);
+    }
+    let now = 10_000;
+    // Two firers on one instance and two stoppers on the other, each pair walking the cases in
+    // opposite orders, so that firings and stops meet on many cases.
+    let barrier = Arc::new(Barrier::new(4));
+    let mut tasks = Vec::new();
+    for reverse in [false, true] {
+        let store = first.clone();
+        let gate = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            gate.wait().await;
+            let mut due = store.due_timers(at(now), 500).await.expect("due");
+            if reverse {
+                due.reverse();
+            }
+            for timer in due {
+                loop {
+                    let case = store
+                        .case_by_id(timer.case_id)
+                        .await
+                        .expect("read")
+                        .expect("case");
+                    let mut u = update_of(&case, &case.state, now);
+                    u.events = vec![timer_fired_event(timer.id, now)];
+                    match store.fire_timer(timer.id, at(now), Some(u)).await {
+                        Ok(_) => break,
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => panic!("firing timer {}: {e:?}", timer.id),
+                    }
+                }
+            }
+        }));
+        let store = second.clone();
+        let gate = barrier.clone();
+        let mut order = cases.clone();
+        if !reverse {
+            order.reverse();
+        }
+        tasks.push(tokio::spawn(async move {
+            gate.wait().await;
+            for id in order {
+                loop {
+                    let case = store.case_by_id(id).await.expect("read").expect("case");
+                    let mut u = update_of(&case, "responded", now);
+                    u.timers = vec![cancel("response")];
+                    match store.update_case(u).await {
+                        Ok(_) => break,
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => panic!("stopping case {id}: {e:?}"),
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task finished");
+    }
+
+    for id in cases {
+        let timers = first.case_timers(id).await.expect("timers");
+        let events = first.case_events(id).await.expect("events");
+        let mut fired_events: Vec<i64> = events
+            .iter()
+            .filter(|e| e.action == "timer_fired")
+            .filter_map(|e| e.payload["timer"].as_i64())
+            .collect();
+        fired_events.sort_unstable();
+        let fired: Vec<i64> = timers
+            .iter()
+            .filter(|t| t.fired_at.is_some())
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(fired_events, fired, "case {id}: one update per fired timer");
+        for t in &timers {
+            assert!(
+                t.fired_at.is_some() != t.cancelled_at.is_some(),
+                "case {id}: timer {} ended exactly one way: {t:?}",
+                t.id
+            );
+            if t.clock == "resolve" {
+                assert!(t.fired_at.is_some(), "resolve timers are never cancelled");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Running the contract on each backend
 // ---------------------------------------------------------------------------------------------
 
-/// A store on a database of its own, deleted when dropped.
-struct TestDb {
-    store: Store,
-    dir: tempfile::TempDir,
-}
-
-impl TestDb {
-    async fn fresh_sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::connect(&Self::sqlite_url(&dir), StoreOptions::default())
-            .await
-            .expect("connect");
-        store.migrate().await.expect("migrate");
-        TestDb { store, dir }
-    }
-
-    fn sqlite_url(dir: &tempfile::TempDir) -> String {
-        format!("sqlite:{}", dir.path().join("manyi.db").display())
-    }
-
-    /// A second, independent store on the same database.
-    async fn another_handle(&self) -> Store {
-        Store::connect(&Self::sqlite_url(&self.dir), StoreOptions::default())
-            .await
-            .expect("connect again")
-    }
-}
-
-/// One `#[tokio::test]` per backend for each contract body: `single` bodies take one store,
-/// `pair` bodies two independent stores on the same database. A PostgreSQL module goes here.
+/// One `#[tokio::test]` per backend for each contract body, in modules `sqlite` and `postgres`:
+/// `single` bodies take one store, `pair` bodies two independent stores (two instances) on the
+/// same database. Each test gets a database of its own from [`TestDb`], gone when it ends.
 macro_rules! contract {
     (single: [$($name:ident),* $(,)?], pair: [$($pair:ident),* $(,)?] $(,)?) => {
-        mod sqlite {
+        contract!(@backend sqlite, [$($name),*], [$($pair),*]);
+        contract!(@backend postgres, [$($name),*], [$($pair),*]);
+    };
+    (@backend $backend:ident, [$($name:ident),*], [$($pair:ident),*]) => {
+        mod $backend {
             use super::TestDb;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    let db = TestDb::fresh_sqlite().await;
-                    super::$name(&db.store).await;
-                    db.store.close().await;
+                    let Some(db) = TestDb::create(stringify!($backend)).await else {
+                        return;
+                    };
+                    let store = db.store().await;
+                    super::$name(&store).await;
+                    store.close().await;
                 }
             )*
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $pair() {
-                    let db = TestDb::fresh_sqlite().await;
-                    let second = db.another_handle().await;
-                    super::$pair(&db.store, &second).await;
+                    let Some(db) = TestDb::create(stringify!($backend)).await else {
+                        return;
+                    };
+                    let (first, second) = (db.store().await, db.store().await);
+                    super::$pair(&first, &second).await;
                     second.close().await;
-                    db.store.close().await;
+                    first.close().await;
                 }
             )*
         }
@@ -1148,6 +1965,7 @@ contract!(
     a_user_in_an_unknown_unit_or_with_a_taken_login_is_refused_without_naming_the_login,
     importing_an_org_places_parents_first_and_updates_on_a_second_import,
     an_import_with_a_bad_unit_code_on_the_third_user_leaves_nothing_imported,
+    text_comes_back_in_byte_order_whatever_the_database_collation,
     a_session_finds_its_user_until_it_expires,
     an_api_token_finds_its_user_until_revoked,
     storing_the_same_policy_source_twice_returns_the_same_version,
@@ -1161,11 +1979,25 @@ contract!(
     an_update_bumps_the_version_moves_the_owner_path_and_appends_events_in_order,
     an_update_with_a_stale_version_is_a_conflict_and_writes_nothing,
     events_cannot_be_updated_or_deleted_even_with_raw_sql,
+    a_snapshot_and_a_payload_come_back_as_the_same_json_values,
+    a_nul_character_in_case_text_is_refused_alike_on_every_backend,
     a_user_sees_cases_owned_in_their_subtree_and_cases_where_they_are_first_contact,
     cases_can_be_filtered_by_kind_state_assignee_closure_and_creation_time,
     cursor_pagination_walks_every_case_exactly_once_newest_first,
+    timers_are_scheduled_with_their_case_and_cancelled_by_clock,
+    due_timers_are_the_pending_ones_due_by_now_soonest_first,
+    a_timer_fires_once_and_firing_it_again_is_already_done,
+    a_conflicting_case_update_rolls_back_the_firing_and_leaves_the_timer_pending,
     ],
-    pair: [two_stores_sharing_a_database_number_cases_concurrently_without_gaps],
+    pair: [
+    two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
+    the_same_idempotency_key_sent_to_two_instances_at_once_opens_one_case,
+    policy_versions_stored_and_activated_from_two_instances_at_once_stay_consistent,
+    a_unit_moved_while_another_instance_opens_cases_in_it_leaves_every_case_on_its_owners_path,
+    crossing_unit_moves_from_two_instances_never_make_a_cycle,
+    two_instances_racing_to_fire_the_same_200_timers_fire_each_exactly_once,
+    a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_each_timer_once,
+    ],
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1173,14 +2005,69 @@ contract!(
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn a_postgres_url_is_refused_as_not_yet_supported() {
+async fn an_unreachable_postgres_server_is_a_connect_error_naming_the_url_without_its_password() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
     let err = Store::connect(
-        "postgres://manyi:pw@localhost/manyi",
+        "postgres://manyi:s3cret@127.0.0.1:1/manyi",
         StoreOptions::default(),
     )
     .await
     .err();
-    assert!(matches!(err, Some(StoreError::Unsupported(_))), "{err:?}");
+    let Some(StoreError::Connect { url_redacted, .. }) = &err else {
+        panic!("expected a connect error, got {err:?}");
+    };
+    assert_eq!(url_redacted, "postgres://manyi:***@127.0.0.1:1/manyi");
+    let text = err.map(|e| format!("{e} {e:?}")).unwrap_or_default();
+    assert!(!text.contains("s3cret"), "the password leaked: {text}");
+}
+
+#[tokio::test]
+async fn a_malformed_postgres_url_is_a_connect_error() {
+    let err = Store::connect("postgresql://db:not-a-port/manyi", StoreOptions::default())
+        .await
+        .err();
+    assert!(matches!(err, Some(StoreError::Connect { .. })), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_postgres_database_that_does_not_exist_is_a_connect_error_not_a_new_database() {
+    let Some(db) = TestDb::create("postgres").await else {
+        return;
+    };
+    let missing = match db.url().split_once('?') {
+        Some((head, query)) => format!("{head}_missing?{query}"),
+        None => format!("{}_missing", db.url()),
+    };
+    let err = Store::connect(&missing, StoreOptions::default())
+        .await
+        .err();
+    let Some(StoreError::Connect { source, .. }) = &err else {
+        panic!("expected a connect error, got {err:?}");
+    };
+    assert!(source.to_string().contains("does not exist"), "{source}");
+}
+
+#[tokio::test]
+async fn a_postgres_store_names_its_backend_and_answers_pings() {
+    let Some(db) = TestDb::create("postgres").await else {
+        return;
+    };
+    let store = db.store().await;
+    assert_eq!(store.backend_name(), "postgres");
+    store.ping().await.expect("ping");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn zero_postgres_connections_is_refused() {
+    let opts = StoreOptions {
+        pg_max_connections: 0,
+        ..StoreOptions::default()
+    };
+    let err = Store::connect("postgres://postgres@127.0.0.1:5432/postgres", opts)
+        .await
+        .err();
+    assert!(matches!(err, Some(StoreError::Invalid { .. })), "{err:?}");
 }
 
 #[tokio::test]
@@ -1216,6 +2103,7 @@ async fn a_sqlite_file_is_created_when_missing_and_keeps_its_data_across_restart
     let opts = StoreOptions {
         sqlite_synchronous: manyi_store::Synchronous::Normal,
         read_connections: 1,
+        ..StoreOptions::default()
     };
     let store = Store::connect(&path.display().to_string(), opts)
         .await

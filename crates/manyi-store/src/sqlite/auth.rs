@@ -6,8 +6,8 @@
 use jiff::Timestamp;
 
 use super::SqliteStore;
-use super::org::select_users;
 use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::rows::select_users;
 use crate::time::to_millis;
 use crate::{StoreError, User, rows};
 

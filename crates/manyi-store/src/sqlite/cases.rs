@@ -8,22 +8,16 @@
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::timers::apply_timer_changes;
 use super::{SqliteStore, decode_all};
 use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::rows::{case_columns, event_columns};
 use crate::time::to_millis;
 use crate::tree::subtree_range;
 use crate::{
     CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, NewCase, NewEvent,
     StoreError, page_size, rows,
 };
-
-/// The columns [`rows::case`] decodes.
-macro_rules! case_columns {
-    () => {
-        "id, number, kind, policy_id, state, owner_unit_id, owner_unit_path, first_contact_id, \
-         assignee_id, channel, created_at, updated_at, closed, version, snapshot"
-    };
-}
 
 impl SqliteStore {
     pub(crate) async fn create_case(
@@ -120,6 +114,7 @@ impl SqliteStore {
         let case = rows::case(&row)?;
 
         append_events(&mut tx, case.id, 1, &c.events).await?;
+        apply_timer_changes(&mut tx, case.id, c.created_at, &c.timers).await?;
 
         if let Some(idem) = &c.idempotency {
             sqlx::query(
@@ -144,49 +139,7 @@ impl SqliteStore {
 
     pub(crate) async fn update_case(&self, u: CaseUpdate) -> Result<CaseRecord, StoreError> {
         let mut tx = self.write_tx().await?;
-        let owner_path = owner_path(&mut tx, u.owner_unit_id).await?;
-
-        // The version check and the write are one statement: no window between them.
-        let row = sqlx::query(concat!(
-            "UPDATE cases SET state = ?, owner_unit_id = ?, owner_unit_path = ?, \
-             assignee_id = ?, closed = ?, updated_at = ?, snapshot = ?, version = version + 1 \
-             WHERE id = ? AND version = ? RETURNING ",
-            case_columns!()
-        ))
-        .bind(&u.state)
-        .bind(u.owner_unit_id)
-        .bind(&owner_path)
-        .bind(u.assignee_id)
-        .bind(u.closed)
-        .bind(to_millis(u.updated_at))
-        .bind(Json(&u.snapshot))
-        .bind(u.id)
-        .bind(u.expected_version)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(reference_error)?;
-        let Some(row) = row else {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
-                .bind(u.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::Conflict,
-                None => StoreError::NotFound {
-                    what: "case",
-                    key: format!("id {}", u.id),
-                },
-            });
-        };
-        let case = rows::case(&row)?;
-
-        let last_seq: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM case_events WHERE case_id = ?")
-                .bind(u.id)
-                .fetch_one(&mut *tx)
-                .await?;
-        append_events(&mut tx, u.id, last_seq + 1, &u.events).await?;
-
+        let case = apply_update(&mut tx, &u).await?;
         tx.commit().await?;
         tracing::debug!(case_id = case.id, version = case.version, "case updated");
         Ok(case)
@@ -280,10 +233,11 @@ impl SqliteStore {
     }
 
     pub(crate) async fn case_events(&self, case_id: i64) -> Result<Vec<EventRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT case_id, seq, occurred_at, actor_id, action, clause, payload \
-             FROM case_events WHERE case_id = ? ORDER BY seq",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM case_events WHERE case_id = ? ORDER BY seq"
+        ))
         .bind(case_id)
         .fetch_all(&self.read)
         .await?;
@@ -302,6 +256,59 @@ async fn owner_path(conn: &mut SqliteConnection, unit_id: i64) -> Result<String,
             what: "case",
             reason: format!("unknown owner unit id {unit_id}"),
         })
+}
+
+/// Applies a case update inside the caller's write transaction: the optimistic version check,
+/// the new state, the events and the timer changes. On error the caller drops the transaction,
+/// which rolls back whatever this wrote.
+pub(super) async fn apply_update(
+    conn: &mut SqliteConnection,
+    u: &CaseUpdate,
+) -> Result<CaseRecord, StoreError> {
+    let owner_path = owner_path(conn, u.owner_unit_id).await?;
+
+    // The version check and the write are one statement: no window between them.
+    let row = sqlx::query(concat!(
+        "UPDATE cases SET state = ?, owner_unit_id = ?, owner_unit_path = ?, \
+         assignee_id = ?, closed = ?, updated_at = ?, snapshot = ?, version = version + 1 \
+         WHERE id = ? AND version = ? RETURNING ",
+        case_columns!()
+    ))
+    .bind(&u.state)
+    .bind(u.owner_unit_id)
+    .bind(&owner_path)
+    .bind(u.assignee_id)
+    .bind(u.closed)
+    .bind(to_millis(u.updated_at))
+    .bind(Json(&u.snapshot))
+    .bind(u.id)
+    .bind(u.expected_version)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(reference_error)?;
+    let Some(row) = row else {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
+            .bind(u.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return Err(match exists {
+            Some(_) => StoreError::Conflict,
+            None => StoreError::NotFound {
+                what: "case",
+                key: format!("id {}", u.id),
+            },
+        });
+    };
+    let case = rows::case(&row)?;
+
+    let last_seq: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM case_events WHERE case_id = ?")
+            .bind(u.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    append_events(conn, u.id, last_seq + 1, &u.events).await?;
+    apply_timer_changes(conn, u.id, u.updated_at, &u.timers).await?;
+    Ok(case)
 }
 
 async fn case_by_id(

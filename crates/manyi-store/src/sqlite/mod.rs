@@ -8,44 +8,32 @@
 //! `query_only` connections; in WAL mode they never block the writer nor wait for it.
 //!
 //! The SQL for each concern lives beside this file: `org.rs`, `auth.rs`, `policies.rs`,
-//! `cases.rs`.
+//! `cases.rs`, `timers.rs`.
 
 mod auth;
 mod cases;
 mod org;
 mod policies;
+mod timers;
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
 use sqlx::types::Json;
-use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, Transaction};
 
+use crate::migrate;
 use crate::rows::RowExt;
 use crate::{StoreError, StoreOptions, Synchronous};
 
 /// How long a statement waits for a lock held by another process (e.g. a CLI import running
 /// beside the server) before failing with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The migrations, embedded at compile time, as `(version, description, sql)`.
-///
-/// `sqlx::migrate!` would read the directory itself but needs sqlx's `macros` feature, which
-/// this workspace does not enable; versions and descriptions follow its file-name convention
-/// (`0001_init.sql` is version 1, "init"), so the checksums recorded in `_sqlx_migrations` are
-/// the same either way. A unit test checks this list against `migrations/sqlite/`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
 
 /// The SQLite implementation of the store.
 #[derive(Clone)]
@@ -134,7 +122,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        migrator().run(&self.write).await?;
+        migrate::migrator(migrate::SQLITE).run(&self.write).await?;
         Ok(())
     }
 
@@ -159,23 +147,6 @@ impl SqliteStore {
         let done = sqlx::query(sql).execute(&self.write).await?;
         Ok(done.rows_affected())
     }
-}
-
-fn migrator() -> Migrator {
-    Migrator::with_migrations(
-        MIGRATIONS
-            .iter()
-            .map(|&(version, description, sql)| {
-                Migration::new(
-                    version,
-                    Cow::Borrowed(description),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
 }
 
 impl RowExt for SqliteRow {
@@ -227,7 +198,9 @@ mod tests {
             .await
             .expect("connect");
         store.migrate().await.expect("migrate");
-        let crate::Backend::Sqlite(inner) = &store.backend;
+        let crate::Backend::Sqlite(inner) = &store.backend else {
+            unreachable!("a file path opens SQLite")
+        };
         let inner = inner.clone();
         (dir, store, inner)
     }
@@ -239,34 +212,6 @@ mod tests {
             level: "HQ".into(),
             parent_code: None,
         }
-    }
-
-    #[test]
-    fn the_embedded_migrations_are_exactly_the_files_in_the_migrations_directory() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-        let mut on_disk: Vec<(i64, String, String)> = std::fs::read_dir(&dir)
-            .expect("migrations dir")
-            .map(|entry| {
-                let path = entry.expect("dir entry").path();
-                let stem = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .expect("utf-8 name");
-                let (version, description) = stem.split_once('_').expect("NNNN_name.sql");
-                let sql = std::fs::read_to_string(&path).expect("readable");
-                (
-                    version.parse().expect("numeric version"),
-                    description.replace('_', " "),
-                    sql,
-                )
-            })
-            .collect();
-        on_disk.sort();
-        let embedded: Vec<(i64, String, String)> = MIGRATIONS
-            .iter()
-            .map(|&(v, d, s)| (v, d.to_owned(), s.to_owned()))
-            .collect();
-        assert_eq!(embedded, on_disk);
     }
 
     #[tokio::test]
@@ -306,6 +251,34 @@ mod tests {
             .expect("insert after a dropped transaction");
         assert_eq!(kept.code, "hq");
         assert_eq!(store.unit_by_code("ghost").await.expect("read"), None);
+    }
+
+    #[tokio::test]
+    async fn the_scheduler_reads_only_the_index_of_pending_timers() {
+        let (_dir, _store, sqlite) = fresh().await;
+        let plan = |sql: &'static str| {
+            let read = sqlite.read.clone();
+            async move {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                        .fetch_all(&read)
+                        .await
+                        .expect("explain");
+                rows.into_iter()
+                    .map(|(_, _, _, detail)| detail)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        };
+        // Placeholders left unbound are NULL, which changes nothing in the plan.
+        for sql in [timers::DUE_TIMERS, timers::NEXT_DUE] {
+            let plan = plan(sql).await;
+            assert!(
+                plan.contains("INDEX timers_pending_by_due"),
+                "{sql}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
+        }
     }
 
     #[tokio::test]

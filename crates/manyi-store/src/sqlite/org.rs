@@ -9,27 +9,9 @@ use sqlx::SqliteConnection;
 
 use super::{SqliteStore, decode_all};
 use crate::error::{REDACTED_LOGIN, is_unique_violation};
+use crate::rows::{select_users, unit_columns};
 use crate::tree::{child_path, parents_first, subtree_range};
 use crate::{ImportSummary, NewUnit, NewUser, StoreError, Unit, User, rows};
-
-/// The columns [`rows::unit`] decodes.
-macro_rules! unit_columns {
-    () => {
-        "id, code, name, level, parent_id, path"
-    };
-}
-
-/// Users with their unit and one row per role, as [`rows::users`] expects.
-macro_rules! select_users {
-    () => {
-        "SELECT u.id, u.login, u.name, u.unit_id, un.code AS unit_code, un.path AS unit_path, \
-                u.password_hash, r.role \
-         FROM users u \
-         JOIN units un ON un.id = u.unit_id \
-         LEFT JOIN user_roles r ON r.user_id = u.id"
-    };
-}
-pub(super) use select_users;
 
 impl SqliteStore {
     pub(crate) async fn insert_unit(&self, u: NewUnit) -> Result<Unit, StoreError> {

@@ -7,15 +7,9 @@
 use jiff::Timestamp;
 
 use super::{SqliteStore, decode_all};
+use crate::rows::policy_columns;
 use crate::time::to_millis;
 use crate::{PolicyRecord, StoreError, rows};
-
-/// The columns [`rows::policy`] decodes.
-macro_rules! policy_columns {
-    () => {
-        "id, name, version, source, source_hash, created_at, activated_at, active"
-    };
-}
 
 impl SqliteStore {
     pub(crate) async fn store_policy_version(

@@ -1,0 +1,396 @@
+//! PostgreSQL: cases, their numbering, their event log and idempotency keys.
+//!
+//! The same transactions as on SQLite, made safe for many concurrent writers:
+//!
+//! - the serial comes from an upsert of the (scope, period) counter row, which locks that row
+//!   until commit: concurrent creates in one scope and period take their serials one after the
+//!   other, and a rolled-back create gives its serial back;
+//! - the owner unit's row is locked `FOR SHARE` before the case row is written, so that a unit
+//!   move (which rewrites the paths of units, then of cases) either waits for the case or is
+//!   seen by it: no case keeps a stale owner path;
+//! - updates are one conditional statement (`WHERE version = $n`), re-checked by PostgreSQL
+//!   against the latest committed row;
+//! - the idempotency key is inserted last with `ON CONFLICT DO NOTHING`: when two instances
+//!   receive the same keyed request at once, the second waits for the first to commit, finds
+//!   the key taken, rolls back everything it wrote (serial included) and replays.
+
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use super::timers::apply_timer_changes;
+use super::{PgStore, decode_all};
+use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::rows::{case_columns, event_columns};
+use crate::time::to_millis;
+use crate::tree::subtree_range;
+use crate::{
+    CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, Idempotency, NewCase,
+    NewEvent, StoreError, page_size, rows,
+};
+
+impl PgStore {
+    pub(crate) async fn create_case(
+        &self,
+        c: NewCase,
+        number: impl FnOnce(u64) -> String + Send,
+    ) -> Result<CreateOutcome, StoreError> {
+        let mut tx = self.tx().await?;
+
+        if let Some(idem) = &c.idempotency
+            && let Some(outcome) = replay(&mut tx, idem).await?
+        {
+            tx.commit().await?;
+            return Ok(outcome);
+        }
+
+        // The counter row first, then the owner unit's row: a create holding a unit lock has
+        // its serial already and waits for no other create, so a unit move waiting for that
+        // unit can never close a cycle of waits through the counter.
+        let serial: i64 = sqlx::query_scalar(
+            "INSERT INTO number_counters (scope, period, last_serial) VALUES ($1, $2, 1) \
+             ON CONFLICT (scope, period) \
+             DO UPDATE SET last_serial = number_counters.last_serial + 1 \
+             RETURNING last_serial",
+        )
+        .bind(&c.number_scope)
+        .bind(&c.number_period)
+        .fetch_one(&mut *tx)
+        .await?;
+        let serial_u64 = u64::try_from(serial).map_err(|_| crate::error::corrupt("serial"))?;
+        let owner_path = owner_path(&mut tx, c.owner_unit_id).await?;
+        let number = number(serial_u64);
+
+        let row = sqlx::query(concat!(
+            "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
+             state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
+             created_at, updated_at, closed, version, snapshot) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, FALSE, 1, $14) \
+             RETURNING ",
+            case_columns!()
+        ))
+        .bind(&number)
+        .bind(&c.number_scope)
+        .bind(&c.number_period)
+        .bind(serial)
+        .bind(&c.kind)
+        .bind(c.policy_id)
+        .bind(&c.state)
+        .bind(c.owner_unit_id)
+        .bind(&owner_path)
+        .bind(c.first_contact_id)
+        .bind(c.assignee_id)
+        .bind(&c.channel)
+        .bind(to_millis(c.created_at))
+        .bind(Json(&c.snapshot))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Duplicate {
+                    what: "case number",
+                    key: number.clone(),
+                }
+            } else {
+                reference_error(e)
+            }
+        })?;
+        let case = rows::case(&row)?;
+
+        append_events(&mut tx, case.id, 1, &c.events).await?;
+        apply_timer_changes(&mut tx, case.id, c.created_at, &c.timers).await?;
+
+        if let Some(idem) = &c.idempotency {
+            let stored: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO idempotency_keys \
+                 (user_id, idempotency_key, request_hash, case_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING case_id",
+            )
+            .bind(idem.user_id)
+            .bind(&idem.key)
+            .bind(&idem.request_hash)
+            .bind(case.id)
+            .bind(to_millis(c.created_at))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(reference_error)?;
+            if stored.is_none() {
+                // Another request with this key committed while this one ran: undo this one
+                // (its serial too) and answer as if it had arrived second, which it did.
+                tx.rollback().await?;
+                let mut conn = self.pool.acquire().await?;
+                return replay(&mut conn, idem).await?.ok_or_else(|| {
+                    // ON CONFLICT only skips a row another transaction committed, and keys
+                    // are never deleted.
+                    StoreError::Database(sqlx::Error::Protocol(
+                        "idempotency key vanished after a conflict".into(),
+                    ))
+                });
+            }
+        }
+
+        tx.commit().await?;
+        tracing::debug!(case_id = case.id, case_number = %case.number, "case created");
+        Ok(CreateOutcome::Created(case))
+    }
+
+    pub(crate) async fn update_case(&self, u: CaseUpdate) -> Result<CaseRecord, StoreError> {
+        let mut tx = self.tx().await?;
+        let owner_path = owner_path(&mut tx, u.owner_unit_id).await?;
+        let case = apply_update(&mut tx, &u, &owner_path).await?;
+        tx.commit().await?;
+        tracing::debug!(case_id = case.id, version = case.version, "case updated");
+        Ok(case)
+    }
+
+    pub(crate) async fn case_by_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE number = $1"
+        ))
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(rows::case).transpose()?)
+    }
+
+    pub(crate) async fn case_by_id(&self, id: i64) -> Result<Option<CaseRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        case_by_id(&mut conn, id).await
+    }
+
+    pub(crate) async fn list_cases(&self, f: &CaseFilter) -> Result<CasePage, StoreError> {
+        let limit = page_size(f.limit);
+        let mut q = QueryBuilder::<Postgres>::new(concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE 1 = 1"
+        ));
+        // Only constant SQL is pushed; every value goes through a bind parameter.
+        if let Some(kind) = &f.kind {
+            q.push(" AND kind = ").push_bind(kind.clone());
+        }
+        if let Some(state) = &f.state {
+            q.push(" AND state = ").push_bind(state.clone());
+        }
+        if let Some(prefix) = &f.unit_subtree {
+            let (lo, hi) = subtree_range(prefix)?;
+            q.push(" AND owner_unit_path >= ").push_bind(lo);
+            q.push(" AND owner_unit_path < ").push_bind(hi);
+        }
+        if let Some(v) = &f.visible_to {
+            let (lo, hi) = subtree_range(&v.unit_path)?;
+            q.push(" AND ((owner_unit_path >= ").push_bind(lo);
+            q.push(" AND owner_unit_path < ").push_bind(hi);
+            q.push(") OR first_contact_id = ").push_bind(v.user_id);
+            q.push(")");
+        }
+        if let Some(assignee) = f.assignee_id {
+            q.push(" AND assignee_id = ").push_bind(assignee);
+        }
+        if let Some(first_contact) = f.first_contact_id {
+            q.push(" AND first_contact_id = ").push_bind(first_contact);
+        }
+        if let Some(from) = f.created_from {
+            q.push(" AND created_at >= ").push_bind(to_millis(from));
+        }
+        if let Some(to) = f.created_to {
+            q.push(" AND created_at < ").push_bind(to_millis(to));
+        }
+        if let Some(closed) = f.closed {
+            q.push(" AND closed = ").push_bind(closed);
+        }
+        if let Some(after) = f.after {
+            q.push(" AND id < ").push_bind(after);
+        }
+        // One row more than the page tells whether another page follows, without a COUNT.
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let mut items = decode_all(&rows, rows::case)?;
+        let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
+        let next_cursor = if items.len() > page_len {
+            items.truncate(page_len);
+            items.last().map(|c| c.id)
+        } else {
+            None
+        };
+        Ok(CasePage { items, next_cursor })
+    }
+
+    pub(crate) async fn case_events(&self, case_id: i64) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM case_events WHERE case_id = $1 ORDER BY seq"
+        ))
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(&rows, rows::event)
+    }
+}
+
+/// What an idempotency key already stored answers: the first case (same request) or a
+/// refusal (another request); `None` if the key is new.
+async fn replay(
+    conn: &mut PgConnection,
+    idem: &Idempotency,
+) -> Result<Option<CreateOutcome>, StoreError> {
+    let seen: Option<(i64, String)> = sqlx::query_as(
+        "SELECT case_id, request_hash FROM idempotency_keys \
+         WHERE user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(idem.user_id)
+    .bind(&idem.key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((case_id, request_hash)) = seen else {
+        return Ok(None);
+    };
+    if request_hash != idem.request_hash {
+        tracing::debug!(
+            user_id = idem.user_id,
+            "idempotency key reused for another request"
+        );
+        return Ok(Some(CreateOutcome::KeyReused));
+    }
+    let first = case_by_id(conn, case_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "case",
+            key: format!("id {case_id}"),
+        })?;
+    tracing::debug!(case_id, "idempotent create replayed");
+    Ok(Some(CreateOutcome::Replayed(first)))
+}
+
+/// The path of the unit that is to own a case, checked here so that an unknown unit is a
+/// clear error rather than a NOT NULL failure. The unit's row stays share-locked until the
+/// transaction ends, so a concurrent move of the unit waits for this case to be written.
+pub(super) async fn owner_path(
+    conn: &mut PgConnection,
+    unit_id: i64,
+) -> Result<String, StoreError> {
+    sqlx::query_scalar("SELECT path FROM units WHERE id = $1 FOR SHARE")
+        .bind(unit_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::Invalid {
+            what: "case",
+            reason: format!("unknown owner unit id {unit_id}"),
+        })
+}
+
+/// Applies a case update inside the caller's transaction, given the new owner's path (read,
+/// and share-locked, with [`owner_path`] before the case row is locked): the optimistic version
+/// check, the new state, the events and the timer changes. On error the caller drops the
+/// transaction, which rolls back whatever this wrote.
+pub(super) async fn apply_update(
+    conn: &mut PgConnection,
+    u: &CaseUpdate,
+    owner_path: &str,
+) -> Result<CaseRecord, StoreError> {
+    // The version check and the write are one statement: if another transaction updated the
+    // row meanwhile, PostgreSQL waits for it and re-checks the version against its result.
+    let row = sqlx::query(concat!(
+        "UPDATE cases SET state = $1, owner_unit_id = $2, owner_unit_path = $3, \
+         assignee_id = $4, closed = $5, updated_at = $6, snapshot = $7, version = version + 1 \
+         WHERE id = $8 AND version = $9 RETURNING ",
+        case_columns!()
+    ))
+    .bind(&u.state)
+    .bind(u.owner_unit_id)
+    .bind(owner_path)
+    .bind(u.assignee_id)
+    .bind(u.closed)
+    .bind(to_millis(u.updated_at))
+    .bind(Json(&u.snapshot))
+    .bind(u.id)
+    .bind(u.expected_version)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(reference_error)?;
+    let Some(row) = row else {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = $1")
+            .bind(u.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return Err(match exists {
+            Some(_) => StoreError::Conflict,
+            None => StoreError::NotFound {
+                what: "case",
+                key: format!("id {}", u.id),
+            },
+        });
+    };
+    let case = rows::case(&row)?;
+
+    // The case row is locked by the update above: no other transaction appends to this log
+    // until this one ends, so MAX(seq) + 1 is free.
+    let last_seq: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM case_events WHERE case_id = $1")
+            .bind(u.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    append_events(conn, u.id, last_seq + 1, &u.events).await?;
+    apply_timer_changes(conn, u.id, u.updated_at, &u.timers).await?;
+    Ok(case)
+}
+
+async fn case_by_id(conn: &mut PgConnection, id: i64) -> Result<Option<CaseRecord>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        case_columns!(),
+        " FROM cases WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(rows::case).transpose()?)
+}
+
+/// Appends `events` to a case's log with `seq` counting up from `first_seq`.
+async fn append_events(
+    conn: &mut PgConnection,
+    case_id: i64,
+    first_seq: i64,
+    events: &[NewEvent],
+) -> Result<(), StoreError> {
+    for (seq, e) in (first_seq..).zip(events) {
+        sqlx::query(
+            "INSERT INTO case_events \
+             (case_id, seq, occurred_at, actor_id, action, clause, payload) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(case_id)
+        .bind(seq)
+        .bind(to_millis(e.at))
+        .bind(e.actor_id)
+        .bind(&e.action)
+        .bind(&e.clause)
+        .bind(Json(&e.payload))
+        .execute(&mut *conn)
+        .await
+        .map_err(reference_error)?;
+    }
+    Ok(())
+}
+
+/// A foreign-key failure while writing a case or its events: name the candidates, as the
+/// SQLite backend does (whose driver cannot say which reference failed).
+fn reference_error(e: sqlx::Error) -> StoreError {
+    if is_foreign_key_violation(&e) {
+        StoreError::Invalid {
+            what: "case",
+            reason: "refers to an unknown policy version or user".to_owned(),
+        }
+    } else {
+        e.into()
+    }
+}
