@@ -59,9 +59,9 @@ use jiff::Timestamp;
 
 pub use error::StoreError;
 pub use records::{
-    CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, FireOutcome,
-    Idempotency, ImportSummary, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH,
-    TIMER_WARN, TimerChange, TimerRecord, Unit, User, Visibility,
+    CalendarFileRecord, CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord,
+    FireOutcome, Idempotency, ImportSummary, NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser,
+    PolicyRecord, TIMER_BREACH, TIMER_WARN, TimerChange, TimerRecord, Unit, User, Visibility,
 };
 
 use postgres::PgStore;
@@ -606,6 +606,43 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.case_timers(case_id).await,
             Backend::Postgres(s) => s.case_timers(case_id).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The official calendar's imported notices
+    // -----------------------------------------------------------------------------------------
+
+    /// Appends notice files in one transaction (all or none). Files are never changed or
+    /// removed: the newest file of a year is the one in force ([`Store::calendar_files`]).
+    pub async fn import_calendar_files(
+        &self,
+        files: Vec<NewCalendarFile>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.import_calendar_files(files, now).await,
+            Backend::Postgres(s) => s.import_calendar_files(files, now).await,
+        }
+    }
+
+    /// The newest imported file of each notice year, by year.
+    pub async fn calendar_files(&self) -> Result<Vec<CalendarFileRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.calendar_files().await,
+            Backend::Postgres(s) => s.calendar_files().await,
+        }
+    }
+
+    /// A number that changes whenever notice files are imported (the newest file's id, 0 when
+    /// none): instances compare it to know when to reload the calendar.
+    pub async fn calendar_revision(&self) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.calendar_revision().await,
+            Backend::Postgres(s) => s.calendar_revision().await,
         }
     }
 

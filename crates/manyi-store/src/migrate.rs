@@ -30,6 +30,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "timers",
         include_str!("../migrations/sqlite/0002_timers.sql"),
     ),
+    (
+        3,
+        "calendar",
+        include_str!("../migrations/sqlite/0003_calendar.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -42,6 +47,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         2,
         "timers",
         include_str!("../migrations/postgres/0002_timers.sql"),
+    ),
+    (
+        3,
+        "calendar",
+        include_str!("../migrations/postgres/0003_calendar.sql"),
     ),
 ];
 

@@ -378,3 +378,30 @@ pub enum FireOutcome {
     /// call): nothing was written.
     AlreadyDone,
 }
+
+// ---------------------------------------------------------------------------------------------
+// The official calendar's imported notices
+// ---------------------------------------------------------------------------------------------
+
+/// One official holiday notice file (holiday-cn JSON) to import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCalendarFile {
+    /// The file name as imported, e.g. `2027.json`.
+    pub name: String,
+    /// The notice year the file is for.
+    pub year: i64,
+    pub content: String,
+    /// A hash of the content, for display and de-duplication by the caller.
+    pub sha: String,
+}
+
+/// A stored notice file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarFileRecord {
+    pub id: i64,
+    pub name: String,
+    pub year: i64,
+    pub content: String,
+    pub sha: String,
+    pub imported_at: Timestamp,
+}

@@ -1988,6 +1988,7 @@ contract!(
     due_timers_are_the_pending_ones_due_by_now_soonest_first,
     a_timer_fires_once_and_firing_it_again_is_already_done,
     a_conflicting_case_update_rolls_back_the_firing_and_leaves_the_timer_pending,
+    the_newest_imported_calendar_file_of_each_year_is_in_force_and_none_is_ever_changed,
     ],
     pair: [
     two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
@@ -1999,6 +2000,51 @@ contract!(
     a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_each_timer_once,
     ],
 );
+
+// ---------------------------------------------------------------------------------------------
+// The official calendar's imported notice files
+// ---------------------------------------------------------------------------------------------
+
+async fn the_newest_imported_calendar_file_of_each_year_is_in_force_and_none_is_ever_changed(
+    store: &Store,
+) {
+    use manyi_store::NewCalendarFile;
+    let file = |year: i64, content: &str| NewCalendarFile {
+        name: format!("{year}.json"),
+        year,
+        content: content.to_owned(),
+        sha: format!("sha-{content}"),
+    };
+    assert_eq!(store.calendar_revision().await.unwrap(), 0);
+    assert!(store.calendar_files().await.unwrap().is_empty());
+    let t0: jiff::Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+    store
+        .import_calendar_files(vec![file(2027, "first"), file(2026, "a")], t0)
+        .await
+        .unwrap();
+    let r1 = store.calendar_revision().await.unwrap();
+    store
+        .import_calendar_files(vec![file(2027, "second")], t0)
+        .await
+        .unwrap();
+    let r2 = store.calendar_revision().await.unwrap();
+    assert!(r2 > r1 && r1 > 0);
+    let files = store.calendar_files().await.unwrap();
+    let found: Vec<(i64, &str)> = files.iter().map(|f| (f.year, f.content.as_str())).collect();
+    assert_eq!(found, [(2026, "a"), (2027, "second")]);
+    assert!(
+        store
+            .raw_execute_for_tests("UPDATE calendar_files SET content = 'x'")
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .raw_execute_for_tests("DELETE FROM calendar_files")
+            .await
+            .is_err()
+    );
+}
 
 // ---------------------------------------------------------------------------------------------
 // Opening a store (not per backend: these are about choosing one)

@@ -17,6 +17,7 @@
 //! `cases.rs`, `timers.rs`.
 
 mod auth;
+mod calendar;
 mod cases;
 mod org;
 mod policies;

@@ -11,6 +11,7 @@
 //! `cases.rs`, `timers.rs`.
 
 mod auth;
+mod calendar;
 mod cases;
 mod org;
 mod policies;

@@ -1,0 +1,63 @@
+//! PostgreSQL: the official calendar's imported notice files (append-only).
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use super::PgStore;
+use crate::time::{from_millis, to_millis};
+use crate::{CalendarFileRecord, NewCalendarFile, StoreError};
+
+impl PgStore {
+    pub(crate) async fn import_calendar_files(
+        &self,
+        files: Vec<NewCalendarFile>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for f in files {
+            sqlx::query(
+                "INSERT INTO calendar_files (name, year, content, sha, imported_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&f.name)
+            .bind(f.year)
+            .bind(&f.content)
+            .bind(&f.sha)
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn calendar_files(&self) -> Result<Vec<CalendarFileRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, year, content, sha, imported_at FROM calendar_files c \
+             WHERE id = (SELECT MAX(id) FROM calendar_files d WHERE d.year = c.year) \
+             ORDER BY year",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CalendarFileRecord {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    year: r.try_get("year")?,
+                    content: r.try_get("content")?,
+                    sha: r.try_get("sha")?,
+                    imported_at: from_millis(r.try_get("imported_at")?)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    pub(crate) async fn calendar_revision(&self) -> Result<i64, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM calendar_files")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id.unwrap_or(0))
+    }
+}
