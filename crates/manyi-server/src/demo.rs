@@ -269,6 +269,13 @@ pub async fn seed(state: &AppState, now: Timestamp) -> Result<Option<DemoSummary
             vec!["outlet_head", "unit_head", "handler"],
         ));
     }
+    // The customers' web page registers complaints as this intake user (web/public.rs).
+    users.push((
+        "web.intake",
+        "网上投诉受理".into(),
+        "HQ".into(),
+        vec!["frontline", "service_dept"],
+    ));
     users.push((
         "bjhd01.lobby",
         "赵敏（大堂经理）".into(),
@@ -283,7 +290,8 @@ pub async fn seed(state: &AppState, now: Timestamp) -> Result<Option<DemoSummary
                 name: name.clone(),
                 unit_code: unit.clone(),
                 roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                password_hash: Some(hash.clone()),
+                // The intake user is for the public page only: nobody signs in as it.
+                password_hash: (*login != "web.intake").then(|| hash.clone()),
             })
             .await?;
         summary.users += 1;

@@ -14,11 +14,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod demo;
 pub mod error;
 pub mod json;
 pub mod policies;
 pub mod scheduler;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,7 +29,6 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use jiff::SignedDuration;
-use manyi_core::calendar::Calendar;
 use manyi_core::clock::Clock;
 use manyi_store::Store;
 use tokio::net::TcpListener;
@@ -62,7 +63,7 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     /// The official working-day calendar deadlines are computed on.
-    pub calendar: Arc<Calendar>,
+    pub calendar: Arc<calendar::CalendarCell>,
     /// Woken when a request writes timers, so the scheduler can sleep until the next due
     /// instant and still notice a nearer one.
     pub timers_changed: Arc<tokio::sync::Notify>,
@@ -75,7 +76,7 @@ impl AppState {
         AppState {
             store,
             clock,
-            calendar: Arc::new(Calendar::official().clone()),
+            calendar: Arc::new(calendar::CalendarCell::official()),
             timers_changed: Arc::new(tokio::sync::Notify::new()),
             policies: Arc::new(PolicyCache::default()),
             config: Arc::new(config),
@@ -96,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{number}/transitions", post(api::cases::transition))
         .route("/deadlines", get(api::cases::deadlines))
         .route("/calendar/alerts", get(api::cases::calendar_alerts))
+        .route("/calendar/files", post(api::cases::import_calendar))
         .route("/units", get(api::org::list_units).post(api::org::add_unit))
         .route("/units/{code}/move", post(api::org::move_unit))
         .route("/users", get(api::org::list_users).post(api::org::add_user))
@@ -113,6 +115,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
+        .merge(web::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -138,9 +141,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Err(e) = calendar::refresh(&state).await {
+        tracing::error!(error = ?e, "could not load the imported calendar files");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx));
-    let result = axum::serve(listener, router(state))
+    // The client address feeds the public pages' per-IP rate limit.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_tx.send(true);

@@ -115,7 +115,8 @@ async fn fire(
         let case = case_of(&record)?;
         let policy = state.policies.get(&state.store, record.policy_id).await?;
         let directory = directory_for_timer(state, record.owner_unit_id).await?;
-        let calendar = state.calendar.view();
+        let calendar = state.calendar.current();
+        let calendar = calendar.view();
         let (Some(kind), Ok(generation)) = (
             TimerKind::parse(&timer.kind),
             u32::try_from(timer.generation),
@@ -187,6 +188,10 @@ async fn fire(
 /// Runs ticks until `stop` turns true.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
+        // Another instance (or the CLI) may have imported holiday notices.
+        if let Err(e) = crate::calendar::refresh(&state).await {
+            tracing::error!(error = ?e, "calendar refresh failed");
+        }
         if let Err(e) = tick(&state).await {
             tracing::error!(error = ?e, "scheduler tick failed");
         }

@@ -72,6 +72,16 @@ pub enum CalendarCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import official holiday notices (holiday-cn JSON files, e.g. 2027.json when the State
+    /// Council publishes it) into the database: every instance switches to the new calendar
+    /// and the deadlines of open cases are recomputed (provisional ones become final). A bad
+    /// file is refused whole, naming the file and the entry; nothing is imported.
+    Import {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        db: crate::DbArgs,
+    },
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
@@ -282,6 +292,9 @@ pub fn execute(cmd: &CalendarCommand, calendar: &Calendar) -> anyhow::Result<Out
             } else {
                 format!("{count}\n")
             };
+        }
+        CalendarCommand::Import { .. } => {
+            anyhow::bail!("internal: `calendar import` needs the database and runs elsewhere")
         }
         CalendarCommand::Show { year, json } => {
             out.stdout = if json {

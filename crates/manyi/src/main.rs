@@ -34,7 +34,7 @@ struct Cli {
 
 /// Where the data lives: a SQLite path (`manyi.db`, `sqlite:manyi.db`) or, later,
 /// `postgres://…`.
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
 struct DbArgs {
     #[arg(long, env = "MANYI_DATABASE", default_value = "sqlite:manyi.db")]
     database: String,
@@ -246,10 +246,16 @@ fn main() -> ExitCode {
     // Policy and calendar commands need no runtime; the rest do IO on tokio.
     let result = match cli.command {
         Command::Policy(cmd) => return run_policy(cmd),
+        Command::Calendar(calendar_cmd::CalendarCommand::Import { files, db }) => {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")
+                .and_then(|rt| rt.block_on(import_calendar(files, db)))
+        }
         Command::Calendar(cmd) => {
             calendar_cmd::run(cmd, manyi_core::calendar::Calendar::official())
         }
-
         other => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -450,6 +456,32 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Policy(_) | Command::Calendar(_) => unreachable_command(),
     }
+}
+
+async fn import_calendar(files: Vec<PathBuf>, db: DbArgs) -> anyhow::Result<()> {
+    let state = shell_state(&db).await?;
+    manyi_server::calendar::refresh(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut contents = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        let name = f.file_name().map_or_else(
+            || f.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        contents.push((name, bytes));
+    }
+    let report = manyi_server::calendar::import(&state, contents)
+        .await
+        .map_err(|e| match e {
+            manyi_server::AppError::Invalid { detail, .. } => {
+                anyhow::anyhow!("{detail}; nothing was imported")
+            }
+            other => anyhow::anyhow!("{other:?}"),
+        })?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }
 
 /// The server's state over a database, for commands that read cases.

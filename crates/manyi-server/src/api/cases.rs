@@ -340,7 +340,12 @@ fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Acto
         created_at: timestamp(case.created_at),
         updated_at: timestamp(case.updated_at),
         version: case.version,
-        clocks: clock_bodies(case, policy, &state.calendar.view(), state.clock.now()),
+        clocks: clock_bodies(
+            case,
+            policy,
+            &state.calendar.current().view(),
+            state.clock.now(),
+        ),
         actions,
     }
 }
@@ -434,7 +439,8 @@ pub async fn create_as(
         channel: req.channel.clone(),
         fields: req.fields.clone(),
     };
-    let calendar = state.calendar.view();
+    let calendar = state.calendar.current();
+    let calendar = calendar.view();
     let event = engine::decide_create(
         &policy,
         policy_version,
@@ -646,7 +652,8 @@ pub async fn transition_as(
         let directory = directory_for(state, Some((&policy, &case.kind)), &input.fields).await?;
         let actor = actor_of(user, &directory)?;
         let now = state.clock.now();
-        let calendar = state.calendar.view();
+        let calendar = state.calendar.current();
+        let calendar = calendar.view();
         let event =
             engine::decide_transition(&policy, &case, input, &actor, &directory, &calendar, now)
                 .map_err(AppError::Refused)?;
@@ -850,7 +857,13 @@ pub async fn deadlines(
 ) -> Result<axum::Json<DeadlinesBody>, AppError> {
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let viewer = (!user.is_admin()).then_some(&user.0);
-    let list = deadline_list(&state, viewer, q.unit.as_deref(), q.within_hours.unwrap_or(8)).await?;
+    let list = deadline_list(
+        &state,
+        viewer,
+        q.unit.as_deref(),
+        q.within_hours.unwrap_or(8),
+    )
+    .await?;
     Ok(axum::Json(list))
 }
 
@@ -883,7 +896,8 @@ pub async fn deadline_list(
             .ok_or_else(|| AppError::BadRequest(format!("`unit` = {code:?}: no such unit")))?;
         filter.unit_subtree = Some(unit.path);
     }
-    let calendar = state.calendar.view();
+    let calendar = state.calendar.current();
+    let calendar = calendar.view();
     let mut body = DeadlinesBody {
         overdue: Vec::new(),
         due_soon: Vec::new(),
@@ -970,4 +984,26 @@ pub async fn calendar_alerts(
         "covered_years": state.calendar.covered_years(),
         "alerts": alerts,
     }))
+}
+
+/// `POST /api/v1/calendar/files?name=2027.json` (admin): imports an official holiday notice
+/// (holiday-cn JSON body), then rebuilds the deadlines of open cases. A bad file is refused
+/// with 422 naming the file and the entry; nothing is imported.
+pub async fn import_calendar(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    crate::json::RawBody(body): crate::json::RawBody,
+) -> Result<axum::Json<crate::calendar::ImportReport>, AppError> {
+    user.require_admin()?;
+    let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let report = crate::calendar::import(&state, vec![(q.name, body.to_vec())]).await?;
+    Ok(axum::Json(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// The file name, e.g. `2027.json` (it names the file in errors).
+    pub name: String,
 }

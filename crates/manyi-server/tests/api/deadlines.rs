@@ -274,3 +274,76 @@ async fn the_deadline_list_shows_what_is_overdue_and_what_is_due_soon_in_a_subtr
     assert_eq!(list["complete"], true);
     let _ = ccb_complaint;
 }
+
+#[tokio::test]
+async fn importing_next_years_notice_makes_provisional_deadlines_final() {
+    use crate::helpers::ADMIN;
+    let app = spawn_app().await;
+    // 2026-12-30 (Wednesday) + 1 working day = 12-31, which depends on the 2027 notice (a
+    // notice may reach back into the last days of December): provisional.
+    app.clock.set(t("2026-12-30T10:00:00+08:00"));
+    let case = app.open_ccb_complaint(&token(TELLER)).await;
+    let number = case["number"].as_str().unwrap().to_owned();
+    let c = clock(&case, "handling");
+    assert_eq!(c["due_day"], "2026-12-31");
+    assert_eq!(c["provisional"], true);
+
+    // A malformed notice is refused whole, naming the file; nothing changes.
+    let (status, _, problem) = app
+        .post_raw(
+            "/api/v1/calendar/files?name=2027.json",
+            &token(ADMIN),
+            "application/json",
+            r#"{"year": 2027, "papers": ["x"], "days": [{"name": "元旦", "date": "2027-13-01", "isOffDay": true}]}"#.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem:#}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("2027.json"),
+        "{problem:#}"
+    );
+    let (_, _, alerts) = app.get("/api/v1/calendar/alerts", &token(ADMIN)).await;
+    assert!(
+        !alerts["covered_years"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(2027))
+    );
+
+    // Only an administrator imports.
+    let notice = r#"{"year": 2027, "papers": ["https://www.gov.cn/notice-2027"], "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}"#.as_bytes().to_vec();
+    let (status, _, _) = app
+        .post_raw(
+            "/api/v1/calendar/files?name=2027.json",
+            &token(TELLER),
+            "application/json",
+            notice.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, _, report) = app
+        .post_raw(
+            "/api/v1/calendar/files?name=2027.json",
+            &token(ADMIN),
+            "application/json",
+            notice,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report:#}");
+    assert_eq!(report["cases_recomputed"], 1, "{report:#}");
+    assert!(
+        report["covered_years"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(2027))
+    );
+
+    let (_, _, case) = app.show(&number, &token(TELLER)).await;
+    let c = clock(&case, "handling");
+    assert_eq!(c["provisional"], false, "{case:#}");
+    assert_eq!(c["due_day"], "2026-12-31");
+    assert_eq!(c["calendar_version"], report["calendar_version"]);
+    let events = app.events(&number, &token(TELLER)).await;
+    assert!(events.iter().any(|e| e["action"] == "deadlines_recomputed"));
+}

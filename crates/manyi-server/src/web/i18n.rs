@@ -1,0 +1,662 @@
+//! The one translation table of the web interface: every user-visible string of the pages
+//! goes through [`tr`] (from Rust) or `t("key")` (from templates), in Simplified Chinese (the
+//! default) and English.
+//!
+//! Policy texts (kind, state, field and action labels) come from the policy itself: `label`
+//! is Chinese, `label_en` English when the policy gives one ([`Lang::pick`]). Messages of the
+//! engine come in both languages already (`message_zh`, `message`).
+//!
+//! A test checks that every key a template uses is in the table.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::http::HeaderMap;
+use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
+use serde::Serialize;
+
+/// The languages of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Lang {
+    /// 简体中文, the default.
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute of the page and the value of the `lang` cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// Reads a language code (`zh`, `zh-CN`, `en`, `en-GB`, …).
+    pub fn parse(code: &str) -> Option<Lang> {
+        let primary = code
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The language of a request: the `lang` cookie (the user's explicit choice), then the
+    /// browser's `Accept-Language` (highest quality first), then Chinese.
+    pub fn of_request(headers: &HeaderMap) -> Lang {
+        if let Some(lang) = cookie(headers, super::LANG_COOKIE).and_then(|c| Lang::parse(&c)) {
+            return lang;
+        }
+        headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(from_accept_language)
+            .unwrap_or(Lang::Zh)
+    }
+
+    /// A policy label in this language: the English label when there is one.
+    pub fn pick<'a>(self, zh: &'a str, en: Option<&'a str>) -> &'a str {
+        match (self, en) {
+            (Lang::En, Some(en)) if !en.is_empty() => en,
+            _ => zh,
+        }
+    }
+
+    /// One of the engine's two messages.
+    pub fn message<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// The best supported language of an `Accept-Language` header.
+fn from_accept_language(header: &str) -> Option<Lang> {
+    let mut best: Option<(f32, Lang)> = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or("");
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if let Some(lang) = Lang::parse(tag)
+            && q > 0.0
+            && best.is_none_or(|(bq, _)| q > bq)
+        {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, lang)| lang)
+}
+
+/// The value of a cookie.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// The text of `key` in `lang`; the key itself if the table lacks it (a test keeps the
+/// templates' keys in the table).
+pub fn tr(lang: Lang, key: &str) -> &str {
+    match index().get(key) {
+        Some(&(zh, en)) => match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        },
+        None => key,
+    }
+}
+
+/// [`tr`] with `{name}` placeholders replaced.
+pub fn tr_with(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    let mut out = tr(lang, key).to_owned();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// Whether the table has `key`.
+pub fn has(key: &str) -> bool {
+    index().contains_key(key)
+}
+
+fn index() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
+    static INDEX: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
+    INDEX.get_or_init(|| TABLE.iter().map(|&(k, zh, en)| (k, (zh, en))).collect())
+}
+
+/// `(key, 简体中文, English)`.
+const TABLE: &[(&str, &str, &str)] = &[
+    // The frame of every page.
+    ("app.name", "满意", "manyi"),
+    (
+        "app.tagline",
+        "投诉与案件管理",
+        "Complaint and case management",
+    ),
+    ("nav.workspace", "工作台", "Workspace"),
+    ("nav.register", "登记投诉", "Register"),
+    ("nav.dashboard", "看板", "Dashboard"),
+    ("nav.admin", "管理", "Administration"),
+    ("nav.logout", "退出", "Log out"),
+    ("nav.skip", "跳到正文", "Skip to content"),
+    ("nav.main", "主导航", "Main navigation"),
+    ("lang.switch", "English", "中文"),
+    ("lang.switch.title", "Switch to English", "切换到中文"),
+    // Log in.
+    ("login.title", "登录", "Log in"),
+    ("login.login", "用户名", "Login"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Log in"),
+    (
+        "login.failed",
+        "用户名或密码错误",
+        "Wrong login or password",
+    ),
+    (
+        "login.expired",
+        "会话已过期，请重新登录",
+        "Your session has expired; please log in again",
+    ),
+    ("login.required", "请先登录", "Please log in first"),
+    ("login.logged_out", "已退出登录", "You have logged out"),
+    // Errors.
+    ("error.title", "出错了", "Something went wrong"),
+    ("error.not_found", "页面不存在", "Page not found"),
+    (
+        "error.not_found.detail",
+        "没有这个页面，或您无权查看。",
+        "There is no such page, or you may not see it.",
+    ),
+    ("error.forbidden", "无权操作", "Not allowed"),
+    (
+        "error.csrf",
+        "表单已失效（安全校验未通过），请返回刷新页面后重试。",
+        "The form has expired (security check failed). Go back, reload the page and try again.",
+    ),
+    ("error.bad_request", "请求有误", "Bad request"),
+    ("error.conflict", "操作冲突", "Conflict"),
+    (
+        "error.unavailable",
+        "系统暂时不可用",
+        "Temporarily unavailable",
+    ),
+    (
+        "error.unavailable.detail",
+        "数据库暂时无法访问，未做任何更改，请稍后重试。",
+        "The database is unavailable; nothing was changed. Please retry shortly.",
+    ),
+    ("error.internal", "系统内部错误", "Internal error"),
+    (
+        "error.internal.detail",
+        "系统出现内部错误。请联系管理员并提供请求编号：{id}",
+        "An internal error occurred. Please contact the administrator with request id {id}.",
+    ),
+    ("error.too_many", "操作过于频繁", "Too many requests"),
+    ("error.back", "返回工作台", "Back to the workspace"),
+    (
+        "error.admin_only",
+        "需要系统管理员角色",
+        "This needs the administrator role",
+    ),
+    // The workspace.
+    ("ws.title", "工作台", "Workspace"),
+    ("ws.mine", "我的案件", "My cases"),
+    (
+        "ws.mine.hint",
+        "由我办理或我为首问负责人的案件",
+        "Cases assigned to me or where I am the first contact",
+    ),
+    ("ws.unit", "本机构案件", "My unit's cases"),
+    (
+        "ws.unit.hint",
+        "{unit}及下级机构的案件",
+        "Cases of {unit} and the units below it",
+    ),
+    ("ws.empty", "没有案件", "No cases"),
+    ("ws.filter", "筛选", "Filter"),
+    ("ws.filter.state", "状态", "State"),
+    ("ws.filter.kind", "类型", "Kind"),
+    ("ws.filter.any", "全部", "All"),
+    ("ws.filter.open", "未结案件", "Open cases"),
+    ("ws.filter.closed", "含已结案件", "Include closed"),
+    ("ws.find", "快速查找", "Quick find"),
+    (
+        "ws.find.placeholder",
+        "案件编号 / 电话 / 姓名",
+        "Case number / phone / name",
+    ),
+    ("ws.find.submit", "查找", "Find"),
+    ("ws.find.clear", "清除", "Clear"),
+    (
+        "ws.find.note",
+        "查找范围：下列队列中最近的 {n} 件案件；输入完整案件编号可直接打开。",
+        "Searches the latest {n} cases of the queues below; a full case number opens the case.",
+    ),
+    ("ws.truncated", "仅显示前 {n} 件", "Showing the first {n}"),
+    ("ws.count", "共 {n} 件", "{n} cases"),
+    (
+        "ws.refresh",
+        "剩余时间每分钟自动刷新",
+        "Time left refreshes every minute",
+    ),
+    // Case columns and the case page.
+    ("case.number", "案件编号", "Case number"),
+    ("case.customer", "客户", "Customer"),
+    ("case.category", "类别", "Category"),
+    ("case.state", "状态", "State"),
+    ("case.owner_unit", "承办机构", "Owning unit"),
+    ("case.first_contact", "首问负责人", "First contact"),
+    ("case.assignee", "办理人", "Assignee"),
+    ("case.time_left", "剩余时间", "Time left"),
+    ("case.kind", "类型", "Kind"),
+    ("case.channel", "渠道", "Channel"),
+    ("case.created_at", "登记时间", "Registered"),
+    ("case.updated_at", "更新时间", "Updated"),
+    ("case.policy", "策略", "Policy"),
+    ("case.closed", "已结案", "Closed"),
+    ("case.open", "办理中", "Open"),
+    ("case.fields", "案件信息", "Case details"),
+    ("case.clocks", "办理时限", "Time limits"),
+    ("case.actions", "可执行的操作", "What you can do"),
+    (
+        "case.no_actions",
+        "您当前没有可执行的操作。",
+        "There is nothing you can do on this case now.",
+    ),
+    ("case.timeline", "办理记录", "Timeline"),
+    (
+        "case.created",
+        "案件已登记：{number}",
+        "Case {number} registered",
+    ),
+    (
+        "case.replayed",
+        "该表单已提交过，这是已登记的案件。",
+        "This form was already submitted; this is the case it registered.",
+    ),
+    ("case.done", "操作已完成：{action}", "Done: {action}"),
+    ("case.refused", "操作未通过", "Not allowed"),
+    ("case.clause", "依据", "Clause"),
+    ("case.note", "备注", "Note"),
+    ("case.submit_action", "确认", "Submit"),
+    ("case.required_fields", "需填写", "Needs"),
+    ("case.personal", "个人信息", "Personal data"),
+    ("case.none", "—", "—"),
+    ("case.system", "系统", "System"),
+    ("case.back", "返回工作台", "Back to the workspace"),
+    (
+        "case.conflict",
+        "案件刚被他人修改，请刷新页面后重试。",
+        "Someone changed the case meanwhile; reload the page and try again.",
+    ),
+    // Clocks.
+    ("clock.limit", "时限", "Limit"),
+    ("clock.due", "截止时间", "Due"),
+    ("clock.due_day", "截止日", "Due day"),
+    ("clock.left", "剩余工作时间", "Working time left"),
+    ("clock.status", "状态", "Status"),
+    ("clock.running", "计时中", "Running"),
+    ("clock.paused", "已暂停", "Paused"),
+    ("clock.stopped", "已停止", "Stopped"),
+    ("clock.met", "按时完成", "Met"),
+    ("clock.missed", "超时完成", "Missed"),
+    ("clock.overdue", "已超时", "Overdue"),
+    ("clock.breached", "已记录超时", "Breach recorded"),
+    ("clock.provisional", "暂定", "provisional"),
+    (
+        "clock.provisional.title",
+        "该年度节假日安排尚未公布，按周一至周五推算，公布后将重新计算",
+        "The official holiday notice for the year is not out yet: computed on Monday–Friday; it will be recomputed",
+    ),
+    ("clock.none", "无时限", "No time limit"),
+    ("limit.working_days", "{n}个工作日", "{n} working days"),
+    ("limit.calendar_days", "{n}日", "{n} days"),
+    ("limit.hours", "{n}小时", "{n} hours"),
+    ("limit.minutes", "{n}分钟", "{n} minutes"),
+    (
+        "limit.business_hours",
+        "{n}个营业小时",
+        "{n} business hours",
+    ),
+    (
+        "limit.business_minutes",
+        "{n}个营业分钟",
+        "{n} business minutes",
+    ),
+    (
+        "clock.left.days_hours",
+        "剩 {d}天{h}小时",
+        "{d} d {h} h left",
+    ),
+    ("clock.left.days", "剩 {d}天", "{d} d left"),
+    (
+        "clock.left.hours_minutes",
+        "剩 {h}小时{m}分",
+        "{h} h {m} min left",
+    ),
+    ("clock.left.hours", "剩 {h}小时", "{h} h left"),
+    ("clock.left.minutes", "剩 {m}分钟", "{m} min left"),
+    (
+        "clock.over.days_hours",
+        "已逾期 {d}天{h}小时",
+        "overdue {d} d {h} h",
+    ),
+    ("clock.over.days", "已逾期 {d}天", "overdue {d} d"),
+    (
+        "clock.over.hours_minutes",
+        "已逾期 {h}小时{m}分",
+        "overdue {h} h {m} min",
+    ),
+    ("clock.over.hours", "已逾期 {h}小时", "overdue {h} h"),
+    ("clock.over.minutes", "已逾期 {m}分钟", "overdue {m} min"),
+    (
+        "clock.working_time",
+        "剩余时间按工作时间计算（节假日不计）",
+        "Time left counts working time (rest days excluded)",
+    ),
+    // Events of the timeline.
+    ("event.open", "登记", "Registered"),
+    ("event.clock_warned", "时限预警", "Deadline warning"),
+    ("event.clock_breached", "超过时限", "Deadline passed"),
+    (
+        "event.deadlines_recomputed",
+        "重新计算时限",
+        "Deadlines recomputed",
+    ),
+    ("event.moved_to", "转入", "to"),
+    ("event.owner_unit", "承办机构", "Owning unit"),
+    ("event.assignee", "办理人", "Assignee"),
+    ("event.violation", "记录违规", "Violation recorded"),
+    ("event.fields", "变更", "Changes"),
+    ("event.cleared", "（清空）", "(cleared)"),
+    // Registering.
+    ("reg.title", "登记投诉", "Register a complaint"),
+    (
+        "reg.choose",
+        "选择要登记的案件类型",
+        "Choose what to register",
+    ),
+    (
+        "reg.none",
+        "您没有可登记的案件类型。",
+        "There is nothing you may register.",
+    ),
+    ("reg.channel", "受理渠道", "Channel"),
+    ("reg.submit", "登记", "Register"),
+    ("reg.more", "更多信息（选填）", "More details (optional)"),
+    ("reg.required", "必填", "required"),
+    (
+        "reg.errors",
+        "有 {n} 处需要修改，请查看标红的字段。",
+        "{n} things need fixing: see the fields marked in red.",
+    ),
+    (
+        "reg.key_reused",
+        "这份表单已经提交过并登记了案件。如确需再登记一件，请检查后再次提交。",
+        "This form was already submitted and registered a case. To register another one, check and submit again.",
+    ),
+    (
+        "reg.unknown_policy",
+        "没有这个已启用的策略或案件类型",
+        "No such active policy or case kind",
+    ),
+    (
+        "reg.attachment",
+        "附件暂不支持在此上传",
+        "Attachments cannot be uploaded here yet",
+    ),
+    ("reg.select", "请选择", "Choose"),
+    // Channels (a policy lists codes; these are the usual ones).
+    ("channel.counter", "柜面", "Counter"),
+    ("channel.phone", "电话", "Phone"),
+    ("channel.hotline", "热线", "Hotline"),
+    ("channel.hotline_95533", "95533 热线", "95533 hotline"),
+    ("channel.email", "电子邮件", "E-mail"),
+    ("channel.letter", "信函", "Letter"),
+    ("channel.letter_visit", "信访", "Letters and visits"),
+    ("channel.web", "网站", "Web"),
+    ("channel.visit", "来访", "Visit"),
+    ("channel.wechat", "微信", "WeChat"),
+    // The dashboard.
+    ("dash.title", "主管看板", "Supervisor's dashboard"),
+    (
+        "dash.scope",
+        "范围：{unit}及下级机构",
+        "Scope: {unit} and the units below it",
+    ),
+    ("dash.open", "未结案件", "Open"),
+    ("dash.due_soon", "即将到期", "Due soon"),
+    ("dash.due_soon.hint", "8 小时内到期", "due within 8 hours"),
+    ("dash.overdue", "已超时", "Overdue"),
+    ("dash.on_time", "按时率", "On time"),
+    (
+        "dash.on_time.hint",
+        "近 8 周登记的案件：按时完成的时限占已完成或已超时时限的比例",
+        "Cases of the last 8 weeks: clocks met in time among those finished or overdue",
+    ),
+    ("dash.by_unit", "各机构情况", "By unit"),
+    ("dash.unit", "机构", "Unit"),
+    ("dash.level", "层级", "Level"),
+    ("dash.created", "近 8 周新增", "New (8 weeks)"),
+    ("dash.total", "合计", "Total"),
+    (
+        "dash.trend",
+        "每周新增案件（近 8 周）",
+        "New cases per week (last 8 weeks)",
+    ),
+    ("dash.overdue_list", "超时案件", "Overdue cases"),
+    ("dash.due_soon_list", "即将到期的案件", "Cases due soon"),
+    ("dash.clock", "时限", "Clock"),
+    ("dash.none", "无", "None"),
+    (
+        "dash.bounded",
+        "统计基于最多 {n} 件案件的扫描，数量更大时结果不完整。",
+        "Counted over at most {n} cases; larger volumes are not fully counted.",
+    ),
+    ("dash.incomplete", "（不完整）", "(incomplete)"),
+    ("dash.week_of", "{date} 起的一周", "week of {date}"),
+    // Customers' pages.
+    ("pub.complaint.title", "在线投诉", "Submit a complaint"),
+    (
+        "pub.complaint.intro",
+        "请填写以下信息，我们将在规定时限内处理并答复您。",
+        "Tell us what happened; we will handle your complaint and reply within the set time.",
+    ),
+    ("pub.complaint.submit", "提交投诉", "Submit"),
+    (
+        "pub.complaint.not_configured",
+        "在线投诉暂未开通，请通过柜台或客服热线反映。",
+        "Online complaints are not available yet; please contact us at a counter or by phone.",
+    ),
+    (
+        "pub.complaint.done",
+        "投诉已受理",
+        "Your complaint was received",
+    ),
+    (
+        "pub.complaint.number",
+        "您的案件编号是",
+        "Your case number is",
+    ),
+    (
+        "pub.complaint.keep",
+        "请记下案件编号，可凭编号和手机号后四位查询办理进度。",
+        "Keep this number: with it and the last four digits of your phone you can follow your case.",
+    ),
+    ("pub.track.title", "查询进度", "Follow your case"),
+    ("pub.track.number", "案件编号", "Case number"),
+    (
+        "pub.track.last4",
+        "联系电话后四位",
+        "Last four digits of your phone",
+    ),
+    ("pub.track.submit", "查询", "Look up"),
+    (
+        "pub.track.not_found",
+        "没有找到匹配的案件，请核对案件编号和电话后四位。",
+        "No matching case: check the case number and the last four digits.",
+    ),
+    ("pub.track.state", "办理状态", "State"),
+    ("pub.track.received", "受理日期", "Received"),
+    ("pub.track.due", "答复期限", "Reply due by"),
+    ("pub.track.closed", "已办结", "Closed"),
+    ("pub.track.in_progress", "办理中", "In progress"),
+    (
+        "pub.limited.ip",
+        "提交过于频繁，请稍后再试。",
+        "Too many submissions from your network; please try again later.",
+    ),
+    (
+        "pub.limited.phone",
+        "该电话号码今日提交次数已达上限，如有新情况请致电客服热线。",
+        "This phone number has reached today's limit; for anything new please call us.",
+    ),
+    ("pub.follow_link", "查询办理进度", "Follow a case"),
+    ("pub.complaint_link", "我要投诉", "Submit a complaint"),
+    // Administration.
+    ("admin.title", "系统管理", "Administration"),
+    ("admin.org", "组织机构", "Organisation"),
+    ("admin.users", "用户", "Users"),
+    ("admin.policies", "策略", "Policies"),
+    ("admin.calendar", "工作日历", "Calendar"),
+    ("admin.code", "代码", "Code"),
+    ("admin.name", "名称", "Name"),
+    ("admin.level", "层级", "Level"),
+    ("admin.people", "人数", "People"),
+    ("admin.login", "用户名", "Login"),
+    ("admin.unit", "所属机构", "Unit"),
+    ("admin.roles", "角色", "Roles"),
+    (
+        "admin.org.readonly",
+        "本页只读；增加或调整机构请使用 manyi org import 或 API。",
+        "Read only; add or move units with `manyi org import` or the API.",
+    ),
+    ("admin.policy", "策略", "Policy"),
+    ("admin.version", "版本", "Version"),
+    ("admin.active", "启用中", "Active"),
+    ("admin.created", "创建时间", "Created"),
+    ("admin.activated", "启用时间", "Activated"),
+    ("admin.activate", "启用此版本", "Activate"),
+    (
+        "admin.activated_ok",
+        "已启用 {policy} 第 {version} 版",
+        "{policy} version {version} is now active",
+    ),
+    ("admin.upload", "上传策略", "Upload a policy"),
+    (
+        "admin.upload.source",
+        "策略文件（TOML）",
+        "Policy file (TOML)",
+    ),
+    ("admin.upload.file", "或选择文件", "or choose a file"),
+    ("admin.check", "检查", "Check"),
+    ("admin.store", "保存为新版本", "Store as a new version"),
+    (
+        "admin.check.ok",
+        "检查通过，没有错误。",
+        "The policy checks clean.",
+    ),
+    (
+        "admin.check.errors",
+        "{n} 个错误，未保存。",
+        "{n} error(s); nothing was stored.",
+    ),
+    (
+        "admin.stored",
+        "已保存 {policy} 第 {version} 版（未启用）",
+        "Stored {policy} version {version} (not active)",
+    ),
+    (
+        "admin.stored.same",
+        "与 {policy} 第 {version} 版内容相同，未新建版本",
+        "Same text as {policy} version {version}; no new version",
+    ),
+    (
+        "admin.line_col",
+        "第 {line} 行第 {column} 列",
+        "line {line}, column {column}",
+    ),
+    ("admin.error", "错误", "error"),
+    ("admin.warning", "警告", "warning"),
+    ("admin.calendar.year", "{year} 年", "{year}"),
+    ("admin.calendar.workday", "工作日", "Working day"),
+    ("admin.calendar.weekend", "周末", "Weekend"),
+    (
+        "admin.calendar.holiday",
+        "法定节假日 / 调休放假",
+        "Official rest day",
+    ),
+    ("admin.calendar.makeup", "调休上班", "Make-up working day"),
+    (
+        "admin.calendar.uncovered",
+        "{year} 年的节假日安排尚未载入：按周一至周五推算，期限为暂定。",
+        "The holiday notice for {year} is not loaded: Monday–Friday is assumed and deadlines are provisional.",
+    ),
+    ("admin.calendar.version", "日历版本", "Calendar version"),
+    ("admin.calendar.prev", "上一年", "Previous year"),
+    ("admin.calendar.next", "下一年", "Next year"),
+    ("weekday.short", "一二三四五六日", "MTWTFSS"),
+    ("month.1", "1月", "January"),
+    ("month.2", "2月", "February"),
+    ("month.3", "3月", "March"),
+    ("month.4", "4月", "April"),
+    ("month.5", "5月", "May"),
+    ("month.6", "6月", "June"),
+    ("month.7", "7月", "July"),
+    ("month.8", "8月", "August"),
+    ("month.9", "9月", "September"),
+    ("month.10", "10月", "October"),
+    ("month.11", "11月", "November"),
+    ("month.12", "12月", "December"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_prefers_the_highest_quality() {
+        assert_eq!(
+            from_accept_language("en-US,en;q=0.9,zh;q=0.8"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            from_accept_language("fr, zh-CN;q=0.9, en;q=0.5"),
+            Some(Lang::Zh)
+        );
+        assert_eq!(from_accept_language("fr, de"), None);
+        assert_eq!(from_accept_language("en;q=0, zh;q=0.1"), Some(Lang::Zh));
+    }
+
+    #[test]
+    fn every_key_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for (key, _, _) in TABLE {
+            assert!(seen.insert(key), "`{key}` is twice in the table");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(
+            tr_with(Lang::Zh, "clock.left.days_hours", &[("d", "1"), ("h", "3")]),
+            "剩 1天3小时"
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! The customers' pages, without login: submit a complaint (`/public/complaint`) and follow a
+//! case by its number and the last four digits of the phone (`/public/track`).
+//!
+//! **Intake user.** A complaint from the web is registered as the user with the well-known
+//! login [`INTAKE_LOGIN`] (`web.intake`): that user becomes the first-contact owner and their
+//! unit owns the case, under the `default-complaint` policy, channel `web`. An administrator
+//! creates the user (e.g. in the service-management department, with a role that may register
+//! complaints, such as `frontline` or `service_dept`); without it the page says online
+//! complaints are not available.
+//!
+//! **Rate limits.** Per client address and per phone number, in this instance's memory
+//! ([`Limiter`]). This is a known limitation: with several instances each counts on its own
+//! (the limits multiply by the number of instances) and a restart forgets the counts; a
+//! store-backed limiter belongs to the store. The client address needs the server to be run
+//! with connection info (`into_make_service_with_connect_info`); without it only the
+//! per-phone limit applies.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
+use manyi_core::policy::FieldType;
+use manyi_core::values::PhoneNumber;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::forms::{self, Input, Typed};
+use super::register::{Outcome, active_kind, register_from_form};
+use super::session::{CsrfForm, Ctx};
+use super::templates::{WebError, percent_encode, redirect, render_status, s};
+use super::view;
+use crate::AppState;
+use crate::api::cases::case_view;
+use crate::auth::random_token;
+use crate::error::AppError;
+
+/// The login of the user that registers the customers' complaints.
+pub const INTAKE_LOGIN: &str = "web.intake";
+/// The policy and kind of the customers' complaints.
+const POLICY: &str = "default-complaint";
+const KIND: &str = "complaint";
+const CHANNEL: &str = "web";
+
+/// Complaints per client address per hour.
+const PER_ADDRESS_PER_HOUR: usize = 10;
+/// Complaints per phone number per day.
+const PER_PHONE_PER_DAY: usize = 3;
+/// Look-ups per client address per hour (the last four digits are a small secret).
+const TRACK_PER_ADDRESS_PER_HOUR: usize = 30;
+
+/// Counts recent requests per key, in memory (see the module documentation).
+#[derive(Default)]
+pub struct Limiter {
+    hits: Mutex<HashMap<String, VecDeque<Timestamp>>>,
+}
+
+impl Limiter {
+    /// How many hits `key` has had within `window` before `now`.
+    pub fn count(&self, key: &str, window: SignedDuration, now: Timestamp) -> usize {
+        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        match hits.get_mut(key) {
+            Some(q) => {
+                while q.front().is_some_and(|&t| t + window <= now) {
+                    q.pop_front();
+                }
+                q.len()
+            }
+            None => 0,
+        }
+    }
+
+    /// Records a hit for `key` unless it already had `max` within `window`: false then.
+    pub fn allow(&self, key: &str, max: usize, window: SignedDuration, now: Timestamp) -> bool {
+        if self.count(key, window, now) >= max {
+            return false;
+        }
+        self.record(key, now);
+        true
+    }
+
+    /// Records a hit for `key`.
+    pub fn record(&self, key: &str, now: Timestamp) {
+        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded memory: forget keys idle for a day once there are many.
+        if hits.len() > 50_000 {
+            hits.retain(|_, q| {
+                q.back()
+                    .is_some_and(|&t| t + SignedDuration::from_hours(24) > now)
+            });
+        }
+        hits.entry(key.to_owned()).or_default().push_back(now);
+    }
+}
+
+/// The client's address, when the server runs with connection info.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// The complaint form's inputs: the fields the policy requires at registration.
+fn public_inputs(
+    kind: &manyi_core::policy::CaseKind,
+    typed: &Typed,
+    errors: &HashMap<String, String>,
+    lang: super::i18n::Lang,
+) -> Vec<Input> {
+    forms::registration_fields(kind)
+        .into_iter()
+        .filter(|(_, required)| *required)
+        .map(|(f, _)| forms::input(f, true, typed, errors, lang))
+        .collect()
+}
+
+/// `GET /public/complaint`.
+pub async fn complaint_form(ctx: Ctx, State(state): State<AppState>) -> Result<Response, WebError> {
+    let intake = state.store.user_by_login(INTAKE_LOGIN).await?;
+    let found = active_kind(&state, POLICY, KIND).await?;
+    let (Some(_), Some((policy, index))) = (intake, found) else {
+        return not_configured(&ctx);
+    };
+    let kind = &policy.kinds[index];
+    let inputs = public_inputs(kind, &Typed::default(), &HashMap::new(), ctx.lang);
+    render_status(
+        StatusCode::OK,
+        &ctx,
+        None,
+        "public_complaint.html",
+        context! {
+            inputs => s(inputs),
+            policy => POLICY,
+            kind => KIND,
+            idem => random_token(16),
+            errors => Vec::<String>::new(),
+            notice => None::<&str>,
+        },
+    )
+}
+
+fn not_configured(ctx: &Ctx) -> Result<Response, WebError> {
+    render_status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ctx,
+        None,
+        "public_complaint.html",
+        context! { not_configured => true },
+    )
+}
+
+/// `POST /public/complaint`.
+pub async fn complaint_submit(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Extension(limiter): Extension<Arc<Limiter>>,
+    ClientAddr(addr): ClientAddr,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    let now = state.clock.now();
+    let Some(intake) = state.store.user_by_login(INTAKE_LOGIN).await? else {
+        return not_configured(&ctx);
+    };
+    let Some((policy, index)) = active_kind(&state, POLICY, KIND).await? else {
+        return not_configured(&ctx);
+    };
+    let kind = &policy.kinds[index];
+    if let Some(ip) = addr
+        && !limiter.allow(
+            &format!("complaint-ip:{ip}"),
+            PER_ADDRESS_PER_HOUR,
+            SignedDuration::from_hours(1),
+            now,
+        )
+    {
+        return Err(WebError::TooMany("pub.limited.ip"));
+    }
+    // The phone as the engine will store it (digits only for the key).
+    let phone_key = kind
+        .fields
+        .iter()
+        .filter(|f| f.field_type == FieldType::Phone)
+        .find_map(|f| form.get(&format!("{}{}", forms::FIELD_PREFIX, f.id)))
+        .and_then(|p| PhoneNumber::parse(p).ok())
+        .map(|p| format!("complaint-phone:{}", p.as_str()));
+    let day = SignedDuration::from_hours(24);
+    if let Some(key) = &phone_key
+        && limiter.count(key, day, now) >= PER_PHONE_PER_DAY
+    {
+        return Err(WebError::TooMany("pub.limited.phone"));
+    }
+    let required: Vec<String> = forms::registration_fields(kind)
+        .into_iter()
+        .filter(|(_, r)| *r)
+        .map(|(f, _)| f.id.clone())
+        .collect();
+    let only: Vec<&str> = required.iter().map(String::as_str).collect();
+    let (outcome, typed) = register_from_form(
+        &state,
+        &intake,
+        &policy,
+        kind,
+        &form,
+        CHANNEL.into(),
+        Some(&only),
+    )
+    .await?;
+    let (errors, notice, idem) = match outcome {
+        Outcome::Created(created) => {
+            if created.new
+                && let Some(key) = &phone_key
+            {
+                limiter.record(key, now);
+            }
+            return Ok(redirect(&format!(
+                "/public/complaint/done?number={}",
+                percent_encode(&created.record.number)
+            )));
+        }
+        Outcome::Invalid(errors) => (errors, None, form.text("idem")),
+        Outcome::KeyReused => (Vec::new(), Some("reg.key_reused"), random_token(16)),
+    };
+    let (by_field, other) = forms::errors_by_field(&errors, &only, ctx.lang);
+    let inputs = public_inputs(kind, &typed, &by_field, ctx.lang);
+    render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &ctx,
+        None,
+        "public_complaint.html",
+        context! {
+            inputs => s(inputs),
+            policy => POLICY,
+            kind => KIND,
+            idem,
+            errors => other,
+            error_count => errors.len(),
+            notice,
+        },
+    )
+}
+
+/// `POST /public/check`: the live check of one field of the complaint form.
+pub async fn check_field(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    super::register::check_field_for(&ctx, &state, &form).await
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    number: String,
+}
+
+/// `GET /public/complaint/done?number=…`: the case number to keep.
+pub async fn complaint_done(ctx: Ctx, Query(q): Query<DoneQuery>) -> Result<Response, WebError> {
+    render_status(
+        StatusCode::OK,
+        &ctx,
+        None,
+        "public_done.html",
+        context! { number => q.number },
+    )
+}
+
+#[derive(Serialize)]
+struct Tracked {
+    number: String,
+    kind: String,
+    state: String,
+    closed: bool,
+    received: String,
+    updated: String,
+    due: Vec<String>,
+}
+
+/// `GET /public/track`.
+pub async fn track_form(ctx: Ctx) -> Result<Response, WebError> {
+    render_status(
+        StatusCode::OK,
+        &ctx,
+        None,
+        "public_track.html",
+        context! { number => "", found => s(None::<Tracked>), not_found => false },
+    )
+}
+
+/// `POST /public/track` (a POST, so that phone digits stay out of URLs and logs): the state
+/// and dates of a case whose phone ends with the given digits; nothing personal.
+pub async fn track_submit(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Extension(limiter): Extension<Arc<Limiter>>,
+    ClientAddr(addr): ClientAddr,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    let now = state.clock.now();
+    if let Some(ip) = addr
+        && !limiter.allow(
+            &format!("track-ip:{ip}"),
+            TRACK_PER_ADDRESS_PER_HOUR,
+            SignedDuration::from_hours(1),
+            now,
+        )
+    {
+        return Err(WebError::TooMany("pub.limited.ip"));
+    }
+    let number = form.text("number").to_uppercase();
+    let last4 = form.text("last4");
+    let found = lookup(&state, &number, &last4, ctx.lang).await?;
+    let status = if found.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    let not_found = found.is_none();
+    render_status(
+        status,
+        &ctx,
+        None,
+        "public_track.html",
+        context! { number, found => s(found), not_found },
+    )
+}
+
+/// The case `number` if the last four digits of one of its phone fields are `last4`. A missing
+/// case and wrong digits look the same.
+async fn lookup(
+    state: &AppState,
+    number: &str,
+    last4: &str,
+    lang: super::i18n::Lang,
+) -> Result<Option<Tracked>, AppError> {
+    if last4.len() != 4 || !last4.chars().all(|c| c.is_ascii_digit()) || number.is_empty() {
+        return Ok(None);
+    }
+    let Some(record) = state.store.case_by_number(number).await? else {
+        return Ok(None);
+    };
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let Some(kind) = policy.kind(&record.kind) else {
+        return Ok(None);
+    };
+    let case = case_view(state, number).await?;
+    let matches = kind
+        .fields
+        .iter()
+        .filter(|f| f.field_type == FieldType::Phone)
+        .filter_map(|f| case.fields.get(&f.id).and_then(|v| v.as_str()))
+        .any(|p| {
+            PhoneNumber::parse(p)
+                .map(|p| p.last4() == last4)
+                .unwrap_or_else(|_| p.ends_with(last4))
+        });
+    if !matches {
+        return Ok(None);
+    }
+    Ok(Some(Tracked {
+        number: case.number.clone(),
+        kind: view::kind_label(Some(kind), &case.kind, lang),
+        state: view::state_label(Some(kind), &case.state, lang),
+        closed: case.closed,
+        received: view::local_date(&case.created_at),
+        updated: view::local_date(&case.updated_at),
+        due: case
+            .clocks
+            .iter()
+            .filter(|c| matches!(c.status, manyi_core::deadlines::ClockStatus::Running))
+            .map(|c| {
+                c.due_day
+                    .clone()
+                    .unwrap_or_else(|| view::local_date(&c.due))
+            })
+            .collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_counts_within_its_window() {
+        let limiter = Limiter::default();
+        let t0: Timestamp = "2026-03-10T02:00:00Z".parse().expect("instant");
+        let hour = SignedDuration::from_hours(1);
+        assert!(limiter.allow("k", 2, hour, t0));
+        assert!(limiter.allow("k", 2, hour, t0));
+        assert!(!limiter.allow("k", 2, hour, t0));
+        assert!(limiter.allow("other", 2, hour, t0));
+        assert!(limiter.allow("k", 2, hour, t0 + hour));
+    }
+}

@@ -1,0 +1,316 @@
+//! `/` — the agent's workspace: "my cases" and "my unit's cases" as queues, the case due first
+//! on top, each row with the working time left of its running clock.
+//!
+//! The queues are the API's case list (`api::cases::list`, so jurisdiction and filters are
+//! the API's), at most [`QUEUE_LIMIT`] cases each. Quick find opens a case by its full
+//! number, and otherwise narrows those queues by number, phone or name: it does not search
+//! beyond them (full-text search is a later capability).
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::i18n::{Lang, tr_with};
+use super::session::{Ctx, WebUser};
+use super::templates::{WebError, redirect, render, s};
+use super::view::{self, ClockView, PolicyLookup};
+use crate::AppState;
+use crate::api::cases::{CaseBody, ListQuery, list, show};
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::json::ApiPath;
+
+/// How many cases each queue loads.
+pub const QUEUE_LIMIT: u32 = 200;
+
+#[derive(Deserialize, Default)]
+pub struct WorkspaceQuery {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    q: String,
+    /// "1": include closed cases.
+    #[serde(default)]
+    closed: String,
+}
+
+/// One row of a queue.
+#[derive(Serialize)]
+pub struct Row {
+    pub number: String,
+    pub kind: String,
+    pub customer: String,
+    pub phone: String,
+    pub category: String,
+    pub state: String,
+    pub closed: bool,
+    pub owner_unit: String,
+    pub first_contact: String,
+    pub assignee: String,
+    pub clock: Option<ClockView>,
+    /// When no clock runs: paused, met or missed.
+    pub clock_note: Option<String>,
+    #[serde(skip)]
+    phones: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Queue {
+    id: &'static str,
+    title: &'static str,
+    hint: String,
+    rows: Vec<Row>,
+    truncated: bool,
+}
+
+#[derive(Serialize)]
+struct Opt {
+    value: String,
+    label: String,
+}
+
+/// `GET /`.
+pub async fn page(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    Query(q): Query<WorkspaceQuery>,
+) -> Result<Response, WebError> {
+    let lang = ctx.lang;
+    let find = q.q.trim().to_owned();
+    if let Some(number) = exact_case(&state, &user, &find).await? {
+        let to = format!("/cases/{}", super::templates::percent_encode(&number));
+        // htmx follows a 303 inside the page; it needs a 200 telling it to navigate.
+        if ctx.htmx {
+            let mut response = axum::http::StatusCode::OK.into_response();
+            if let Ok(v) = HeaderValue::from_str(&to) {
+                response.headers_mut().insert("hx-redirect", v);
+            }
+            return Ok(response);
+        }
+        return Ok(redirect(&to));
+    }
+    let non_empty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    let state_filter = non_empty(&q.state);
+    let include_closed = q.closed == "1" || state_filter.is_some();
+    let query =
+        |assignee: Option<String>, first_contact: Option<String>, unit: Option<String>| ListQuery {
+            kind: non_empty(&q.kind),
+            state: state_filter.clone(),
+            unit,
+            assignee,
+            first_contact,
+            closed: (!include_closed).then_some(false),
+            created_from: None,
+            created_to: None,
+            cursor: None,
+            limit: Some(QUEUE_LIMIT),
+        };
+    let login = user.user.login.clone();
+    let assigned = fetch(&state, &user, query(Some(login.clone()), None, None)).await?;
+    let first = fetch(&state, &user, query(None, Some(login), None)).await?;
+    let unit = fetch(
+        &state,
+        &user,
+        query(None, None, Some(user.user.unit_code.clone())),
+    )
+    .await?;
+
+    let truncated_mine =
+        assigned.len() >= QUEUE_LIMIT as usize || first.len() >= QUEUE_LIMIT as usize;
+    let truncated_unit = unit.len() >= QUEUE_LIMIT as usize;
+    let mut mine = assigned;
+    for case in first {
+        if !mine.iter().any(|c| c.number == case.number) {
+            mine.push(case);
+        }
+    }
+    let mut policies = PolicyLookup::new(&state);
+    let mut mine_rows = rows(&mut policies, mine, lang).await?;
+    let mut unit_rows = rows(&mut policies, unit, lang).await?;
+    if !find.is_empty() {
+        mine_rows.retain(|r| matches(r, &find));
+        unit_rows.retain(|r| matches(r, &find));
+    }
+    sort_by_due(&mut mine_rows);
+    sort_by_due(&mut unit_rows);
+
+    let queues = vec![
+        Queue {
+            id: "mine",
+            title: "ws.mine",
+            hint: super::i18n::tr(lang, "ws.mine.hint").to_owned(),
+            rows: mine_rows,
+            truncated: truncated_mine,
+        },
+        Queue {
+            id: "unit",
+            title: "ws.unit",
+            hint: tr_with(lang, "ws.unit.hint", &[("unit", &user.unit_name)]),
+            rows: unit_rows,
+            truncated: truncated_unit,
+        },
+    ];
+    let (kinds, states) = filter_options(&state, lang).await?;
+    render(
+        &ctx,
+        Some(&user),
+        "workspace.html",
+        context! {
+            active => "workspace",
+            queues => s(queues),
+            kinds => s(kinds),
+            states => s(states),
+            f_state => q.state,
+            f_kind => q.kind,
+            f_closed => q.closed == "1",
+            q => find,
+            limit => QUEUE_LIMIT,
+        },
+    )
+}
+
+async fn fetch(
+    state: &AppState,
+    user: &WebUser,
+    query: ListQuery,
+) -> Result<Vec<CaseBody>, AppError> {
+    let Json(body) = list(
+        State(state.clone()),
+        CurrentUser(user.user.clone()),
+        Ok(Query(query)),
+    )
+    .await?;
+    Ok(body.items)
+}
+
+/// A quick-find text that is the full number of a case the user may see.
+async fn exact_case(
+    state: &AppState,
+    user: &WebUser,
+    find: &str,
+) -> Result<Option<String>, AppError> {
+    let looks_like_number = find.len() >= 4
+        && find.len() <= 64
+        && find.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && find.chars().any(|c| c.is_ascii_digit());
+    if !looks_like_number {
+        return Ok(None);
+    }
+    for candidate in [find.to_owned(), find.to_uppercase()] {
+        match show(
+            State(state.clone()),
+            CurrentUser(user.user.clone()),
+            ApiPath(candidate),
+        )
+        .await
+        {
+            Ok(Json(case)) => return Ok(Some(case.number)),
+            Err(AppError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// Rows for the cases of a queue.
+pub async fn rows(
+    policies: &mut PolicyLookup<'_>,
+    cases: Vec<CaseBody>,
+    lang: Lang,
+) -> Result<Vec<Row>, AppError> {
+    let mut out = Vec::with_capacity(cases.len());
+    for case in cases {
+        let (policy, kind_index) = policies.of_case(&case).await?;
+        let kind = kind_index.map(|i| &policy.kinds[i]);
+        let phones = kind
+            .map(|k| view::phones(k, &case.fields))
+            .unwrap_or_default();
+        out.push(Row {
+            kind: view::kind_label(kind, &case.kind, lang),
+            customer: kind
+                .map(|k| view::customer_name(k, &case.fields))
+                .unwrap_or_default(),
+            phone: phones.first().map(|(_, m)| m.clone()).unwrap_or_default(),
+            category: kind
+                .map(|k| view::category(k, &case.fields))
+                .unwrap_or_default(),
+            state: view::state_label(kind, &case.state, lang),
+            closed: case.closed,
+            owner_unit: case.owner_unit.name.clone(),
+            first_contact: case.first_contact.name.clone(),
+            assignee: case
+                .assignee
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            clock: view::first_running(&case.clocks, lang),
+            clock_note: view::clock_note(&case.clocks, lang),
+            phones: phones.into_iter().map(|(p, _)| p).collect(),
+            number: case.number,
+        });
+    }
+    Ok(out)
+}
+
+/// Overdue and soonest due first; cases without a running clock last, newest first.
+pub fn sort_by_due(rows: &mut [Row]) {
+    rows.sort_by(|a, b| {
+        let due = |r: &Row| r.clock.as_ref().and_then(|c| c.due_at);
+        match (due(a), due(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => b.number.cmp(&a.number),
+        }
+    });
+}
+
+/// Quick find on a loaded row: the number, the phone digits (4 or more), or the name.
+fn matches(row: &Row, find: &str) -> bool {
+    let upper = find.to_uppercase();
+    if row.number.to_uppercase().contains(&upper) {
+        return true;
+    }
+    let digits: String = find.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() >= 4
+        && row.phones.iter().any(|p| {
+            let own: String = p.chars().filter(char::is_ascii_digit).collect();
+            own.contains(&digits)
+        })
+    {
+        return true;
+    }
+    !row.customer.is_empty() && row.customer.contains(find)
+}
+
+/// The kinds and states of the active policies, for the filters.
+async fn filter_options(state: &AppState, lang: Lang) -> Result<(Vec<Opt>, Vec<Opt>), AppError> {
+    let mut kinds: Vec<Opt> = Vec::new();
+    let mut states: Vec<Opt> = Vec::new();
+    for record in state.store.active_policies().await? {
+        let policy = state.policies.compile(&record)?;
+        for kind in &policy.kinds {
+            if !kinds.iter().any(|k| k.value == kind.id) {
+                kinds.push(Opt {
+                    value: kind.id.clone(),
+                    label: view::kind_label(Some(kind), &kind.id, lang),
+                });
+            }
+            for s in &kind.states {
+                if !states.iter().any(|o| o.value == s.id) {
+                    states.push(Opt {
+                        value: s.id.clone(),
+                        label: lang.pick(&s.label, s.label_en.as_deref()).to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok((kinds, states))
+}

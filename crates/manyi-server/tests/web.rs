@@ -1,0 +1,1043 @@
+//! The web pages, tested from the outside like a browser without JavaScript: each test starts
+//! a server on port 0 with its own SQLite database and a small bank (the same as the API
+//! tests'), keeps cookies, reads the CSRF token from the forms and posts them.
+//!
+//! What a real browser adds (htmx, rendering, Chinese fonts) is covered by `tests/browser/`
+//! at the repository root.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, SET_COOKIE};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jiff::SignedDuration;
+use manyi_core::clock::ManualClock;
+use manyi_server::{AppState, ServerConfig};
+use manyi_store::{CaseFilter, NewUnit, NewUser, Store, StoreOptions};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+const PASSWORD: &str = "correct horse battery staple";
+/// 2026-03-10 10:00 in Beijing, a Tuesday.
+const START: &str = "2026-03-10T02:00:00Z";
+
+// ---------------------------------------------------------------------------------------------
+// The harness
+// ---------------------------------------------------------------------------------------------
+
+struct TestApp {
+    addr: SocketAddr,
+    store: Store,
+    clock: ManualClock,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| manyi_server::auth::hash_password(PASSWORD).expect("hashing"))
+        .clone()
+}
+
+fn shipped_policy(file_name: &str) -> String {
+    let path = format!("{}/../../policies/{file_name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+/// A server with the API tests' bank; `intake` adds the `web.intake` user of the customers'
+/// complaint page.
+async fn spawn_app(intake: bool) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("manyi.db").display());
+    let store = Store::connect(&url, StoreOptions::default())
+        .await
+        .expect("open the store");
+    store.migrate().await.expect("migrate");
+    let clock = ManualClock::new(START.parse().expect("an instant"));
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        ServerConfig::default(),
+    );
+    let now = state.clock.now();
+    let units = [
+        ("HQ", "总行", "hq", None),
+        ("BJ", "北京分行", "branch1", Some("HQ")),
+        ("BJHD", "北京海淀支行", "branch2", Some("BJ")),
+        ("BJHD01", "中关村营业网点", "outlet", Some("BJHD")),
+        ("SH", "上海分行", "branch1", Some("HQ")),
+        ("SH01", "陆家嘴营业网点", "outlet", Some("SH")),
+    ];
+    for (code, name, level, parent) in units {
+        store
+            .insert_unit(NewUnit {
+                code: code.into(),
+                name: name.into(),
+                level: level.into(),
+                parent_code: parent.map(Into::into),
+            })
+            .await
+            .expect("insert unit");
+    }
+    let mut users: Vec<(&str, &str, &str, Vec<&str>)> = vec![
+        ("teller", "柜员小王", "BJHD01", vec!["teller", "frontline"]),
+        (
+            "outlet_head",
+            "网点主任李",
+            "BJHD01",
+            vec!["outlet_head", "unit_head"],
+        ),
+        (
+            "branch_head",
+            "支行行长张",
+            "BJHD",
+            vec!["dept_head", "unit_head", "service_mgmt", "service_dept"],
+        ),
+        ("admin", "系统管理员", "HQ", vec!["admin"]),
+        (
+            "sh_teller",
+            "上海柜员吴",
+            "SH01",
+            vec!["teller", "frontline"],
+        ),
+    ];
+    if intake {
+        users.push(("web.intake", "网站受理", "HQ", vec!["frontline"]));
+    }
+    for (login, name, unit, roles) in users {
+        store
+            .insert_user(NewUser {
+                login: login.into(),
+                name: name.into(),
+                unit_code: unit.into(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                password_hash: Some(password_hash()),
+            })
+            .await
+            .expect("insert user");
+    }
+    for file in ["default-complaint.toml", "ccb-counter.toml"] {
+        manyi_server::policies::install(
+            &store,
+            &state.policies,
+            file,
+            &shipped_policy(file),
+            now,
+            true,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{file} does not install: {e:?}"));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(manyi_server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        store,
+        clock,
+        shutdown: Some(tx),
+        _dir: dir,
+    }
+}
+
+/// A page as the test browser got it.
+#[derive(Debug)]
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of the first `<input … name="NAME" value="…">`.
+    fn input_value(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')?;
+        Some(unescape(&self.body[start..start + end]))
+    }
+
+    fn assert_contains(&self, text: &str) {
+        assert!(
+            self.body.contains(text),
+            "expected `{text}` in the page ({}):\n{}",
+            self.status,
+            self.body
+        );
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A browser: keeps cookies, sends forms, does not follow redirects (tests look at them).
+struct Browser {
+    addr: SocketAddr,
+    http: Client<HttpConnector, Full<Bytes>>,
+    cookies: Mutex<BTreeMap<String, String>>,
+    headers: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            addr: app.addr,
+            http: Client::builder(TokioExecutor::new()).build_http(),
+            cookies: Mutex::new(BTreeMap::new()),
+            headers: Vec::new(),
+        }
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().expect("cookies").get(name).cloned()
+    }
+
+    fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .lock()
+            .expect("cookies")
+            .insert(name.into(), value.into());
+    }
+
+    async fn send(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
+        let jar = self
+            .cookies
+            .lock()
+            .expect("cookies")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !jar.is_empty() {
+            request = request.header(COOKIE, jar);
+        }
+        for (k, v) in &self.headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let body = match form {
+            Some(fields) => {
+                request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            }
+            None => String::new(),
+        };
+        let response = self
+            .http
+            .request(request.body(Full::new(Bytes::from(body))).expect("request"))
+            .await
+            .unwrap_or_else(|e| panic!("{path}: no response: {e}"));
+        let (parts, body) = response.into_parts();
+        for value in parts.headers.get_all(SET_COOKIE) {
+            let text = value.to_str().expect("ASCII cookie");
+            let pair = text.split(';').next().unwrap_or("");
+            if let Some((name, value)) = pair.split_once('=') {
+                let mut jar = self.cookies.lock().expect("cookies");
+                if text.contains("Max-Age=0") {
+                    jar.remove(name);
+                } else {
+                    jar.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        let bytes = body.collect().await.expect("body").to_bytes();
+        Page {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// Posts a form with the CSRF token the pages put in every form (from the cookie).
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.cookie("manyi_csrf").unwrap_or_default();
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.send(Method::POST, path, Some(&all)).await
+    }
+
+    /// Logs in through the form and checks that it worked.
+    async fn log_in(&self, login: &str) {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let done = self
+            .post(
+                "/login",
+                &[("login", login), ("password", PASSWORD), ("next", "/")],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location(), "/");
+        assert!(self.cookie("manyi_session").is_some(), "no session cookie");
+    }
+
+    /// Registers a default complaint through the form; returns the case number.
+    async fn register(&self, fields: &[(&str, &str)]) -> String {
+        let form = self
+            .get("/cases/new?policy=default-complaint&kind=complaint")
+            .await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let idem = form.input_value("idem").expect("an idempotency key");
+        let page = self
+            .post("/cases/new", &complaint_form(&idem, fields))
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        number_of(page.location())
+    }
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `/cases/TS2026030001?created=1` → `TS2026030001`.
+fn number_of(location: &str) -> String {
+    location
+        .trim_start_matches("/cases/")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A complete default-complaint registration form; `overrides` replace or add fields.
+fn complaint_form<'a>(idem: &'a str, overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("policy", "default-complaint"),
+        ("kind", "complaint"),
+        ("idem", idem),
+        ("channel", "phone"),
+        ("f.complainant_name", "王小明"),
+        ("f.contact_phone", "138 0013 8000"),
+        ("f.matter", "办理转账时柜员态度冷淡，多次询问不予回应。"),
+        ("f.customer_demand", "要求网点说明情况并道歉。"),
+    ];
+    for (k, v) in overrides {
+        match fields.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1 = v,
+            None => fields.push((k, v)),
+        }
+    }
+    fields
+}
+
+async fn case_count(store: &Store) -> usize {
+    store
+        .list_cases(&CaseFilter {
+            limit: 500,
+            ..CaseFilter::default()
+        })
+        .await
+        .expect("list")
+        .items
+        .len()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging in and out
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn logging_in_through_the_form_shows_the_workspace_in_chinese() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    let login = browser.get("/login").await;
+    login.assert_contains("<html lang=\"zh-CN\">");
+    login.assert_contains("用户名");
+    login.assert_contains("name=\"csrf\"");
+    let csrf = browser
+        .cookie("manyi_csrf")
+        .expect("the login page sets the CSRF cookie");
+    assert_eq!(login.input_value("csrf"), Some(csrf));
+    let cookie = login
+        .headers
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+
+    browser.log_in("teller").await;
+    let workspace = browser.get("/").await;
+    assert_eq!(workspace.status, StatusCode::OK);
+    workspace.assert_contains("我的案件");
+    workspace.assert_contains("本机构案件");
+    workspace.assert_contains("柜员小王");
+    workspace.assert_contains("中关村营业网点");
+    assert_eq!(
+        workspace
+            .headers
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_form_again_with_the_login_kept() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.get("/login").await;
+    let page = browser
+        .post(
+            "/login",
+            &[("login", "teller"), ("password", "wrong"), ("next", "/")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("用户名或密码错误");
+    assert_eq!(page.input_value("login").as_deref(), Some("teller"));
+    assert!(browser.cookie("manyi_session").is_none());
+}
+
+#[tokio::test]
+async fn a_page_without_a_session_sends_to_the_login_page_and_back() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    let page = browser.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/login?next=%2Fdashboard");
+    let login = browser.get(page.location()).await;
+    login.assert_contains("请先登录");
+    assert_eq!(login.input_value("next").as_deref(), Some("/dashboard"));
+    // An absolute URL is never followed after logging in.
+    let evil = browser.get("/login?next=https://evil.example/").await;
+    assert_eq!(evil.input_value("next").as_deref(), Some("/"));
+}
+
+#[tokio::test]
+async fn an_expired_session_goes_to_the_login_page_with_a_message() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    app.clock.advance(SignedDuration::from_hours(13));
+    let page = browser.get("/").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/login?next=%2F&expired=1");
+    assert!(
+        browser.cookie("manyi_session").is_none(),
+        "the stale cookie is cleared"
+    );
+    browser
+        .get(page.location())
+        .await
+        .assert_contains("会话已过期，请重新登录");
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let session = browser.cookie("manyi_session").expect("session");
+    let out = browser.post("/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/login?out=1");
+    // The old cookie no longer opens a page.
+    browser.set_cookie("manyi_session", &session);
+    assert_eq!(browser.get("/").await.status, StatusCode::SEE_OTHER);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSRF and languages
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_form_without_the_csrf_token_is_refused() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let form = browser
+        .get("/cases/new?policy=default-complaint&kind=complaint")
+        .await;
+    let idem = form.input_value("idem").expect("idem");
+    let fields = complaint_form(&idem, &[]);
+    // No token at all.
+    let page = browser
+        .send(Method::POST, "/cases/new", Some(&fields))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("安全校验未通过");
+    // A token that is not the cookie's.
+    let mut forged = vec![("csrf", "0".repeat(64))];
+    forged.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
+    let forged: Vec<(&str, &str)> = forged.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = browser
+        .send(Method::POST, "/cases/new", Some(&forged))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(case_count(&app.store).await, 0, "nothing was registered");
+    // The log-in form is protected too.
+    let fresh = Browser::new(&app);
+    let page = fresh
+        .send(
+            Method::POST,
+            "/login",
+            Some(&[("login", "teller"), ("password", PASSWORD)]),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn english_comes_from_the_lang_cookie_or_the_browser() {
+    let app = spawn_app(false).await;
+    let mut browser = Browser::new(&app);
+    browser
+        .headers
+        .push(("accept-language".into(), "en-US,en;q=0.9".into()));
+    let page = browser.get("/login").await;
+    page.assert_contains("<html lang=\"en\">");
+    page.assert_contains("Password");
+    // The switch sets a cookie that wins over the browser.
+    let switch = browser.get("/lang?to=zh-CN&back=/login").await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    assert_eq!(switch.location(), "/login");
+    browser.get("/login").await.assert_contains("密码");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registering a complaint
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_complaint_registered_through_the_form_opens_its_case_page() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let choose = browser.get("/cases/new").await;
+    choose.assert_contains("/cases/new?policy=default-complaint&amp;kind=complaint");
+    let form = browser
+        .get("/cases/new?policy=default-complaint&kind=complaint")
+        .await;
+    // Generated from the policy: labels, required marks, types.
+    form.assert_contains("投诉人姓名");
+    form.assert_contains("type=\"tel\"");
+    form.assert_contains("<textarea id=\"f-matter\"");
+    form.assert_contains("class=\"req\"");
+    let number = browser.register(&[]).await;
+    assert!(number.starts_with("TS202603"), "{number}");
+    let page = browser.get(&format!("/cases/{number}?created=1")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains(&format!("案件已登记：{number}"));
+    page.assert_contains("王小明");
+    page.assert_contains("已登记");
+    page.assert_contains("答复时限");
+    page.assert_contains("剩 2天");
+    page.assert_contains("初步评估");
+    // The workspace lists it with the working time left.
+    let workspace = browser.get("/").await;
+    workspace.assert_contains(&number);
+    workspace.assert_contains("138****8000");
+}
+
+#[tokio::test]
+async fn a_double_submitted_form_registers_one_case() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let form = browser
+        .get("/cases/new?policy=default-complaint&kind=complaint")
+        .await;
+    let idem = form.input_value("idem").expect("idem");
+    let fields = complaint_form(&idem, &[]);
+    let (first, second) = tokio::join!(
+        browser.post("/cases/new", &fields),
+        browser.post("/cases/new", &fields)
+    );
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.body);
+    assert_eq!(number_of(first.location()), number_of(second.location()));
+    assert_eq!(case_count(&app.store).await, 1);
+    let third = browser.post("/cases/new", &fields).await;
+    assert!(
+        third.location().ends_with("?replayed=1"),
+        "{}",
+        third.location()
+    );
+    assert_eq!(case_count(&app.store).await, 1);
+}
+
+#[tokio::test]
+async fn a_form_error_keeps_what_was_typed_and_shows_the_message_beside_the_field() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let form = browser
+        .get("/cases/new?policy=default-complaint&kind=complaint")
+        .await;
+    let idem = form.input_value("idem").expect("idem");
+    let page = browser
+        .post(
+            "/cases/new",
+            &complaint_form(
+                &idem,
+                &[
+                    ("f.contact_phone", "12345"),
+                    ("f.customer_demand", ""),
+                    ("f.email", "wang@example.com"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(case_count(&app.store).await, 0);
+    // What was typed is all still there, the optional section open.
+    assert_eq!(
+        page.input_value("f.complainant_name").as_deref(),
+        Some("王小明")
+    );
+    assert_eq!(
+        page.input_value("f.contact_phone").as_deref(),
+        Some("12345")
+    );
+    assert_eq!(
+        page.input_value("f.email").as_deref(),
+        Some("wang@example.com")
+    );
+    page.assert_contains("办理转账时柜员态度冷淡，多次询问不予回应。</textarea>");
+    page.assert_contains("<option value=\"phone\" selected>");
+    // Each message sits beside its field.
+    let phone_error = field_error(&page.body, "contact_phone");
+    assert!(phone_error.contains("联系电话"), "{phone_error}");
+    let demand_error = field_error(&page.body, "customer_demand");
+    assert!(demand_error.contains("必填"), "{demand_error}");
+    assert_eq!(field_error(&page.body, "complainant_name"), "");
+    page.assert_contains("有 2 处需要修改");
+    // The same key still registers the corrected form.
+    assert_eq!(page.input_value("idem"), Some(idem.clone()));
+    let fixed = browser
+        .post("/cases/new", &complaint_form(&idem, &[]))
+        .await;
+    assert_eq!(fixed.status, StatusCode::SEE_OTHER, "{}", fixed.body);
+}
+
+/// The text of the error element beside field `id` ("" when hidden).
+fn field_error(html: &str, id: &str) -> String {
+    let marker = format!("id=\"err-{id}\" role=\"alert\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no error element for {id}"));
+    let rest = &html[start + marker.len()..];
+    if rest.starts_with(" hidden") {
+        return String::new();
+    }
+    let open = rest.find('>').expect("tag end") + 1;
+    let close = rest.find("</span>").expect("span end");
+    rest[open..close].to_owned()
+}
+
+#[tokio::test]
+async fn the_live_check_uses_the_engines_validation() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let fields = [
+        ("policy", "default-complaint"),
+        ("kind", "complaint"),
+        ("check", "id_number"),
+        ("f.id_number", "110105194912310021"),
+    ];
+    let bad = browser.post("/cases/new/check", &fields).await;
+    assert_eq!(bad.status, StatusCode::OK);
+    bad.assert_contains("id=\"err-id_number\"");
+    bad.assert_contains("身份证号码");
+    let good = browser
+        .post(
+            "/cases/new/check",
+            &[
+                ("policy", "default-complaint"),
+                ("kind", "complaint"),
+                ("check", "id_number"),
+                ("f.id_number", "11010519491231002X"),
+            ],
+        )
+        .await;
+    good.assert_contains("hidden");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The case page
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_case_outside_the_jurisdiction_answers_404_like_a_missing_one() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller.register(&[]).await;
+    let other = Browser::new(&app);
+    other.log_in("sh_teller").await;
+    let hidden = other.get(&format!("/cases/{number}")).await;
+    let missing = other.get("/cases/TS202603999999").await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(hidden.body, missing.body, "a 404 must not tell which");
+    assert!(!hidden.body.contains("王小明"));
+    // Acting on it is a 404 too.
+    let act = other
+        .post(&format!("/cases/{number}/actions"), &[("action", "assess")])
+        .await;
+    assert_eq!(act.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_action_is_taken_and_a_refusal_shows_its_clause() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let number = browser.register(&[]).await;
+    let path = format!("/cases/{number}/actions");
+    // Assess as serious: a field error first (severity missing) keeps the typed values.
+    let missing = browser
+        .post(
+            &path,
+            &[
+                ("action", "assess"),
+                ("f.category", "attitude"),
+                ("f.validity", "valid"),
+                ("note", "电话回访前初评"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.body
+    );
+    missing.assert_contains("操作未通过");
+    missing.assert_contains("严重程度为必填项");
+    missing.assert_contains("<details class=\"action\" open id=\"action-assess\">");
+    missing.assert_contains("<option value=\"attitude\" selected>");
+    missing.assert_contains("电话回访前初评</textarea>");
+
+    let done = browser
+        .post(
+            &path,
+            &[
+                ("action", "assess"),
+                ("f.category", "attitude"),
+                ("f.severity", "serious"),
+                ("f.validity", "valid"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = browser.get(done.location()).await;
+    page.assert_contains("操作已完成：初步评估");
+    page.assert_contains("已初评");
+    // The timeline says who did what, under which clause, and what changed.
+    page.assert_contains("ISO 10002 8.5");
+    page.assert_contains("服务态度");
+
+    // A serious complaint cannot be resolved on the spot (CLAUSES A30).
+    let refused = browser.post(&path, &[("action", "resolve_on_spot")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    refused.assert_contains("操作未通过");
+    refused.assert_contains("依据：CLAUSES A30");
+    refused.assert_contains("只有一般的有效投诉可由首问负责人当场解决");
+}
+
+#[tokio::test]
+async fn quick_find_opens_a_case_by_number_and_finds_by_phone() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let number = browser.register(&[]).await;
+    let other = browser
+        .register(&[
+            ("f.complainant_name", "李四"),
+            ("f.contact_phone", "13912345678"),
+        ])
+        .await;
+    let open = browser.get(&format!("/?q={}", number.to_lowercase())).await;
+    assert_eq!(open.status, StatusCode::SEE_OTHER);
+    assert_eq!(open.location(), format!("/cases/{number}"));
+    let by_phone = browser.get("/?q=8000").await;
+    by_phone.assert_contains(&number);
+    assert!(!by_phone.body.contains(&other), "{}", by_phone.body);
+    let by_name = browser.get(&format!("/?q={}", encode("李四"))).await;
+    by_name.assert_contains(&other);
+    assert!(!by_name.body.contains(&format!(">{number}<")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard and administration
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_dashboard_counts_the_subtree_and_draws_the_weeks() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller.register(&[]).await;
+    // Three working days later the reply is overdue.
+    app.clock.advance(SignedDuration::from_hours(24 * 3));
+    let head = Browser::new(&app);
+    head.log_in("branch_head").await;
+    let page = head.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("主管看板");
+    page.assert_contains("北京海淀支行及下级机构");
+    page.assert_contains("<svg class=\"chart\"");
+    page.assert_contains("中关村营业网点");
+    page.assert_contains(&number);
+    page.assert_contains("已逾期");
+    // The teller's workspace shows it overdue too (after logging in again: 3 days passed).
+    teller.log_in("teller").await;
+    let ws = teller.get("/").await;
+    ws.assert_contains("row-overdue");
+}
+
+#[tokio::test]
+async fn administration_is_for_administrators_and_shows_policy_errors_inline() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    assert_eq!(teller.get("/admin").await.status, StatusCode::FORBIDDEN);
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let org = admin.get("/admin").await;
+    org.assert_contains("北京海淀支行");
+    admin
+        .get("/admin/users")
+        .await
+        .assert_contains("上海柜员吴");
+    admin
+        .get("/admin/calendar?year=2026")
+        .await
+        .assert_contains("春节");
+    let fixture = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/invalid-policy.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture");
+    let before = app
+        .store
+        .policy_versions("default-complaint")
+        .await
+        .expect("versions")
+        .len();
+    let page = admin
+        .post("/admin/policies", &[("op", "store"), ("source", &fixture)])
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    page.assert_contains("未保存");
+    page.assert_contains("class=\"marked\"");
+    assert!(
+        page.body.contains("行第"),
+        "a line and column: {}",
+        page.body
+    );
+    let after = app
+        .store
+        .policy_versions("default-complaint")
+        .await
+        .expect("versions")
+        .len();
+    assert_eq!(before, after, "nothing stored");
+}
+
+#[tokio::test]
+async fn an_administrator_stores_and_activates_a_policy_version() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    admin.get("/admin/policies").await;
+    let source = shipped_policy("default-complaint.toml").replace(
+        "title = \"通用客户投诉处理流程\"",
+        "title = \"通用客户投诉处理流程（修订）\"",
+    );
+    let checked = admin
+        .post("/admin/policies", &[("op", "check"), ("source", &source)])
+        .await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    checked.assert_contains("检查通过");
+    let stored = admin
+        .post("/admin/policies", &[("op", "store"), ("source", &source)])
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
+    stored.assert_contains("已保存 default-complaint 第 2 版");
+    stored.assert_contains("/admin/policies/default-complaint/versions/2/activate");
+    let activated = admin
+        .post("/admin/policies/default-complaint/versions/2/activate", &[])
+        .await;
+    assert_eq!(activated.status, StatusCode::SEE_OTHER);
+    admin
+        .get(activated.location())
+        .await
+        .assert_contains("已启用 default-complaint 第 2 版");
+    let active = app
+        .store
+        .active_policy("default-complaint")
+        .await
+        .expect("store")
+        .expect("active");
+    assert_eq!(active.version, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The customers' pages
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_customer_submits_a_complaint_and_follows_it() {
+    let app = spawn_app(true).await;
+    let customer = Browser::new(&app);
+    let form = customer.get("/public/complaint").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    form.assert_contains("在线投诉");
+    form.assert_contains("投诉人姓名");
+    assert!(!form.body.contains("身份证号码"), "only what is required");
+    let idem = form.input_value("idem").expect("idem");
+    let fields = [
+        ("policy", "default-complaint"),
+        ("kind", "complaint"),
+        ("idem", idem.as_str()),
+        ("f.complainant_name", "赵女士"),
+        ("f.contact_phone", "13700001234"),
+        ("f.matter", "网点无障碍通道被杂物堵塞。"),
+        ("f.customer_demand", "要求立即清理。"),
+    ];
+    let done = customer.post("/public/complaint", &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let number = done
+        .location()
+        .trim_start_matches("/public/complaint/done?number=")
+        .to_owned();
+    customer.get(done.location()).await.assert_contains(&number);
+    let record = app
+        .store
+        .case_by_number(&number)
+        .await
+        .expect("store")
+        .expect("the case");
+    assert_eq!(record.channel, "web");
+
+    let found = customer
+        .post("/public/track", &[("number", &number), ("last4", "1234")])
+        .await;
+    assert_eq!(found.status, StatusCode::OK);
+    found.assert_contains("已登记");
+    found.assert_contains("2026-03-10");
+    assert!(!found.body.contains("赵女士"), "no personal data");
+    assert!(!found.body.contains("13700001234"));
+    let wrong = customer
+        .post("/public/track", &[("number", &number), ("last4", "9999")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    wrong.assert_contains("没有找到匹配的案件");
+}
+
+#[tokio::test]
+async fn the_customers_page_limits_complaints_per_phone() {
+    let app = spawn_app(true).await;
+    let customer = Browser::new(&app);
+    for i in 0..4 {
+        let form = customer.get("/public/complaint").await;
+        let idem = form.input_value("idem").expect("idem");
+        let matter = format!("第 {i} 次反映：排队时间过长。");
+        let fields = [
+            ("policy", "default-complaint"),
+            ("kind", "complaint"),
+            ("idem", idem.as_str()),
+            ("f.complainant_name", "钱先生"),
+            ("f.contact_phone", "139 0000 5678"),
+            ("f.matter", matter.as_str()),
+            ("f.customer_demand", "要求改进。"),
+        ];
+        let page = customer.post("/public/complaint", &fields).await;
+        if i < 3 {
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        } else {
+            assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+            page.assert_contains("该电话号码今日提交次数已达上限");
+        }
+    }
+    assert_eq!(case_count(&app.store).await, 3);
+}
+
+#[tokio::test]
+async fn without_an_intake_user_the_customers_page_says_it_is_not_available() {
+    let app = spawn_app(false).await;
+    let page = Browser::new(&app).get("/public/complaint").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    page.assert_contains("在线投诉暂未开通");
+}
+
+#[tokio::test]
+async fn assets_are_served_from_the_binary_with_a_long_cache() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    let htmx = browser.get("/assets/htmx.min.js").await;
+    assert_eq!(htmx.status, StatusCode::OK);
+    assert!(htmx.body.contains("htmx"));
+    assert_eq!(
+        htmx.headers
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(
+        browser.get("/assets/nope.js").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -1,0 +1,298 @@
+// The web interface in a real browser: Debian's chromium, driven by playwright-core.
+//
+// Starts `manyi serve --demo` on a fresh SQLite file, then walks through the pages as the
+// people of the demo bank would: a teller logs in, registers a complaint taken by phone (with
+// the live check of the phone number), opens the case, assesses it, is refused an action with
+// the clause that refuses it; the outlet head dispatches it; the branch head looks at the
+// dashboard; a customer complains through the public page on a phone-sized screen and follows
+// the case. Every page is saved as a screenshot under target/screenshots/.
+//
+// Environment: MANYI_BIN (the manyi binary; default target/debug/manyi), SCREENSHOTS (the
+// directory; default target/screenshots), CHROMIUM (default /usr/bin/chromium).
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.MANYI_BIN || join(root, "target/debug/manyi");
+const shots = process.env.SCREENSHOTS || join(root, "target/screenshots");
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const PASSWORD = "manyi-demo";
+
+mkdirSync(shots, { recursive: true });
+rmSync(join(shots, "failure.png"), { force: true });
+const work = mkdtempSync(join(tmpdir(), "manyi-ui-"));
+
+let server;
+let browser;
+let step = "start";
+let failures = 0;
+let passes = 0;
+
+function check(condition, what) {
+  if (condition) {
+    passes += 1;
+    console.log(`  ok   ${what}`);
+  } else {
+    failures += 1;
+    console.log(`  FAIL ${what}`);
+  }
+}
+
+/// Starts the server and resolves with its base URL once it listens.
+function startServer() {
+  return new Promise((resolvePromise, reject) => {
+    const args = [
+      "serve",
+      "--demo",
+      "--database",
+      `sqlite:${join(work, "manyi.db")}`,
+      "--listen",
+      "127.0.0.1:0",
+    ];
+    server = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`the server did not start in 180 s:\n${output}`)), 180_000);
+    const onData = (chunk) => {
+      output += chunk.toString();
+      const m = output.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolvePromise(m[1]);
+      }
+    };
+    server.stdout.on("data", onData);
+    server.stderr.on("data", onData);
+    server.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code}):\n${output}`));
+    });
+  });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  console.log(`  shot ${name}.png`);
+}
+
+/// The demo has no `web.intake` user; an administrator adds one through the API so that the
+/// customers' page works.
+async function addIntakeUser(base) {
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ login: "admin", password: PASSWORD }),
+  });
+  if (!login.ok) throw new Error(`admin login: ${login.status}`);
+  const cookie = login.headers.get("set-cookie").split(";")[0];
+  const made = await fetch(`${base}/api/v1/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie },
+    body: JSON.stringify({ login: "web.intake", name: "网站受理", unit: "HQ", roles: ["frontline", "teller"] }),
+  });
+  if (made.status !== 201) throw new Error(`adding web.intake: ${made.status} ${await made.text()}`);
+}
+
+async function logIn(page, base, login) {
+  await page.goto(`${base}/login`);
+  await page.fill("#login", login);
+  await page.fill("#password", PASSWORD);
+  await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit].primary")]);
+}
+
+async function logOut(page, base) {
+  await Promise.all([page.waitForURL(/\/login\?out=1$/), page.click(".logout button")]);
+}
+
+async function main() {
+  step = "starting the server";
+  const base = await startServer();
+  console.log(`manyi at ${base}`);
+  await addIntakeUser(base);
+
+  step = "launching chromium";
+  browser = await chromium.launch({
+    executablePath,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      // A fresh --user-data-dir: playwright makes a new temporary profile for every launch
+      // (and refuses the flag itself).
+    ],
+  });
+  const desk = await browser.newContext({ locale: "zh-CN", viewport: { width: 1366, height: 900 } });
+  const page = await desk.newPage();
+  const consoleErrors = [];
+  // A page answered 403/404/409 on purpose (a wrong password, a refusal) is logged by
+  // chromium as a failed resource; anything else (a script error, a CSP violation) counts.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+  step = "log in";
+  await page.goto(`${base}/`);
+  check(page.url().startsWith(`${base}/login`), "an anonymous visit goes to the log-in page");
+  await shot(page, "01-login");
+  await page.fill("#login", "bjhd01.teller");
+  await page.fill("#password", "wrong password");
+  await page.click("button[type=submit].primary");
+  check((await page.textContent("#login-error")).includes("用户名或密码错误"), "a wrong password is said in Chinese");
+  check((await page.inputValue("#login")) === "bjhd01.teller", "the login typed is kept");
+  await page.fill("#password", PASSWORD);
+  await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit].primary")]);
+
+  step = "workspace";
+  check((await page.textContent("h1")).includes("工作台"), "the workspace opens");
+  check(await page.isVisible("text=我的案件"), "my cases are listed");
+  const leftCount = await page.locator("td.time .left").count();
+  check(leftCount > 0, `rows show the working time left (${leftCount})`);
+  await shot(page, "02-workspace");
+
+  step = "register";
+  await page.click("nav.nav >> text=登记投诉");
+  await page.click("a.choice[href*='policy=default-complaint']");
+  await page.selectOption("#f-channel", "phone");
+  await page.fill("#f-complainant_name", "孙丽");
+  await page.fill("#f-contact_phone", "1380013");
+  // The server's validation, as the user types (htmx).
+  await page.waitForSelector("#err-contact_phone:not([hidden])", { timeout: 10_000 });
+  check((await page.textContent("#err-contact_phone")).includes("联系电话"), "a short phone number is flagged as it is typed");
+  await shot(page, "03-register-live-check");
+  await page.fill("#f-contact_phone", "138 0013 8000");
+  await page.waitForSelector("#err-contact_phone[hidden]", { state: "attached", timeout: 10_000 });
+  await page.fill("#f-matter", "电话反映：自助取款机吞卡，现场无人处理，等候四十分钟。");
+  await page.fill("#f-customer_demand", "要求当天退还银行卡并说明原因。");
+  await shot(page, "04-register-filled");
+  // A double click must register one case (the form's idempotency key).
+  await Promise.all([page.waitForURL(/\/cases\/[A-Z0-9]+\?(created|replayed)=1$/), page.dblclick("form[action='/cases/new'] button[type=submit]")]);
+  const number = page.url().match(/\/cases\/([A-Z0-9]+)\?/)[1];
+  console.log(`  case ${number}`);
+
+  step = "case page";
+  check((await page.textContent(".notice")).includes(number), "the case page says the case was registered");
+  check((await page.textContent(".clock-left")).includes("剩"), "the reply clock shows the working time left");
+  await shot(page, "05-case");
+
+  step = "act";
+  await page.click("#action-assess summary");
+  await page.selectOption("#assess-f-category", "facility");
+  await page.selectOption("#assess-f-severity", "serious");
+  await page.selectOption("#assess-f-validity", "valid");
+  await page.fill("#note-assess", "客户情绪激动，按严重投诉处理。");
+  await Promise.all([page.waitForURL(/\?done=assess$/), page.click("#action-assess button[type=submit]")]);
+  check((await page.textContent(".notice")).includes("初步评估"), "the assessment is done");
+  check(await page.isVisible("text=已初评"), "the state is 已初评");
+  await shot(page, "06-case-assessed");
+
+  step = "refusal";
+  await page.click("#action-resolve_on_spot summary");
+  await page.click("#action-resolve_on_spot button[type=submit]");
+  await page.waitForSelector("#refusal");
+  const refusal = await page.textContent("#refusal");
+  check(refusal.includes("CLAUSES A30"), "the refusal names its clause");
+  check(refusal.includes("当场解决"), "the refusal says why");
+  await shot(page, "07-refusal");
+
+  step = "dispatch";
+  await logOut(page, base);
+  await logIn(page, base, "bjhd01.head");
+  // The filters update the queues in place (htmx) and the address bar with them.
+  await page.selectOption("#f-state", "assessed");
+  await page.waitForURL(/state=assessed/);
+  const states = await page.locator("#queues table.cases tbody td .state").allTextContents();
+  check(states.length > 0 && states.every((s) => s === "已初评"), `the state filter narrows the queues (${states.length} rows)`);
+  await shot(page, "08-workspace-filtered");
+  await page.fill("#q", number);
+  await Promise.all([page.waitForURL(`${base}/cases/${number}`), page.press("#q", "Enter")]);
+  await page.click("#action-dispatch summary");
+  await page.fill("#dispatch-f-handler", "bjhd01.head");
+  await Promise.all([page.waitForURL(/\?done=dispatch$/), page.click("#action-dispatch button[type=submit]")]);
+  check(await page.isVisible("text=调查处理中"), "the handler has the case");
+  await shot(page, "08-case-dispatched");
+
+  step = "dashboard";
+  await logOut(page, base);
+  await logIn(page, base, "bjhd.head");
+  await page.click("nav.nav >> text=看板");
+  check(await page.isVisible("svg.chart"), "the dashboard draws the weekly chart");
+  check(await page.isVisible("text=中关村营业网点"), "the dashboard lists the units of the subtree");
+  await shot(page, "09-dashboard");
+
+  step = "english";
+  await page.click("a.lang");
+  check((await page.textContent("h1")).includes("dashboard"), "the language switch gives English");
+  await page.click("nav.nav >> text=Workspace");
+  await shot(page, "10-workspace-en");
+  await page.click("a.lang");
+
+  step = "customer";
+  const phone = await browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const customer = await phone.newPage();
+  await customer.goto(`${base}/public/complaint`);
+  await customer.fill("#f-complainant_name", "周先生");
+  await customer.fill("#f-contact_phone", "13912345678");
+  await customer.fill("#f-matter", "网点营业时间变更未提前公示，白跑一趟。");
+  await customer.fill("#f-customer_demand", "要求今后提前张贴变更通知。");
+  await shot(customer, "11-public-complaint");
+  await Promise.all([customer.waitForURL(/\/public\/complaint\/done/), customer.click("button[type=submit]")]);
+  const publicNumber = (await customer.textContent("#case-number")).trim();
+  check(/^[A-Z]+\d+$/.test(publicNumber), `the customer gets a case number (${publicNumber})`);
+  await shot(customer, "12-public-done");
+  await customer.click("text=查询办理进度");
+  await customer.fill("#number", publicNumber);
+  await customer.fill("#last4", "5678");
+  await customer.click("button[type=submit]");
+  await customer.waitForSelector(".tracked");
+  check((await customer.textContent(".tracked")).includes("已登记"), "the customer follows the case");
+  check(!(await customer.content()).includes("周先生"), "no personal data on the tracking page");
+  await shot(customer, "13-public-track");
+
+  step = "admin";
+  await logOut(page, base);
+  await logIn(page, base, "admin");
+  await page.goto(`${base}/admin/calendar?year=2026`);
+  check(await page.isVisible("td.day.holiday"), "the calendar marks rest days");
+  await shot(page, "14-admin-calendar");
+  // A policy with an error: the check shows it at its line and column, nothing is stored.
+  const broken = readFileSync(join(root, "policies/default-complaint.toml"), "utf8").replace('to = "assessed"', 'to = "assesed"');
+  await page.goto(`${base}/admin/policies`);
+  await page.fill("#source", broken);
+  await page.click("button[value=check]");
+  await page.waitForSelector(".source li.marked");
+  check((await page.textContent(".diagnostics")).includes("行第"), "policy errors are shown with their line and column");
+  await page.locator(".source li.marked").first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, "15-admin-policy-check.png") });
+  console.log("  shot 15-admin-policy-check.png");
+
+  check(consoleErrors.length === 0, `no errors in the browser console ${JSON.stringify(consoleErrors)}`);
+}
+
+try {
+  await main();
+} catch (e) {
+  failures += 1;
+  console.error(`FAIL at "${step}": ${e.stack || e}`);
+} finally {
+  if (browser) {
+    try {
+      const pages = browser.contexts().flatMap((c) => c.pages());
+      if (failures && pages.length) await pages[0].screenshot({ path: join(shots, "failure.png"), fullPage: true });
+    } catch {}
+    await browser.close();
+  }
+  if (server) server.kill("SIGINT");
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(`${passes} passed, ${failures} failed`);
+process.exit(failures ? 1 : 0);
