@@ -487,7 +487,9 @@ fn a_provisional_deadline_is_recomputed_when_the_next_years_notice_arrives() {
     assert_eq!(clock.deadline.due_day().to_string(), "2026-10-01");
 
     // The notice arrives: the deadline moves past the National Day rest, and is final.
-    let event = recompute(&policy, &case, &cal(), at).unwrap().expect("a change");
+    let event = recompute(&policy, &case, &cal(), at)
+        .unwrap()
+        .expect("a change");
     let case = case::apply("N1", Some(case), &event).unwrap();
     let clock = &case.clocks["handling"];
     assert!(!clock.deadline.provisional);
