@@ -646,6 +646,34 @@ impl Store {
         }
     }
 
+    /// Sets (replaces) a unit's own calendar overlay (JSON), or removes it with `None`.
+    pub async fn set_unit_calendar(
+        &self,
+        unit_code: &str,
+        overlay: Option<serde_json::Value>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let unit = self
+            .unit_by_code(unit_code)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "unit",
+                key: unit_code.to_owned(),
+            })?;
+        match &self.backend {
+            Backend::Sqlite(s) => s.set_unit_calendar(unit.id, overlay, now).await,
+            Backend::Postgres(s) => s.set_unit_calendar(unit.id, overlay, now).await,
+        }
+    }
+
+    /// Every unit's own overlay, by unit id.
+    pub async fn unit_calendars(&self) -> Result<Vec<(i64, serde_json::Value)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.unit_calendars().await,
+            Backend::Postgres(s) => s.unit_calendars().await,
+        }
+    }
+
     // -----------------------------------------------------------------------------------------
     // For the contract tests only
     // -----------------------------------------------------------------------------------------

@@ -35,6 +35,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "calendar",
         include_str!("../migrations/sqlite/0003_calendar.sql"),
     ),
+    (
+        4,
+        "unit_calendars",
+        include_str!("../migrations/sqlite/0004_unit_calendars.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -52,6 +57,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         3,
         "calendar",
         include_str!("../migrations/postgres/0003_calendar.sql"),
+    ),
+    (
+        4,
+        "unit_calendars",
+        include_str!("../migrations/postgres/0004_unit_calendars.sql"),
     ),
 ];
 

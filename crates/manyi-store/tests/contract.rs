@@ -1989,6 +1989,7 @@ contract!(
     a_timer_fires_once_and_firing_it_again_is_already_done,
     a_conflicting_case_update_rolls_back_the_firing_and_leaves_the_timer_pending,
     the_newest_imported_calendar_file_of_each_year_is_in_force_and_none_is_ever_changed,
+    a_units_calendar_overlay_is_set_replaced_and_removed,
     ],
     pair: [
     two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
@@ -2044,6 +2045,33 @@ async fn the_newest_imported_calendar_file_of_each_year_is_in_force_and_none_is_
             .await
             .is_err()
     );
+}
+
+async fn a_units_calendar_overlay_is_set_replaced_and_removed(store: &Store) {
+    let org = org(store).await;
+    let _ = &org;
+    let now: jiff::Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+    let code = store.list_units().await.unwrap()[0].code.clone();
+    let id = store.unit_by_code(&code).await.unwrap().unwrap().id;
+    assert!(store.unit_calendars().await.unwrap().is_empty());
+    let first = serde_json::json!({"closures": ["2026-12-24"]});
+    store
+        .set_unit_calendar(&code, Some(first.clone()), now)
+        .await
+        .unwrap();
+    assert_eq!(store.unit_calendars().await.unwrap(), [(id, first)]);
+    let second = serde_json::json!({"extra_workdays": ["2026-12-26"]});
+    store
+        .set_unit_calendar(&code, Some(second.clone()), now)
+        .await
+        .unwrap();
+    assert_eq!(store.unit_calendars().await.unwrap(), [(id, second)]);
+    store.set_unit_calendar(&code, None, now).await.unwrap();
+    assert!(store.unit_calendars().await.unwrap().is_empty());
+    assert!(matches!(
+        store.set_unit_calendar("NO-SUCH-UNIT", None, now).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -60,4 +60,45 @@ impl PgStore {
             .await?;
         Ok(id.unwrap_or(0))
     }
+
+    pub(crate) async fn set_unit_calendar(
+        &self,
+        unit_id: i64,
+        overlay: Option<serde_json::Value>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM unit_calendars WHERE unit_id = $1")
+            .bind(unit_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(overlay) = overlay {
+            sqlx::query(
+                "INSERT INTO unit_calendars (unit_id, overlay, updated_at) VALUES ($1, $2, $3)",
+            )
+            .bind(unit_id)
+            .bind(overlay.to_string())
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn unit_calendars(&self) -> Result<Vec<(i64, serde_json::Value)>, StoreError> {
+        let rows = sqlx::query("SELECT unit_id, overlay FROM unit_calendars ORDER BY unit_id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let text: String = r.try_get("overlay")?;
+                let value = serde_json::from_str(&text).map_err(|e| StoreError::Invalid {
+                    what: "unit calendar",
+                    reason: e.to_string(),
+                })?;
+                Ok((r.try_get("unit_id")?, value))
+            })
+            .collect()
+    }
 }
