@@ -9,11 +9,13 @@
 //! after it, the deadlines of open cases are rebuilt on the new calendar (provisional ones
 //! become final) and their timers rescheduled.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use manyi_core::calendar::Calendar;
+use manyi_core::calendar::{Calendar, CalendarView, Overlay};
 use manyi_core::case;
 use manyi_core::deadlines;
+use manyi_core::org::{UnitId, UnitRef};
 use manyi_store::{CaseFilter, CaseUpdate, NewCalendarFile, StoreError};
 use serde::Serialize;
 
@@ -205,10 +207,11 @@ async fn recompute_case(state: &AppState, case_id: i64) -> Result<bool, AppError
         };
         let case = case_of(&record)?;
         let policy = state.policies.get(&state.store, record.policy_id).await?;
-        let calendar = state.calendar.current();
+        let calendars = OrgCalendars::load(state).await?;
         let now = state.clock.now();
-        let Some(event) = deadlines::recompute(&policy, &case, &calendar.view(), now)
-            .map_err(AppError::Refused)?
+        let Some(event) =
+            deadlines::recompute(&policy, &case, &calendars.view(&case.owner_unit), now)
+                .map_err(AppError::Refused)?
         else {
             return Ok(false);
         };
@@ -236,4 +239,91 @@ async fn recompute_case(state: &AppState, case_id: i64) -> Result<bool, AppError
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// The official calendar with every unit's effective overlay (its own merged over its
+/// ancestors', so a branch's lunch break or closure holds for its outlets unless they say
+/// otherwise). Loaded per request: unit calendars are few and small.
+pub struct OrgCalendars {
+    calendar: Arc<Calendar>,
+    effective: HashMap<UnitId, Overlay>,
+    none: Overlay,
+}
+
+impl OrgCalendars {
+    pub async fn load(state: &AppState) -> Result<OrgCalendars, AppError> {
+        let calendar = state.calendar.current();
+        let own: HashMap<UnitId, Overlay> = state
+            .store
+            .unit_calendars()
+            .await?
+            .into_iter()
+            .filter_map(|(id, json)| match serde_json::from_value::<Overlay>(json) {
+                Ok(o) => Some((id, o)),
+                Err(e) => {
+                    tracing::error!(unit_id = id, error = %e, "unreadable unit calendar ignored");
+                    None
+                }
+            })
+            .collect();
+        let mut effective = HashMap::new();
+        if !own.is_empty() {
+            for u in state.store.list_units().await? {
+                let unit = UnitRef::from_path(u.id, &u.code, &u.name, &u.level, &u.path);
+                let mut merged = Overlay::default();
+                for id in unit.ancestors.iter().chain(std::iter::once(&unit.id)) {
+                    if let Some(o) = own.get(id) {
+                        merged = Overlay::merge(&merged, o);
+                    }
+                }
+                if merged != Overlay::default() {
+                    effective.insert(unit.id, merged);
+                }
+            }
+        }
+        Ok(OrgCalendars {
+            calendar,
+            effective,
+            none: Overlay::default(),
+        })
+    }
+
+    /// The calendar deadlines of a case owned by `unit` are computed on.
+    pub fn view(&self, unit: &UnitRef) -> CalendarView<'_> {
+        let overlay = self.effective.get(&unit.id).unwrap_or(&self.none);
+        CalendarView::new(&self.calendar, overlay).unwrap_or_else(|e| {
+            // Overlays are validated when they are set; one that no longer validates (e.g.
+            // merged with an ancestor into a contradiction) falls back to the official days.
+            tracing::error!(unit = %unit.code, error = %e, "unit calendar invalid; using the official calendar");
+            self.calendar.view()
+        })
+    }
+
+    /// The effective overlay of a unit (empty when it has none).
+    pub fn overlay(&self, unit: UnitId) -> &Overlay {
+        self.effective.get(&unit).unwrap_or(&self.none)
+    }
+}
+
+/// Sets a unit's own calendar overlay (`None` removes it), after checking it, then rebuilds
+/// the deadlines of open cases.
+pub async fn set_unit_calendar(
+    state: &AppState,
+    unit_code: &str,
+    overlay: Option<Overlay>,
+) -> Result<(usize, usize), AppError> {
+    if let Some(o) = &overlay {
+        o.validate().map_err(|e| AppError::Invalid {
+            detail: format!("unit calendar of {unit_code}: {e}"),
+            fields: Vec::new(),
+        })?;
+    }
+    let json = overlay
+        .map(|o| serde_json::to_value(o).map_err(|e| AppError::Internal(e.to_string())))
+        .transpose()?;
+    state
+        .store
+        .set_unit_calendar(unit_code, json, state.clock.now())
+        .await?;
+    recompute_open_cases(state).await
 }

@@ -100,6 +100,12 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/files", post(api::cases::import_calendar))
         .route("/units", get(api::org::list_units).post(api::org::add_unit))
         .route("/units/{code}/move", post(api::org::move_unit))
+        .route(
+            "/units/{code}/calendar",
+            get(api::org::unit_calendar)
+                .put(api::org::set_unit_calendar)
+                .delete(api::org::delete_unit_calendar),
+        )
         .route("/users", get(api::org::list_users).post(api::org::add_user))
         .route(
             "/policies",

@@ -115,8 +115,7 @@ async fn fire(
         let case = case_of(&record)?;
         let policy = state.policies.get(&state.store, record.policy_id).await?;
         let directory = directory_for_timer(state, record.owner_unit_id).await?;
-        let calendar = state.calendar.current();
-        let calendar = calendar.view();
+        let calendars = crate::calendar::OrgCalendars::load(state).await?;
         let (Some(kind), Ok(generation)) = (
             TimerKind::parse(&timer.kind),
             u32::try_from(timer.generation),
@@ -124,16 +123,33 @@ async fn fire(
             let outcome = state.store.fire_timer(timer.id, now, None).await?;
             return Ok(retire(outcome, Fired::Stale));
         };
-        let decision = deadlines::decide_timer(
-            &policy,
-            &case,
-            &timer.clock,
-            kind,
-            generation,
-            &directory,
-            &calendar,
-            now,
-        );
+        let decide = |owner: &manyi_core::org::UnitRef| {
+            deadlines::decide_timer(
+                &policy,
+                &case,
+                &timer.clock,
+                kind,
+                generation,
+                &directory,
+                &calendars.view(owner),
+                now,
+            )
+        };
+        let mut decision = decide(&case.owner_unit);
+        // A breach that hands the case up restarts clocks on the new unit's calendar.
+        if let Ok(Some(manyi_core::case::Event {
+            change:
+                manyi_core::case::Change::ClockBreached {
+                    owner_unit: Some(moved),
+                    ..
+                },
+            ..
+        })) = &decision
+            && calendars.overlay(moved.after.id) != calendars.overlay(case.owner_unit.id)
+        {
+            let new_owner = moved.after.clone();
+            decision = decide(&new_owner);
+        }
         let event = match decision {
             Ok(Some(event)) => event,
             Ok(None) => {

@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use manyi_core::calendar::CalendarView;
-use manyi_core::case::{self, Case, Event};
+use manyi_core::case::{self, Case, Change, Event};
 use manyi_core::deadlines::{self, ClockStatus, TimerInstruction};
 use manyi_core::engine::{self, CreateInput, Directory, TransitionInput};
 use manyi_core::org::{Actor, UnitRef};
@@ -439,8 +439,9 @@ pub async fn create_as(
         channel: req.channel.clone(),
         fields: req.fields.clone(),
     };
-    let calendar = state.calendar.current();
-    let calendar = calendar.view();
+    // The case's clocks run on the calendar of the unit that owns it: the registrar's.
+    let calendars = crate::calendar::OrgCalendars::load(state).await?;
+    let calendar = calendars.view(&actor.unit);
     let event = engine::decide_create(
         &policy,
         policy_version,
@@ -652,11 +653,38 @@ pub async fn transition_as(
         let directory = directory_for(state, Some((&policy, &case.kind)), &input.fields).await?;
         let actor = actor_of(user, &directory)?;
         let now = state.clock.now();
-        let calendar = state.calendar.current();
-        let calendar = calendar.view();
-        let event =
-            engine::decide_transition(&policy, &case, input, &actor, &directory, &calendar, now)
-                .map_err(AppError::Refused)?;
+        // Clocks run on the calendar of the unit that owns the case; when the action hands the
+        // case to another unit, decide again on that unit's calendar, so that a clock that
+        // restarts there follows its working days and hours.
+        let calendars = crate::calendar::OrgCalendars::load(state).await?;
+        let mut event = engine::decide_transition(
+            &policy,
+            &case,
+            input,
+            &actor,
+            &directory,
+            &calendars.view(&case.owner_unit),
+            now,
+        )
+        .map_err(AppError::Refused)?;
+        if let Change::Transitioned {
+            owner_unit: Some(moved),
+            ..
+        } = &event.change
+            && calendars.overlay(moved.after.id) != calendars.overlay(case.owner_unit.id)
+        {
+            let new_owner = moved.after.clone();
+            event = engine::decide_transition(
+                &policy,
+                &case,
+                input,
+                &actor,
+                &directory,
+                &calendars.view(&new_owner),
+                now,
+            )
+            .map_err(AppError::Refused)?;
+        }
         let next = case::apply(&case.number, Some(case.clone()), &event)
             .map_err(|e| AppError::Internal(format!("fresh event does not apply: {e}")))?;
         let update = CaseUpdate {
@@ -896,8 +924,7 @@ pub async fn deadline_list(
             .ok_or_else(|| AppError::BadRequest(format!("`unit` = {code:?}: no such unit")))?;
         filter.unit_subtree = Some(unit.path);
     }
-    let calendar = state.calendar.current();
-    let calendar = calendar.view();
+    let calendars = crate::calendar::OrgCalendars::load(state).await?;
     let mut body = DeadlinesBody {
         overdue: Vec::new(),
         due_soon: Vec::new(),
@@ -910,7 +937,8 @@ pub async fn deadline_list(
             body.scanned += 1;
             let case = case_of(record)?;
             let policy = state.policies.get(&state.store, record.policy_id).await?;
-            let remaining = deadlines::remaining(&case.clocks, &calendar, now);
+            let remaining =
+                deadlines::remaining(&case.clocks, &calendars.view(&case.owner_unit), now);
             for clock in case
                 .clocks
                 .values()

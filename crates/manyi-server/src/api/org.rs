@@ -150,3 +150,78 @@ pub fn check_password(p: &str) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// A unit's calendar: its own overlay and the effective one (merged down from its ancestors).
+#[derive(Serialize)]
+pub struct UnitCalendarBody {
+    pub unit: String,
+    /// What this unit sets itself (`null` when nothing).
+    pub own: Option<manyi_core::calendar::Overlay>,
+    /// What applies to cases it owns: its ancestors' overlays with its own on top.
+    pub effective: manyi_core::calendar::Overlay,
+}
+
+/// `GET /api/v1/units/{code}/calendar`.
+pub async fn unit_calendar(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    ApiPath(code): ApiPath<String>,
+) -> Result<axum::Json<UnitCalendarBody>, AppError> {
+    let unit = state
+        .store
+        .unit_by_code(&code)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no unit `{code}`")))?;
+    let own = state
+        .store
+        .unit_calendars()
+        .await?
+        .into_iter()
+        .find(|(id, _)| *id == unit.id)
+        .and_then(|(_, json)| serde_json::from_value(json).ok());
+    let calendars = crate::calendar::OrgCalendars::load(&state).await?;
+    Ok(axum::Json(UnitCalendarBody {
+        unit: code,
+        own,
+        effective: calendars.overlay(unit.id).clone(),
+    }))
+}
+
+#[derive(Serialize)]
+pub struct RecomputedBody {
+    pub cases_examined: usize,
+    pub cases_recomputed: usize,
+}
+
+/// `PUT /api/v1/units/{code}/calendar` (admin): the unit's own closures, extra working days
+/// and business hours (`{"closures": ["2026-12-24"], "extra_workdays": [...],
+/// "business_hours": {"monday": ["09:00-12:00", "13:30-17:30"], ...}}`). Deadlines of open
+/// cases are rebuilt on it.
+pub async fn set_unit_calendar(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(overlay): ApiJson<manyi_core::calendar::Overlay>,
+) -> Result<axum::Json<RecomputedBody>, AppError> {
+    user.require_admin()?;
+    let (examined, recomputed) =
+        crate::calendar::set_unit_calendar(&state, &code, Some(overlay)).await?;
+    Ok(axum::Json(RecomputedBody {
+        cases_examined: examined,
+        cases_recomputed: recomputed,
+    }))
+}
+
+/// `DELETE /api/v1/units/{code}/calendar` (admin): back to the inherited calendar.
+pub async fn delete_unit_calendar(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(code): ApiPath<String>,
+) -> Result<axum::Json<RecomputedBody>, AppError> {
+    user.require_admin()?;
+    let (examined, recomputed) = crate::calendar::set_unit_calendar(&state, &code, None).await?;
+    Ok(axum::Json(RecomputedBody {
+        cases_examined: examined,
+        cases_recomputed: recomputed,
+    }))
+}

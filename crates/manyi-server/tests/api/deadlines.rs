@@ -13,7 +13,7 @@ use manyi_store::{NewUser, Store, StoreOptions};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    BRANCH_HEAD, OUTLET_HEAD, TELLER, ccb_complaint, shipped_policy, spawn_app, token,
+    Auth, BRANCH_HEAD, OUTLET_HEAD, TELLER, ccb_complaint, shipped_policy, spawn_app, token,
 };
 
 fn t(s: &str) -> Timestamp {
@@ -346,4 +346,91 @@ async fn importing_next_years_notice_makes_provisional_deadlines_final() {
     assert_eq!(c["calendar_version"], report["calendar_version"]);
     let events = app.events(&number, &token(TELLER)).await;
     assert!(events.iter().any(|e| e["action"] == "deadlines_recomputed"));
+}
+
+#[tokio::test]
+async fn a_units_own_calendar_moves_its_deadlines_and_its_outlets_inherit_business_hours() {
+    use crate::helpers::ADMIN;
+    let app = spawn_app().await;
+    app.clock.set(t("2026-09-30T10:00:00+08:00"));
+    let case = app.open_ccb_complaint(&token(TELLER)).await;
+    let number = case["number"].as_str().unwrap().to_owned();
+    assert_eq!(clock(&case, "handling")["due_day"], "2026-10-08");
+
+    // The outlet is closed on Thursday 10-08 (say, for renovation): its 1 working day is
+    // Friday 10-09. Open cases are recomputed at once.
+    let (status, _, report) = app
+        .send(
+            hyper::Method::PUT,
+            "/api/v1/units/BJHD01/calendar",
+            Auth::Bearer(&token(ADMIN)),
+            &[],
+            json_body(json!({"closures": ["2026-10-08"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report:#}");
+    assert_eq!(report["cases_recomputed"], 1);
+    let (_, _, case) = app.show(&number, &token(TELLER)).await;
+    assert_eq!(
+        clock(&case, "handling")["due_day"],
+        "2026-10-09",
+        "{case:#}"
+    );
+
+    // The tier-1 branch sets business hours with a lunch break; the outlet inherits them, so
+    // the period ends at close of business (17:30) instead of 24:00.
+    let (status, _, _) = app
+        .send(
+            hyper::Method::PUT,
+            "/api/v1/units/BJ/calendar",
+            Auth::Bearer(&token(ADMIN)),
+            &[],
+            json_body(json!({"business_hours": {
+                "monday": ["09:00-12:00", "13:30-17:30"], "tuesday": ["09:00-12:00", "13:30-17:30"],
+                "wednesday": ["09:00-12:00", "13:30-17:30"], "thursday": ["09:00-12:00", "13:30-17:30"],
+                "friday": ["09:00-12:00", "13:30-17:30"]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, case) = app.show(&number, &token(TELLER)).await;
+    assert_eq!(
+        clock(&case, "handling")["due"],
+        "2026-10-09T17:30:00+08:00",
+        "{case:#}"
+    );
+    let (_, _, cal) = app
+        .get("/api/v1/units/BJHD01/calendar", &token(TELLER))
+        .await;
+    assert_eq!(cal["own"]["closures"], json!(["2026-10-08"]));
+    assert!(
+        cal["effective"]["business_hours"]["monday"].is_array(),
+        "{cal:#}"
+    );
+
+    // A contradictory overlay is refused and nothing changes.
+    let (status, _, _) = app
+        .send(
+            hyper::Method::PUT,
+            "/api/v1/units/BJHD01/calendar",
+            Auth::Bearer(&token(ADMIN)),
+            &[],
+            json_body(json!({"closures": ["2026-10-10"], "extra_workdays": ["2026-10-10"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Only administrators set calendars.
+    let (status, _, _) = app
+        .send(
+            hyper::Method::DELETE,
+            "/api/v1/units/BJHD01/calendar",
+            Auth::Bearer(&token(TELLER)),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+fn json_body(v: Value) -> Option<(&'static str, Vec<u8>)> {
+    Some(("application/json", v.to_string().into_bytes()))
 }
