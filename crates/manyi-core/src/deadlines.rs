@@ -195,7 +195,8 @@ impl ClockState {
     }
 }
 
-/// A violation of a rule, recorded in the case's log (and, with issue 5, the penalty ledger).
+/// A violation of a rule, recorded in the case's log and, by the shell, in the violations ledger
+/// (with the penalty proposals [`crate::penalties::propose`] gives).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
     /// `deadline_breach`.

@@ -102,6 +102,19 @@ pub enum RefusalReason {
     InvalidFields,
     /// A hand-up from the top of the tree.
     NoParentUnit,
+    /// 回避: the person the case is about may not act on it or be assigned to it.
+    Recused,
+    /// A penalty amount outside the range its rule sets.
+    OutOfRange,
+    /// A decision or appeal without the reason it needs.
+    ReasonRequired,
+    /// The penalised person deciding their own penalty, or the first decider reviewing their
+    /// own decision.
+    SelfDecision,
+    /// The rule needs a complaint found substantiated (经调查情况属实) and this one is not.
+    NotSubstantiated,
+    /// A penalty may be appealed once.
+    AlreadyAppealed,
 }
 
 /// A problem with one field.
@@ -115,7 +128,12 @@ pub struct FieldError {
 }
 
 impl Refusal {
-    fn new(reason: RefusalReason, clause: Option<&str>, zh: String, en: String) -> Refusal {
+    pub(crate) fn new(
+        reason: RefusalReason,
+        clause: Option<&str>,
+        zh: String,
+        en: String,
+    ) -> Refusal {
         let prefix = |s: String| match clause {
             Some(c) => format!("{c}: {s}"),
             None => s,
@@ -250,6 +268,10 @@ pub fn decide_create(
         return Err(Refusal::invalid(errors, None));
     }
     fields.retain(|_, v| !v.is_null());
+    // The registering user is assigned the case: not if it is about them (回避).
+    if is_subject(kind, &fields, &actor.login) {
+        return Err(recused(kind, &actor.name, &actor.login));
+    }
     let me = person_of(actor);
     let change = Change::Opened {
         kind: kind.id.clone(),
@@ -328,6 +350,9 @@ pub fn decide_transition(
                 case.owner_unit.code, actor.unit.code
             ),
         ));
+    }
+    if is_subject(kind, &case.fields, &actor.login) {
+        return Err(recused(kind, &actor.name, &actor.login));
     }
     let from_ok = match &t.from {
         Some(_) => t.leaves(&case.state),
@@ -510,6 +535,17 @@ pub fn decide_transition(
         }
     }
 
+    // 回避: whoever the case is about, as it stands after this action, neither acts on it nor
+    // is assigned to it.
+    if is_subject(kind, &fields, &actor.login) {
+        return Err(recused(kind, &actor.name, &actor.login));
+    }
+    if let Some(a) = &assignee
+        && is_subject(kind, &fields, &a.login)
+    {
+        return Err(recused(kind, &a.name, &a.login));
+    }
+
     let target = t.target(&case.state).to_owned();
     let closed = kind.state(&target).is_some_and(|s| s.is_final);
     let field_changes = diff_fields(&case.fields, &fields);
@@ -568,7 +604,30 @@ pub fn available_transitions<'p>(
         })
         .filter(|t| actor.has_any_role(&t.roles))
         .filter(|t| !t.first_contact_only || actor.id == case.first_contact.id)
+        .filter(|_| !is_subject(kind, &case.fields, &actor.login))
         .collect()
+}
+
+/// Whether `login` is the person the case is about (its kind's `subject_field`).
+fn is_subject(kind: &CaseKind, fields: &BTreeMap<String, Value>, login: &str) -> bool {
+    kind.subject_field
+        .as_deref()
+        .and_then(|f| fields.get(f))
+        .and_then(Value::as_str)
+        .is_some_and(|subject| subject == login)
+}
+
+/// The refusal of anything the subject of a complaint would do or be given on it (回避).
+fn recused(kind: &CaseKind, name: &str, login: &str) -> Refusal {
+    Refusal::new(
+        RefusalReason::Recused,
+        Some(&kind.recusal_clause),
+        format!("回避：{name}是本案被投诉人，不得办理、审批、回访或被指派本案"),
+        format!(
+            "recusal: {login} is the person this case is about and may not act on it or be \
+             assigned to it"
+        ),
+    )
 }
 
 fn person_of(actor: &Actor) -> PersonRef {

@@ -20,6 +20,8 @@
 //!   case, returning events to append or a [`engine::Refusal`] that names the clause.
 //! - [`deadlines`] — clocks on cases: start/stop/pause/resume, per-level limits, warnings,
 //!   breaches (violations, notifications, hand-up) and the timer rows the shell keeps.
+//! - [`penalties`] — the fine schedule: violations → penalty proposals, decisions within the
+//!   range, one appeal; recorded decisions, never wage deductions.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
@@ -31,6 +33,7 @@ pub mod engine;
 pub mod expr;
 pub mod numbering;
 pub mod org;
+pub mod penalties;
 pub mod policy;
 pub mod values;
 

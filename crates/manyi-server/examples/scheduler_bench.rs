@@ -40,11 +40,22 @@ async fn seed(store: &Store) {
         })
         .await
         .unwrap();
+    let source = include_str!("../../../policies/default-complaint.toml");
     let policy = store
-        .store_policy_version("bench", "[policy]", "h", Timestamp::UNIX_EPOCH)
+        .store_policy_version("default-complaint", source, "h", Timestamp::UNIX_EPOCH)
         .await
         .unwrap();
     let unit = store.unit_by_code("HQ").await.unwrap().unwrap();
+    // A case whose clocks know nothing of the benchmark's timers: each due timer is stale.
+    let snapshot = serde_json::json!({
+        "number": "", "kind": "complaint", "policy_id": "default-complaint",
+        "policy_version": policy.id, "state": "registered", "channel": "counter",
+        "owner_unit": {"id": unit.id, "code": "HQ", "name": "总行", "level": "hq", "ancestors": []},
+        "first_contact": {"id": user.id, "login": "bench", "name": "bench"},
+        "assignee": null, "fields": {},
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "closed": false, "version": 1,
+    });
     store
         .create_case(
             NewCase {
@@ -58,7 +69,7 @@ async fn seed(store: &Store) {
                 assignee_id: None,
                 channel: "counter".into(),
                 created_at: Timestamp::UNIX_EPOCH,
-                snapshot: serde_json::json!({}),
+                snapshot,
                 events: Vec::new(),
                 idempotency: None,
                 timers: Vec::new(),
@@ -101,7 +112,10 @@ fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
 async fn run(label: &str, store: Store) {
     let t0 = Instant::now();
     seed(&store).await;
-    eprintln!("{label}: seeded {TOTAL} timers in {:.1} s", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "{label}: seeded {TOTAL} timers in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
     let clock = ManualClock::new("2026-11-26T00:00:00Z".parse().unwrap());
     let state = AppState::new(store.clone(), Arc::new(clock), ServerConfig::default());
     let (mut idle, mut busy) = (Vec::new(), Vec::new());
@@ -117,9 +131,13 @@ async fn run(label: &str, store: Store) {
         assert_eq!(r.stale, 1000, "{r:?}");
     }
     let (m, lo, hi) = median(idle);
-    println!("{label}: tick, none due of {TOTAL}: median {m:.2} ms (min {lo:.2}, max {hi:.2}), 5 runs");
+    println!(
+        "{label}: tick, none due of {TOTAL}: median {m:.2} ms (min {lo:.2}, max {hi:.2}), 5 runs"
+    );
     let (m, lo, hi) = median(busy);
-    println!("{label}: tick, 1000 due of {TOTAL}: median {m:.1} ms (min {lo:.1}, max {hi:.1}), 5 runs");
+    println!(
+        "{label}: tick, 1000 due of {TOTAL}: median {m:.1} ms (min {lo:.1}, max {hi:.1}), 5 runs"
+    );
 }
 
 #[tokio::main]
@@ -148,6 +166,8 @@ async fn main() {
             .expect("PostgreSQL for the benchmark");
         run("postgres", db.store().await).await;
     } else {
-        eprintln!("postgres: skipped (set MANYI_BENCH_PG=1 to run it; MANYI_TEST_PG names the server)");
+        eprintln!(
+            "postgres: skipped (set MANYI_BENCH_PG=1 to run it; MANYI_TEST_PG names the server)"
+        );
     }
 }

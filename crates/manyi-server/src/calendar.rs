@@ -228,6 +228,7 @@ async fn recompute_case(state: &AppState, case_id: i64) -> Result<bool, AppError
             snapshot: snapshot_of(&next)?,
             events: vec![event_of(&event)?],
             timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
+            violations: Vec::new(),
         };
         match state.store.update_case(update).await {
             Ok(_) => {

@@ -35,7 +35,7 @@ pub enum AppError {
     InvalidPolicy(Vec<Diagnostic>),
     /// A refusal by the case engine: the status depends on the reason.
     Refused(Refusal),
-    /// 503: the database is unreachable or overloaded; retry.
+    /// 503: the database is unreachable or overloaded (see [`is_unavailable`]); retry.
     Unavailable,
     /// 500: a bug or an unexpected failure. The message is logged, never sent.
     Internal(String),
@@ -55,7 +55,12 @@ impl From<StoreError> for AppError {
                 detail: format!("{what}: {reason}"),
                 fields: Vec::new(),
             },
-            StoreError::Database(ref db) if is_unavailable(db) => AppError::Unavailable,
+            StoreError::Database(ref db) if is_unavailable(db) => {
+                // Logged (without the request: nothing personal) so that an outage shows in
+                // the log; the client gets 503 and `Retry-After`.
+                tracing::warn!(error = %describe(db), "database unavailable (503 for a request)");
+                AppError::Unavailable
+            }
             other => {
                 let source = std::error::Error::source(&other)
                     .map(|s| format!(": {s}"))
@@ -66,11 +71,52 @@ impl From<StoreError> for AppError {
     }
 }
 
-fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-    )
+/// Whether a driver error means "the database cannot be reached right now" — a restart, a
+/// failover, a network cut, a full pool — rather than a bug or bad data. These become 503
+/// with `Retry-After`; the pool opens fresh connections by itself once the server is back
+/// (each idle connection is tested before it is handed out, so dead ones are dropped).
+///
+/// - the connection itself: `Io` (reset, refused, EOF), `Protocol` (the stream broke off
+///   mid-message), `PoolTimedOut` (no connection within the acquire time-out: the server is
+///   down or every connection is busy), `PoolClosed` (shutting down), `WorkerCrashed`;
+/// - PostgreSQL's SQLSTATEs of class 08 (connection exception), 57P01 `admin_shutdown` (the
+///   server is stopping or restarting: what a connection in use sees), 57P02
+///   `crash_shutdown`, 57P03 `cannot_connect_now` (still starting up), and 53300
+///   `too_many_connections` (several instances above the server's `max_connections`).
+///
+/// A 503 does not prove that nothing was written: a connection lost during `COMMIT` leaves
+/// the outcome unknown. A retry with the same `Idempotency-Key` is safe either way.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            // SQLSTATEs are PostgreSQL's; SQLite's codes are numbers with other meanings.
+            db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some_and(|pg| is_connection_sqlstate(pg.code()))
+        }
+        _ => false,
+    }
+}
+
+/// A driver error for the log: a server's message with its SQLSTATE (rather than sqlx's
+/// `Display`, which appends the line of the server's C source that raised it).
+fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+            None => db.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// SQLSTATEs that say the connection or the server went away, not that the request was wrong.
+fn is_connection_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// The RFC 9457 body.
@@ -179,8 +225,16 @@ impl IntoResponse for AppError {
                     RefusalReason::InvalidFields | RefusalReason::UnknownKind => {
                         (S::UNPROCESSABLE_ENTITY, "validation", "Validation failed")
                     }
-                    RefusalReason::RoleNotAllowed | RefusalReason::OutsideJurisdiction => {
+                    RefusalReason::RoleNotAllowed
+                    | RefusalReason::OutsideJurisdiction
+                    | RefusalReason::Recused
+                    | RefusalReason::SelfDecision => {
                         (S::FORBIDDEN, "refused", "Refused by the policy")
+                    }
+                    RefusalReason::OutOfRange
+                    | RefusalReason::ReasonRequired
+                    | RefusalReason::NotSubstantiated => {
+                        (S::UNPROCESSABLE_ENTITY, "refused", "Refused by the policy")
                     }
                     RefusalReason::ConditionError => (
                         S::UNPROCESSABLE_ENTITY,
@@ -190,7 +244,8 @@ impl IntoResponse for AppError {
                     RefusalReason::UnknownAction
                     | RefusalReason::WrongState
                     | RefusalReason::ConditionFailed
-                    | RefusalReason::NoParentUnit => {
+                    | RefusalReason::NoParentUnit
+                    | RefusalReason::AlreadyAppealed => {
                         (S::CONFLICT, "refused", "Refused by the policy")
                     }
                 };
@@ -207,7 +262,9 @@ impl IntoResponse for AppError {
                     S::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "Temporarily unavailable",
-                    "the database is unavailable; nothing was changed; retry shortly".into(),
+                    "the database is unavailable right now; retry shortly (creates sent with an \
+                     Idempotency-Key are safe to retry: they never open a second case)"
+                        .into(),
                 );
                 let mut response = problem_response(p);
                 response
@@ -241,4 +298,60 @@ fn problem_response(p: Problem) -> Response {
         HeaderValue::from_static("application/problem+json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_errors_are_unavailable_and_other_errors_are_not() {
+        let io = |kind| sqlx::Error::Io(std::io::Error::from(kind));
+        for e in [
+            io(std::io::ErrorKind::ConnectionRefused),
+            io(std::io::ErrorKind::ConnectionReset),
+            io(std::io::ErrorKind::UnexpectedEof),
+            sqlx::Error::Protocol("unexpected end of stream".into()),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+        ] {
+            assert!(is_unavailable(&e), "{e}");
+            let app: AppError = StoreError::Database(e).into();
+            assert!(matches!(app, AppError::Unavailable), "{app:?}");
+        }
+        for e in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::ColumnNotFound("x".into()),
+            sqlx::Error::Decode("bad".into()),
+        ] {
+            assert!(!is_unavailable(&e), "{e}");
+        }
+    }
+
+    #[test]
+    fn connection_class_sqlstates_are_unavailable() {
+        for code in [
+            "08000", "08003", "08006", "08P01", "57P01", "57P02", "57P03", "53300",
+        ] {
+            assert!(is_connection_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "40001", "40P01", "57014", "42P01", "22P02"] {
+            assert!(!is_connection_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_503_carries_retry_after_and_a_problem_body() {
+        let response = AppError::Unavailable.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from_static("1"))
+        );
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE),
+            Some(&HeaderValue::from_static("application/problem+json"))
+        );
+    }
 }

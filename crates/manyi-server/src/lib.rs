@@ -8,7 +8,8 @@
 //! - [`router`] / [`serve`]: the routes under `/api/v1` and a server that takes an
 //!   already-bound listener and a shutdown future (so tests start one on port 0).
 //! - `auth`: sessions (cookie) and API tokens (bearer), Argon2id passwords.
-//! - `api::cases`, `api::org`, `api::policies`: the handlers.
+//! - `api::cases`, `api::org`, `api::policies`, `api::penalties` (the violations and penalty
+//!   ledgers): the handlers.
 //! - `error`: the one error type, rendered as RFC 9457 problem+json.
 //! - `policies`: compiled policies cached by immutable stored version.
 
@@ -98,6 +99,15 @@ pub fn router(state: AppState) -> Router {
         .route("/deadlines", get(api::cases::deadlines))
         .route("/calendar/alerts", get(api::cases::calendar_alerts))
         .route("/calendar/files", post(api::cases::import_calendar))
+        .route("/violations", get(api::penalties::list_violations))
+        .route("/penalties", get(api::penalties::list_penalties))
+        .route("/penalties.csv", get(api::penalties::penalties_csv))
+        .route("/penalties/{id}/decide", post(api::penalties::decide))
+        .route("/penalties/{id}/appeal", post(api::penalties::appeal))
+        .route(
+            "/penalties/{id}/appeal/decide",
+            post(api::penalties::decide_appeal),
+        )
         .route("/units", get(api::org::list_units).post(api::org::add_unit))
         .route("/units/{code}/move", post(api::org::move_unit))
         .route(

@@ -18,7 +18,8 @@ use manyi_core::case::{self, PersonRef};
 use manyi_core::deadlines::{self, TimerKind};
 use manyi_core::engine::Directory;
 use manyi_core::org::UnitRef;
-use manyi_store::{CaseUpdate, FireOutcome, StoreError, TimerRecord};
+use manyi_core::penalties;
+use manyi_store::{CaseUpdate, FireOutcome, NewPenalty, NewViolation, StoreError, TimerRecord};
 use tokio::sync::watch;
 
 use crate::AppState;
@@ -180,6 +181,9 @@ async fn fire(
             snapshot: snapshot_of(&next)?,
             events: vec![event_of(&event)?],
             timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
+            // A breach's violation goes to the ledger, with its penalty proposals, in the
+            // same transaction as the event that records it.
+            violations: ledger_entries(&policy, &case, &event, &directory)?,
         };
         match state.store.fire_timer(timer.id, now, Some(update)).await {
             Ok(outcome) => {
@@ -199,6 +203,49 @@ async fn fire(
     }
     // Still conflicting after retries: leave it pending for the next tick.
     Ok(Fired::Lost)
+}
+
+/// The ledger rows for the violation `event` records, if any: the violation, with one penalty
+/// proposal per liable person and applicable `[[penalty]]` rule of the case's policy. `case`
+/// is the case before the event (its owning unit is where the violation happened).
+fn ledger_entries(
+    policy: &manyi_core::policy::Policy,
+    case: &case::Case,
+    event: &case::Event,
+    directory: &Directory,
+) -> Result<Vec<NewViolation>, AppError> {
+    let case::Change::ClockBreached {
+        violation: Some(v), ..
+    } = &event.change
+    else {
+        return Ok(Vec::new());
+    };
+    let penalties = penalties::propose(&policy.penalties, case, v, directory, 1)
+        .into_iter()
+        .map(|p| NewPenalty {
+            rule: p.rule,
+            clause: p.clause,
+            person_id: p.person.id,
+            min_fen: p.min_fen,
+            max_fen: p.max_fen,
+            items: i64::from(p.items),
+            discipline_referral: p.discipline_referral,
+            requires_substantiation: p.requires_substantiation,
+        })
+        .collect();
+    Ok(vec![NewViolation {
+        event_index: 0,
+        kind: v.kind.clone(),
+        rule: v.rule.clone(),
+        clause: v.clause.clone(),
+        occurred_at: event.at,
+        due_at: Some(v.due),
+        unit_id: case.owner_unit.id,
+        person_ids: v.liable_persons.iter().map(|p| p.id).collect(),
+        detail: serde_json::to_value(v)
+            .map_err(|e| AppError::Internal(format!("violation not serialisable: {e}")))?,
+        penalties,
+    }])
 }
 
 /// Runs ticks until `stop` turns true.

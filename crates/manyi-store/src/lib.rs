@@ -16,6 +16,8 @@
 //! - `validate` — checks made before any backend writes a case, so both refuse alike.
 //! - `tree` — materialised paths of the org tree and subtree ranges, shared by backends.
 //! - `rows` — the selected columns and the decoding of rows into records, shared by backends.
+//! - `ledger` — the violations and penalty ledgers' records and decoders ([`NewViolation`],
+//!   [`PenaltyRecord`], [`PenaltyStep`], …).
 //! - `time` — instants as BIGINT Unix milliseconds.
 //! - `migrate` — the embedded migrations of both backends.
 //! - `sqlite/` and `postgres/` — one backend each: `mod.rs` (pools, transactions, migrations),
@@ -42,6 +44,7 @@
 //!   an error's `Display`.
 
 mod error;
+mod ledger;
 mod migrate;
 mod postgres;
 mod records;
@@ -58,6 +61,9 @@ pub mod testing;
 use jiff::Timestamp;
 
 pub use error::StoreError;
+pub use ledger::{
+    LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
+};
 pub use records::{
     CalendarFileRecord, CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord,
     FireOutcome, Idempotency, ImportSummary, NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser,
@@ -531,6 +537,52 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.case_events(case_id).await,
             Backend::Postgres(s) => s.case_events(case_id).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The violations ledger and the penalty ledger
+    // -----------------------------------------------------------------------------------------
+
+    /// Violations matching `f`, oldest first. (They are written by [`Store::update_case`] and
+    /// [`Store::fire_timer`] with the event that records them: [`CaseUpdate::violations`].)
+    pub async fn list_violations(
+        &self,
+        f: &LedgerFilter,
+    ) -> Result<Vec<ViolationRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_violations(f).await,
+            Backend::Postgres(s) => s.list_violations(f).await,
+        }
+    }
+
+    /// Penalties matching `f` (`status` included), in the order they were proposed.
+    pub async fn list_penalties(&self, f: &LedgerFilter) -> Result<Vec<PenaltyRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_penalties(f).await,
+            Backend::Postgres(s) => s.list_penalties(f).await,
+        }
+    }
+
+    pub async fn penalty_by_id(&self, id: i64) -> Result<Option<PenaltyRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.penalty_by_id(id).await,
+            Backend::Postgres(s) => s.penalty_by_id(id).await,
+        }
+    }
+
+    /// Takes one step of a penalty — decide, appeal, decide the appeal — if the penalty is
+    /// still where the step starts from: [`StoreError::Conflict`] otherwise (decided already,
+    /// appealed already), with nothing written. The caller has checked the step against the
+    /// rule (`manyi_core::penalties`); the database still refuses an amount outside the range.
+    pub async fn penalty_step(
+        &self,
+        id: i64,
+        step: PenaltyStep,
+    ) -> Result<PenaltyRecord, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.penalty_step(id, &step).await,
+            Backend::Postgres(s) => s.penalty_step(id, &step).await,
         }
     }
 

@@ -37,8 +37,13 @@ pub(crate) const SQLITE: &[Embedded] = &[
     ),
     (
         4,
-        "unit_calendars",
+        "unit calendars",
         include_str!("../migrations/sqlite/0004_unit_calendars.sql"),
+    ),
+    (
+        5,
+        "penalties",
+        include_str!("../migrations/sqlite/0005_penalties.sql"),
     ),
 ];
 
@@ -60,8 +65,13 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     ),
     (
         4,
-        "unit_calendars",
+        "unit calendars",
         include_str!("../migrations/postgres/0004_unit_calendars.sql"),
+    ),
+    (
+        5,
+        "penalties",
+        include_str!("../migrations/postgres/0005_penalties.sql"),
     ),
 ];
 

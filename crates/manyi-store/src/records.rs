@@ -217,6 +217,9 @@ pub struct CaseUpdate {
     pub events: Vec<NewEvent>,
     /// Changes to the case's deadline timers, applied in order in the same transaction.
     pub timers: Vec<TimerChange>,
+    /// Violations the events record (with their penalty proposals), written to the ledger in
+    /// the same transaction. Usually empty.
+    pub violations: Vec<crate::NewViolation>,
 }
 
 /// A stored case: its current state.

@@ -21,9 +21,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use manyi_store::testing::TestDb;
 use manyi_store::{
-    CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, FireOutcome, Idempotency, NewCase, NewEvent,
-    NewUnit, NewUser, Store, StoreError, StoreOptions, TimerChange, TimerRecord, Unit, User,
-    Visibility,
+    CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, FireOutcome, Idempotency, LedgerFilter,
+    NewCase, NewEvent, NewPenalty, NewUnit, NewUser, NewViolation, PenaltyStep, Store, StoreError,
+    StoreOptions, TimerChange, TimerRecord, Unit, User, Visibility,
 };
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -191,6 +191,7 @@ fn update_of(case: &CaseRecord, state: &str, minutes: i64) -> CaseUpdate {
             payload: json!({}),
         }],
         timers: Vec::new(),
+        violations: Vec::new(),
     }
 }
 
@@ -1990,6 +1991,9 @@ contract!(
     a_conflicting_case_update_rolls_back_the_firing_and_leaves_the_timer_pending,
     the_newest_imported_calendar_file_of_each_year_is_in_force_and_none_is_ever_changed,
     a_units_calendar_overlay_is_set_replaced_and_removed,
+    a_violation_is_written_with_its_event_and_listed_by_unit_person_and_period,
+    a_conflicting_update_writes_none_of_its_violations,
+    a_penalty_is_decided_appealed_once_and_its_appeal_decided_each_step_once,
     ],
     pair: [
     two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
@@ -1999,6 +2003,7 @@ contract!(
     crossing_unit_moves_from_two_instances_never_make_a_cycle,
     two_instances_racing_to_fire_the_same_200_timers_fire_each_exactly_once,
     a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_each_timer_once,
+    two_instances_deciding_the_same_penalty_at_once_record_one_decision,
     ],
 );
 
@@ -2201,4 +2206,323 @@ async fn a_sqlite_file_is_created_when_missing_and_keeps_its_data_across_restart
         .expect("migrations already applied");
     assert!(reopened.unit_by_code("HQ").await.expect("read").is_some());
     reopened.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The violations ledger and the penalty ledger
+// ---------------------------------------------------------------------------------------------
+
+/// An update of `case` whose one event records a breach against `persons`, with a 30-yuan
+/// proposal (or a `min..=max` range in fen) for each.
+fn breach_of(case: &CaseRecord, minutes: i64, persons: &[&User], range: (i64, i64)) -> CaseUpdate {
+    let mut u = update_of(case, "breached", minutes);
+    u.violations = vec![NewViolation {
+        event_index: 0,
+        kind: "deadline_breach".into(),
+        rule: "dispatch".into(),
+        clause: "第七条".into(),
+        occurred_at: at(minutes),
+        due_at: Some(at(minutes - 1)),
+        unit_id: case.owner_unit_id,
+        person_ids: persons.iter().map(|p| p.id).collect(),
+        detail: json!({ "liable_persons": persons.iter().map(|p| &p.login).collect::<Vec<_>>() }),
+        penalties: persons
+            .iter()
+            .map(|p| NewPenalty {
+                rule: "late_dispatch".into(),
+                clause: "第七条附则".into(),
+                person_id: p.id,
+                min_fen: range.0,
+                max_fen: range.1,
+                items: 1,
+                discipline_referral: false,
+                requires_substantiation: false,
+            })
+            .collect(),
+    }];
+    u
+}
+
+async fn a_violation_is_written_with_its_event_and_listed_by_unit_person_and_period(store: &Store) {
+    let org = org(store).await;
+    let case = create(store, complaint(&org, &org.o1, &org.clerk)).await;
+    store
+        .update_case(breach_of(
+            &case,
+            20,
+            &[&org.clerk, &org.manager],
+            (3000, 3000),
+        ))
+        .await
+        .expect("update with a violation");
+
+    let all = store
+        .list_violations(&LedgerFilter::default())
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 1);
+    let v = &all[0];
+    // Recorded by the update's event: seq 3, after the two events that opened the case.
+    assert_eq!(
+        (v.case_id, v.case_number.as_str(), v.event_seq),
+        (case.id, case.number.as_str(), 3)
+    );
+    assert_eq!(
+        (v.rule.as_str(), v.clause.as_str(), v.unit_code.as_str()),
+        ("dispatch", "第七条", "O1")
+    );
+    assert_eq!(v.person_ids, vec![org.clerk.id, org.manager.id]);
+    assert_eq!(v.due_at, Some(at(19)));
+
+    let count = |f: LedgerFilter| async move {
+        (
+            store.list_violations(&f).await.expect("violations").len(),
+            store.list_penalties(&f).await.expect("penalties").len(),
+        )
+    };
+    let subtree = |u: &Unit| LedgerFilter {
+        unit_subtree: Some(u.path.clone()),
+        ..LedgerFilter::default()
+    };
+    assert_eq!(count(subtree(&org.b1)).await, (1, 2));
+    assert_eq!(count(subtree(&org.hq)).await, (1, 2));
+    assert_eq!(count(subtree(&org.b2)).await, (0, 0));
+    let person = |u: &User| LedgerFilter {
+        person_id: Some(u.id),
+        ..LedgerFilter::default()
+    };
+    assert_eq!(count(person(&org.clerk)).await, (1, 1));
+    assert_eq!(count(person(&org.other)).await, (0, 0));
+    let visible = |u: &User, path: &str| LedgerFilter {
+        visible_to: Some(Visibility {
+            unit_path: path.to_owned(),
+            user_id: u.id,
+        }),
+        ..LedgerFilter::default()
+    };
+    // Someone in another branch sees nothing; the liable person sees theirs wherever they sit.
+    assert_eq!(count(visible(&org.other, &org.b2.path)).await, (0, 0));
+    assert_eq!(count(visible(&org.clerk, &org.b2.path)).await, (1, 1));
+    let period = |from: i64, to: i64| LedgerFilter {
+        from: Some(at(from)),
+        to: Some(at(to)),
+        ..LedgerFilter::default()
+    };
+    assert_eq!(count(period(20, 21)).await, (1, 2));
+    assert_eq!(count(period(0, 20)).await, (0, 0));
+    assert_eq!(count(period(21, 99)).await, (0, 0));
+
+    let penalties = store
+        .list_penalties(&LedgerFilter {
+            status: Some("proposed".into()),
+            ..LedgerFilter::default()
+        })
+        .await
+        .expect("penalties");
+    assert_eq!(penalties.len(), 2);
+    assert!(
+        penalties
+            .iter()
+            .all(|p| p.violation_id == v.id && p.min_fen == 3000)
+    );
+
+    // The ledger is append-only, like the event log.
+    assert!(
+        store
+            .raw_execute_for_tests("UPDATE violations SET rule = 'forged'")
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .raw_execute_for_tests("DELETE FROM violations")
+            .await
+            .is_err()
+    );
+}
+
+async fn a_conflicting_update_writes_none_of_its_violations(store: &Store) {
+    let org = org(store).await;
+    let case = create(store, complaint(&org, &org.o1, &org.clerk)).await;
+    store
+        .update_case(update_of(&case, "moved on", 15))
+        .await
+        .expect("first update");
+    let stale = breach_of(&case, 20, &[&org.clerk], (3000, 3000));
+    assert!(matches!(
+        store.update_case(stale).await,
+        Err(StoreError::Conflict)
+    ));
+    let f = LedgerFilter::default();
+    assert!(store.list_violations(&f).await.expect("list").is_empty());
+    assert!(store.list_penalties(&f).await.expect("list").is_empty());
+}
+
+async fn a_penalty_is_decided_appealed_once_and_its_appeal_decided_each_step_once(store: &Store) {
+    let org = org(store).await;
+    let case = create(store, complaint(&org, &org.o1, &org.clerk)).await;
+    store
+        .update_case(breach_of(&case, 20, &[&org.clerk], (5000, 100_000)))
+        .await
+        .expect("update");
+    let id = store
+        .list_penalties(&LedgerFilter::default())
+        .await
+        .expect("list")[0]
+        .id;
+
+    // The database itself refuses an amount outside the range.
+    let outside = PenaltyStep::Decide {
+        amount_fen: 100_001,
+        reason: "too much".into(),
+        by: org.manager.id,
+        at: at(30),
+    };
+    assert!(store.penalty_step(id, outside).await.is_err());
+    // An appeal before any decision does not apply.
+    let early = PenaltyStep::Appeal {
+        reason: "early".into(),
+        at: at(30),
+    };
+    assert!(matches!(
+        store.penalty_step(id, early).await,
+        Err(StoreError::Conflict)
+    ));
+
+    let decide = PenaltyStep::Decide {
+        amount_fen: 20_000,
+        reason: "态度生硬".into(),
+        by: org.manager.id,
+        at: at(31),
+    };
+    let decided = store
+        .penalty_step(id, decide.clone())
+        .await
+        .expect("decide");
+    assert_eq!(decided.status, "decided");
+    assert_eq!(
+        (
+            decided.decided_amount_fen,
+            decided.decided_by,
+            decided.decided_at
+        ),
+        (Some(20_000), Some(org.manager.id), Some(at(31)))
+    );
+    assert_eq!(decided.decided_reason.as_deref(), Some("态度生硬"));
+    // Deciding twice: the second finds it decided.
+    assert!(matches!(
+        store.penalty_step(id, decide).await,
+        Err(StoreError::Conflict)
+    ));
+
+    let appeal = PenaltyStep::Appeal {
+        reason: "系统故障".into(),
+        at: at(40),
+    };
+    let appealed = store
+        .penalty_step(id, appeal.clone())
+        .await
+        .expect("appeal");
+    assert_eq!(
+        (appealed.status.as_str(), appealed.appealed_at),
+        ("appealed", Some(at(40)))
+    );
+    // One appeal only.
+    assert!(matches!(
+        store.penalty_step(id, appeal).await,
+        Err(StoreError::Conflict)
+    ));
+
+    let review = PenaltyStep::DecideAppeal {
+        amount_fen: 5000,
+        reason: "情有可原".into(),
+        by: org.other.id,
+        at: at(50),
+    };
+    let done = store
+        .penalty_step(id, review.clone())
+        .await
+        .expect("review");
+    assert_eq!(done.status, "appeal_decided");
+    assert_eq!(done.amount_fen(), Some(5000));
+    assert_eq!(
+        done.decided_amount_fen,
+        Some(20_000),
+        "the first decision is kept"
+    );
+    assert_eq!(done.appeal_decided_by, Some(org.other.id));
+    assert!(matches!(
+        store.penalty_step(id, review).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.penalty_by_id(id).await.expect("read"), Some(done));
+    assert!(matches!(
+        store
+            .penalty_step(
+                987_654,
+                PenaltyStep::Appeal {
+                    reason: "x".into(),
+                    at: at(60)
+                }
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn two_instances_deciding_the_same_penalty_at_once_record_one_decision(
+    first: &Store,
+    second: &Store,
+) {
+    let org = org(first).await;
+    let case = create(first, complaint(&org, &org.o1, &org.clerk)).await;
+    first
+        .update_case(breach_of(&case, 20, &[&org.clerk], (5000, 100_000)))
+        .await
+        .expect("update");
+    let id = first
+        .list_penalties(&LedgerFilter::default())
+        .await
+        .expect("list")[0]
+        .id;
+    let tasks = 8;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let store = if task % 2 == 0 { first } else { second }.clone();
+        let barrier = barrier.clone();
+        let by = org.manager.id;
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let amount = 5000 + i64::try_from(task).expect("small") * 100;
+            store
+                .penalty_step(
+                    id,
+                    PenaltyStep::Decide {
+                        amount_fen: amount,
+                        reason: format!("decision {task}"),
+                        by,
+                        at: at(30),
+                    },
+                )
+                .await
+                .map(|p| p.decided_amount_fen)
+        }));
+    }
+    let mut won = Vec::new();
+    for h in handles {
+        match h.await.expect("task") {
+            Ok(amount) => won.push(amount),
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one decision is recorded");
+    let stored = second
+        .penalty_by_id(id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(stored.decided_amount_fen, won[0]);
+    assert_eq!(stored.status, "decided");
 }

@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use manyi_core::clock::{Clock, SystemClock};
+use manyi_core::clock::{Clock, FileClock, SystemClock};
 use manyi_core::policy;
 use manyi_server::{AppState, ServerConfig, auth, demo, policies};
-use manyi_store::{NewUser, Store, StoreOptions, Synchronous};
+use manyi_store::{NewUser, Store, StoreError, StoreOptions, Synchronous};
 
 #[derive(Parser)]
 #[command(
@@ -57,10 +57,78 @@ impl DbArgs {
         };
         let store = Store::connect(&self.database, opts)
             .await
-            .with_context(|| format!("opening database `{}`", redact(&self.database)))?;
-        store.migrate().await.context("migrating the database")?;
+            .map_err(|e| open_error(&self.database, e))?;
+        store
+            .migrate()
+            .await
+            .with_context(|| format!("migrating the database `{}`", redact(&self.database)))?;
         Ok(store)
     }
+}
+
+/// Says which database could not be opened and why, in one line: the URL (password hidden),
+/// the backend, and the reason — without the driver's repetitions.
+fn open_error(url: &str, e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::Connect {
+            url_redacted,
+            source,
+        } => {
+            let backend = if url_redacted.contains("://") {
+                "PostgreSQL"
+            } else {
+                "SQLite"
+            };
+            anyhow::anyhow!(
+                "cannot open the {backend} database `{url_redacted}` (--database / \
+                 MANYI_DATABASE): {}",
+                driver_reason(backend, &source)
+            )
+        }
+        StoreError::BadUrl { .. } | StoreError::Invalid { .. } => {
+            anyhow::anyhow!("--database `{}` (or MANYI_DATABASE): {e}", redact(url))
+        }
+        other => {
+            anyhow::Error::new(other).context(format!("opening the database `{}`", redact(url)))
+        }
+    }
+}
+
+/// The driver's reason, for people: a server's refusal with its SQLSTATE (not the server's
+/// source line that sqlx appends), an unreachable server, a bad URL.
+fn driver_reason(backend: &str, e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match (backend, db.code()) {
+            ("PostgreSQL", Some(code)) => {
+                format!("the server refused: {} (SQLSTATE {code})", db.message())
+            }
+            (_, Some(code)) => format!("{} (SQLite code {code})", db.message()),
+            (_, None) => db.message().to_owned(),
+        },
+        sqlx::Error::Io(io) => format!("the server cannot be reached: {io}"),
+        sqlx::Error::Configuration(c) => format!("the URL is not valid: {c}"),
+        sqlx::Error::Tls(t) => format!("the TLS handshake failed: {t}"),
+        other => other.to_string(),
+    }
+}
+
+/// An error with its causes, `a: b: c`, skipping a cause that its parent's text already
+/// includes (drivers often repeat their source in their own message).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut previous = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !previous.is_empty() && previous.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+        previous = text;
+    }
+    out
 }
 
 /// Hides a password in a database URL before it is printed.
@@ -139,6 +207,12 @@ struct ServeArgs {
     /// Mark session cookies Secure (set when served over HTTPS).
     #[arg(long, env = "MANYI_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// FOR MULTI-PROCESS TESTS AND DRILLS ONLY: take the current time from this file (an
+    /// RFC 3339 instant, re-read on every use) instead of the system clock, so that one file
+    /// moves the time of several servers at once. A change of the instant wakes the deadline
+    /// scheduler at once. Logs a warning at start-up. See docs/OPERATIONS.md.
+    #[arg(long, hide = true)]
+    clock_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -265,7 +339,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -600,9 +674,29 @@ fn policy_sources(dir: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// How often a `--clock-file` is re-read to notice that a test moved the time.
+const CLOCK_FILE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let file_clock = match &args.clock_file {
+        Some(path) => {
+            let clock = FileClock::open(path).context("--clock-file")?;
+            tracing::warn!(
+                clock_file = %path.display(),
+                now = %clock.now(),
+                "THE TIME COMES FROM --clock-file, NOT FROM THE SYSTEM CLOCK: cases are dated and \
+                 deadlines fire by what the file says. For multi-process tests and drills only; \
+                 never in production"
+            );
+            Some(Arc::new(clock))
+        }
+        None => None,
+    };
     let store = args.db.open().await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = match &file_clock {
+        Some(c) => c.clone(),
+        None => Arc::new(SystemClock),
+    };
     let state = AppState::new(
         store.clone(),
         clock.clone(),
@@ -658,6 +752,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(year = alert.year, "{alert}");
     }
 
+    if let Some(file_clock) = file_clock {
+        tokio::spawn(wake_scheduler_on_clock_file_change(
+            file_clock,
+            state.timers_changed.clone(),
+        ));
+    }
+
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -674,4 +775,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     manyi_server::serve(listener, state, shutdown).await?;
     store.close().await;
     Ok(())
+}
+
+/// With `--clock-file`: the time jumps when a test rewrites the file, not as seconds pass, so
+/// the scheduler (which sleeps until the next due instant, at most `scheduler::MAX_SLEEP`)
+/// is woken whenever the instant in the file changes, and fires what became due at once.
+async fn wake_scheduler_on_clock_file_change(
+    clock: Arc<FileClock>,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    let mut seen = clock.now();
+    let mut every = tokio::time::interval(CLOCK_FILE_POLL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let now = clock.now();
+        if now != seen {
+            seen = now;
+            // A permit is kept if the scheduler is busy ticking: it ticks again right after.
+            wake.notify_one();
+        }
+    }
 }

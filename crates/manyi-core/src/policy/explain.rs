@@ -170,6 +170,44 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 how,
             );
         }
+        if let Some(subject) = &kind.subject_field {
+            push(
+                &Some(kind.recusal_clause.clone()),
+                format!("{} recusal", kind.id),
+                format!(
+                    "回避: the person in {subject} takes no action on the case and is never \
+                     assigned to it"
+                ),
+            );
+        }
+    }
+    for p in &policy.penalties {
+        let mut how = format!(
+            "penalty {}: {} per {} on {}",
+            p.label,
+            p.amount_text(),
+            match p.per {
+                crate::penalties::Per::Instance => "instance",
+                crate::penalties::Per::Item => "item",
+            },
+            p.violation
+        );
+        if p.is_range() {
+            how.push_str("; amount decided within the range with a reason");
+        }
+        let _ = write!(how, "; decided by {}", p.decided_by.join("/"));
+        if p.requires_substantiation {
+            how.push_str("; only if substantiated (经调查情况属实)");
+        }
+        if p.discipline_referral {
+            how.push_str("; disciplinary referral");
+        }
+        let _ = write!(
+            how,
+            "; one appeal, decided by {}",
+            p.appeal_decided_by.join("/")
+        );
+        push(&Some(p.clause.clone()), format!("penalty {}", p.id), how);
     }
     // Stable sort: within a clause, rows keep their order in the file.
     rows.sort_by_key(|r| clause_order(&r.clause));

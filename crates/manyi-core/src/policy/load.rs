@@ -20,6 +20,8 @@ use crate::calendar::Duration;
 use crate::deadlines::{BreachAction, ClockRule, Liable, Limit, Trigger, Warn};
 use crate::expr::Condition;
 use crate::numbering::{NumberingRule, Reset};
+use crate::penalties::{PenaltyRule, Per, Substantiation, ViolationSelector};
+use crate::values::Money;
 
 /// The result of loading a policy file: the policy if it has no error, and every diagnostic.
 #[derive(Debug)]
@@ -37,6 +39,8 @@ impl LoadOutcome {
 const DEFAULT_TEXT_LEN: usize = 200;
 use super::STAY;
 const DEFAULT_LONG_TEXT_LEN: usize = 20_000;
+/// Recusal applies to every pack (CLAUSES.md A26) even where the regulation is silent.
+const DEFAULT_RECUSAL_CLAUSE: &str = "CLAUSES A26";
 
 /// Loads and checks the policy in `source`; `file` is the name used in diagnostics.
 pub fn load(file: &str, source: &str) -> LoadOutcome {
@@ -51,7 +55,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         return finish(cx, None);
     }
     let root = Table::root(&doc);
-    root.deny_unknown(&mut cx, &["policy", "level", "role", "kind"]);
+    root.deny_unknown(&mut cx, &["policy", "level", "role", "kind", "penalty"]);
 
     let header = root.table(&mut cx, "policy");
     if header.is_none() && root.get("policy").is_none() {
@@ -106,6 +110,8 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         None => {}
     }
 
+    let penalties = read_penalties(&mut cx, &root, &role_ids, &kinds);
+
     let policy = match (id, title) {
         (Some(id), Some(title)) => Some(Policy {
             id: id.value,
@@ -114,6 +120,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             levels,
             roles,
             kinds,
+            penalties,
         }),
         _ => None,
     };
@@ -255,6 +262,8 @@ fn read_kind(
             "state",
             "transition",
             "clock",
+            "subject_field",
+            "recusal_clause",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -380,6 +389,29 @@ fn read_kind(
         },
     );
 
+    // 回避: the subject field must be a `person` field of this kind.
+    let subject_field = t.str(cx, "subject_field");
+    if let Some(f) = &subject_field {
+        match field_types.get(f.value.as_str()) {
+            Some(FieldType::Person) => {}
+            Some(other) => cx.error(
+                &f.span,
+                format!(
+                    "`subject_field` `{}` must be a person field, not {}",
+                    f.value,
+                    other.keyword()
+                ),
+            ),
+            None => cx.error(
+                &f.span,
+                format!("unknown field `{}` in `subject_field`", f.value),
+            ),
+        }
+    }
+    let recusal_clause = t
+        .str(cx, "recusal_clause")
+        .map_or_else(|| DEFAULT_RECUSAL_CLAUSE.to_owned(), |c| c.value);
+
     // Whole-graph checks: reachability and dead ends.
     if let Some(initial) = &initial
         && state_ids.contains(initial.value.as_str())
@@ -400,6 +432,8 @@ fn read_kind(
         states,
         transitions,
         clocks,
+        subject_field: subject_field.map(|f| f.value),
+        recusal_clause,
     })
 }
 
@@ -1289,4 +1323,234 @@ fn string_content_offset(
     }
     start += inner;
     start.min(span.end.max(span.start))
+}
+
+/// Reads the `[[penalty]]` rules (the fine schedule) and checks what they name against the
+/// kinds: clocks, choice fields and options, roles, the substantiation field.
+fn read_penalties(
+    cx: &mut Ctx<'_>,
+    root: &Table<'_, '_>,
+    role_ids: &HashSet<String>,
+    kinds: &[CaseKind],
+) -> Vec<PenaltyRule> {
+    let mut ids = Vec::new();
+    let mut rules = Vec::new();
+    for pt in root.tables(cx, "penalty") {
+        pt.deny_unknown(
+            cx,
+            &[
+                "id",
+                "label",
+                "violation",
+                "amount",
+                "per",
+                "liable",
+                "requires_substantiation",
+                "substantiation",
+                "discipline_referral",
+                "decided_by",
+                "appeal_decided_by",
+                "clause",
+            ],
+        );
+        let id = pt.req_str(cx, "id");
+        if let Some(id) = &id {
+            check_identifier(cx, &id.value, &id.span, "penalty");
+        }
+        let label = pt.req_str(cx, "label");
+        let clause = pt.req_str(cx, "clause");
+        let violation = pt.req_str(cx, "violation").and_then(|v| {
+            let Some(sel) = ViolationSelector::parse(&v.value) else {
+                cx.error(
+                    &v.span,
+                    format!(
+                        "`{}` is not a violation; use clock:CLOCK or upheld:FIELD=CODE",
+                        v.value
+                    ),
+                );
+                return None;
+            };
+            match &sel {
+                ViolationSelector::Clock(c) => {
+                    if !kinds.iter().any(|k| k.clocks.iter().any(|r| &r.id == c)) {
+                        cx.error(&v.span, format!("no kind declares a clock `{c}`"));
+                    }
+                }
+                ViolationSelector::Upheld { field, code } => {
+                    let found = kinds.iter().filter_map(|k| k.field(field)).any(|f| {
+                        matches!(&f.field_type, FieldType::Choice { options } | FieldType::MultiChoice { options }
+                            if options.iter().any(|o| &o.code == code))
+                    });
+                    if !found {
+                        cx.error(
+                            &v.span,
+                            format!("no kind has a choice field `{field}` with the option `{code}`"),
+                        );
+                    }
+                }
+            }
+            Some(sel)
+        });
+        let amount = match pt.get("amount") {
+            None => {
+                cx.error(
+                    &pt.span,
+                    "a penalty needs an `amount`: yuan (30, \"12.50\") or a range [50, 1000]",
+                );
+                None
+            }
+            Some(v) => read_amount(cx, v),
+        };
+        let per = match pt.str(cx, "per") {
+            None => Some(Per::Instance),
+            Some(p) => match p.value.as_str() {
+                "instance" => Some(Per::Instance),
+                "item" => Some(Per::Item),
+                other => {
+                    cx.error(&p.span, format!("`per` is instance or item, not `{other}`"));
+                    None
+                }
+            },
+        };
+        let liable = pt
+            .str_list(cx, "liable")
+            .map(|l| l.value)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|l| match Liable::parse(&l.value) {
+                Some(Liable::Role(r)) if !role_ids.contains(&r) => {
+                    cx.error(&l.span, format!("unknown role `{r}` in `liable`"));
+                    None
+                }
+                Some(Liable::OwnerUnit) => {
+                    cx.error(
+                        &l.span,
+                        "a penalty falls on persons: liable is first_contact, assignee or role:ROLE",
+                    );
+                    None
+                }
+                Some(parsed) => Some(parsed),
+                None => {
+                    cx.error(
+                        &l.span,
+                        format!(
+                            "`{}`: liable is first_contact, assignee or role:ROLE",
+                            l.value
+                        ),
+                    );
+                    None
+                }
+            })
+            .collect();
+        let requires_substantiation = pt.bool(cx, "requires_substantiation").unwrap_or(false);
+        let substantiation = pt.table(cx, "substantiation").and_then(|st| {
+            st.deny_unknown(cx, &["field", "value"]);
+            let field = st.req_str(cx, "field")?;
+            if !kinds.iter().any(|k| k.field(&field.value).is_some()) {
+                cx.error(&field.span, format!("unknown field `{}`", field.value));
+            }
+            let Some(value) = st.get("value").and_then(|v| to_json(v.get_ref())) else {
+                cx.error(&st.span, "`substantiation` needs a `value`");
+                return None;
+            };
+            Some(Substantiation {
+                field: field.value,
+                value,
+            })
+        });
+        if requires_substantiation && substantiation.is_none() && pt.get("substantiation").is_none()
+        {
+            cx.error(
+                &pt.span,
+                "`requires_substantiation = true` needs `substantiation = { field = \"…\", value = \"…\" }`: how a case records 经调查情况属实",
+            );
+        }
+        let discipline_referral = pt.bool(cx, "discipline_referral").unwrap_or(false);
+        let decided_by = match pt.str_list(cx, "decided_by") {
+            Some(l) if !l.value.is_empty() => check_roles(cx, &l.value, role_ids, "`decided_by`"),
+            Some(l) => {
+                cx.error(&l.span, "`decided_by` must name at least one role");
+                Vec::new()
+            }
+            None => {
+                cx.error(
+                    &pt.span,
+                    "a penalty needs `decided_by`: the roles that decide it",
+                );
+                Vec::new()
+            }
+        };
+        let appeal_decided_by = match pt.str_list(cx, "appeal_decided_by") {
+            Some(l) => check_roles(cx, &l.value, role_ids, "`appeal_decided_by`"),
+            None => decided_by.clone(),
+        };
+        if let (
+            Some(id),
+            Some(label),
+            Some(clause),
+            Some(violation),
+            Some((min_fen, max_fen)),
+            Some(per),
+        ) = (id, label, clause, violation, amount, per)
+        {
+            rules.push(PenaltyRule {
+                id: id.value.clone(),
+                label: label.value,
+                violation,
+                min_fen,
+                max_fen,
+                per,
+                liable,
+                requires_substantiation,
+                substantiation,
+                discipline_referral,
+                decided_by,
+                appeal_decided_by,
+                clause: clause.value,
+            });
+            ids.push(id);
+        }
+    }
+    check_unique(cx, "penalty", ids.iter());
+    rules
+}
+
+/// An amount in yuan — an integer or a string such as `"12.50"` — or a range `[min, max]`,
+/// as fen.
+fn read_amount(cx: &mut Ctx<'_>, v: &toml::Spanned<DeValue<'_>>) -> Option<(i64, i64)> {
+    let one = |cx: &mut Ctx<'_>, v: &toml::Spanned<DeValue<'_>>| -> Option<i64> {
+        let fen = match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .and_then(|y| y.checked_mul(100)),
+            DeValue::String(s) => Money::parse(s).ok().map(Money::fen),
+            _ => None,
+        };
+        match fen {
+            Some(f) if f >= 0 => Some(f),
+            _ => {
+                cx.error(
+                    &v.span(),
+                    "an amount is a non-negative number of yuan: 30 or \"12.50\"",
+                );
+                None
+            }
+        }
+    };
+    match v.get_ref() {
+        DeValue::Array(items) => {
+            if items.len() != 2 {
+                cx.error(&v.span(), "a range is two amounts: [min, max] in yuan");
+                return None;
+            }
+            let (min, max) = (one(cx, &items[0]), one(cx, &items[1]));
+            let (min, max) = (min?, max?);
+            if min > max {
+                cx.error(&v.span(), "the range's minimum is above its maximum");
+                return None;
+            }
+            Some((min, max))
+        }
+        _ => one(cx, v).map(|f| (f, f)),
+    }
 }

@@ -31,6 +31,8 @@ pub struct Policy {
     pub levels: Vec<Level>,
     pub roles: Vec<Role>,
     pub kinds: Vec<CaseKind>,
+    /// The fine schedule (`[[penalty]]`): what a violation may cost whom.
+    pub penalties: Vec<crate::penalties::PenaltyRule>,
 }
 
 impl Policy {
@@ -44,6 +46,10 @@ impl Policy {
 
     pub fn role(&self, id: &str) -> Option<&Role> {
         self.roles.iter().find(|r| r.id == id)
+    }
+
+    pub fn penalty(&self, id: &str) -> Option<&crate::penalties::PenaltyRule> {
+        self.penalties.iter().find(|p| p.id == id)
     }
 }
 
@@ -84,6 +90,11 @@ pub struct CaseKind {
     pub transitions: Vec<Transition>,
     /// Time limits (`[[kind.<id>.clock]]`).
     pub clocks: Vec<crate::deadlines::ClockRule>,
+    /// 回避 (recusal): the `person` field naming whom the case is about (被投诉人). That person
+    /// may take no transition of the case and never be assigned to it.
+    pub subject_field: Option<String>,
+    /// The clause every recusal refusal names (default `CLAUSES A26`).
+    pub recusal_clause: String,
 }
 
 impl CaseKind {

@@ -698,6 +698,7 @@ pub async fn transition_as(
             snapshot: snapshot_of(&next)?,
             events: vec![event_of(&event)?],
             timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
+            violations: Vec::new(),
         };
         let wrote_timers = !update.timers.is_empty();
         match state.store.update_case(update).await {

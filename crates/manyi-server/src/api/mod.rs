@@ -2,4 +2,5 @@
 
 pub mod cases;
 pub mod org;
+pub mod penalties;
 pub mod policies;

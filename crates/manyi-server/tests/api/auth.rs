@@ -159,7 +159,7 @@ async fn the_health_check_answers_without_credentials() {
     assert_eq!(status, StatusCode::OK, "{body:#}");
     assert_eq!(
         body,
-        serde_json::json!({ "status": "ok", "backend": "sqlite" })
+        serde_json::json!({ "status": "ok", "backend": app.backend() })
     );
 }
 

@@ -1,5 +1,13 @@
-//! The test harness: [`spawn_app`] starts a real server on port 0 over a fresh SQLite file, with
-//! a small bank already in place, and [`ApiClient`] talks to it over HTTP/1.1.
+//! The test harness: [`spawn_app`] starts a real server on port 0 over a fresh database, with a
+//! small bank already in place, and [`ApiClient`] talks to it over HTTP/1.1.
+//!
+//! ## The backend
+//!
+//! The database comes from `manyi_store::testing::TestDb`, on the backend `MANYI_TEST_BACKEND`
+//! names: `sqlite` (the default, a fresh file in a temporary directory) or `postgres` (a fresh
+//! database on the server `MANYI_TEST_PG`, default `postgres://postgres@127.0.0.1:5432`,
+//! dropped afterwards). The test bodies are the same on both; `scripts/test.sh` runs this
+//! suite once per backend. `both` is refused here: one run of this binary is one backend.
 //!
 //! ## The bank every test starts with
 //!
@@ -32,9 +40,9 @@ use jiff::Timestamp;
 use manyi_core::case::{Case, Event, replay};
 use manyi_core::clock::ManualClock;
 use manyi_server::{AppState, ServerConfig};
-use manyi_store::{NewUnit, NewUser, Store, StoreOptions};
+use manyi_store::testing::TestDb;
+use manyi_store::{NewUnit, NewUser, Store};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 /// What every request helper returns: status, headers and the body as JSON (`Null` when empty,
@@ -92,9 +100,10 @@ fn password_hash() -> String {
     .clone()
 }
 
-/// A running server with its own database, stopped when dropped.
+/// A running server with its own database, stopped when dropped (and the database with it).
 pub struct TestApp {
-    /// The database URL (a SQLite file in a temp dir), for restarting on the same data.
+    /// The database URL, for restarting on the same data (`Store::connect`): a SQLite file in
+    /// a temporary directory or a fresh PostgreSQL database, alive as long as this `TestApp`.
     pub url: String,
     pub addr: SocketAddr,
     pub store: Store,
@@ -102,7 +111,15 @@ pub struct TestApp {
     pub state: AppState,
     pub api: ApiClient,
     shutdown: Option<oneshot::Sender<()>>,
-    _dir: TempDir,
+    /// Declared last, so dropped last: the database outlives the handles on it.
+    db: TestDb,
+}
+
+impl TestApp {
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        self.db.backend()
+    }
 }
 
 /// The request helpers are on [`ApiClient`], which concurrent tasks can clone; a `TestApp`
@@ -129,14 +146,35 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(ServerConfig::default()).await
 }
 
+/// The backend this run of the suite uses: `MANYI_TEST_BACKEND`, `sqlite` when unset.
+///
+/// # Panics
+///
+/// On `both` or an unknown value: the suite runs on one backend per run, and a typo must not
+/// quietly test something else.
+pub fn backend() -> &'static str {
+    match std::env::var("MANYI_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("" | "sqlite") => "sqlite",
+        Ok("postgres") => "postgres",
+        Ok(other) => panic!(
+            "MANYI_TEST_BACKEND=`{other}`: the API suite runs on one backend per run; set \
+             `sqlite` (the default) or `postgres` (scripts/test.sh runs both)"
+        ),
+    }
+}
+
 /// Starts a server with `config` (e.g. a small body limit).
 pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}", dir.path().join("manyi.db").display());
-    let store = Store::connect(&url, StoreOptions::default())
-        .await
-        .expect("open the store");
-    store.migrate().await.expect("migrate");
+    let backend = backend();
+    let db = TestDb::create(backend).await.unwrap_or_else(|| {
+        panic!(
+            "MANYI_TEST_BACKEND={backend}, but the {backend} test database is switched off \
+             (MANYI_TEST_PG=skip?): run the API suite on sqlite instead"
+        )
+    });
+    let url = db.url().to_owned();
+    // Migrated; on PostgreSQL at most 8 connections (the server is shared by every test).
+    let store = db.store().await;
 
     let clock = ManualClock::new(START.parse().expect("START is an RFC 3339 instant"));
     let state = AppState::new(store.clone(), Arc::new(clock.clone()), config);
@@ -178,7 +216,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
         state,
         api: ApiClient::new(addr),
         shutdown: Some(tx),
-        _dir: dir,
+        db,
     }
 }
 

@@ -19,6 +19,7 @@
 mod auth;
 mod calendar;
 mod cases;
+mod ledger;
 mod org;
 mod policies;
 mod timers;
@@ -80,6 +81,12 @@ impl PgStore {
 
         let pool = PgPoolOptions::new()
             .max_connections(opts.pg_max_connections)
+            // After the server restarts or fails over, every pooled connection is dead. Each
+            // idle connection is tested (one round trip) before it is handed out, so the dead
+            // ones are dropped and fresh ones opened — the pool recovers by itself, and only
+            // the requests whose connection died while in use fail (with 503, in the server).
+            // sqlx's default, kept explicit: it is what makes the recovery work.
+            .test_before_acquire(true)
             .connect_lazy_with(options);
 
         tracing::info!(

@@ -307,6 +307,7 @@ pub(super) async fn apply_update(
             .fetch_one(&mut *conn)
             .await?;
     append_events(conn, u.id, last_seq + 1, &u.events).await?;
+    super::ledger::insert_violations(conn, u.id, last_seq + 1, &u.violations).await?;
     apply_timer_changes(conn, u.id, u.updated_at, &u.timers).await?;
     Ok(case)
 }

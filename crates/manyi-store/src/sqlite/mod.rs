@@ -13,6 +13,7 @@
 mod auth;
 mod calendar;
 mod cases;
+mod ledger;
 mod org;
 mod policies;
 mod timers;

@@ -1,0 +1,262 @@
+//! The violations ledger and the penalty ledger: records, the columns both backends select,
+//! and their decoders.
+//!
+//! A violation is written in the same transaction as the case event that recorded it
+//! ([`crate::CaseUpdate::violations`]), with the penalty proposals it gave. A penalty row then
+//! moves through its steps — proposed → decided → appealed → appeal decided — each step one
+//! conditional update ([`crate::Store::penalty_step`]) naming who, when and why, so two people
+//! deciding at once cannot both win and a second appeal finds the row already appealed.
+//! Violations are append-only (the database refuses UPDATE and DELETE).
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::records::Visibility;
+use crate::rows::RowExt;
+
+/// A violation to record with a case update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewViolation {
+    /// The index, in the update's `events`, of the event that recorded the violation.
+    pub event_index: usize,
+    /// e.g. `deadline_breach`.
+    pub kind: String,
+    /// The rule broken, e.g. the clock's id.
+    pub rule: String,
+    pub clause: String,
+    pub occurred_at: Timestamp,
+    /// The deadline that passed, for a deadline breach.
+    pub due_at: Option<Timestamp>,
+    /// The unit that owned the case when it happened: whose jurisdiction it is in.
+    pub unit_id: i64,
+    /// The liable persons (user ids).
+    pub person_ids: Vec<i64>,
+    /// The violation as the domain recorded it (liable persons and units). Personal data.
+    pub detail: Value,
+    /// The penalty proposals it gives, one per liable person and rule.
+    pub penalties: Vec<NewPenalty>,
+}
+
+/// A penalty proposal to record with its violation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPenalty {
+    /// The penalty rule's id in the case's policy version.
+    pub rule: String,
+    pub clause: String,
+    pub person_id: i64,
+    /// The range the decision must fall in, in fen (`min == max` for a fixed amount).
+    pub min_fen: i64,
+    pub max_fen: i64,
+    pub items: i64,
+    pub discipline_referral: bool,
+    pub requires_substantiation: bool,
+}
+
+/// A recorded violation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViolationRecord {
+    pub id: i64,
+    pub case_id: i64,
+    pub case_number: String,
+    /// The `seq` of the event that recorded it.
+    pub event_seq: i64,
+    pub kind: String,
+    pub rule: String,
+    pub clause: String,
+    pub occurred_at: Timestamp,
+    pub due_at: Option<Timestamp>,
+    pub unit_id: i64,
+    pub unit_code: String,
+    pub person_ids: Vec<i64>,
+    /// Personal data: never logged.
+    pub detail: Value,
+}
+
+/// A penalty and how far it has gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PenaltyRecord {
+    pub id: i64,
+    pub violation_id: i64,
+    pub case_id: i64,
+    pub case_number: String,
+    pub rule: String,
+    pub clause: String,
+    pub person_id: i64,
+    pub unit_id: i64,
+    pub unit_code: String,
+    pub min_fen: i64,
+    pub max_fen: i64,
+    pub items: i64,
+    pub discipline_referral: bool,
+    pub requires_substantiation: bool,
+    pub proposed_at: Timestamp,
+    /// `proposed`, `decided`, `appealed` or `appeal_decided`.
+    pub status: String,
+    pub decided_amount_fen: Option<i64>,
+    pub decided_reason: Option<String>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<Timestamp>,
+    pub appeal_reason: Option<String>,
+    pub appealed_at: Option<Timestamp>,
+    pub appeal_amount_fen: Option<i64>,
+    pub appeal_decision_reason: Option<String>,
+    pub appeal_decided_by: Option<i64>,
+    pub appeal_decided_at: Option<Timestamp>,
+}
+
+impl PenaltyRecord {
+    /// The amount in force: the appeal's decision, else the first decision.
+    pub fn amount_fen(&self) -> Option<i64> {
+        self.appeal_amount_fen.or(self.decided_amount_fen)
+    }
+}
+
+/// Which violations or penalties a ledger query returns. Every `Some` narrows it; oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerFilter {
+    /// Only those in this unit subtree (a unit path such as `/1/5/`).
+    pub unit_subtree: Option<String>,
+    /// Only those against this person.
+    pub person_id: Option<i64>,
+    /// Only those this person may see: in their unit's subtree, or against them.
+    pub visible_to: Option<Visibility>,
+    /// Inclusive (violations: when they happened; penalties: when proposed).
+    pub from: Option<Timestamp>,
+    /// Exclusive.
+    pub to: Option<Timestamp>,
+    /// Penalties only: `proposed`, `decided`, `appealed`, `appeal_decided`.
+    pub status: Option<String>,
+    pub case_id: Option<i64>,
+    /// Clamped to `1..=10_000`.
+    pub limit: u32,
+}
+
+impl Default for LedgerFilter {
+    fn default() -> Self {
+        LedgerFilter {
+            unit_subtree: None,
+            person_id: None,
+            visible_to: None,
+            from: None,
+            to: None,
+            status: None,
+            case_id: None,
+            limit: 1000,
+        }
+    }
+}
+
+/// One step of a penalty, applied only if the penalty is where the step starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PenaltyStep {
+    /// proposed → decided.
+    Decide {
+        amount_fen: i64,
+        reason: String,
+        by: i64,
+        at: Timestamp,
+    },
+    /// decided → appealed (by the penalised person).
+    Appeal { reason: String, at: Timestamp },
+    /// appealed → appeal_decided.
+    DecideAppeal {
+        amount_fen: i64,
+        reason: String,
+        by: i64,
+        at: Timestamp,
+    },
+}
+
+impl PenaltyStep {
+    pub(crate) fn starts_from(&self) -> &'static str {
+        match self {
+            PenaltyStep::Decide { .. } => "proposed",
+            PenaltyStep::Appeal { .. } => "decided",
+            PenaltyStep::DecideAppeal { .. } => "appealed",
+        }
+    }
+}
+
+pub(crate) fn ledger_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, 10_000))
+}
+
+/// The violation columns, selected from `violations v JOIN cases c JOIN units u`.
+macro_rules! violation_select {
+    () => {
+        "SELECT v.id, v.case_id, c.number AS case_number, v.event_seq, v.kind, v.rule, \
+                v.clause, v.occurred_at, v.due_at, v.unit_id, u.code AS unit_code, \
+                v.person_ids, v.detail \
+         FROM violations v JOIN cases c ON c.id = v.case_id JOIN units u ON u.id = v.unit_id \
+         WHERE 1 = 1"
+    };
+}
+
+/// The penalty columns, selected from `penalties p JOIN cases c JOIN units u`.
+macro_rules! penalty_select {
+    () => {
+        "SELECT p.id, p.violation_id, p.case_id, c.number AS case_number, p.rule, p.clause, \
+                p.person_id, p.unit_id, u.code AS unit_code, p.min_fen, p.max_fen, p.items, \
+                p.discipline_referral, p.requires_substantiation, p.proposed_at, p.status, \
+                p.decided_amount_fen, p.decided_reason, p.decided_by, p.decided_at, \
+                p.appeal_reason, p.appealed_at, p.appeal_amount_fen, p.appeal_decision_reason, \
+                p.appeal_decided_by, p.appeal_decided_at \
+         FROM penalties p JOIN cases c ON c.id = p.case_id JOIN units u ON u.id = p.unit_id \
+         WHERE 1 = 1"
+    };
+}
+
+pub(crate) use {penalty_select, violation_select};
+
+pub(crate) fn violation(row: &impl RowExt) -> Result<ViolationRecord, sqlx::Error> {
+    let ids = row.json("person_ids")?;
+    Ok(ViolationRecord {
+        id: row.int("id")?,
+        case_id: row.int("case_id")?,
+        case_number: row.text("case_number")?,
+        event_seq: row.int("event_seq")?,
+        kind: row.text("kind")?,
+        rule: row.text("rule")?,
+        clause: row.text("clause")?,
+        occurred_at: row.instant("occurred_at")?,
+        due_at: row.opt_instant("due_at")?,
+        unit_id: row.int("unit_id")?,
+        unit_code: row.text("unit_code")?,
+        person_ids: ids
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default(),
+        detail: row.json("detail")?,
+    })
+}
+
+pub(crate) fn penalty(row: &impl RowExt) -> Result<PenaltyRecord, sqlx::Error> {
+    Ok(PenaltyRecord {
+        id: row.int("id")?,
+        violation_id: row.int("violation_id")?,
+        case_id: row.int("case_id")?,
+        case_number: row.text("case_number")?,
+        rule: row.text("rule")?,
+        clause: row.text("clause")?,
+        person_id: row.int("person_id")?,
+        unit_id: row.int("unit_id")?,
+        unit_code: row.text("unit_code")?,
+        min_fen: row.int("min_fen")?,
+        max_fen: row.int("max_fen")?,
+        items: row.int("items")?,
+        discipline_referral: row.flag("discipline_referral")?,
+        requires_substantiation: row.flag("requires_substantiation")?,
+        proposed_at: row.instant("proposed_at")?,
+        status: row.text("status")?,
+        decided_amount_fen: row.opt_int("decided_amount_fen")?,
+        decided_reason: row.opt_text("decided_reason")?,
+        decided_by: row.opt_int("decided_by")?,
+        decided_at: row.opt_instant("decided_at")?,
+        appeal_reason: row.opt_text("appeal_reason")?,
+        appealed_at: row.opt_instant("appealed_at")?,
+        appeal_amount_fen: row.opt_int("appeal_amount_fen")?,
+        appeal_decision_reason: row.opt_text("appeal_decision_reason")?,
+        appeal_decided_by: row.opt_int("appeal_decided_by")?,
+        appeal_decided_at: row.opt_instant("appeal_decided_at")?,
+    })
+}
