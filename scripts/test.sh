@@ -61,4 +61,12 @@ else
   MANYI_TEST_BACKEND=postgres cargo test -p manyi-server --test api --locked --no-fail-fast \
     || status=1
 fi
+
+# The web interface in a real browser. MANYI_BROWSER_TESTS=skip skips it, saying so.
+echo "== tests (the web interface in Chromium)"
+if [ "${MANYI_BROWSER_TESTS:-}" = "skip" ]; then
+  echo "skipped: MANYI_BROWSER_TESTS=skip"
+else
+  tests/browser/run.sh || status=1
+fi
 exit "$status"

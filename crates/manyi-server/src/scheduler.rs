@@ -114,6 +114,16 @@ async fn fire(
             return Ok(retire(outcome, Fired::Stale));
         };
         let case = case_of(&record)?;
+        // Most timers that come due are meant to fire; a stale one (its clock stopped or
+        // restarted since) is retired here before loading what a decision would need.
+        let current = case.clocks.get(&timer.clock).is_some_and(|c| {
+            i64::from(c.generation) == timer.generation
+                && c.status == manyi_core::deadlines::ClockStatus::Running
+        });
+        if !current {
+            let outcome = state.store.fire_timer(timer.id, now, None).await?;
+            return Ok(retire(outcome, Fired::Stale));
+        }
         let policy = state.policies.get(&state.store, record.policy_id).await?;
         let directory = directory_for_timer(state, record.owner_unit_id).await?;
         let calendars = crate::calendar::OrgCalendars::load(state).await?;
