@@ -246,17 +246,17 @@ async fn the_jinbi_dispatch_breaches_at_five_minutes_wall_clock() {
 
 #[tokio::test]
 async fn the_deadline_list_shows_what_is_overdue_and_what_is_due_soon_in_a_subtree() {
+    // default-complaint's 2-working-day reply clock records a breach but does not move the
+    // case, so the list is the same whether or not the background scheduler fired it yet.
     let app = spawn_app().await;
-    app.clock.set(t("2026-06-01T09:00:00+08:00")); // Monday
-    let late = app.open_ccb_complaint(&token(TELLER)).await;
-    app.clock.set(t("2026-06-02T09:00:00+08:00"));
-    let soon = app.open_ccb_complaint(&token(TELLER)).await;
-    // Wednesday 06-03 10:00: the first (due at the end of Tuesday 06-02) is overdue, the second
-    // is due at the end of Wednesday 06-03.
-    app.clock.set(t("2026-06-03T10:00:00+08:00"));
+    app.clock.set(t("2026-06-01T09:00:00+08:00")); // Monday: due at the end of Wednesday
+    let late = app.open_complaint(&token(TELLER)).await;
+    app.clock.set(t("2026-06-03T09:00:00+08:00")); // Wednesday: due at the end of Friday
+    let soon = app.open_complaint(&token(TELLER)).await;
+    app.clock.set(t("2026-06-04T10:00:00+08:00")); // Thursday
     let (status, _, list) = app
         .get(
-            "/api/v1/deadlines?unit=BJHD01&within_hours=24",
+            "/api/v1/deadlines?unit=BJHD01&within_hours=48",
             &token(OUTLET_HEAD),
         )
         .await;
@@ -272,6 +272,14 @@ async fn the_deadline_list_shows_what_is_overdue_and_what_is_due_soon_in_a_subtr
     assert_eq!(numbers("overdue"), [late["number"].as_str().unwrap()]);
     assert_eq!(numbers("due_soon"), [soon["number"].as_str().unwrap()]);
     assert_eq!(list["complete"], true);
+    // Another branch's head sees neither.
+    let (_, _, other) = app
+        .get(
+            "/api/v1/deadlines?within_hours=48",
+            &token(crate::helpers::SH_TELLER),
+        )
+        .await;
+    assert!(other["overdue"].as_array().unwrap().is_empty(), "{other:#}");
     let _ = ccb_complaint;
 }
 
