@@ -13,14 +13,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use manyi_core::calendar::{Calendar, CalendarView, Overlay};
-use manyi_core::case;
 use manyi_core::deadlines;
 use manyi_core::org::{UnitId, UnitRef};
-use manyi_store::{CaseFilter, CaseUpdate, NewCalendarFile, StoreError};
+use manyi_store::{CaseFilter, NewCalendarFile, StoreError};
 use serde::Serialize;
 
 use crate::AppState;
-use crate::api::cases::{case_of, event_of, snapshot_of, timer_changes};
+use crate::api::cases::case_of;
 use crate::error::AppError;
 
 /// The calendar this instance computes deadlines on, swapped when new notices are imported.
@@ -215,21 +214,7 @@ async fn recompute_case(state: &AppState, case_id: i64) -> Result<bool, AppError
         else {
             return Ok(false);
         };
-        let next = case::apply(&case.number, Some(case.clone()), &event)
-            .map_err(|e| AppError::Internal(format!("recompute event does not apply: {e}")))?;
-        let update = CaseUpdate {
-            id: record.id,
-            expected_version: record.version,
-            state: next.state.clone(),
-            owner_unit_id: next.owner_unit.id,
-            assignee_id: next.assignee.as_ref().map(|a| a.id),
-            closed: next.closed,
-            updated_at: now,
-            snapshot: snapshot_of(&next)?,
-            events: vec![event_of(&event)?],
-            timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
-            violations: Vec::new(),
-        };
+        let (_, update) = crate::api::cases::update_for(&record, &case, &event, now)?;
         match state.store.update_case(update).await {
             Ok(_) => {
                 state.timers_changed.notify_one();

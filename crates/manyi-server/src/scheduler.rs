@@ -19,11 +19,11 @@ use manyi_core::deadlines::{self, TimerKind};
 use manyi_core::engine::Directory;
 use manyi_core::org::UnitRef;
 use manyi_core::penalties;
-use manyi_store::{CaseUpdate, FireOutcome, NewPenalty, NewViolation, StoreError, TimerRecord};
+use manyi_store::{FireOutcome, NewPenalty, NewViolation, StoreError, TimerRecord};
 use tokio::sync::watch;
 
 use crate::AppState;
-use crate::api::cases::{case_of, event_of, snapshot_of, timer_changes};
+use crate::api::cases::case_of;
 use crate::error::AppError;
 
 /// The longest the scheduler sleeps without looking at the database.
@@ -178,23 +178,10 @@ async fn fire(
                 return Ok(retire(outcome, Fired::Failed));
             }
         };
-        let next = case::apply(&case.number, Some(case.clone()), &event)
-            .map_err(|e| AppError::Internal(format!("timer event does not apply: {e}")))?;
-        let update = CaseUpdate {
-            id: record.id,
-            expected_version: record.version,
-            state: next.state.clone(),
-            owner_unit_id: next.owner_unit.id,
-            assignee_id: next.assignee.as_ref().map(|a| a.id),
-            closed: next.closed,
-            updated_at: now,
-            snapshot: snapshot_of(&next)?,
-            events: vec![event_of(&event)?],
-            timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
-            // A breach's violation goes to the ledger, with its penalty proposals, in the
-            // same transaction as the event that records it.
-            violations: ledger_entries(&policy, &case, &event, &directory)?,
-        };
+        let (_, mut update) = crate::api::cases::update_for(&record, &case, &event, now)?;
+        // A breach's violation goes to the ledger, with its penalty proposals, in the same
+        // transaction as the event that records it.
+        update.violations = ledger_entries(&policy, &case, &event, &directory)?;
         match state.store.fire_timer(timer.id, now, Some(update)).await {
             Ok(outcome) => {
                 if matches!(outcome, FireOutcome::Fired(_)) {

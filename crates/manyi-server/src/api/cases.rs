@@ -54,6 +54,33 @@ pub struct TransitionRequest {
     pub note: Option<String>,
 }
 
+/// Applies `event` to `case` (stored as `record`) and builds the store update that writes it
+/// in one transaction: the new current state, the event, and the timer rows its clock changes
+/// need. The caller adds ledger entries when the event records a violation.
+pub fn update_for(
+    record: &CaseRecord,
+    case: &Case,
+    event: &Event,
+    now: jiff::Timestamp,
+) -> Result<(Case, CaseUpdate), AppError> {
+    let next = case::apply(&case.number, Some(case.clone()), event)
+        .map_err(|e| AppError::Internal(format!("a decided event does not apply: {e}")))?;
+    let update = CaseUpdate {
+        id: record.id,
+        expected_version: record.version,
+        state: next.state.clone(),
+        owner_unit_id: next.owner_unit.id,
+        assignee_id: next.assignee.as_ref().map(|a| a.id),
+        closed: next.closed,
+        updated_at: now,
+        snapshot: snapshot_of(&next)?,
+        events: vec![event_of(event)?],
+        timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
+        violations: Vec::new(),
+    };
+    Ok((next, update))
+}
+
 /// The store's form of the core's timer plan.
 pub fn timer_changes(plan: Vec<TimerInstruction>) -> Vec<TimerChange> {
     plan.into_iter()
@@ -685,21 +712,7 @@ pub async fn transition_as(
             )
             .map_err(AppError::Refused)?;
         }
-        let next = case::apply(&case.number, Some(case.clone()), &event)
-            .map_err(|e| AppError::Internal(format!("fresh event does not apply: {e}")))?;
-        let update = CaseUpdate {
-            id: record.id,
-            expected_version: record.version,
-            state: next.state.clone(),
-            owner_unit_id: next.owner_unit.id,
-            assignee_id: next.assignee.as_ref().map(|a| a.id),
-            closed: next.closed,
-            updated_at: now,
-            snapshot: snapshot_of(&next)?,
-            events: vec![event_of(&event)?],
-            timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
-            violations: Vec::new(),
-        };
+        let (next, update) = update_for(&record, &case, &event, now)?;
         let wrote_timers = !update.timers.is_empty();
         match state.store.update_case(update).await {
             Ok(_) => {
