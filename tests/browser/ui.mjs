@@ -278,6 +278,80 @@ async function main() {
   await page.screenshot({ path: join(shots, "15-admin-policy-check.png") });
   console.log("  shot 15-admin-policy-check.png");
 
+  step = "admin: units";
+  await page.goto(`${base}/admin`);
+  await page.fill("#ua-code", "BJHD04");
+  await page.fill("#ua-name", "清华园营业网点");
+  await page.selectOption("#ua-level", "outlet");
+  await page.selectOption("#ua-parent", "BJHD");
+  await Promise.all([page.waitForURL(/\/admin\?added=BJHD04$/), page.click("form[action='/admin/units'] button[type=submit]")]);
+  check((await page.textContent(".notice")).includes("BJHD04"), "a unit is added from the org page");
+  await page.selectOption("#um-unit", "BJ");
+  await page.selectOption("#um-parent", "BJHD01");
+  await Promise.all([page.waitForURL(`${base}/admin/units/move`), page.click("form[action='/admin/units/move'] button[type=submit]")]);
+  check((await page.textContent("#err-um-parent")).includes("下级机构"), "moving a unit under its own subunit is refused beside the field");
+  await shot(page, "16-admin-org");
+
+  step = "admin: users";
+  await page.goto(`${base}/admin/users`);
+  await page.fill("#nu-login", "bjhd04.teller");
+  await page.fill("#nu-name", "清华园柜员");
+  await page.selectOption("#nu-unit", "BJHD04");
+  await page.check("input[name=role][value=teller]");
+  await page.fill("#nu-password", "short");
+  await Promise.all([page.waitForURL(`${base}/admin/users`), page.click("form[action='/admin/users'] button[type=submit]")]);
+  check((await page.textContent("#err-nu-password")).includes("8"), "a short initial password is refused beside the field");
+  check((await page.inputValue("#nu-name")) === "清华园柜员", "the name typed is kept");
+  await page.fill("#nu-password", "long-enough-1");
+  await Promise.all([page.waitForURL(/\/admin\/users\?added=/), page.click("form[action='/admin/users'] button[type=submit]")]);
+  check(await page.isVisible("td >> text=清华园柜员"), "the new user is listed");
+  await shot(page, "17-admin-users");
+
+  step = "admin: compare policy versions";
+  const revised = readFileSync(join(root, "policies/default-complaint.toml"), "utf8").replace('title = "通用客户投诉处理流程"', 'title = "通用客户投诉处理流程（修订）"');
+  await page.goto(`${base}/admin/policies`);
+  await page.fill("#source", revised);
+  await page.click("button[value=store]");
+  await page.waitForSelector("p.notice");
+  await page.goto(`${base}/admin/policies`);
+  await Promise.all([page.waitForURL(/\/compare\?/), page.click("form[action$='/compare'] button[type=submit]")]);
+  check(await page.isVisible("table.diff tr.add >> text=（修订）"), "the compare page shows the changed line");
+  await shot(page, "18-admin-policy-compare");
+
+  step = "admin: a unit's calendar";
+  const put = await page.request.put(`${base}/api/v1/units/BJ/calendar`, {
+    data: { closures: ["2026-12-24"], extra_workdays: ["2026-12-26"], business_hours: { monday: ["09:00-12:00", "13:30-17:30"], tuesday: ["09:00-17:00"], wednesday: ["09:00-17:00"], thursday: ["09:00-17:00"], friday: ["09:00-17:00"] } },
+  });
+  check(put.ok(), `a unit calendar is set through the API (${put.status()})`);
+  await page.goto(`${base}/admin/calendar?year=2026`);
+  await page.selectOption("#cal-unit", "BJHD01");
+  await Promise.all([page.waitForURL(/unit=BJHD01/), page.click("form[action='/admin/calendar'] button[type=submit]")]);
+  check(await page.isVisible("td.day.closure"), "the unit calendar marks the inherited closure");
+  await page.locator("#unit-calendar").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, "19-admin-unit-calendar.png") });
+  console.log("  shot 19-admin-unit-calendar.png");
+
+  step = "change password";
+  await page.click("a.account");
+  await page.fill("#pw-current", "not my password");
+  await page.fill("#pw-new", "new-demo-password");
+  await page.fill("#pw-confirm", "new-demo-password");
+  await page.click("form[action='/account/password'] button[type=submit]");
+  await page.waitForSelector("#err-pw-current:not([hidden])");
+  check((await page.textContent("#err-pw-current")).includes("当前密码不正确"), "a wrong current password is said beside its field");
+  await page.fill("#pw-current", PASSWORD);
+  await page.fill("#pw-new", "new-demo-password");
+  await page.fill("#pw-confirm", "new-demo-password");
+  await page.click("form[action='/account/password'] button[type=submit]");
+  await page.waitForSelector("#password-changed");
+  check((await page.textContent("#password-changed")).includes("密码已修改"), "the password is changed");
+  await shot(page, "20-account-password");
+  await logOut(page, base);
+  await page.fill("#login", "admin");
+  await page.fill("#password", "new-demo-password");
+  await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit].primary")]);
+  check((await page.textContent("h1")).includes("工作台"), "the new password logs in");
+
   check(consoleErrors.length === 0, `no errors in the browser console ${JSON.stringify(consoleErrors)}`);
 }
 

@@ -490,6 +490,87 @@ async fn logging_out_ends_the_session() {
     assert_eq!(browser.get("/").await.status, StatusCode::SEE_OTHER);
 }
 
+#[tokio::test]
+async fn a_user_changes_their_password_with_errors_beside_the_fields() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let form = browser.get("/account/password").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    form.assert_contains("当前密码");
+    form.assert_contains("href=\"/account/password\"");
+    browser.set_cookie("lang", "en");
+    browser
+        .get("/account/password")
+        .await
+        .assert_contains("Current password");
+    browser.set_cookie("lang", "zh-CN");
+    // A wrong current password, a short new one and a confirmation that differs.
+    let page = browser
+        .post(
+            "/account/password",
+            &[("current", "wrong"), ("new", "short"), ("confirm", "other")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_error(&page.body, "pw-current"), "当前密码不正确");
+    assert_eq!(field_error(&page.body, "pw-new"), "密码至少 8 个字符");
+    assert_eq!(
+        field_error(&page.body, "pw-confirm"),
+        "两次输入的新密码不一致"
+    );
+    assert!(
+        !page.body.contains("value=\"wrong\""),
+        "passwords are not kept"
+    );
+    // Without the CSRF token: refused.
+    let forged = browser
+        .send(
+            Method::POST,
+            "/account/password",
+            Some(&[
+                ("current", PASSWORD),
+                ("new", "a new password"),
+                ("confirm", "a new password"),
+            ]),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Right: changed; the old password no longer logs in, the new one does.
+    let done = browser
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a new password"),
+                ("confirm", "a new password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    done.assert_contains("密码已修改");
+    let other = Browser::new(&app);
+    other.get("/login").await;
+    let refused = other
+        .post(
+            "/login",
+            &[("login", "teller"), ("password", PASSWORD), ("next", "/")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let accepted = other
+        .post(
+            "/login",
+            &[
+                ("login", "teller"),
+                ("password", "a new password"),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+}
+
 // ---------------------------------------------------------------------------------------------
 // CSRF and languages
 // ---------------------------------------------------------------------------------------------
@@ -897,6 +978,192 @@ async fn administration_is_for_administrators_and_shows_policy_errors_inline() {
 }
 
 #[tokio::test]
+async fn an_administrator_adds_and_moves_units_with_errors_inline() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let org = admin.get("/admin").await;
+    org.assert_contains("action=\"/admin/units\"");
+    org.assert_contains("action=\"/admin/units/move\"");
+    // Added under 海淀支行.
+    let added = admin
+        .post(
+            "/admin/units",
+            &[
+                ("code", "BJHD02"),
+                ("name", "上地营业网点"),
+                ("level", "outlet"),
+                ("parent", "BJHD"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    admin
+        .get(added.location())
+        .await
+        .assert_contains("已新增机构 BJHD02");
+    let unit = app
+        .store
+        .unit_by_code("BJHD02")
+        .await
+        .expect("store")
+        .expect("added");
+    let parent = app.store.unit_by_code("BJHD").await.expect("store");
+    assert_eq!(unit.parent_id, parent.map(|p| p.id));
+    // A duplicate code and an unknown parent: beside their fields, what was typed kept.
+    let dup = admin
+        .post(
+            "/admin/units",
+            &[
+                ("code", "BJHD02"),
+                ("name", "重复"),
+                ("level", "outlet"),
+                ("parent", "BJHD"),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_error(&dup.body, "ua-code"), "此代码已被其他机构使用");
+    dup.assert_contains("value=\"重复\"");
+    let orphan = admin
+        .post(
+            "/admin/units",
+            &[
+                ("code", "XX01"),
+                ("name", "无处"),
+                ("level", "outlet"),
+                ("parent", "NOPE"),
+            ],
+        )
+        .await;
+    assert_eq!(orphan.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_error(&orphan.body, "ua-parent"), "上级机构不存在");
+    let empty = admin.post("/admin/units", &[("code", "")]).await;
+    assert_eq!(field_error(&empty.body, "ua-name"), "请填写此项");
+    // A move into its own subtree is refused; a move elsewhere works.
+    let cycle = admin
+        .post("/admin/units/move", &[("unit", "BJ"), ("parent", "BJHD01")])
+        .await;
+    assert_eq!(cycle.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        field_error(&cycle.body, "um-parent"),
+        "不能调整到它自己或它的下级机构之下"
+    );
+    let unknown = admin
+        .post("/admin/units/move", &[("unit", "NOPE"), ("parent", "SH")])
+        .await;
+    assert_eq!(field_error(&unknown.body, "um-unit"), "机构不存在");
+    let moved = admin
+        .post("/admin/units/move", &[("unit", "BJHD02"), ("parent", "SH")])
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let unit = app
+        .store
+        .unit_by_code("BJHD02")
+        .await
+        .expect("store")
+        .expect("still there");
+    let sh = app.store.unit_by_code("SH").await.expect("store");
+    assert_eq!(unit.parent_id, sh.map(|p| p.id));
+    // Not for tellers.
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let refused = teller
+        .post("/admin/units/move", &[("unit", "BJHD01"), ("parent", "SH")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_administrator_adds_a_user_who_can_log_in() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    admin
+        .get("/admin/users")
+        .await
+        .assert_contains("action=\"/admin/users\"");
+    let bad = admin
+        .post(
+            "/admin/users",
+            &[
+                ("login", "teller"),
+                ("name", "重名"),
+                ("unit", "BJHD01"),
+                ("role", "teller"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_error(&bad.body, "nu-password"), "密码至少 8 个字符");
+    let dup = admin
+        .post(
+            "/admin/users",
+            &[
+                ("login", "teller"),
+                ("name", "重名"),
+                ("unit", "BJHD01"),
+                ("role", "teller"),
+                ("password", "long enough"),
+            ],
+        )
+        .await;
+    assert_eq!(field_error(&dup.body, "nu-login"), "此用户名已被使用");
+    dup.assert_contains("value=\"重名\"");
+    let no_role = admin
+        .post(
+            "/admin/users",
+            &[
+                ("login", "new.teller"),
+                ("name", "新柜员"),
+                ("unit", "NOPE"),
+                ("password", "long enough"),
+            ],
+        )
+        .await;
+    assert_eq!(field_error(&no_role.body, "nu-roles"), "请至少选择一个角色");
+    let added = admin
+        .post(
+            "/admin/users",
+            &[
+                ("login", "new.teller"),
+                ("name", "新柜员"),
+                ("unit", "SH01"),
+                ("role", "teller"),
+                ("role", "frontline"),
+                ("password", "long enough"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let list = admin.get(added.location()).await;
+    list.assert_contains("已新增用户 new.teller");
+    list.assert_contains("新柜员");
+    let created = app
+        .store
+        .user_by_login("new.teller")
+        .await
+        .expect("store")
+        .expect("added");
+    assert_eq!(created.unit_code, "SH01");
+    assert_eq!(created.roles, vec!["frontline", "teller"]);
+    let newcomer = Browser::new(&app);
+    newcomer.get("/login").await;
+    let login = newcomer
+        .post(
+            "/login",
+            &[
+                ("login", "new.teller"),
+                ("password", "long enough"),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
+}
+
+#[tokio::test]
 async fn an_administrator_stores_and_activates_a_policy_version() {
     let app = spawn_app(false).await;
     let admin = Browser::new(&app);
@@ -932,6 +1199,96 @@ async fn an_administrator_stores_and_activates_a_policy_version() {
         .expect("store")
         .expect("active");
     assert_eq!(active.version, 2);
+}
+
+#[tokio::test]
+async fn an_administrator_compares_two_policy_versions() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    admin.get("/admin/policies").await;
+    let source = shipped_policy("default-complaint.toml").replace(
+        "title = \"通用客户投诉处理流程\"",
+        "title = \"通用客户投诉处理流程（修订）\"",
+    );
+    let stored = admin
+        .post("/admin/policies", &[("op", "store"), ("source", &source)])
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
+    let list = admin.get("/admin/policies").await;
+    list.assert_contains("action=\"/admin/policies/default-complaint/compare\"");
+    list.assert_contains("/admin/policies/default-complaint/compare?from=1&amp;to=2");
+    let page = admin
+        .get("/admin/policies/default-complaint/compare?from=1&to=2")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("default-complaint：第 1 版 → 第 2 版");
+    page.assert_contains("新增 1 行，删除 1 行");
+    page.assert_contains("<tr class=\"del\">");
+    page.assert_contains("<tr class=\"add\">");
+    page.assert_contains("通用客户投诉处理流程（修订）");
+    page.assert_contains("行未改动");
+    // Version 1 is the active one.
+    let from_side = page.body.find("<span class=\"tag\">v1</span>").expect("v1");
+    let to_side = page.body.find("<span class=\"tag\">v2</span>").expect("v2");
+    let active = page.body[from_side..].find("启用中").expect("active tag") + from_side;
+    assert!(active < to_side, "v1 is marked active, not v2");
+    // The same version: nothing to show; an unknown one: 404.
+    admin
+        .get("/admin/policies/default-complaint/compare?from=2&to=2")
+        .await
+        .assert_contains("两个版本内容相同");
+    let missing = admin
+        .get("/admin/policies/default-complaint/compare?from=1&to=9")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_calendar_page_shows_a_units_effective_calendar() {
+    let app = spawn_app(false).await;
+    app.store
+        .set_unit_calendar(
+            "BJ",
+            Some(serde_json::json!({
+                "closures": ["2026-12-24"],
+                "extra_workdays": ["2026-12-26"],
+                "business_hours": {
+                    "monday": ["09:00-12:00", "13:30-17:30"],
+                    "tuesday": ["09:00-17:00"],
+                    "wednesday": ["09:00-17:00"],
+                    "thursday": ["09:00-17:00"],
+                    "friday": ["09:00-17:00"]
+                }
+            })),
+            START.parse().expect("an instant"),
+        )
+        .await
+        .expect("set the unit calendar");
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let official = admin.get("/admin/calendar?year=2026").await;
+    official.assert_contains("<select id=\"cal-unit\" name=\"unit\">");
+    assert!(!official.body.contains("本机构停业日"), "no unit chosen");
+    // An outlet under 北京分行 inherits its closure, extra day and hours.
+    let page = admin.get("/admin/calendar?year=2026&unit=BJHD01").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("中关村营业网点 的有效日历");
+    page.assert_contains("本机构无自行设置，沿用上级机构");
+    page.assert_contains("title=\"2026-12-24 本机构停业日\"");
+    page.assert_contains("title=\"2026-12-26 本机构加班日\"");
+    page.assert_contains("09:00-12:00，13:30-17:30");
+    page.assert_contains("unit=BJHD01");
+    admin
+        .get("/admin/calendar?year=2026&unit=BJ")
+        .await
+        .assert_contains("本机构有自行设置");
+    admin
+        .get("/admin/calendar?year=2026&unit=SH")
+        .await
+        .assert_contains("无任何调整");
+    let missing = admin.get("/admin/calendar?unit=NOPE").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
 // ---------------------------------------------------------------------------------------------

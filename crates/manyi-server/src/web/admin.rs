@@ -14,18 +14,21 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::ToSpan;
 use jiff::civil::Date;
-use manyi_core::calendar::DayKind;
+use manyi_core::calendar::{DayKind, Overlay};
+use manyi_core::org::UnitRef;
 use manyi_core::policy;
+use manyi_store::{NewUnit, NewUser, StoreError};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::dashboard::level_labels;
-use super::i18n::{tr, tr_with};
-use super::session::{CsrfForm, Ctx, WebUser};
+use super::i18n::{Lang, tr, tr_with};
+use super::session::{CsrfForm, Ctx, FormData, WebUser};
 use super::templates::{WebError, redirect, render, render_status, s};
 use crate::AppState;
 use crate::api::policies as api;
 use crate::auth::CurrentUser;
+use crate::calendar::OrgCalendars;
 use crate::error::AppError;
 use crate::json::{ApiPath, RawBody};
 
@@ -37,6 +40,19 @@ fn require_admin(user: &WebUser) -> Result<(), WebError> {
     }
 }
 
+/// Units in tree order: each right after its parent, siblings by code (the stored path
+/// orders by id as text, which puts `/1/10/` before `/1/9/`).
+fn tree_order(units: &mut [manyi_store::Unit]) {
+    let codes: HashMap<i64, String> = units.iter().map(|u| (u.id, u.code.clone())).collect();
+    units.sort_by_cached_key(|u| {
+        u.path
+            .split('/')
+            .filter_map(|p| p.parse::<i64>().ok())
+            .map(|id| codes.get(&id).cloned().unwrap_or_default())
+            .collect::<Vec<_>>()
+    });
+}
+
 #[derive(Serialize)]
 struct UnitView {
     code: String,
@@ -46,17 +62,101 @@ struct UnitView {
     people: usize,
 }
 
-/// `GET /admin`: the organisation tree.
-pub async fn org(
-    ctx: Ctx,
-    user: WebUser,
-    State(state): State<AppState>,
+#[derive(Serialize)]
+struct Labelled {
+    code: String,
+    label: String,
+}
+
+/// What was typed into one of the administration forms, with the errors beside its fields.
+#[derive(Serialize, Default)]
+struct FormState {
+    values: HashMap<String, String>,
+    errors: HashMap<String, String>,
+}
+
+impl FormState {
+    fn typed(form: &FormData, names: &[&str]) -> FormState {
+        FormState {
+            values: names
+                .iter()
+                .map(|n| ((*n).to_owned(), form.text(n)))
+                .collect(),
+            errors: HashMap::new(),
+        }
+    }
+
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    fn error(&mut self, name: &str, message: impl Into<String>) {
+        self.errors
+            .entry(name.to_owned())
+            .or_insert_with(|| message.into());
+    }
+
+    /// Marks the empty ones of `names` as required.
+    fn require(&mut self, lang: Lang, names: &[&str]) {
+        for n in names {
+            if self.value(n).is_empty() {
+                self.error(n, tr(lang, "admin.form.required"));
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct OrgPage {
+    add: FormState,
+    mv: FormState,
+    notice: Option<String>,
+    status: Option<StatusCode>,
+}
+
+async fn org_page(
+    ctx: &Ctx,
+    user: &WebUser,
+    state: &AppState,
+    p: OrgPage,
 ) -> Result<Response, WebError> {
-    require_admin(&user)?;
-    let levels = level_labels(&state, ctx.lang).await?;
+    let levels = level_labels(state, ctx.lang).await?;
     let users = state.store.list_users().await?;
     let mut units = state.store.list_units().await?;
-    units.sort_by(|a, b| a.path.cmp(&b.path));
+    tree_order(&mut units);
+    // The levels of the tree from the top down, then those only the policies name.
+    let mut level_options: Vec<Labelled> = Vec::new();
+    let mut by_depth: Vec<(usize, &str)> = units
+        .iter()
+        .map(|u| (u.path.matches('/').count(), u.level.as_str()))
+        .collect();
+    by_depth.sort_by_key(|(d, _)| *d);
+    let mut policy_levels: Vec<&String> = levels.keys().collect();
+    policy_levels.sort();
+    for code in by_depth
+        .iter()
+        .map(|(_, l)| *l)
+        .chain(policy_levels.iter().map(|l| l.as_str()))
+    {
+        if !level_options.iter().any(|o| o.code == code) {
+            level_options.push(Labelled {
+                code: code.to_owned(),
+                label: levels.get(code).cloned().unwrap_or_else(|| code.to_owned()),
+            });
+        }
+    }
+    let unit_options: Vec<Labelled> = units
+        .iter()
+        .map(|u| Labelled {
+            code: u.code.clone(),
+            label: format!(
+                "{}{} ({})",
+                "　".repeat(u.path.matches('/').count().saturating_sub(2)),
+                u.name,
+                u.code
+            ),
+        })
+        .collect();
     let units: Vec<UnitView> = units
         .into_iter()
         .map(|u| UnitView {
@@ -70,12 +170,154 @@ pub async fn org(
             name: u.name,
         })
         .collect();
-    render(
-        &ctx,
-        Some(&user),
+    render_status(
+        p.status.unwrap_or(StatusCode::OK),
+        ctx,
+        Some(user),
         "admin_org.html",
-        context! { active => "admin", tab => "org", units => s(units) },
+        context! {
+            active => "admin",
+            tab => "org",
+            units => s(units),
+            unit_options => s(unit_options),
+            level_options => s(level_options),
+            add => s(p.add),
+            mv => s(p.mv),
+            notice => p.notice,
+        },
     )
+}
+
+#[derive(Deserialize, Default)]
+pub struct OrgQuery {
+    added: Option<String>,
+    moved: Option<String>,
+}
+
+/// `GET /admin`: the organisation tree, with the forms to add and move units.
+pub async fn org(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    Query(q): Query<OrgQuery>,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let notice = match (q.added, q.moved) {
+        (Some(code), _) => Some(tr_with(ctx.lang, "admin.unit.added", &[("code", &code)])),
+        (None, Some(code)) => Some(tr_with(ctx.lang, "admin.unit.moved", &[("code", &code)])),
+        _ => None,
+    };
+    org_page(
+        &ctx,
+        &user,
+        &state,
+        OrgPage {
+            notice,
+            ..OrgPage::default()
+        },
+    )
+    .await
+}
+
+/// `POST /admin/units`: adds a unit (`code`, `name`, `level`, `parent`; no parent makes a
+/// root), through the same store call as `POST /api/v1/units`.
+pub async fn unit_add(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let lang = ctx.lang;
+    let mut add = FormState::typed(&form, &["code", "name", "level", "parent"]);
+    add.require(lang, &["code", "name", "level"]);
+    if add.errors.is_empty() {
+        let parent = add.value("parent");
+        let result = state
+            .store
+            .insert_unit(NewUnit {
+                code: add.value("code").to_owned(),
+                name: add.value("name").to_owned(),
+                level: add.value("level").to_owned(),
+                parent_code: (!parent.is_empty()).then(|| parent.to_owned()),
+            })
+            .await;
+        match result {
+            Ok(unit) => {
+                tracing::info!(unit_id = unit.id, unit_code = %unit.code, "unit added (web)");
+                return Ok(redirect(&format!(
+                    "/admin?added={}",
+                    super::templates::percent_encode(&unit.code)
+                )));
+            }
+            Err(StoreError::Duplicate { .. }) => {
+                add.error("code", tr(lang, "admin.unit.duplicate"));
+            }
+            Err(StoreError::Invalid { what: "unit", .. }) if !parent.is_empty() => {
+                add.error("parent", tr(lang, "admin.unit.unknown_parent"));
+            }
+            Err(StoreError::Invalid { reason, .. }) => add.error("code", reason),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    org_page(
+        &ctx,
+        &user,
+        &state,
+        OrgPage {
+            add,
+            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+            ..OrgPage::default()
+        },
+    )
+    .await
+}
+
+/// `POST /admin/units/move`: moves `unit` (and its subtree) under `parent`, through the same
+/// store call as `POST /api/v1/units/{code}/move`.
+pub async fn unit_move(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let lang = ctx.lang;
+    let mut mv = FormState::typed(&form, &["unit", "parent"]);
+    mv.require(lang, &["unit", "parent"]);
+    if mv.errors.is_empty() {
+        let (code, parent) = (mv.value("unit").to_owned(), mv.value("parent").to_owned());
+        match state.store.move_unit(&code, &parent).await {
+            Ok(unit) => {
+                tracing::info!(unit_id = unit.id, unit_code = %unit.code, "unit moved (web)");
+                return Ok(redirect(&format!(
+                    "/admin?moved={}",
+                    super::templates::percent_encode(&unit.code)
+                )));
+            }
+            Err(StoreError::NotFound { key, .. }) if key == code => {
+                mv.error("unit", tr(lang, "admin.unit.unknown"));
+            }
+            Err(StoreError::NotFound { .. }) => {
+                mv.error("parent", tr(lang, "admin.unit.unknown_parent"));
+            }
+            Err(StoreError::Invalid { .. }) => {
+                mv.error("parent", tr(lang, "admin.unit.cycle"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    org_page(
+        &ctx,
+        &user,
+        &state,
+        OrgPage {
+            mv,
+            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+            ..OrgPage::default()
+        },
+    )
+    .await
 }
 
 #[derive(Serialize)]
@@ -86,30 +328,60 @@ struct UserView {
     roles: Vec<String>,
 }
 
-/// `GET /admin/users`.
-pub async fn users(
-    ctx: Ctx,
-    user: WebUser,
-    State(state): State<AppState>,
-) -> Result<Response, WebError> {
-    require_admin(&user)?;
-    let units: HashMap<i64, String> = state
-        .store
-        .list_units()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
-    // Role labels from the active policies.
-    let mut roles: HashMap<String, String> = HashMap::new();
+#[derive(Default)]
+struct UsersPage {
+    add: FormState,
+    /// The roles ticked in the add form.
+    roles: Vec<String>,
+    notice: Option<String>,
+    status: Option<StatusCode>,
+}
+
+/// The roles of the active policies (id, label), and `admin`.
+async fn role_options(state: &AppState, lang: Lang) -> Result<Vec<Labelled>, WebError> {
+    let mut roles: Vec<Labelled> = Vec::new();
     for record in state.store.active_policies().await? {
         let p = state.policies.compile(&record)?;
         for r in &p.roles {
-            roles
-                .entry(r.id.clone())
-                .or_insert_with(|| ctx.lang.pick(&r.label, r.label_en.as_deref()).to_owned());
+            if !roles.iter().any(|o| o.code == r.id) {
+                roles.push(Labelled {
+                    code: r.id.clone(),
+                    label: lang.pick(&r.label, r.label_en.as_deref()).to_owned(),
+                });
+            }
         }
     }
+    if !roles.iter().any(|o| o.code == "admin") {
+        roles.push(Labelled {
+            code: "admin".into(),
+            label: tr(lang, "admin.role.admin").to_owned(),
+        });
+    }
+    Ok(roles)
+}
+
+async fn users_page(
+    ctx: &Ctx,
+    user: &WebUser,
+    state: &AppState,
+    p: UsersPage,
+) -> Result<Response, WebError> {
+    let mut all_units = state.store.list_units().await?;
+    tree_order(&mut all_units);
+    let units: HashMap<i64, String> = all_units.iter().map(|u| (u.id, u.name.clone())).collect();
+    let unit_options: Vec<Labelled> = all_units
+        .iter()
+        .map(|u| Labelled {
+            code: u.code.clone(),
+            label: format!(
+                "{}{} ({})",
+                "　".repeat(u.path.matches('/').count().saturating_sub(2)),
+                u.name,
+                u.code
+            ),
+        })
+        .collect();
+    let role_options = role_options(state, ctx.lang).await?;
     let users: Vec<UserView> = state
         .store
         .list_users()
@@ -120,18 +392,132 @@ pub async fn users(
             roles: u
                 .roles
                 .iter()
-                .map(|r| roles.get(r).cloned().unwrap_or_else(|| r.clone()))
+                .map(|r| {
+                    role_options
+                        .iter()
+                        .find(|o| &o.code == r)
+                        .map_or_else(|| r.clone(), |o| o.label.clone())
+                })
                 .collect(),
             login: u.login,
             name: u.name,
         })
         .collect();
-    render(
-        &ctx,
-        Some(&user),
+    render_status(
+        p.status.unwrap_or(StatusCode::OK),
+        ctx,
+        Some(user),
         "admin_users.html",
-        context! { active => "admin", tab => "users", users => s(users) },
+        context! {
+            active => "admin",
+            tab => "users",
+            users => s(users),
+            unit_options => s(unit_options),
+            role_options => s(role_options),
+            add => s(p.add),
+            roles => p.roles,
+            notice => p.notice,
+        },
     )
+}
+
+#[derive(Deserialize, Default)]
+pub struct UsersQuery {
+    added: Option<String>,
+}
+
+/// `GET /admin/users`.
+pub async fn users(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    Query(q): Query<UsersQuery>,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let notice = q
+        .added
+        .map(|login| tr_with(ctx.lang, "admin.user.added", &[("login", &login)]));
+    users_page(
+        &ctx,
+        &user,
+        &state,
+        UsersPage {
+            notice,
+            ..UsersPage::default()
+        },
+    )
+    .await
+}
+
+/// `POST /admin/users`: adds a user (`login`, `name`, `unit`, `role` (repeated), `password`),
+/// like `POST /api/v1/users`: the password rule is the API's, the hash Argon2id.
+pub async fn user_add(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let lang = ctx.lang;
+    let mut add = FormState::typed(&form, &["login", "name", "unit"]);
+    add.require(lang, &["login", "name", "unit"]);
+    let password = form.get("password").unwrap_or("").to_owned();
+    let roles: Vec<String> = form
+        .0
+        .iter()
+        .filter(|(k, v)| k == "role" && !v.trim().is_empty())
+        .map(|(_, v)| v.trim().to_owned())
+        .collect();
+    if roles.is_empty() {
+        add.error("roles", tr(lang, "admin.user.no_role"));
+    }
+    if let Err(AppError::Invalid { fields, .. }) = crate::api::org::check_password(&password) {
+        let message = fields
+            .first()
+            .map(|f| lang.message(&f.message_zh, &f.message).to_owned())
+            .unwrap_or_default();
+        add.error("password", message);
+    }
+    if add.errors.is_empty() {
+        let result = state
+            .store
+            .insert_user(NewUser {
+                login: add.value("login").to_owned(),
+                name: add.value("name").to_owned(),
+                unit_code: add.value("unit").to_owned(),
+                roles: roles.clone(),
+                password_hash: Some(crate::auth::hash_password(&password)?),
+            })
+            .await;
+        match result {
+            Ok(created) => {
+                tracing::info!(user_id = created.id, "user added (web)");
+                return Ok(redirect(&format!(
+                    "/admin/users?added={}",
+                    super::templates::percent_encode(&created.login)
+                )));
+            }
+            Err(StoreError::Duplicate { .. }) => {
+                add.error("login", tr(lang, "admin.user.duplicate"));
+            }
+            Err(StoreError::Invalid { .. }) => {
+                add.error("unit", tr(lang, "admin.unit.unknown"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    users_page(
+        &ctx,
+        &user,
+        &state,
+        UsersPage {
+            add,
+            roles,
+            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+            ..UsersPage::default()
+        },
+    )
+    .await
 }
 
 #[derive(Serialize)]
@@ -147,6 +533,7 @@ struct PolicyView {
     id: String,
     title: String,
     versions: Vec<VersionView>,
+    active_version: Option<i64>,
 }
 
 /// One line of an uploaded source, with the diagnostics that point at it.
@@ -190,7 +577,7 @@ async fn policies_page(
     let mut views = Vec::new();
     for record in state.store.active_policies().await? {
         let compiled = state.policies.compile(&record)?;
-        let versions = state
+        let versions: Vec<VersionView> = state
             .store
             .policy_versions(&record.name)
             .await?
@@ -208,6 +595,7 @@ async fn policies_page(
         views.push(PolicyView {
             id: record.name.clone(),
             title: compiled.title.clone(),
+            active_version: versions.iter().find(|v| v.active).map(|v| v.version),
             versions,
         });
     }
@@ -422,8 +810,141 @@ pub async fn policy_activate(
 }
 
 #[derive(Deserialize, Default)]
+pub struct CompareQuery {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct CompareSide {
+    version: i64,
+    active: bool,
+    created: String,
+}
+
+/// `GET /admin/policies/{name}/compare?from=1&to=2`: a line diff of two stored versions of a
+/// policy. Without versions: the active one (or the newest but one) against the newest.
+pub async fn policy_compare(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    Query(q): Query<CompareQuery>,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let versions = state.store.policy_versions(&name).await?;
+    let Some(newest) = versions.iter().map(|v| v.version).max() else {
+        return Err(AppError::NotFound(format!("no policy `{name}`")).into());
+    };
+    let active = versions.iter().find(|v| v.active).map(|v| v.version);
+    let to = q.to.unwrap_or(newest);
+    let from = q.from.unwrap_or_else(|| match active {
+        Some(a) if a != to => a,
+        _ => versions
+            .iter()
+            .map(|v| v.version)
+            .filter(|&v| v < to)
+            .max()
+            .unwrap_or(to),
+    });
+    let find = |v: i64| {
+        versions
+            .iter()
+            .find(|r| r.version == v)
+            .ok_or_else(|| AppError::NotFound(format!("no version {v} of policy `{name}`")))
+    };
+    let (old, new) = (find(from)?, find(to)?);
+    let rows = super::diff::diff(&old.source, &new.source);
+    let added = rows.iter().filter(|r| r.kind == "add").count();
+    let removed = rows.iter().filter(|r| r.kind == "del").count();
+    let rows = super::diff::fold(rows);
+    let side = |r: &manyi_store::PolicyRecord| CompareSide {
+        version: r.version,
+        active: r.active,
+        created: super::view::local_time(&crate::api::cases::timestamp(r.created_at)),
+    };
+    let mut choices: Vec<CompareSide> = versions.iter().map(side).collect();
+    choices.sort_by_key(|c| std::cmp::Reverse(c.version));
+    render(
+        &ctx,
+        Some(&user),
+        "admin_policy_diff.html",
+        context! {
+            active => "admin",
+            tab => "policies",
+            policy => name,
+            from => s(side(old)),
+            to => s(side(new)),
+            versions => s(choices),
+            rows => s(rows),
+            added,
+            removed,
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
 pub struct CalendarQuery {
     year: Option<i16>,
+    /// A unit's code: its effective calendar (official days with the overlays of the unit
+    /// and its ancestors).
+    unit: Option<String>,
+}
+
+#[derive(Serialize)]
+struct HoursView {
+    day: String,
+    intervals: Vec<String>,
+}
+
+/// What a unit's calendar changes, for the page.
+#[derive(Serialize)]
+struct OverlayView {
+    code: String,
+    name: String,
+    /// The unit sets an overlay of its own (else everything is inherited).
+    own: bool,
+    empty: bool,
+    closures: Vec<String>,
+    extra_workdays: Vec<String>,
+    hours: Vec<HoursView>,
+    weekend_workday_as: Option<String>,
+}
+
+fn overlay_view(lang: Lang, unit: &manyi_store::Unit, own: bool, o: &Overlay) -> OverlayView {
+    let hours = o.business_hours.as_ref().map(|h| {
+        [
+            ("weekday.monday", &h.monday),
+            ("weekday.tuesday", &h.tuesday),
+            ("weekday.wednesday", &h.wednesday),
+            ("weekday.thursday", &h.thursday),
+            ("weekday.friday", &h.friday),
+        ]
+        .into_iter()
+        .map(|(key, intervals)| HoursView {
+            day: tr(lang, key).to_owned(),
+            intervals: intervals.iter().map(ToString::to_string).collect(),
+        })
+        .collect::<Vec<_>>()
+    });
+    let weekend_workday_as = o.business_hours.as_ref().and_then(|h| {
+        serde_json::to_value(h.weekend_workday_as)
+            .ok()
+            .and_then(|v| {
+                v.as_str()
+                    .map(|d| tr(lang, &format!("weekday.{d}")).to_owned())
+            })
+    });
+    OverlayView {
+        code: unit.code.clone(),
+        name: unit.name.clone(),
+        own,
+        empty: o.is_empty(),
+        closures: o.closures.iter().map(ToString::to_string).collect(),
+        extra_workdays: o.extra_workdays.iter().map(ToString::to_string).collect(),
+        hours: hours.unwrap_or_default(),
+        weekend_workday_as,
+    }
 }
 
 #[derive(Serialize)]
@@ -459,20 +980,65 @@ pub async fn calendar(
     let year = q.year.unwrap_or(this_year).clamp(1901, 2099);
     // One snapshot of the calendar for the whole page (an import may swap it meanwhile).
     let cal = state.calendar.current();
+    let mut units = state.store.list_units().await?;
+    tree_order(&mut units);
+    let chosen = match q.unit.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => Some(
+            units
+                .iter()
+                .find(|u| u.code == code)
+                .cloned()
+                .ok_or_else(|| AppError::NotFound(format!("no unit `{code}`")))?,
+        ),
+        None => None,
+    };
+    let org = match &chosen {
+        Some(_) => Some(OrgCalendars::load(&state).await?),
+        None => None,
+    };
+    let (view, overlay) = match (&chosen, &org) {
+        (Some(u), Some(org)) => {
+            let unit_ref = UnitRef::from_path(u.id, &u.code, &u.name, &u.level, &u.path);
+            let own = state
+                .store
+                .unit_calendars()
+                .await?
+                .iter()
+                .any(|(id, _)| *id == u.id);
+            (
+                Some(org.view(&unit_ref)),
+                Some(overlay_view(lang, u, own, org.overlay(u.id))),
+            )
+        }
+        _ => (None, None),
+    };
+    let unit_options: Vec<Labelled> = units
+        .iter()
+        .map(|u| Labelled {
+            code: u.code.clone(),
+            label: format!(
+                "{}{} ({})",
+                "　".repeat(u.path.matches('/').count().saturating_sub(2)),
+                u.name,
+                u.code
+            ),
+        })
+        .collect();
     let mut months = Vec::new();
     for month in 1..=12i8 {
         let first = Date::new(year, month, 1).map_err(|e| AppError::BadRequest(e.to_string()))?;
         let mut days = Vec::new();
         let mut d = first;
         while d.month() == month {
-            let kind = cal.day_kind(d);
+            let kind = match &view {
+                Some(v) => v.day_kind(d),
+                None => cal.day_kind(d),
+            };
             let (class, title) = match &kind {
-                DayKind::Workday | DayKind::OrgWorkday => {
-                    ("workday", tr(lang, "admin.calendar.workday").to_owned())
-                }
-                DayKind::Weekend | DayKind::OrgClosure => {
-                    ("weekend", tr(lang, "admin.calendar.weekend").to_owned())
-                }
+                DayKind::Workday => ("workday", tr(lang, "admin.calendar.workday").to_owned()),
+                DayKind::OrgWorkday => ("orgwork", tr(lang, "admin.calendar.orgwork").to_owned()),
+                DayKind::Weekend => ("weekend", tr(lang, "admin.calendar.weekend").to_owned()),
+                DayKind::OrgClosure => ("closure", tr(lang, "admin.calendar.closure").to_owned()),
                 DayKind::Holiday { name } => (
                     "holiday",
                     format!("{} {name}", tr(lang, "admin.calendar.holiday")),
@@ -513,6 +1079,9 @@ pub async fn calendar(
             weekdays,
             covered => cal.is_covered(year),
             version => cal.version().to_owned(),
+            unit_options => s(unit_options),
+            unit => chosen.as_ref().map(|u| u.code.clone()),
+            overlay => s(overlay),
         },
     )
 }

@@ -28,10 +28,12 @@
 //! cases outside the user's jurisdiction answer 404, like the API. Pages with personal data
 //! are `Cache-Control: no-store`.
 
+mod account;
 mod admin;
 mod assets;
 mod case_page;
 mod dashboard;
+mod diff;
 mod forms;
 pub mod i18n;
 mod public;
@@ -61,6 +63,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/logout", post(session::logout))
         .route("/lang", get(session::set_lang))
+        .route(
+            "/account/password",
+            get(account::password_form).post(account::password_submit),
+        )
         .route("/cases/new", get(register::form).post(register::submit))
         .route("/cases/new/check", post(register::check_field))
         .route("/cases/{number}", get(case_page::show_page))
@@ -77,11 +83,14 @@ pub fn routes() -> Router<AppState> {
             get(public::track_form).post(public::track_submit),
         )
         .route("/admin", get(admin::org))
-        .route("/admin/users", get(admin::users))
+        .route("/admin/units", post(admin::unit_add))
+        .route("/admin/units/move", post(admin::unit_move))
+        .route("/admin/users", get(admin::users).post(admin::user_add))
         .route(
             "/admin/policies",
             get(admin::policies).post(admin::policy_submit),
         )
+        .route("/admin/policies/{name}/compare", get(admin::policy_compare))
         .route(
             "/admin/policies/{name}/versions/{version}/activate",
             post(admin::policy_activate),

@@ -23,6 +23,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("login.html", include_str!("../../templates/login.html")),
+    (
+        "account_password.html",
+        include_str!("../../templates/account_password.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     (
         "workspace.html",
@@ -76,6 +80,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_policies.html",
         include_str!("../../templates/admin_policies.html"),
+    ),
+    (
+        "admin_policy_diff.html",
+        include_str!("../../templates/admin_policy_diff.html"),
     ),
     (
         "admin_calendar.html",
