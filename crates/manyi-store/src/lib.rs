@@ -43,6 +43,7 @@
 //! - Nothing personal is logged: case snapshots, names and logins never reach `tracing` or
 //!   an error's `Display`.
 
+mod bulk;
 mod error;
 mod ledger;
 mod migrate;
@@ -60,6 +61,8 @@ pub mod testing;
 
 use jiff::Timestamp;
 
+#[doc(hidden)]
+pub use bulk::{BulkCase, BulkTimer};
 pub use error::StoreError;
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
@@ -723,6 +726,20 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.unit_calendars().await,
             Backend::Postgres(s) => s.unit_calendars().await,
+        }
+    }
+
+    /// FOR `manyi gen` ONLY: loads generated cases in one transaction (see `bulk.rs`): the
+    /// case rows, their whole event logs, their pending timers, and the number counters,
+    /// which must stand right below each (scope, period)'s first serial in the batch.
+    #[doc(hidden)]
+    pub async fn bulk_insert_cases(&self, cases: &[BulkCase]) -> Result<(), StoreError> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.bulk_insert_cases(cases).await,
+            Backend::Postgres(s) => s.bulk_insert_cases(cases).await,
         }
     }
 

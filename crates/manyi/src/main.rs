@@ -5,6 +5,7 @@
 //! functions the server uses.
 
 mod calendar_cmd;
+mod gen_cmd;
 mod org_cmd;
 
 use std::io::{BufRead, IsTerminal};
@@ -185,6 +186,8 @@ enum Command {
     /// The official working-day calendar (调休 included) and deadline arithmetic.
     #[command(subcommand)]
     Calendar(calendar_cmd::CalendarCommand),
+    /// Fill an empty database with a synthetic organisation and complaints (benchmarks, demos).
+    Gen(gen_cmd::GenArgs),
 }
 
 #[derive(clap::Args)]
@@ -471,6 +474,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org(cmd) => org_cmd::run(cmd).await,
+        Command::Gen(args) => gen_cmd::run(args).await,
         Command::Case(CaseCommand::Show { number, json, db }) => {
             let state = shell_state(&db).await?;
             let case = manyi_server::api::cases::case_view(&state, &number)

@@ -17,6 +17,7 @@
 //! `cases.rs`, `timers.rs`.
 
 mod auth;
+mod bulk;
 mod calendar;
 mod cases;
 mod ledger;

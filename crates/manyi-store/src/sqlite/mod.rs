@@ -11,6 +11,7 @@
 //! `cases.rs`, `timers.rs`.
 
 mod auth;
+mod bulk;
 mod calendar;
 mod cases;
 mod ledger;
