@@ -48,7 +48,8 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
 }
 
-fn verify_password(password: &str, phc: &str) -> bool {
+/// Whether `password` matches the stored Argon2 PHC string (false for a malformed hash).
+pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|hash| {
             Argon2::default()

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,15 +15,7 @@ use super::i18n::tr;
 use super::session::{CsrfForm, Ctx, WebUser};
 use super::templates::{WebError, render, render_status, s};
 use crate::AppState;
-use crate::auth::hash_password;
-
-fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
-}
+use crate::auth::{hash_password, verify_password};
 
 /// `GET /account/password`.
 pub async fn password_form(ctx: Ctx, user: WebUser) -> Result<Response, WebError> {
@@ -54,7 +45,9 @@ pub async fn password_submit(
         .user_by_login(&user.user.login)
         .await?
         .and_then(|u| u.password_hash);
-    let current_ok = stored.as_deref().is_some_and(|phc| verify(current, phc));
+    let current_ok = stored
+        .as_deref()
+        .is_some_and(|phc| verify_password(current, phc));
     if current.is_empty() {
         errors.insert("current", tr(lang, "account.required").to_owned());
     } else if !current_ok {
