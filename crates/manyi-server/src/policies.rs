@@ -97,6 +97,9 @@ pub async fn install(
     let Some(checked) = outcome.policy else {
         return Err(AppError::InvalidPolicy(outcome.diagnostics));
     };
+    if activate {
+        refuse_placeholders(&checked.id, source)?;
+    }
     let hash = crate::auth::token_hash(source);
     let mut record = store
         .store_policy_version(&checked.id, source, &hash, now)
@@ -106,4 +109,37 @@ pub async fn install(
     }
     cache.compile(&record)?;
     Ok((record, outcome.diagnostics))
+}
+
+/// A policy with unfilled placeholders (CLAUSES.md A31) may be stored and checked but never
+/// activated: 422 with every placeholder, at its line and column.
+pub fn refuse_placeholders(policy_id: &str, source: &str) -> Result<(), AppError> {
+    let open = policy::placeholders(source);
+    if open.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = open.iter().map(|p| format!("`{}`", p.name)).collect();
+    Err(AppError::Invalid {
+        detail: format!(
+            "policy `{policy_id}` has {} unfilled placeholder(s) and cannot be activated: {}",
+            open.len(),
+            list.join(", ")
+        ),
+        fields: open
+            .iter()
+            .map(|p| manyi_core::engine::FieldError {
+                field: format!("{}:{}", p.line, p.column),
+                code: "placeholder.unfilled".into(),
+                message: format!(
+                    "placeholder `{}` at line {}, column {} must be filled in before activation \
+                     (CLAUSES.md A31)",
+                    p.name, p.line, p.column
+                ),
+                message_zh: format!(
+                    "第{}行第{}列的待填项「{}」须先填写，方可启用",
+                    p.line, p.column, p.name
+                ),
+            })
+            .collect(),
+    })
 }

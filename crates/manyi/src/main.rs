@@ -302,6 +302,26 @@ const BUILT_IN_POLICIES: &[(&str, &str)] = &[
         "regional-complaint.toml",
         include_str!("../../../policies/regional-complaint.toml"),
     ),
+    (
+        "pcb-complaint.toml",
+        include_str!("../../../policies/pcb-complaint.toml"),
+    ),
+    (
+        "pharma-complaint.toml",
+        include_str!("../../../policies/pharma-complaint.toml"),
+    ),
+    (
+        "lawfirm-complaint.toml",
+        include_str!("../../../policies/lawfirm-complaint.toml"),
+    ),
+    (
+        "sht-bigcustomer.toml",
+        include_str!("../../../policies/sht-bigcustomer.toml"),
+    ),
+    (
+        "csg-custservice.toml",
+        include_str!("../../../policies/csg-custservice.toml"),
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -726,11 +746,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bail!("{broken} policy file(s) have errors; nothing was activated");
     }
     for (name, source) in &sources {
-        let (record, _) =
-            policies::install(&store, &state.policies, name, source, clock.now(), true)
-                .await
-                .map_err(|e| anyhow::anyhow!("installing policy {name}: {e:?}"))?;
-        tracing::info!(policy = %record.name, version = record.version, "policy active");
+        // A pack with unfilled placeholders (CLAUSES.md A31) is stored but not activated.
+        let open = policy::placeholders(source);
+        let (record, _) = policies::install(
+            &store,
+            &state.policies,
+            name,
+            source,
+            clock.now(),
+            open.is_empty(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("installing policy {name}: {e:?}"))?;
+        if open.is_empty() {
+            tracing::info!(policy = %record.name, version = record.version, "policy active");
+        } else {
+            let list: Vec<String> = open.iter().map(|p| format!("{name}:{p}")).collect();
+            tracing::warn!(
+                policy = %record.name,
+                version = record.version,
+                "NOT ACTIVATED: {} unfilled placeholder(s) to fill in first: {}",
+                open.len(),
+                list.join("; ")
+            );
+        }
     }
 
     if args.demo {

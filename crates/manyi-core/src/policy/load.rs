@@ -44,7 +44,11 @@ const DEFAULT_RECUSAL_CLAUSE: &str = "CLAUSES A26";
 
 /// Loads and checks the policy in `source`; `file` is the name used in diagnostics.
 pub fn load(file: &str, source: &str) -> LoadOutcome {
+    // Placeholders (CLAUSES.md A31) are checked with their provisional values, each a warning.
+    let (filled, placeholders) = super::placeholder::fill(file, source);
+    let source = filled.as_str();
     let mut cx = Ctx::new(file, source);
+    cx.diagnostics.extend(placeholders);
     let (doc, syntax_errors) = DeTable::parse_recoverable(source);
     for e in &syntax_errors {
         let offset = e.span().map_or(0, |s| s.start);

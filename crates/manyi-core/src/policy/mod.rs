@@ -8,6 +8,7 @@
 mod diag;
 mod explain;
 mod load;
+pub mod placeholder;
 mod reader;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 pub use diag::{Diagnostic, Severity, Span};
 pub use explain::{ComplianceRow, compliance_matrix, render_matrix};
 pub use load::{LoadOutcome, load};
+pub use placeholder::{Placeholder, find as placeholders};
 
 use crate::expr::Condition;
 use crate::numbering::NumberingRule;

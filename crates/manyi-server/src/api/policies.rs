@@ -158,6 +158,7 @@ pub async fn activate(
         .into_iter()
         .find(|r| r.version == version)
         .ok_or_else(|| AppError::NotFound(format!("no version {version} of policy `{name}`")))?;
+    crate::policies::refuse_placeholders(&record.name, &record.source)?;
     let record = state
         .store
         .activate_policy(record.id, state.clock.now())
