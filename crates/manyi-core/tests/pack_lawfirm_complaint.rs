@@ -1,0 +1,349 @@
+//! lawfirm-complaint (客户投诉及客户意见反馈处理管理制度, CLAUSES.md §2.6), clause by clause.
+
+mod packs_common;
+
+use manyi_core::engine::RefusalReason;
+use packs_common::*;
+use serde_json::{Value, json};
+
+const P: &str = "lawfirm-complaint";
+
+/// Firm(1) → Litigation group(2).
+fn world() -> World {
+    let mut w = World::new(&[(1, "FIRM", "firm", "/1/"), (2, "LIT", "team", "/1/2/")]);
+    w.person(10, "desk", 1, &["front_desk"])
+        .person(11, "officer", 1, &["complaints_officer"])
+        .person(12, "partner", 1, &["partner_in_charge", "partner"])
+        .person(13, "director", 1, &["director", "partner"])
+        .person(14, "lawyer", 2, &["partner"])
+        .person(15, "admin", 1, &["admin_staff"]);
+    w
+}
+
+fn complaint(subject: &str) -> Value {
+    json!({
+        "feedback_type": "complaint",
+        "complainant": "王芳",
+        "contact_phone": "13912345678",
+        "matter": "承办律师长期不回复",
+        "subject_person": subject,
+    })
+}
+
+fn open(w: &World, channel: &str, who: &str) -> Run {
+    Run::open(
+        load(P),
+        w,
+        "complaint",
+        channel,
+        who,
+        complaint("lawyer"),
+        t("2026-09-29T09:00:00+08:00"),
+    )
+}
+
+const REG: &str = r#"{"ledger_entered": "yes", "originals_kept": "yes"}"#;
+
+fn reg() -> Value {
+    serde_json::from_str(REG).unwrap()
+}
+
+/// A complaint accepted by the officer and with the partner in charge.
+fn with_partner(w: &World) -> Run {
+    let mut r = open(w, "phone", "desk");
+    r.act(
+        w,
+        "officer",
+        "accept",
+        reg(),
+        t("2026-09-29T09:30:00+08:00"),
+    );
+    r.act(
+        w,
+        "officer",
+        "write_opinion",
+        json!({"officer_opinion": "建议更换承办律师"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    r
+}
+
+#[test]
+fn lawfirm_一_一_至_三_written_complaints_to_the_front_desk_others_to_the_designated_officer() {
+    let w = world();
+    let mut phone = open(&w, "phone", "desk");
+    let refusal = phone.refused(&w, "desk", "accept", reg(), t("2026-09-29T09:10:00+08:00"));
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "一(二)");
+    let mut referral = open(&w, "authority_referral", "officer");
+    referral.act(
+        &w,
+        "officer",
+        "accept",
+        reg(),
+        t("2026-09-29T09:10:00+08:00"),
+    );
+    let mut written = open(&w, "written", "desk");
+    written.act(&w, "desk", "accept", reg(), t("2026-09-29T09:10:00+08:00"));
+    assert_eq!(written.case.state, "registered");
+}
+
+#[test]
+fn lawfirm_一_四_the_ledger_and_the_originals_are_recorded_at_intake() {
+    let w = world();
+    let mut r = open(&w, "written", "desk");
+    let refusal = r.refused(
+        &w,
+        "desk",
+        "accept",
+        json!({}),
+        t("2026-09-29T09:10:00+08:00"),
+    );
+    assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+    let missing: Vec<&str> = refusal.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(missing, ["ledger_entered", "originals_kept"]);
+}
+
+#[test]
+fn lawfirm_二_二_the_person_complained_about_recuses() {
+    let w = world();
+    let mut r = Run::open(
+        load(P),
+        &w,
+        "complaint",
+        "phone",
+        "desk",
+        complaint("partner"),
+        t("2026-09-29T09:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "officer",
+        "accept",
+        reg(),
+        t("2026-09-29T09:30:00+08:00"),
+    );
+    r.act(
+        &w,
+        "officer",
+        "write_opinion",
+        json!({"officer_opinion": "x"}),
+        t("2026-09-29T10:00:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "partner",
+        "decide",
+        json!({"signed_decision": "驳回", "investigation": "x"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::Recused, "二(二)");
+    // 二(一): the partner in charge being the subject, the director handles it.
+    r.act(
+        &w,
+        "director",
+        "decide",
+        json!({"signed_decision": "更换承办律师", "investigation": "属实"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    assert_eq!(r.case.assignee.as_ref().unwrap().login, "director");
+}
+
+#[test]
+fn lawfirm_二_一_a_partner_who_does_not_decide_within_a_working_day_is_absent() {
+    let w = world();
+    let mut r = with_partner(&w);
+    // Tuesday 09-29 + 1 working day = Wednesday 09-30.
+    assert_eq!(r.due_day("partner_decision"), "2026-09-30");
+    let due = r.case.clocks["partner_decision"].deadline.due;
+    let event = r.breach(&w, "partner_decision", due).expect("breach");
+    let manyi_core::case::Change::ClockBreached {
+        notify, violation, ..
+    } = &event.change
+    else {
+        unreachable!()
+    };
+    assert!(violation.is_none(), "absence is not a violation");
+    assert_eq!(notify, &["director", "partner"]);
+    r.act(
+        &w,
+        "director",
+        "decide",
+        json!({"signed_decision": "x", "investigation": "x"}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+}
+
+#[test]
+fn lawfirm_二_四_a_major_matter_is_decided_by_the_meeting_not_by_one_partner() {
+    let w = world();
+    let mut r = with_partner(&w);
+    r.act(
+        &w,
+        "partner",
+        "acknowledge",
+        json!({"arrangement_told": "已告知将提交合伙人会议", "major": "yes"}),
+        t("2026-09-29T12:00:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "partner",
+        "decide",
+        json!({"signed_decision": "x", "investigation": "x"}),
+        t("2026-09-29T13:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "二(六)");
+    r.act(
+        &w,
+        "partner",
+        "refer_to_meeting",
+        json!({"meeting": "partners"}),
+        t("2026-09-29T13:00:00+08:00"),
+    );
+    // The reply clock waits while the meeting is pending.
+    assert_eq!(
+        r.case.clocks["reply"].status,
+        manyi_core::deadlines::ClockStatus::Paused
+    );
+    let refusal = r.refused(
+        &w,
+        "director",
+        "meeting_decides",
+        json!({"meeting_decision": "更换律师并退费"}),
+        t("2026-09-30T10:00:00+08:00"),
+    );
+    assert_eq!(
+        refusal.reason,
+        RefusalReason::InvalidFields,
+        "whether to report to the regulators"
+    );
+    r.act(
+        &w,
+        "director",
+        "meeting_decides",
+        json!({
+            "meeting_decision": "更换律师并退费", "report_to_authority": "no",
+            "signed_decision": "合伙人会议决定", "investigation": "属实",
+        }),
+        t("2026-09-30T10:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "decided");
+}
+
+#[test]
+fn lawfirm_二_五_the_complainant_is_told_the_arrangements_within_a_working_day() {
+    let w = world();
+    let mut r = with_partner(&w);
+    assert_eq!(r.due_day("acknowledge"), "2026-09-30");
+    r.act(
+        &w,
+        "officer",
+        "acknowledge",
+        json!({"arrangement_told": "电话告知处理安排"}),
+        t("2026-09-29T15:00:00+08:00"),
+    );
+    assert_eq!(r.case.clocks["acknowledge"].met(), Some(true));
+    assert_eq!(r.case.state, "with_partner");
+}
+
+#[test]
+fn lawfirm_二_七_5_a_reply_that_is_not_written_needs_a_reason() {
+    let w = world();
+    let mut r = with_partner(&w);
+    r.act(
+        &w,
+        "partner",
+        "decide",
+        json!({"signed_decision": "更换承办律师", "investigation": "属实"}),
+        t("2026-09-29T14:00:00+08:00"),
+    );
+    let reply = json!({"implementation": "已更换", "reply_channel": "phone", "reply_content": "已更换律师"});
+    let refusal = r.refused(
+        &w,
+        "officer",
+        "reply",
+        reply,
+        t("2026-09-29T15:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "二(七)5");
+    r.act(
+        &w,
+        "officer",
+        "reply",
+        json!({"implementation": "已更换", "reply_channel": "phone",
+        "reply_content": "已更换律师", "non_written_reason": "客户要求电话答复"}),
+        t("2026-09-29T15:00:00+08:00"),
+    );
+    assert_eq!(r.case.clocks["reply"].met(), Some(true));
+}
+
+#[test]
+fn lawfirm_三_二_三_三_either_party_dissatisfied_reopens_satisfied_files_by_year() {
+    let w = world();
+    let mut r = with_partner(&w);
+    r.act(
+        &w,
+        "partner",
+        "decide",
+        json!({"signed_decision": "x", "investigation": "x"}),
+        t("2026-09-29T14:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "officer",
+        "reply",
+        json!({"implementation": "x", "reply_channel": "written",
+        "reply_content": "书面答复"}),
+        t("2026-09-29T15:00:00+08:00"),
+    );
+    // The person complained about is dissatisfied: filing is refused, the case goes back.
+    let refusal = r.refused(
+        &w,
+        "admin",
+        "archive",
+        json!({"complainant_satisfaction": "satisfied",
+        "subject_satisfaction": "dissatisfied", "archive_year": 2026}),
+        t("2026-09-30T09:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "三(一)");
+    r.act(
+        &w,
+        "admin",
+        "reopen",
+        json!({"subject_satisfaction": "dissatisfied", "follow_up": "反映分管合伙人"}),
+        t("2026-09-30T09:05:00+08:00"),
+    );
+    assert_eq!(r.case.state, "with_partner");
+    assert_eq!(r.case.clocks["reply"].generation, 2, "a new reply clock");
+    r.act(
+        &w,
+        "partner",
+        "decide",
+        json!({"signed_decision": "补充说明", "investigation": "x"}),
+        t("2026-09-30T10:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "officer",
+        "reply",
+        json!({"implementation": "x", "reply_channel": "written",
+        "reply_content": "补充书面答复"}),
+        t("2026-09-30T11:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "admin",
+        "archive",
+        json!({"complainant_satisfaction": "satisfied",
+        "subject_satisfaction": "basically", "archive_year": 2026}),
+        t("2026-09-30T12:00:00+08:00"),
+    );
+    assert!(r.case.closed);
+    // 三(一) 按年度建立案宗: numbers run per year.
+    let p = load(P);
+    let n = &p.kind("complaint").unwrap().numbering;
+    assert_ne!(
+        n.period(jiff::civil::date(2026, 12, 31)),
+        n.period(jiff::civil::date(2027, 1, 1))
+    );
+    assert_eq!(n.format(jiff::civil::date(2026, 9, 30), 7), "LS2026-0007");
+}
