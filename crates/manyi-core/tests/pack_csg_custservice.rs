@@ -1,0 +1,239 @@
+//! csg-custservice (南方电网公司客户服务管理办法, CLAUSES.md §2.8), clause by clause.
+
+mod packs_common;
+
+use manyi_core::engine::RefusalReason;
+use packs_common::*;
+use serde_json::{Value, json};
+
+const P: &str = "csg-custservice";
+
+/// Group(1) with Market Trading(2) and Supervision(3); subsidiary(4) with a window(5).
+fn world() -> World {
+    let mut w = World::new(&[
+        (1, "CSG", "group", "/1/"),
+        (2, "SCJY", "group", "/1/2/"),
+        (3, "JC", "group", "/1/3/"),
+        (4, "GZ", "subsidiary", "/1/4/"),
+        (5, "GZ01", "window", "/1/4/5/"),
+    ]);
+    w.person(10, "mt", 2, &["market_trading"])
+        .person(11, "sup", 3, &["supervision"])
+        .person(12, "sub", 4, &["subsidiary_service"])
+        .person(13, "win", 5, &["window_staff"])
+        .person(14, "win2", 5, &["window_staff"]);
+    w
+}
+
+fn complaint(nature: &str, service_type: &str) -> Value {
+    json!({
+        "customer": "陈先生",
+        "contact_phone": "13800138000",
+        "matter": "抄表员索要好处费",
+        "service_type": service_type,
+        "nature": nature,
+    })
+}
+
+fn open(w: &World, nature: &str) -> Run {
+    Run::open(
+        load(P),
+        w,
+        "service_complaint",
+        "hotline_95598",
+        "win",
+        complaint(nature, "meter_reading"),
+        t("2026-09-29T10:00:00+08:00"),
+    )
+}
+
+#[test]
+fn csg_1_3_the_business_is_one_of_the_eight_customer_service_businesses() {
+    let p = load(P);
+    let field = p
+        .kind("service_complaint")
+        .unwrap()
+        .field("service_type")
+        .unwrap();
+    assert_eq!(field.clause.as_deref(), Some("1.3"));
+    let w = world();
+    let refusal = try_open(
+        &p,
+        &w,
+        "service_complaint",
+        "hotline_95598",
+        "win",
+        complaint("service", "gas_supply"),
+        t("2026-09-29T10:00:00+08:00"),
+    )
+    .expect_err("not a business");
+    assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+    assert_eq!(refusal.fields[0].field, "service_type");
+}
+
+#[test]
+fn csg_2_2_7_integrity_and_disciplinary_complaints_go_to_supervision_not_market_trading() {
+    let w = world();
+    let mut r = open(&w, "integrity");
+    let refusal = r.refused(
+        &w,
+        "sub",
+        "assign",
+        json!({"handler": "win2"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "2.1.11");
+    assert!(
+        refusal.message_zh.contains("监察部"),
+        "{}",
+        refusal.message_zh
+    );
+    r.act(
+        &w,
+        "win",
+        "transfer_to_supervision",
+        json!({"supervision_unit": "JC"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert!(r.case.closed);
+    assert_eq!(r.case.owner_unit.code, "JC");
+    // An ordinary service complaint is not transferred.
+    let mut r = open(&w, "service");
+    let refusal = r.refused(
+        &w,
+        "win",
+        "transfer_to_supervision",
+        json!({"supervision_unit": "JC"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "2.2.7");
+}
+
+#[test]
+fn csg_2_2_7_only_supervision_registers_and_investigates_integrity_reports() {
+    let w = world();
+    let p = load(P);
+    let report =
+        json!({"nature": "integrity", "matter": "抄表员索要好处费", "subject_person": "win"});
+    let refusal = try_open(
+        &p,
+        &w,
+        "integrity_report",
+        "transferred",
+        "mt",
+        report.clone(),
+        t("2026-09-29T11:00:00+08:00"),
+    )
+    .expect_err("market trading may not register it");
+    assert_eq!(refusal.reason, RefusalReason::RoleNotAllowed);
+    let mut r = Run::open(
+        p,
+        &w,
+        "integrity_report",
+        "transferred",
+        "sup",
+        report,
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    // CLAUSES.md A18 default: investigation started within 1 working day.
+    assert_eq!(r.due_day("investigation"), "2026-09-30");
+    let refusal = r.refused(
+        &w,
+        "mt",
+        "investigate",
+        json!({}),
+        t("2026-09-29T12:00:00+08:00"),
+    );
+    assert_eq!(
+        refusal.reason,
+        RefusalReason::OutsideJurisdiction,
+        "{refusal:?}"
+    );
+    r.act(
+        &w,
+        "sup",
+        "investigate",
+        json!({}),
+        t("2026-09-29T12:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "sup",
+        "conclude",
+        json!({"findings": "属实，移交纪律处理"}),
+        t("2026-10-09T12:00:00+08:00"),
+    );
+    assert!(r.case.closed);
+}
+
+#[test]
+fn csg_2_1_11_the_person_complained_about_never_handles_the_complaint() {
+    let w = world();
+    let mut r = Run::open(
+        load(P),
+        &w,
+        "service_complaint",
+        "hotline_95598",
+        "win",
+        json!({"customer": "陈先生", "contact_phone": "13800138000", "matter": "态度差",
+               "service_type": "billing", "nature": "service", "subject_person": "win2"}),
+        t("2026-09-29T10:00:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "sub",
+        "assign",
+        json!({"handler": "win2"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::Recused, "CLAUSES A26");
+}
+
+#[test]
+fn csg_2_1_8_a_dissatisfied_customer_reopens_with_a_new_reply_clock_and_overdue_goes_up() {
+    let w = world();
+    let mut r = open(&w, "service");
+    // Tuesday 09-29 + 2 working days across National Day: Thursday 10-08.
+    assert_eq!(r.due_day("reply"), "2026-10-08");
+    r.act(
+        &w,
+        "sub",
+        "assign",
+        json!({"handler": "win2"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    r.act(
+        &w,
+        "win2",
+        "reply",
+        json!({"resolution": "已更换抄表员"}),
+        t("2026-09-30T10:00:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "sub",
+        "close",
+        json!({"satisfaction": "dissatisfied"}),
+        t("2026-10-08T10:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "2.1.8");
+    r.act(
+        &w,
+        "sub",
+        "reopen",
+        json!({"satisfaction": "dissatisfied"}),
+        t("2026-10-08T10:00:00+08:00"),
+    );
+    assert_eq!(r.case.clocks["reply"].generation, 2);
+    // Thursday 10-08 + 2 working days: Friday 10-09, Saturday 10-10 (make-up working day).
+    assert_eq!(r.due_day("reply"), "2026-10-10");
+    let due = r.case.clocks["reply"].deadline.due;
+    let event = r.breach(&w, "reply", due).expect("breach");
+    let (clause, persons, _) = violation_of(&event);
+    assert_eq!(clause, "CLAUSES A18");
+    assert_eq!(persons, ["win", "win2"]);
+    assert_eq!(
+        r.case.owner_unit.code, "GZ",
+        "overdue: up from the window to the subsidiary"
+    );
+}

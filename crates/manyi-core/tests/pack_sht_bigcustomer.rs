@@ -1,0 +1,266 @@
+//! sht-bigcustomer (大客户服务质量监督管理办法, CLAUSES.md §2.7), clause by clause.
+
+mod packs_common;
+
+use manyi_core::engine::RefusalReason;
+use packs_common::*;
+use serde_json::{Value, json};
+
+const P: &str = "sht-bigcustomer";
+
+/// Key-account department(1, where marketing management sits: 归口) with its marketing
+/// management office(2) and support(3); a district centre(4).
+fn world() -> World {
+    let mut w = World::new(&[
+        (1, "DKH", "department", "/1/"),
+        (2, "YXGL", "department", "/1/2/"),
+        (3, "ZHZC", "department", "/1/3/"),
+        (4, "PD", "district", "/1/4/"),
+    ]);
+    w.person(10, "mm", 1, &["marketing_mgmt"])
+        .person(11, "support", 3, &["support"])
+        .person(12, "am", 4, &["account_manager"])
+        .person(13, "mkt", 4, &["marketing"]);
+    w
+}
+
+fn complaint(dimension: &str) -> Value {
+    json!({
+        "customer": "浦江银行",
+        "credit_code": "91350100M000100Y43",
+        "contact_phone": "021-65521234",
+        "matter": "专线账单重复计费",
+        "quality_dimension": dimension,
+    })
+}
+
+fn open(w: &World, dimension: &str) -> Run {
+    Run::open(
+        load(P),
+        w,
+        "complaint",
+        "phone",
+        "mm",
+        complaint(dimension),
+        t("2026-09-29T10:00:00+08:00"),
+    )
+}
+
+#[test]
+fn sht_4_1_the_quality_dimension_is_one_of_the_listed_codes() {
+    let w = world();
+    let refusal = try_open(
+        &load(P),
+        &w,
+        "complaint",
+        "phone",
+        "mm",
+        complaint("network_speed"),
+        t("2026-09-29T10:00:00+08:00"),
+    )
+    .expect_err("unknown dimension");
+    assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+    assert_eq!(refusal.fields[0].field, "quality_dimension");
+    assert_eq!(refusal.fields[0].code, "choice.unknown");
+}
+
+#[test]
+fn sht_5_3_1_billing_installation_acceptance_and_product_problems_go_to_integrated_support() {
+    let w = world();
+    let mut r = open(&w, "billing");
+    r.act(
+        &w,
+        "mm",
+        "route_to_support",
+        json!({"support_unit": "ZHZC"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_eq!(r.case.owner_unit.code, "ZHZC");
+    r.act(
+        &w,
+        "support",
+        "take_up",
+        json!({}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    assert_eq!(r.case.assignee.as_ref().unwrap().login, "support");
+    // A price complaint is not support's.
+    let mut r = open(&w, "price");
+    let refusal = r.refused(
+        &w,
+        "mm",
+        "route_to_support",
+        json!({"support_unit": "ZHZC"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "5.3.1");
+}
+
+#[test]
+fn sht_5_4_1_account_manager_and_price_complaints_go_to_the_account_manager() {
+    let w = world();
+    let mut r = open(&w, "account_manager");
+    r.act(
+        &w,
+        "mm",
+        "route_to_account_manager",
+        json!({"account_manager_unit": "PD", "account_manager_person": "am"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_eq!(r.case.assignee.as_ref().unwrap().login, "am");
+    assert_eq!(
+        r.case.owner_unit.code, "PD",
+        "handed to the account manager's centre"
+    );
+    assert_eq!(r.case.clocks["take_up"].met(), Some(true));
+    let mut r = open(&w, "billing");
+    let refusal = r.refused(
+        &w,
+        "mm",
+        "route_to_account_manager",
+        json!({"account_manager_unit": "PD", "account_manager_person": "am"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "5.4.1");
+}
+
+#[test]
+fn sht_5_1_1_an_unanswered_complaint_breaches_the_default_reply_limit() {
+    let w = world();
+    let mut r = open(&w, "install_repair");
+    // CLAUSES.md A18 default: Tuesday 09-29 + 2 working days, across National Day: 10-08.
+    assert_eq!(r.due_day("reply"), "2026-10-08");
+    r.act(
+        &w,
+        "mm",
+        "route_to_support",
+        json!({"support_unit": "ZHZC"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    r.act(
+        &w,
+        "support",
+        "take_up",
+        json!({}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    let due = r.case.clocks["reply"].deadline.due;
+    let event = r.breach(&w, "reply", due).expect("breach");
+    let (clause, persons, units) = violation_of(&event);
+    assert_eq!(clause, "CLAUSES A18");
+    assert_eq!(persons, ["support"]);
+    assert_eq!(units, ["ZHZC"]);
+}
+
+#[test]
+fn sht_5_1_1_the_owner_analyses_before_closing_and_a_dissatisfied_customer_reopens() {
+    let w = world();
+    let mut r = open(&w, "account_manager");
+    r.act(
+        &w,
+        "mm",
+        "route_to_account_manager",
+        json!({"account_manager_unit": "PD", "account_manager_person": "am"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    r.act(
+        &w,
+        "am",
+        "reply",
+        json!({"resolution": "上门致歉"}),
+        t("2026-09-29T15:00:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "mm",
+        "analyse_and_close",
+        json!({"customer_feedback": "dissatisfied", "analysis": "x"}),
+        t("2026-09-30T09:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "5.1.1");
+    r.act(
+        &w,
+        "mm",
+        "reopen",
+        json!({"customer_feedback": "dissatisfied"}),
+        t("2026-09-30T09:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "registered");
+    assert_eq!(r.case.clocks["reply"].generation, 2);
+    r.act(
+        &w,
+        "mm",
+        "route_to_account_manager",
+        json!({"account_manager_unit": "PD", "account_manager_person": "am"}),
+        t("2026-09-30T09:10:00+08:00"),
+    );
+    r.act(
+        &w,
+        "am",
+        "reply",
+        json!({"resolution": "调整服务经理"}),
+        t("2026-09-30T15:00:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "mm",
+        "analyse_and_close",
+        json!({"customer_feedback": "satisfied"}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert_eq!(
+        refusal.reason,
+        RefusalReason::InvalidFields,
+        "the analysis is required"
+    );
+    r.act(
+        &w,
+        "mm",
+        "analyse_and_close",
+        json!({"customer_feedback": "satisfied", "analysis": "客户经理频繁更换"}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert!(r.case.closed);
+}
+
+#[test]
+fn sht_5_3_2_an_issue_from_a_satisfaction_report_is_passed_to_the_back_end_and_tracked() {
+    let w = world();
+    let mut r = Run::open(
+        load(P),
+        &w,
+        "issue",
+        "satisfaction_report",
+        "support",
+        json!({"source_report": "2026年三季度满意度报告", "problem": "故障修复慢"}),
+        t("2026-09-29T10:00:00+08:00"),
+    );
+    assert!(!r.case.clocks.contains_key("back_end_answer"));
+    r.act(
+        &w,
+        "support",
+        "pass_to_back_end",
+        json!({"back_end_unit": "PD"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    assert_eq!(r.case.owner_unit.code, "PD");
+    assert_eq!(r.due_day("back_end_answer"), "2026-10-08");
+    let due = r.case.clocks["back_end_answer"].deadline.due;
+    let (clause, _, units) = violation_of(&r.breach(&w, "back_end_answer", due).expect("breach"));
+    assert_eq!((clause.as_str(), units), ("5.3.2", vec!["PD".to_owned()]));
+    r.act(
+        &w,
+        "mkt",
+        "answer",
+        json!({"back_end_answer": "增派装维人员"}),
+        t("2026-10-09T09:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "mm",
+        "confirm_done",
+        json!({"implementation": "10月起平均修复时长下降"}),
+        t("2026-10-20T09:00:00+08:00"),
+    );
+    assert!(r.case.closed);
+}
