@@ -1,0 +1,221 @@
+//! regional-complaint (区域公司客户服务投诉管理制度), the clauses the older tests leave out:
+//! 四(一)1's record, 四(一)2's invalid complaints, 四(二)'s investigation and plan, 四(三)'s
+//! callback, and 第五条's breach and pause.
+
+mod packs_common;
+
+use manyi_core::deadlines::ClockStatus;
+use manyi_core::engine::RefusalReason;
+use packs_common::*;
+use serde_json::{Value, json};
+
+const P: &str = "regional-complaint";
+
+/// Company(1) → Engineering(2); HR/admin in the company.
+fn world() -> World {
+    let mut w = World::new(&[
+        (1, "QY", "company", "/1/"),
+        (2, "ENG", "department", "/1/2/"),
+    ]);
+    w.person(10, "hr", 1, &["hr_admin_manager"])
+        .person(11, "sup", 2, &["dept_supervisor"])
+        .person(12, "gm", 1, &["general_manager"]);
+    w
+}
+
+fn fields() -> Value {
+    json!({
+        "complainant": "刘女士",
+        "contact_phone": "13700001111",
+        "content": "维修人员迟到两小时",
+        "customer_demand": "要求说明原因",
+        "complained_department": "工程部",
+    })
+}
+
+fn open(w: &World) -> Run {
+    Run::open(
+        load(P),
+        w,
+        "complaint",
+        "phone",
+        "hr",
+        fields(),
+        t("2026-09-29T10:00:00+08:00"),
+    )
+}
+
+#[test]
+fn regional_四_一_1_only_the_hr_admin_manager_takes_complaints_with_the_customers_request() {
+    let w = world();
+    let p = load(P);
+    let refusal = try_open(
+        &p,
+        &w,
+        "complaint",
+        "phone",
+        "sup",
+        fields(),
+        t("2026-09-29T10:00:00+08:00"),
+    )
+    .expect_err("not the intake role");
+    assert_eq!(refusal.reason, RefusalReason::RoleNotAllowed);
+    let mut missing = fields();
+    missing.as_object_mut().unwrap().remove("customer_demand");
+    let refusal = try_open(
+        &p,
+        &w,
+        "complaint",
+        "phone",
+        "hr",
+        missing,
+        t("2026-09-29T10:00:00+08:00"),
+    )
+    .expect_err("the customer's request is required");
+    assert_eq!(refusal.fields[0].field, "customer_demand");
+}
+
+#[test]
+fn regional_四_一_2_a_complaint_that_does_not_stand_is_closed_with_a_tactful_explanation() {
+    let w = world();
+    let mut r = open(&w);
+    let refusal = r.refused(
+        &w,
+        "hr",
+        "reject_invalid",
+        json!({}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+    assert_eq!(refusal.fields[0].field, "invalid_reason");
+    r.act(
+        &w,
+        "hr",
+        "reject_invalid",
+        json!({"invalid_reason": "维修时间系客户改约"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert!(r.case.closed);
+    assert_eq!(r.case.clocks["investigation"].status, ClockStatus::Stopped);
+    assert_eq!(r.case.clocks["reply"].status, ClockStatus::Stopped);
+}
+
+#[test]
+fn regional_四_二_1_第五条_investigation_names_the_responsible_person_and_a_late_start_is_a_violation()
+ {
+    let w = world();
+    let mut r = open(&w);
+    r.act(
+        &w,
+        "hr",
+        "send_to_department_unit",
+        json!({"complained_unit": "ENG"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    assert_eq!(r.due_day("investigation"), "2026-09-30");
+    let due = r.case.clocks["investigation"].deadline.due;
+    let (clause, persons, _) = violation_of(&r.breach(&w, "investigation", due).expect("breach"));
+    assert_eq!(
+        (clause.as_str(), persons),
+        ("第五条", vec!["sup".to_owned()])
+    );
+    assert_eq!(r.case.owner_unit.code, "ENG");
+    let refusal = r.refused(
+        &w,
+        "sup",
+        "start_investigation",
+        json!({}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert_eq!(refusal.fields[0].field, "responsible_person");
+    r.act(
+        &w,
+        "sup",
+        "start_investigation",
+        json!({"responsible_person": "维修工王某"}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert_eq!(r.case.assignee.as_ref().unwrap().login, "sup");
+}
+
+#[test]
+fn regional_四_三_1_the_callback_closes_a_satisfied_case_and_reopens_a_dissatisfied_one() {
+    let w = world();
+    let mut r = open(&w);
+    r.act(
+        &w,
+        "hr",
+        "send_to_department_unit",
+        json!({"complained_unit": "ENG"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    r.act(
+        &w,
+        "sup",
+        "start_investigation",
+        json!({"responsible_person": "王某"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "sup",
+        "reply",
+        json!({"resolution_plan": "改约并致歉", "reply_content": "已致歉"}),
+        t("2026-09-29T16:00:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "hr",
+        "close_after_callback",
+        json!({"customer_feedback": "dissatisfied",
+        "final_result": "x", "evaluation": "x"}),
+        t("2026-09-30T09:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "四(三)1");
+    let refusal = r.refused(
+        &w,
+        "sup",
+        "reopen",
+        json!({"customer_feedback": "dissatisfied"}),
+        t("2026-09-30T09:00:00+08:00"),
+    );
+    assert_eq!(
+        refusal.reason,
+        RefusalReason::RoleNotAllowed,
+        "the callback is the HR manager's"
+    );
+    r.act(
+        &w,
+        "hr",
+        "reopen",
+        json!({"customer_feedback": "dissatisfied"}),
+        t("2026-09-30T09:00:00+08:00"),
+    );
+    assert_eq!(r.case.clocks["reply"].generation, 2);
+    assert_eq!(r.due_day("reply"), "2026-10-09");
+    r.act(
+        &w,
+        "sup",
+        "reply",
+        json!({"reply_content": "免费返修"}),
+        t("2026-09-30T15:00:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "hr",
+        "close_after_callback",
+        json!({"customer_feedback": "satisfied"}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    let missing: Vec<&str> = refusal.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(missing, ["final_result", "evaluation"], "四(三)2");
+    r.act(
+        &w,
+        "hr",
+        "close_after_callback",
+        json!({"customer_feedback": "satisfied",
+        "final_result": "返修完成", "evaluation": "响应及时"}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert!(r.case.closed);
+}
