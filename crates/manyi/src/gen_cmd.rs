@@ -118,7 +118,14 @@ pub async fn generate(
         ServerConfig::default(),
     );
     for (name, source) in sources {
-        policies::install(store, &state.policies, name, source, now, true)
+        // A pack with unfilled placeholders (CLAUSES.md A31) is stored, not activated.
+        let activate = manyi_core::policy::placeholders(source).is_empty();
+        if !activate {
+            eprintln!(
+                "{name}: has unfilled placeholders (manyi policy check); stored, not activated"
+            );
+        }
+        policies::install(store, &state.policies, name, source, now, activate)
             .await
             .map_err(|e| anyhow::anyhow!("installing policy {name}: {e:?}"))?;
     }

@@ -344,3 +344,74 @@ async fn activating_a_version_that_does_not_exist_is_not_found() {
         [(1, true)]
     );
 }
+
+/// pcb-complaint's truncated values are placeholders (CLAUSES.md A31): the pack is stored and
+/// checked, but activation answers 422 listing each one at its line and column; once they are
+/// filled in, the new version activates.
+#[tokio::test]
+async fn a_pack_with_unfilled_placeholders_is_stored_but_refuses_to_activate() {
+    let app = spawn_app().await;
+    let admin = token(ADMIN);
+    let source = shipped_policy("pcb-complaint.toml");
+    let (status, _, uploaded) = app
+        .post_raw(
+            "/api/v1/policies",
+            &admin,
+            "application/toml",
+            source.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded:#}");
+    assert_eq!(uploaded["active"], false);
+    let reply = app
+        .post_json(
+            "/api/v1/policies/pcb-complaint/versions/1/activate",
+            &admin,
+            &json!({}),
+        )
+        .await;
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(detail.contains("4 unfilled placeholder(s)"), "{detail}");
+    assert!(detail.contains("`处理期限`"), "{detail}");
+    let line = line_of(&source, "limit = \"<<待填: 处理期限");
+    let places: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("field"))
+        .collect();
+    assert_eq!(places.len(), 4, "{problem:#}");
+    assert!(
+        places.contains(&format!("{line}:10").as_str()),
+        "{places:?}"
+    );
+    assert_eq!(problem["errors"][0]["code"], "placeholder.unfilled");
+    assert_eq!(
+        version_numbers(&versions(&app, "pcb-complaint").await),
+        [(1, false)]
+    );
+
+    // Filled in by the organisation: version 2 activates.
+    let filled = source
+        .replace("\"<<待填: 处理期限 | 2 workdays>>\"", "\"3 workdays\"")
+        .replace("\"<<待填: 逾期预警点 | 80%>>\"", "\"75%\"")
+        .replace("\"<<待填: （五）其余分类 | 其他>>\"", "\"其他\"")
+        .replace(
+            "<<待填: 核决权限（生产管理组可核决的金额，分） | 1000000>>",
+            "500000",
+        );
+    let (status, _, v2) = app
+        .post_raw("/api/v1/policies", &admin, "application/toml", filled)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v2:#}");
+    let (status, _, activated) = app
+        .post_json(
+            "/api/v1/policies/pcb-complaint/versions/2/activate",
+            &admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{activated:#}");
+    assert_eq!(activated["active"], true);
+}
