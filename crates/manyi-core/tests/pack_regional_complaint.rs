@@ -219,3 +219,24 @@ fn regional_四_三_1_the_callback_closes_a_satisfied_case_and_reopens_a_dissati
     );
     assert!(r.case.closed);
 }
+
+#[test]
+fn regional_第七条_30_to_100_yuan_per_substantiated_complaint_decided_by_the_general_manager() {
+    let p = load(P);
+    let rules: Vec<(&str, i64, i64)> = p
+        .penalties
+        .iter()
+        .map(|r| (r.id.as_str(), r.min_fen, r.max_fen))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("upheld_attitude", 3_000, 10_000),
+            ("upheld_competence", 3_000, 10_000),
+            ("upheld_efficiency", 3_000, 10_000),
+        ]
+    );
+    assert!(p.penalties.iter().all(|r| r.clause == "第七条"
+        && r.requires_substantiation
+        && r.decided_by == ["general_manager"]));
+}
