@@ -266,3 +266,34 @@ fn ccb_第二十二条_a_dissatisfied_customer_is_not_archived_but_handled_again
     );
     assert!(r.case.closed);
 }
+
+#[test]
+fn ccb_第十七条_a26_the_outlet_head_complained_about_does_not_take_the_case_over() {
+    let w = world();
+    let mut f = fields();
+    f["subject_person"] = json!("head");
+    let mut r = Run::open(
+        load(P),
+        &w,
+        "complaint",
+        "counter",
+        "teller",
+        f,
+        t("2026-09-29T10:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "teller",
+        "refer_to_head",
+        json!({"referral_reason": "投诉网点负责人"}),
+        t("2026-09-29T10:10:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "head",
+        "take_over",
+        json!({}),
+        t("2026-09-29T10:20:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::Recused, "CLAUSES A26");
+}

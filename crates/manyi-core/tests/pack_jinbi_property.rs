@@ -148,3 +148,34 @@ fn jinbi_第八条_the_handler_is_assigned_with_a_briefing() {
     r.act(&w, "cs", "close", json!({}), t("2026-09-29T13:00:00+08:00"));
     assert!(r.case.closed);
 }
+
+#[test]
+fn jinbi_第八条_a26_the_person_complained_about_is_not_made_the_handler() {
+    let w = world();
+    let mut f = fields();
+    f["subject_person"] = json!("fixer");
+    let mut r = Run::open(
+        load(P),
+        &w,
+        "complaint",
+        "phone",
+        "duty",
+        f,
+        t("2026-09-29T10:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "duty",
+        "dispatch",
+        json!({"handling_department": "engineering", "reassured": "yes"}),
+        t("2026-09-29T10:03:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "supervisor",
+        "assign_handler",
+        json!({"handler": "fixer", "briefing": "x"}),
+        t("2026-09-29T10:05:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::Recused, "CLAUSES A26");
+}
