@@ -110,7 +110,7 @@ fn pcb_第八条_numbering_is_year_month_serial() {
 }
 
 #[test]
-fn pcb_二_A31_truncated_values_are_placeholders_warned_at_their_place() {
+fn pcb_二_a31_truncated_values_are_placeholders_warned_at_their_place() {
     let src = source(P);
     let names: Vec<String> = policy::placeholders(&src)
         .into_iter()
