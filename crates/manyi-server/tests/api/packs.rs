@@ -1045,3 +1045,594 @@ async fn pcb_complaint_main_path_filled_placeholders_activate_and_a_late_case_go
     // pcb-complaint has no [[penalty]] rule.
     no_penalties(&app, number).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// pharma-complaint — 关于客户投诉的管理制度及操作流程（医药销售）
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is_a_violation_of_the_regional_head()
+ {
+    let source = shipped_policy("pharma-complaint.toml");
+    let app = pack_app(
+        Some(&source),
+        &[
+            ("PH", "医药销售公司", "company", None),
+            ("PH-E", "华东大区", "region", Some("PH")),
+            ("PH-E1", "苏州地区", "area", Some("PH-E")),
+        ],
+        &[
+            ("ph_md", "营销总监冯", "PH", &["marketing_director"]),
+            ("ph_boh", "销售后勤负责人韩", "PH", &["back_office_head"]),
+            ("ph_bo", "销售后勤杨", "PH", &["back_office"]),
+            ("ph_rh", "区域负责人朱", "PH-E", &["regional_head"]),
+            ("ph_am", "地区经理秦", "PH-E1", &["area_manager"]),
+        ],
+    )
+    .await;
+
+    // 3.1: the area manager who hears the complaint registers it.
+    let case = register(
+        &app,
+        "ph_am",
+        json!({
+            "policy": "pharma-complaint", "kind": "complaint", "channel": "visit",
+            "fields": {"customer": "苏州某医院药剂科", "contact_phone": "0512-65221234",
+                       "description": "配送延误三天，且未提前告知",
+                       "customer_demand": "要求说明原因并保证今后按时配送",
+                       "object": "service", "subject_role": "back_office"},
+        }),
+        "PH2026090001",
+    )
+    .await;
+    let number = "PH2026090001";
+    assert_eq!(case["owner_unit"]["code"], "PH-E1");
+    // 3.3: reported up within four hours; CLAUSES A18: replied within 2 working days.
+    assert_eq!(due(&case, "report_up").1, "2026-09-30T14:00:00+08:00");
+    assert_eq!(due(&case, "reply").0, "2026-10-09");
+    // 3.3: only the first contact resolves it on the spot.
+    refused(
+        &app,
+        number,
+        "ph_bo",
+        "resolve_on_spot",
+        json!({"on_spot_explanation": "x"}),
+        (StatusCode::FORBIDDEN, "role_not_allowed", "3.3"),
+    )
+    .await;
+
+    // 4.1.1: referred to the regional head for an opinion within one working day.
+    tick_at(&app, "2026-09-30T11:00:00+08:00").await;
+    let referred = step(
+        &app,
+        number,
+        "ph_am",
+        "refer",
+        json!({"opinion_by": "ph_rh"}),
+        "referred",
+    )
+    .await;
+    assert_eq!(referred["assignee"]["login"], "ph_rh");
+    assert_eq!(clock(&referred, "report_up")["met"], true);
+    assert_eq!(due(&referred, "opinion").0, "2026-10-08");
+
+    // No opinion by the end of 10-08 (the holiday does not count): the regional head's
+    // violation of 4.1.1.
+    tick_at(&app, "2026-10-09T00:00:00+08:00").await;
+    the_violation(
+        &app,
+        number,
+        "opinion",
+        "4.1.1",
+        "2026-10-09T00:00:00+08:00",
+        &["ph_rh"],
+    )
+    .await;
+
+    tick_at(&app, "2026-10-09T10:00:00+08:00").await;
+    step(
+        &app,
+        number,
+        "ph_rh",
+        "give_opinion",
+        json!({"handling_opinion": "物流排期失误，向客户致歉并调整配送计划", "validity": "valid"}),
+        "opinion_given",
+    )
+    .await;
+    // 2.2.2: a valid complaint is not closed with an explanation.
+    refused(
+        &app,
+        number,
+        "ph_rh",
+        "close_invalid",
+        json!({"invalid_explanation": "x"}),
+        (StatusCode::CONFLICT, "condition_failed", "2.2.2"),
+    )
+    .await;
+    let replied = step(
+        &app,
+        number,
+        "ph_rh",
+        "reply",
+        json!({"reply_content": "已致歉，今后配送提前一天告知"}),
+        "replied",
+    )
+    .await;
+    assert_eq!(clock(&replied, "reply")["met"], true);
+    // NEXT(callbacks): the customer's verdict goes here — a dissatisfied one reopens the case
+    // (pharma-complaint has no reopen today), a satisfied one lets `close` through.
+    let closed = step(
+        &app,
+        number,
+        "ph_am",
+        "close",
+        json!({"summary": "物流排期问题，已纳入月度总结"}),
+        "closed",
+    )
+    .await;
+    assert_eq!(closed["closed"], true);
+    assert_eq!(violations_of(&app, number).await.len(), 1);
+
+    // pharma-complaint has no [[penalty]] rule.
+    no_penalties(&app, number).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// lawfirm-complaint — 客户投诉及客户意见反馈处理管理制度（律师事务所）
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_lawyer_complained_about_is_recused()
+ {
+    let source = shipped_policy("lawfirm-complaint.toml");
+    let app = pack_app(
+        Some(&source),
+        &[
+            ("LS", "律师事务所", "firm", None),
+            ("LS-T1", "诉讼一组", "team", Some("LS")),
+        ],
+        &[
+            ("ls_desk", "前台小唐", "LS", &["front_desk"]),
+            ("ls_officer", "投诉专员许", "LS", &["complaints_officer"]),
+            ("ls_pic", "主管合伙人何", "LS", &["partner_in_charge"]),
+            ("ls_lawyer", "合伙人吕", "LS", &["partner"]),
+            ("ls_clerk", "行政施", "LS", &["admin_staff"]),
+        ],
+    )
+    .await;
+
+    let case = register(
+        &app,
+        "ls_desk",
+        json!({
+            "policy": "lawfirm-complaint", "kind": "complaint", "channel": "phone",
+            "fields": {"feedback_type": "complaint", "complainant": "张先生",
+                       "contact_phone": "13600002222", "matter": "承办律师长期不回复案件进展",
+                       "subject_person": "ls_lawyer"},
+        }),
+        "LS2026-0001",
+    )
+    .await;
+    let number = "LS2026-0001";
+    // 二(五): the arrangement is told within one working day; CLAUSES A18: reply in two.
+    assert_eq!(due(&case, "acknowledge").0, "2026-10-08");
+    assert_eq!(due(&case, "reply").0, "2026-10-09");
+    // 一(二): a phone complaint is accepted by the complaints officer, not the front desk.
+    refused(
+        &app,
+        number,
+        "ls_desk",
+        "accept",
+        json!({"ledger_entered": "yes", "originals_kept": "none"}),
+        (StatusCode::CONFLICT, "condition_failed", "一(二)"),
+    )
+    .await;
+    let accepted = step(
+        &app,
+        number,
+        "ls_officer",
+        "accept",
+        json!({"ledger_entered": "yes", "originals_kept": "none"}),
+        "registered",
+    )
+    .await;
+    assert_eq!(accepted["assignee"]["login"], "ls_officer");
+
+    // 二(五): nothing told to the complainant by the end of 10-08 — the officer's violation.
+    tick_at(&app, "2026-10-09T00:00:00+08:00").await;
+    the_violation(
+        &app,
+        number,
+        "acknowledge",
+        "二(五)",
+        "2026-10-09T00:00:00+08:00",
+        &["ls_officer"],
+    )
+    .await;
+
+    tick_at(&app, "2026-10-09T09:00:00+08:00").await;
+    step(
+        &app,
+        number,
+        "ls_officer",
+        "acknowledge",
+        json!({"arrangement_told": "已告知由主管合伙人处理，两日内答复"}),
+        "registered",
+    )
+    .await;
+    step(
+        &app,
+        number,
+        "ls_officer",
+        "write_opinion",
+        json!({"officer_opinion": "建议更换联络律师并每周通报进展"}),
+        "with_partner",
+    )
+    .await;
+    // 二(二): the partner complained about decides nothing on the case.
+    refused(
+        &app,
+        number,
+        "ls_lawyer",
+        "decide",
+        json!({"signed_decision": "x", "investigation": "x"}),
+        (StatusCode::FORBIDDEN, "recused", "二(二)"),
+    )
+    .await;
+    step(
+        &app,
+        number,
+        "ls_pic",
+        "decide",
+        json!({"signed_decision": "更换联络律师，每周书面通报", "investigation": "核实属实"}),
+        "decided",
+    )
+    .await;
+    // 二(七)5: in writing, or a reason for another form.
+    refused(
+        &app,
+        number,
+        "ls_officer",
+        "reply",
+        json!({"implementation": "已更换", "reply_channel": "phone", "reply_content": "x"}),
+        (StatusCode::CONFLICT, "condition_failed", "二(七)5"),
+    )
+    .await;
+    let replied = step(
+        &app,
+        number,
+        "ls_officer",
+        "reply",
+        json!({"implementation": "已更换联络律师", "reply_channel": "written",
+               "reply_content": "书面回复：已更换联络律师，每周通报进展"}),
+        "replied",
+    )
+    .await;
+    assert_eq!(clock(&replied, "reply")["met"], true);
+
+    // NEXT(callbacks): the callback of both the complainant and the lawyer complained about
+    // (三(二)) replaces these steps — a dissatisfied verdict reopens (三(三)), satisfied ones
+    // let it be archived (三(一)).
+    refused(
+        &app,
+        number,
+        "ls_clerk",
+        "archive",
+        json!({"complainant_satisfaction": "dissatisfied", "archive_year": 2026}),
+        (StatusCode::CONFLICT, "condition_failed", "三(一)"),
+    )
+    .await;
+    let reopened = step(
+        &app,
+        number,
+        "ls_officer",
+        "reopen",
+        json!({"complainant_satisfaction": "dissatisfied", "follow_up": "客户要求更换承办律师"}),
+        "with_partner",
+    )
+    .await;
+    // A new 2-working-day clock from 10-09: Saturday 10-10 (调休) and 10-12.
+    assert_eq!(due(&reopened, "reply").0, "2026-10-12", "{reopened:#}");
+    step(&app, number, "ls_pic", "decide", json!({}), "decided").await;
+    step(&app, number, "ls_officer", "reply", json!({}), "replied").await;
+    let closed = step(
+        &app,
+        number,
+        "ls_clerk",
+        "archive",
+        json!({"complainant_satisfaction": "satisfied", "subject_satisfaction": "basically",
+               "archive_year": 2026}),
+        "closed",
+    )
+    .await;
+    assert_eq!(closed["closed"], true);
+    assert_eq!(violations_of(&app, number).await.len(), 1);
+
+    // lawfirm-complaint has no [[penalty]] rule.
+    no_penalties(&app, number).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sht-bigcustomer — 大客户服务质量监督管理办法（上海电信大客户部）
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_engineer_and_the_callback_reopens_then_closes()
+ {
+    let source = shipped_policy("sht-bigcustomer.toml");
+    let app = pack_app(
+        Some(&source),
+        &[
+            ("DK", "大客户部", "department", None),
+            ("DK-ZC", "综合支撑部", "district", Some("DK")),
+        ],
+        &[
+            ("dk_mm", "营销管理部沈", "DK", &["marketing_mgmt"]),
+            ("dk_sup", "支撑工程师曹", "DK-ZC", &["support"]),
+        ],
+    )
+    .await;
+
+    let case = register(
+        &app,
+        "dk_mm",
+        json!({
+            "policy": "sht-bigcustomer", "kind": "complaint", "channel": "phone",
+            "fields": {"customer": "某证券公司", "contact_phone": "021-68881234",
+                       "matter": "九月专线费用重复计费", "quality_dimension": "billing"},
+        }),
+        "DK26090001",
+    )
+    .await;
+    let number = "DK26090001";
+    assert_eq!(due(&case, "take_up").0, "2026-10-08");
+    assert_eq!(due(&case, "reply").0, "2026-10-09");
+    // 5.4.1: a billing problem is not the account manager's.
+    refused(
+        &app,
+        number,
+        "dk_mm",
+        "route_to_account_manager",
+        json!({}),
+        (StatusCode::CONFLICT, "condition_failed", "5.4.1"),
+    )
+    .await;
+    // 5.3.1: routed to the support department, which takes it up.
+    let routed = step(
+        &app,
+        number,
+        "dk_mm",
+        "route_to_support",
+        json!({"support_unit": "DK-ZC"}),
+        "in_support",
+    )
+    .await;
+    assert_eq!(routed["owner_unit"]["code"], "DK-ZC");
+    assert_eq!(clock(&routed, "take_up")["met"], true);
+    let taken = step(&app, number, "dk_sup", "take_up", json!({}), "in_support").await;
+    assert_eq!(taken["assignee"]["login"], "dk_sup");
+
+    // Not replied by the end of 10-09: the support engineer's and the department's violation.
+    tick_at(&app, "2026-10-10T00:00:00+08:00").await;
+    let v = the_violation(
+        &app,
+        number,
+        "reply",
+        "CLAUSES A18",
+        "2026-10-10T00:00:00+08:00",
+        &["dk_sup"],
+    )
+    .await;
+    assert!(v["liable_units"].to_string().contains("DK-ZC"), "{v:#}");
+
+    tick_at(&app, "2026-10-10T09:00:00+08:00").await;
+    step(
+        &app,
+        number,
+        "dk_sup",
+        "reply",
+        json!({"resolution": "重复计费已冲正"}),
+        "replied",
+    )
+    .await;
+    // NEXT(callbacks): the callback (5.1.6) replaces these steps — a dissatisfied verdict
+    // reopens the case, a satisfied one lets it close.
+    refused(
+        &app,
+        number,
+        "dk_mm",
+        "analyse_and_close",
+        json!({"customer_feedback": "dissatisfied", "analysis": "x"}),
+        (StatusCode::CONFLICT, "condition_failed", "5.1.1"),
+    )
+    .await;
+    let reopened = step(
+        &app,
+        number,
+        "dk_mm",
+        "reopen",
+        json!({"customer_feedback": "dissatisfied"}),
+        "registered",
+    )
+    .await;
+    // A new 2-working-day clock from Saturday 10-10 (调休, not counted): 10-12 and 10-13.
+    assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
+    step(
+        &app,
+        number,
+        "dk_mm",
+        "route_to_support",
+        json!({"support_unit": "DK-ZC"}),
+        "in_support",
+    )
+    .await;
+    step(
+        &app,
+        number,
+        "dk_sup",
+        "reply",
+        json!({"resolution": "冲正并补发九月账单，赠送一个月带宽升级"}),
+        "replied",
+    )
+    .await;
+    let closed = step(
+        &app,
+        number,
+        "dk_mm",
+        "analyse_and_close",
+        json!({"customer_feedback": "satisfied", "analysis": "计费系统批量任务重复执行"}),
+        "closed",
+    )
+    .await;
+    assert_eq!(closed["closed"], true);
+    assert_eq!(violations_of(&app, number).await.len(), 1);
+
+    // sht-bigcustomer has no [[penalty]] rule.
+    no_penalties(&app, number).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// csg-custservice — 中国南方电网有限责任公司客户服务管理办法
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_the_subsidiary_which_closes_it()
+ {
+    let source = shipped_policy("csg-custservice.toml");
+    let app = pack_app(
+        Some(&source),
+        &[
+            ("CSG", "南方电网", "group", None),
+            ("CSG-GD", "广东电网", "subsidiary", Some("CSG")),
+            ("CSG-GD01", "天河营业厅", "window", Some("CSG-GD")),
+        ],
+        &[
+            ("csg_mt", "市场交易部邓", "CSG", &["market_trading"]),
+            (
+                "csg_ss",
+                "广东客服中心彭",
+                "CSG-GD",
+                &["subsidiary_service"],
+            ),
+            ("csg_ws", "营业厅窗口谢", "CSG-GD01", &["window_staff"]),
+            ("csg_h1", "营业厅处理人袁", "CSG-GD01", &["window_staff"]),
+        ],
+    )
+    .await;
+
+    let case = register(
+        &app,
+        "csg_ws",
+        json!({
+            "policy": "csg-custservice", "kind": "service_complaint", "channel": "service_hall",
+            "fields": {"customer": "陈女士", "contact_phone": "13500003333",
+                       "matter": "电费账单与电表读数不符", "service_type": "billing",
+                       "nature": "service"},
+        }),
+        "GD20260900001",
+    )
+    .await;
+    let number = "GD20260900001";
+    assert_eq!(due(&case, "reply").0, "2026-10-09");
+    // 2.2.7: a service complaint is not transferred to the supervision department.
+    refused(
+        &app,
+        number,
+        "csg_ws",
+        "transfer_to_supervision",
+        json!({"supervision_unit": "CSG"}),
+        (StatusCode::CONFLICT, "condition_failed", "2.2.7"),
+    )
+    .await;
+    // 2.1.11: the window does not assign; the subsidiary's service centre does.
+    refused(
+        &app,
+        number,
+        "csg_ws",
+        "assign",
+        json!({"handler": "csg_h1"}),
+        (StatusCode::FORBIDDEN, "role_not_allowed", "2.1.11"),
+    )
+    .await;
+    let assigned = step(
+        &app,
+        number,
+        "csg_ss",
+        "assign",
+        json!({"handler": "csg_h1"}),
+        "handling",
+    )
+    .await;
+    assert_eq!(assigned["assignee"]["login"], "csg_h1");
+
+    // Not replied by the end of 10-09: the first contact's and the handler's violation, and
+    // the case goes up to the subsidiary.
+    tick_at(&app, "2026-10-10T00:00:00+08:00").await;
+    let v = the_violation(
+        &app,
+        number,
+        "reply",
+        "CLAUSES A18",
+        "2026-10-10T00:00:00+08:00",
+        &["csg_ws", "csg_h1"],
+    )
+    .await;
+    assert_eq!(v["unit"], "CSG-GD01");
+    let (_, _, case) = app.show(number, &token("csg_ss")).await;
+    assert_eq!(case["owner_unit"]["code"], "CSG-GD");
+
+    tick_at(&app, "2026-10-10T09:00:00+08:00").await;
+    step(
+        &app,
+        number,
+        "csg_ss",
+        "reply",
+        json!({"resolution": "现场核对电表，退还多收电费"}),
+        "replied",
+    )
+    .await;
+    // NEXT(callbacks): the callback (2.1.8) replaces these steps — a dissatisfied verdict
+    // reopens the case, a satisfied one lets it close.
+    refused(
+        &app,
+        number,
+        "csg_ss",
+        "close",
+        json!({"satisfaction": "dissatisfied"}),
+        (StatusCode::CONFLICT, "condition_failed", "2.1.8"),
+    )
+    .await;
+    let reopened = step(
+        &app,
+        number,
+        "csg_ss",
+        "reopen",
+        json!({"satisfaction": "dissatisfied"}),
+        "handling",
+    )
+    .await;
+    assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
+    step(
+        &app,
+        number,
+        "csg_ss",
+        "reply",
+        json!({"resolution": "更换电表并出具校验报告"}),
+        "replied",
+    )
+    .await;
+    let closed = step(
+        &app,
+        number,
+        "csg_ss",
+        "close",
+        json!({"satisfaction": "satisfied"}),
+        "closed",
+    )
+    .await;
+    assert_eq!(closed["closed"], true);
+    assert_eq!(violations_of(&app, number).await.len(), 1);
+
+    // csg-custservice has no [[penalty]] rule.
+    no_penalties(&app, number).await;
+}
