@@ -1,7 +1,7 @@
 //! The violations ledger and the penalty ledger over HTTP.
 //!
-//! - `GET /api/v1/violations?unit=&person=&from=&to=`: recorded violations.
-//! - `GET /api/v1/penalties?unit=&person=&from=&to=&status=`: penalties and their steps;
+//! - `GET /api/v1/violations?unit=&person=&case=&from=&to=`: recorded violations.
+//! - `GET /api/v1/penalties?unit=&person=&case=&from=&to=&status=`: penalties and their steps;
 //!   `GET /api/v1/penalties.csv?…` the same as CSV.
 //! - `POST /api/v1/penalties/{id}/decide {amount, reason}`: an authorised person sets the
 //!   amount inside the rule's range.
@@ -43,6 +43,8 @@ pub struct LedgerQuery {
     pub unit: Option<String>,
     /// A login: only what is held against this person.
     pub person: Option<String>,
+    /// A case number: only what was recorded on this case.
+    pub case: Option<String>,
     /// RFC 3339 or `YYYY-MM-DD` (Asia/Shanghai), inclusive.
     pub from: Option<String>,
     /// RFC 3339 or `YYYY-MM-DD` (Asia/Shanghai), exclusive.
@@ -177,6 +179,11 @@ async fn filter_of(
         let found = state.store.user_by_login(login).await?;
         // An unknown login matches nothing rather than everything.
         f.person_id = Some(found.map_or(-1, |u| u.id));
+    }
+    if let Some(number) = &q.case {
+        let found = state.store.case_by_number(number).await?;
+        // An unknown case matches nothing rather than everything.
+        f.case_id = Some(found.map_or(-1, |c| c.id));
     }
     if let Some(s) = &q.from {
         f.from = Some(parse_instant("from", s)?);

@@ -143,24 +143,26 @@ fn items(v: &Value) -> Vec<Value> {
         .clone()
 }
 
-/// The violations of one case, as the administrator sees the ledger.
-async fn violations_of(app: &TestApp, number: &str) -> Vec<Value> {
-    let (status, _, body) = app.get("/api/v1/violations", &token(ADMIN)).await;
+/// One case's rows of a ledger (`violations` or `penalties`), as the administrator sees it
+/// through `?case=`; every row must be the case's.
+async fn ledger_of(app: &TestApp, ledger: &str, number: &str) -> Vec<Value> {
+    let (status, _, body) = app
+        .get(&format!("/api/v1/{ledger}?case={number}"), &token(ADMIN))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body:#}");
-    items(&body)
-        .into_iter()
-        .filter(|v| v["case"] == number)
-        .collect()
+    let rows = items(&body);
+    assert!(rows.iter().all(|r| r["case"] == number), "{body:#}");
+    rows
 }
 
-/// The penalties of one case, as the administrator sees the ledger.
+/// The violations of one case.
+async fn violations_of(app: &TestApp, number: &str) -> Vec<Value> {
+    ledger_of(app, "violations", number).await
+}
+
+/// The penalties of one case.
 async fn penalties_of(app: &TestApp, number: &str) -> Vec<Value> {
-    let (status, _, body) = app.get("/api/v1/penalties", &token(ADMIN)).await;
-    assert_eq!(status, StatusCode::OK, "{body:#}");
-    items(&body)
-        .into_iter()
-        .filter(|p| p["case"] == number)
-        .collect()
+    ledger_of(app, "penalties", number).await
 }
 
 /// The logins of a violation's liable persons, in order.
@@ -330,6 +332,13 @@ async fn jinbi_property_main_path_late_dispatch_is_fined_30_yuan_appealed_once_a
     step(&app, number, "jb_cs", "close", json!({}), "closed").await;
     tick_at(&app, "2026-10-20T00:00:00+08:00").await;
     assert_eq!(violations_of(&app, number).await.len(), 1);
+
+    // The ledger filtered by case: another case number (or an unknown one) matches nothing.
+    assert!(violations_of(&app, "JB20260930-002").await.is_empty());
+    assert_eq!(
+        items(&app.get("/api/v1/violations", &token(ADMIN)).await.2).len(),
+        1
+    );
 
     // 第七条附则: 30 yuan, proposed against the call taker.
     let penalties = penalties_of(&app, number).await;
