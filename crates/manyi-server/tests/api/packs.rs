@@ -9,8 +9,13 @@
 //! the test server's database, next to the bank of `helpers`; packs other than the two the
 //! harness installs are uploaded and activated through the API, as an organisation would.
 //!
+//! A case's violations and penalties are read from the ledgers with `?case=NUMBER`.
+//!
 //! Today the customer's verdict is a field of the closing / reopening transitions; each test
 //! marks with `NEXT(callbacks)` where the callback (回访) steps of issue 5 will replace them.
+//! Only jinbi-property has a penalty rule a breach triggers; ccb-counter's and
+//! regional-complaint's fines are for upheld complaints (`NEXT(violations)` marks them), and
+//! the other packs have no fine schedule.
 
 use hyper::StatusCode;
 use jiff::Timestamp;
@@ -1620,6 +1625,7 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
         "handling",
     )
     .await;
+    // A new 2-working-day clock from Saturday 10-10 (调休, not counted): 10-12 and 10-13.
     assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
     step(
         &app,
