@@ -100,6 +100,11 @@ pub struct StoreOptions {
     /// writes alike. Default 16. With several instances, their sum must stay below the
     /// server's `max_connections`.
     pub pg_max_connections: u32,
+    /// How long a request waits for a free connection (or, on PostgreSQL, for a new one to
+    /// open) before failing with a "pool timed out" error, which the server answers with 503.
+    /// Default 5 s: long enough to ride out a short burst, short enough that clients (and
+    /// load balancers) learn of a database outage quickly.
+    pub acquire_timeout: std::time::Duration,
 }
 
 impl Default for StoreOptions {
@@ -108,6 +113,7 @@ impl Default for StoreOptions {
             sqlite_synchronous: Synchronous::Full,
             read_connections: 4,
             pg_max_connections: 16,
+            acquire_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -493,7 +499,7 @@ impl Store {
     pub async fn create_case(
         &self,
         c: NewCase,
-        number: impl FnOnce(u64) -> String + Send,
+        number: impl FnOnce(u64) -> String + Send + 'static,
     ) -> Result<CreateOutcome, StoreError> {
         validate::new_case(&c)?;
         match &self.backend {
@@ -698,6 +704,17 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.calendar_revision().await,
             Backend::Postgres(s) => s.calendar_revision().await,
+        }
+    }
+
+    /// A number that changes whenever units, unit calendars or policy versions (and which
+    /// version is active) change, by whatever writer: database triggers bump it in the same
+    /// transaction. One indexed read; callers cache what those tables hold and reload only
+    /// when this number moved, which stays correct with several instances on one database.
+    pub async fn directory_revision(&self) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.directory_revision().await,
+            Backend::Postgres(s) => s.directory_revision().await,
         }
     }
 

@@ -730,6 +730,125 @@ async fn two_stores_sharing_a_database_number_cases_concurrently_without_gaps(
     assert_eq!(serials, (1..=320).collect::<Vec<u64>>());
 }
 
+/// On SQLite concurrent writes share one transaction (group commit), each in a savepoint: a
+/// failing write must roll back alone, get its own error, and give its serial back, while the
+/// writes batched with it succeed. On PostgreSQL each write is its own transaction anyway.
+async fn failing_writes_mixed_into_concurrent_creates_fail_alone_and_leave_no_gap(store: &Store) {
+    let o = org(store).await;
+    let victim = create(store, complaint(&o, &o.o1, &o.clerk)).await;
+    let keyed = |hash: &str| {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.idempotency = Some(Idempotency {
+            user_id: o.clerk.id,
+            key: "mixed-batch".into(),
+            request_hash: hash.into(),
+        });
+        c
+    };
+    let first_keyed = create(store, keyed("first")).await;
+    let taken = victim.number.clone();
+    let mut tasks = Vec::new();
+    for i in 0..120_u32 {
+        let store = store.clone();
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        let stale = update_of(&victim, "accepted", 5);
+        let reused = keyed("another request");
+        let taken = taken.clone();
+        tasks.push(tokio::spawn(async move {
+            match i % 6 {
+                // An unknown owner unit: refused after nothing, inside its savepoint.
+                1 => {
+                    c.owner_unit_id = 999_999;
+                    ("unknown unit", store.create_case(c, numbering).await)
+                }
+                // A number that collides: fails after its serial was taken.
+                2 => (
+                    "duplicate number",
+                    store.create_case(c, move |_| taken).await,
+                ),
+                // A key reused for another request: answered, nothing written.
+                3 => ("key reused", store.create_case(reused, numbering).await),
+                // A stale update: only the first of these can win the version.
+                4 => {
+                    let r = store.update_case(stale).await;
+                    ("update", r.map(CreateOutcome::Created))
+                }
+                _ => ("create", store.create_case(c, numbering).await),
+            }
+        }));
+    }
+    let mut created = Vec::new();
+    let mut updates_won = 0;
+    for task in tasks {
+        let (what, result) = task.await.expect("task finished");
+        match (what, result) {
+            ("create", Ok(CreateOutcome::Created(case))) => created.push(case),
+            ("unknown unit", Err(StoreError::Invalid { .. })) => {}
+            ("duplicate number", Err(StoreError::Duplicate { .. })) => {}
+            ("key reused", Ok(CreateOutcome::KeyReused)) => {}
+            ("update", Ok(_)) => updates_won += 1,
+            ("update", Err(StoreError::Conflict)) => {}
+            (what, other) => panic!("{what}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        updates_won, 1,
+        "one stale update wins the version, the rest conflict"
+    );
+    assert_eq!(created.len(), 40);
+    let mut serials: Vec<u64> = created.iter().map(|c| serial_of(&c.number)).collect();
+    serials.sort_unstable();
+    // Serials 1 and 2 went to the cases made before the race.
+    assert_eq!(serials, (3..=42).collect::<Vec<u64>>(), "no serial lost");
+    for case in &created {
+        let events = store.case_events(case.id).await.expect("events");
+        assert_eq!(events.len(), 2, "case {} has all of its events", case.id);
+    }
+    assert_eq!(walk(store, &CaseFilter::default()).await.len(), 42);
+    let replay = store
+        .create_case(keyed("first"), numbering)
+        .await
+        .expect("replay");
+    assert_eq!(replay, CreateOutcome::Replayed(first_keyed));
+}
+
+/// Instances cache the org tree, unit calendars and active policies behind this number.
+async fn the_directory_revision_moves_with_units_unit_calendars_and_policies_only(store: &Store) {
+    let r0 = store.directory_revision().await.expect("revision");
+    let o = org(store).await;
+    let r1 = store.directory_revision().await.expect("revision");
+    assert!(r1 > r0, "units and a policy were written: {r0} → {r1}");
+    create(store, complaint(&o, &o.o1, &o.clerk)).await;
+    assert_eq!(
+        store.directory_revision().await.expect("revision"),
+        r1,
+        "cases do not move it"
+    );
+    store
+        .set_unit_calendar(&o.o1.code, Some(serde_json::json!({"closures": []})), at(1))
+        .await
+        .expect("unit calendar");
+    let r2 = store.directory_revision().await.expect("revision");
+    assert!(r2 > r1, "a unit calendar moves it");
+    let v2 = store
+        .store_policy_version("bank", "[policy]\nname = 'bank' # v2", "hash-2", at(2))
+        .await
+        .expect("policy");
+    let r3 = store.directory_revision().await.expect("revision");
+    assert!(r3 > r2, "a new policy version moves it");
+    store.activate_policy(v2.id, at(3)).await.expect("activate");
+    let r4 = store.directory_revision().await.expect("revision");
+    assert!(r4 > r3, "activating a version moves it");
+    store
+        .move_unit(&o.o1.code, &o.b2.code)
+        .await
+        .expect("move unit");
+    assert!(
+        store.directory_revision().await.expect("revision") > r4,
+        "moving a unit moves it"
+    );
+}
+
 async fn a_failed_case_insert_gives_its_serial_back(store: &Store) {
     let o = org(store).await;
     let first = create(store, complaint(&o, &o.o1, &o.clerk)).await;
@@ -1975,6 +2094,8 @@ contract!(
     cases_are_numbered_one_two_three_per_scope_and_period,
     a_thousand_cases_created_concurrently_from_sixteen_tasks_get_serials_one_to_a_thousand,
     a_failed_case_insert_gives_its_serial_back,
+    failing_writes_mixed_into_concurrent_creates_fail_alone_and_leave_no_gap,
+    the_directory_revision_moves_with_units_unit_calendars_and_policies_only,
     a_create_cancelled_at_any_point_leaves_no_gap_and_no_half_written_case,
     a_replayed_idempotency_key_returns_the_first_case_and_a_different_request_is_refused,
     an_update_bumps_the_version_moves_the_owner_path_and_appends_events_in_order,

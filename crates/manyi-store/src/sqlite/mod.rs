@@ -14,6 +14,7 @@ mod auth;
 mod bulk;
 mod calendar;
 mod cases;
+mod group;
 mod ledger;
 mod org;
 mod policies;
@@ -45,6 +46,8 @@ pub(crate) struct SqliteStore {
     write: SqlitePool,
     /// `query_only` connections for everything that does not write.
     read: SqlitePool,
+    /// The queue of case writes waiting for the next group commit (`group.rs`).
+    group: group::GroupCommit,
 }
 
 impl SqliteStore {
@@ -77,6 +80,7 @@ impl SqliteStore {
         // persistent in the file, so readers opened afterwards find it in place.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(opts.acquire_timeout)
             // Keep the writer open for the life of the store: closing the last connection
             // checkpoints and removes the WAL, and reopening costs a round of pragmas.
             .min_connections(1)
@@ -110,6 +114,7 @@ impl SqliteStore {
 
         let read = SqlitePoolOptions::new()
             .max_connections(opts.read_connections)
+            .acquire_timeout(opts.acquire_timeout)
             .connect_with(base.pragma("query_only", "ON"))
             .await
             .map_err(connect_error)?;
@@ -121,7 +126,11 @@ impl SqliteStore {
             synchronous = ?opts.sqlite_synchronous,
             "store opened"
         );
-        Ok(SqliteStore { write, read })
+        Ok(SqliteStore {
+            write,
+            read,
+            group: group::GroupCommit::default(),
+        })
     }
 
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
