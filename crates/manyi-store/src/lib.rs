@@ -628,6 +628,33 @@ impl Store {
         }
     }
 
+    /// Retires timers without effect (their clock moved on): marks each fired at `at` if it
+    /// is still pending, in one statement, and returns the ids this call retired — the others
+    /// had fired, been cancelled, or (PostgreSQL) are being fired by another instance right
+    /// now (`FOR UPDATE SKIP LOCKED`: this call does not wait for them; if that instance rolls
+    /// back they stay pending for the next tick). Each timer is retired once across instances.
+    pub async fn retire_timers(&self, ids: &[i64], at: Timestamp) -> Result<Vec<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.retire_timers(ids, at).await,
+            Backend::Postgres(s) => s.retire_timers(ids, at).await,
+        }
+    }
+
+    /// The cases with these ids (missing ones are left out), in no particular order: one
+    /// query for a scheduler batch instead of one per timer.
+    pub async fn cases_by_ids(&self, ids: &[i64]) -> Result<Vec<CaseRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.cases_by_ids(ids).await,
+            Backend::Postgres(s) => s.cases_by_ids(ids).await,
+        }
+    }
+
     /// Fires a timer, once across all instances, together with the case update it causes.
     ///
     /// In one transaction: marks the timer fired at `fired_at` if it is still pending, then

@@ -1836,6 +1836,95 @@ async fn a_conflicting_case_update_rolls_back_the_firing_and_leaves_the_timer_pe
 
 /// Two scheduler instances wake at the same moment and find the same 200 due timers; each
 /// timer's case update (one event naming the timer) must happen exactly once.
+/// The scheduler retires stale timers of a batch in one statement: each pending one once,
+/// whatever the number of instances doing it at once; fired and cancelled ones never.
+async fn two_instances_retiring_the_same_stale_timers_retire_each_exactly_once(
+    first: &Store,
+    second: &Store,
+) {
+    let o = org(first).await;
+    let mut all = Vec::new();
+    for i in 0..50 {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.timers = vec![
+            schedule("response", "warn", 1, 60 + i),
+            schedule("response", "breach", 1, 120 + i),
+            schedule("resolve", "warn", 1, 300 + i),
+            schedule("resolve", "breach", 1, 600 + i),
+        ];
+        let case = create(first, c).await;
+        all.extend(first.pending_timers(case.id).await.expect("pending"));
+    }
+    let now = 10_000;
+    // One timer already fired, one case's `resolve` clock cancelled: not pending any more.
+    let fired = all[0].id;
+    assert!(matches!(
+        first.fire_timer(fired, at(now), None).await.expect("fire"),
+        FireOutcome::Fired(None)
+    ));
+    let mut cancel = update_of(
+        &first
+            .case_by_id(all[4].case_id)
+            .await
+            .expect("read")
+            .expect("case"),
+        "accepted",
+        now,
+    );
+    cancel.timers = vec![TimerChange::CancelClock {
+        clock: "resolve".into(),
+    }];
+    first.update_case(cancel).await.expect("cancel");
+    let ids: Vec<i64> = all.iter().map(|t| t.id).collect();
+    assert_eq!(
+        first.retire_timers(&[], at(now)).await.expect("none"),
+        Vec::<i64>::new()
+    );
+
+    let tasks = 6;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let store = if task % 2 == 0 { first } else { second }.clone();
+        let barrier = barrier.clone();
+        let mut mine = ids.clone();
+        mine.rotate_left(task * 30);
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut retired = Vec::new();
+            for chunk in mine.chunks(40) {
+                retired.extend(store.retire_timers(chunk, at(now)).await.expect("retire"));
+            }
+            retired
+        }));
+    }
+    let mut retired = Vec::new();
+    for h in handles {
+        retired.extend(h.await.expect("task"));
+    }
+    retired.sort_unstable();
+    let distinct: BTreeSet<i64> = retired.iter().copied().collect();
+    assert_eq!(distinct.len(), retired.len(), "no timer retired twice");
+    // PostgreSQL's SKIP LOCKED may leave a timer to a concurrent retire that then finds it
+    // done; none may be left pending, and only the 197 pending ones may be retired.
+    assert_eq!(retired.len(), 200 - 3, "every pending timer retired, once");
+    assert!(
+        !distinct.contains(&fired),
+        "a fired timer is not retired again"
+    );
+    assert!(
+        first
+            .due_timers(at(now), 500)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(
+        first.retire_timers(&ids, at(now)).await.expect("again"),
+        Vec::<i64>::new()
+    );
+}
+
 async fn two_instances_racing_to_fire_the_same_200_timers_fire_each_exactly_once(
     first: &Store,
     second: &Store,
@@ -2123,6 +2212,7 @@ contract!(
     a_unit_moved_while_another_instance_opens_cases_in_it_leaves_every_case_on_its_owners_path,
     crossing_unit_moves_from_two_instances_never_make_a_cycle,
     two_instances_racing_to_fire_the_same_200_timers_fire_each_exactly_once,
+    two_instances_retiring_the_same_stale_timers_retire_each_exactly_once,
     a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_each_timer_once,
     two_instances_deciding_the_same_penalty_at_once_record_one_decision,
     ],

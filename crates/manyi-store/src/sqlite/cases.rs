@@ -77,6 +77,25 @@ impl SqliteStore {
         Ok(row.as_ref().map(rows::case).transpose()?)
     }
 
+    pub(crate) async fn cases_by_ids(&self, ids: &[i64]) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut cases = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM cases WHERE id IN ("
+            ));
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&self.read).await?;
+            cases.extend(decode_all(&rows, rows::case)?);
+        }
+        Ok(cases)
+    }
+
     pub(crate) async fn list_cases(&self, f: &CaseFilter) -> Result<CasePage, StoreError> {
         let limit = page_size(f.limit);
         let mut q = QueryBuilder::<Sqlite>::new(concat!(

@@ -87,6 +87,30 @@ impl SqliteStore {
         Ok(FireOutcome::Fired(case))
     }
 
+    pub(crate) async fn retire_timers(
+        &self,
+        ids: &[i64],
+        at: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut retired = Vec::with_capacity(ids.len());
+        // Chunks keep each statement well under SQLite's limit on bound parameters.
+        for chunk in ids.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE timers SET fired_at = ");
+            q.push_bind(to_millis(at)).push(" WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(") AND fired_at IS NULL AND cancelled_at IS NULL RETURNING id");
+            let rows: Vec<(i64,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            retired.extend(rows.into_iter().map(|(id,)| id));
+        }
+        tx.commit().await?;
+        tracing::debug!(retired = retired.len(), "stale timers retired");
+        Ok(retired)
+    }
+
     pub(crate) async fn pending_timers(
         &self,
         case_id: i64,
