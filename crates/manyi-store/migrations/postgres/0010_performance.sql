@@ -24,3 +24,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION bump_directory_revision();
 CREATE TRIGGER policy_versions_bump_directory
 AFTER INSERT OR UPDATE ON policy_versions
 FOR EACH STATEMENT EXECUTE FUNCTION bump_directory_revision();
+
+-- (SQLite gets an index of open cases for the list of a user's visible open cases here;
+-- PostgreSQL's plan — the primary key backwards with a filter — already answers that page in
+-- about a millisecond, see BENCHMARKS.md, so no index is added to slow its writes.)

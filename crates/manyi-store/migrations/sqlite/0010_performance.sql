@@ -24,3 +24,10 @@ CREATE TRIGGER policy_versions_bump_directory_insert AFTER INSERT ON policy_vers
 BEGIN UPDATE store_revisions SET value = value + 1 WHERE name = 'directory'; END;
 CREATE TRIGGER policy_versions_bump_directory_update AFTER UPDATE ON policy_versions
 BEGIN UPDATE store_revisions SET value = value + 1 WHERE name = 'directory'; END;
+
+-- The first page of a non-admin user's open cases (`closed = 0` and "owned in my subtree OR
+-- registered by me", newest first). Walking this index of open cases only, newest first, and
+-- testing the path and the first contact on the index entry itself reads about
+-- (page size ÷ the subtree's share of open cases) entries: the cost follows the page, not the
+-- size of the subtree. Without it SQLite collected and sorted every case of the subtree.
+CREATE INDEX cases_open_by_id ON cases (id, owner_unit_path, first_contact_id) WHERE closed = 0;

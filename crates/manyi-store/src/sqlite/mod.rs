@@ -294,6 +294,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_users_open_cases_walk_the_index_of_open_cases_without_sorting() {
+        let (_dir, _store, sqlite) = fresh().await;
+        let filter = crate::CaseFilter {
+            visible_to: Some(crate::Visibility {
+                unit_path: "/1/2/".into(),
+                user_id: 7,
+            }),
+            closed: Some(false),
+            limit: 50,
+            ..crate::CaseFilter::default()
+        };
+        let mut q = cases::list_query("EXPLAIN QUERY PLAN ", &filter, 50).expect("query");
+        let rows: Vec<(i64, i64, i64, String)> = q
+            .build_query_as()
+            .fetch_all(&sqlite.read)
+            .await
+            .expect("explain");
+        let plan = rows
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect::<Vec<_>>()
+            .join("; ");
+        assert!(plan.contains("cases_open_by_id"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
+    }
+
+    #[tokio::test]
     async fn migrating_twice_changes_nothing() {
         let (_dir, store, _sqlite) = fresh().await;
         store.migrate().await.expect("second migrate is a no-op");
