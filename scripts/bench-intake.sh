@@ -9,14 +9,17 @@
 # machine falls on every target alike. After each manyi run, a raw SQLite loop runs the same
 # write statements single-threaded (python3's sqlite3) on a copy of that server's database,
 # one commit per create and 32 creates per commit: the ceiling of one writer on this disk at
-# that moment. The summary gives medians and min–max over the rounds, and each row's
-# throughput as a ratio of the baseline's.
+# that moment. With PG=1 (the default) a manyi on PostgreSQL joins the round robin, on a fresh
+# database created on PG_URL's server and dropped on exit. The summary gives medians and
+# min–max over the rounds, and each row's throughput as a ratio of the baseline's.
 #
 # Usage: scripts/bench-intake.sh [--no-build]
 # Knobs (environment): CLIENTS=64 DURATION=10 WARMUP=2 RUNS=3 PORT=18480 (PORT..PORT+2 are
 #                      used) MODES="full normal" BASELINE=1 (0 skips the baseline) RAW=1 (0 skips
 #                      the raw SQLite loop) RAW_DURATION=5 OUT=<dir for logs and results>
 #                      POLICIES=<policy directory, default ./policies>
+#                      PG=1 (0 skips PostgreSQL) PG_URL=postgres://postgres@127.0.0.1:5432
+#                      PG_MAX_CONNECTIONS=16 (manyi's pool size)
 #                      MANYI=<manyi binary> BENCH=<manyi-bench binary> (with --no-build: binaries
 #                      copied aside, so that a concurrent build cannot swap them mid-run)
 # Only 127.0.0.1 is ever loaded; every run is bounded by `timeout`; servers are stopped on exit.
@@ -34,6 +37,10 @@ BASELINE=${BASELINE:-1}
 RAW=${RAW:-1}
 RAW_DURATION=${RAW_DURATION:-5}
 POLICIES=${POLICIES:-$ROOT/policies}
+PG=${PG:-1}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+PG_MAX_CONNECTIONS=${PG_MAX_CONNECTIONS:-16}
+PG_DB=manyi_bench_intake_$$
 OUT=${OUT:-$(mktemp -d /tmp/manyi-bench-intake.XXXXXX)}
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/manyi-bench-db.XXXXXX)
@@ -64,6 +71,9 @@ stop_all() {
 cleanup() {
     stop_all
     rm -rf "$WORK"
+    if [[ $PG == 1 ]]; then
+        psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -181,6 +191,20 @@ for mode in $MODES; do
     port=$((port + 1))
 done
 
+if [[ $PG == 1 ]]; then
+    label=postgres
+    psql -q "$PG_URL/postgres" -c "CREATE DATABASE $PG_DB" >/dev/null
+    echo "== manyi, PostgreSQL ($PG_DB, pool $PG_MAX_CONNECTIONS) on port $port: seeding the demo" >&2
+    MANYI_LOG=warn "$MANYI" serve --demo --database "$PG_URL/$PG_DB" --listen "127.0.0.1:$port" \
+        --pg-max-connections "$PG_MAX_CONNECTIONS" --policies "$POLICIES" \
+        2>"$OUT/$label-server.log" &
+    LABELS+=("$label"); PIDS[$label]=$!; PORTS[$label]=$port
+    wait_healthy "${PIDS[$label]}" "$port"
+    TOKENS[$label]=$(MANYI_LOG=warn timeout 60 "$MANYI" token create bjhd01.teller \
+        --database "$PG_URL/$PG_DB")
+    port=$((port + 1))
+fi
+
 # --- Load, round robin.
 FAILED=0
 for i in $(seq "$RUNS"); do
@@ -209,6 +233,9 @@ for mode in $MODES; do
     echo "== sqlite-$mode: database after the runs: $(du -sh "$WORK/$mode.db" | cut -f1)," \
         "$(sqlite3 "$WORK/$mode.db" 'SELECT count(*) FROM cases' 2>/dev/null || echo '?') cases" >&2
 done
+if [[ $PG == 1 ]]; then
+    echo "== postgres: $(psql -tA "$PG_URL/$PG_DB" -c 'SELECT count(*) FROM cases') cases" >&2
+fi
 
 echo
 echo "Intake benchmark: $CLIENTS clients, ${DURATION}s measured after ${WARMUP}s warm-up, $RUNS rounds"

@@ -9,7 +9,6 @@
 //! after it, the deadlines of open cases are rebuilt on the new calendar (provisional ones
 //! become final) and their timers rescheduled.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use manyi_core::calendar::{Calendar, CalendarView, Overlay};
@@ -232,51 +231,29 @@ async fn recompute_case(state: &AppState, case_id: i64) -> Result<bool, AppError
 /// otherwise). Loaded per request: unit calendars are few and small.
 pub struct OrgCalendars {
     calendar: Arc<Calendar>,
-    effective: HashMap<UnitId, Overlay>,
+    /// The effective overlays, from the instance's cached org snapshot.
+    snapshot: Arc<crate::org_cache::OrgSnapshot>,
     none: Overlay,
 }
 
 impl OrgCalendars {
     pub async fn load(state: &AppState) -> Result<OrgCalendars, AppError> {
-        let calendar = state.calendar.current();
-        let own: HashMap<UnitId, Overlay> = state
-            .store
-            .unit_calendars()
-            .await?
-            .into_iter()
-            .filter_map(|(id, json)| match serde_json::from_value::<Overlay>(json) {
-                Ok(o) => Some((id, o)),
-                Err(e) => {
-                    tracing::error!(unit_id = id, error = %e, "unreadable unit calendar ignored");
-                    None
-                }
-            })
-            .collect();
-        let mut effective = HashMap::new();
-        if !own.is_empty() {
-            for u in state.store.list_units().await? {
-                let unit = UnitRef::from_path(u.id, &u.code, &u.name, &u.level, &u.path);
-                let mut merged = Overlay::default();
-                for id in unit.ancestors.iter().chain(std::iter::once(&unit.id)) {
-                    if let Some(o) = own.get(id) {
-                        merged = Overlay::merge(&merged, o);
-                    }
-                }
-                if merged != Overlay::default() {
-                    effective.insert(unit.id, merged);
-                }
-            }
-        }
-        Ok(OrgCalendars {
-            calendar,
-            effective,
+        let snapshot = state.org.get(&state.store).await?;
+        Ok(OrgCalendars::of(state, snapshot))
+    }
+
+    /// The calendars of a snapshot the caller already holds.
+    pub fn of(state: &AppState, snapshot: Arc<crate::org_cache::OrgSnapshot>) -> OrgCalendars {
+        OrgCalendars {
+            calendar: state.calendar.current(),
+            snapshot,
             none: Overlay::default(),
-        })
+        }
     }
 
     /// The calendar deadlines of a case owned by `unit` are computed on.
     pub fn view(&self, unit: &UnitRef) -> CalendarView<'_> {
-        let overlay = self.effective.get(&unit.id).unwrap_or(&self.none);
+        let overlay = self.snapshot.overlays.get(&unit.id).unwrap_or(&self.none);
         CalendarView::new(&self.calendar, overlay).unwrap_or_else(|e| {
             // Overlays are validated when they are set; one that no longer validates (e.g.
             // merged with an ancestor into a contradiction) falls back to the official days.
@@ -287,7 +264,7 @@ impl OrgCalendars {
 
     /// The effective overlay of a unit (empty when it has none).
     pub fn overlay(&self, unit: UnitId) -> &Overlay {
-        self.effective.get(&unit).unwrap_or(&self.none)
+        self.snapshot.overlays.get(&unit).unwrap_or(&self.none)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod calendar;
 pub mod demo;
 pub mod error;
 pub mod json;
+pub mod org_cache;
 pub mod policies;
 pub mod scheduler;
 pub mod web;
@@ -69,6 +70,8 @@ pub struct AppState {
     /// instant and still notice a nearer one.
     pub timers_changed: Arc<tokio::sync::Notify>,
     pub policies: Arc<PolicyCache>,
+    /// Units, unit calendars and active policies, cached behind the database's revision.
+    pub org: Arc<org_cache::OrgCache>,
     pub config: Arc<ServerConfig>,
 }
 
@@ -80,6 +83,7 @@ impl AppState {
             calendar: Arc::new(calendar::CalendarCell::official()),
             timers_changed: Arc::new(tokio::sync::Notify::new()),
             policies: Arc::new(PolicyCache::default()),
+            org: Arc::new(org_cache::OrgCache::default()),
             config: Arc::new(config),
         }
     }

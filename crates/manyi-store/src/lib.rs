@@ -100,6 +100,11 @@ pub struct StoreOptions {
     /// writes alike. Default 16. With several instances, their sum must stay below the
     /// server's `max_connections`.
     pub pg_max_connections: u32,
+    /// How long a request waits for a free connection (or, on PostgreSQL, for a new one to
+    /// open) before failing with a "pool timed out" error, which the server answers with 503.
+    /// Default 5 s: long enough to ride out a short burst, short enough that clients (and
+    /// load balancers) learn of a database outage quickly.
+    pub acquire_timeout: std::time::Duration,
 }
 
 impl Default for StoreOptions {
@@ -108,6 +113,7 @@ impl Default for StoreOptions {
             sqlite_synchronous: Synchronous::Full,
             read_connections: 4,
             pg_max_connections: 16,
+            acquire_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -493,7 +499,7 @@ impl Store {
     pub async fn create_case(
         &self,
         c: NewCase,
-        number: impl FnOnce(u64) -> String + Send,
+        number: impl FnOnce(u64) -> String + Send + 'static,
     ) -> Result<CreateOutcome, StoreError> {
         validate::new_case(&c)?;
         match &self.backend {
@@ -622,6 +628,33 @@ impl Store {
         }
     }
 
+    /// Retires timers without effect (their clock moved on): marks each fired at `at` if it
+    /// is still pending, in one statement, and returns the ids this call retired — the others
+    /// had fired, been cancelled, or (PostgreSQL) are being fired by another instance right
+    /// now (`FOR UPDATE SKIP LOCKED`: this call does not wait for them; if that instance rolls
+    /// back they stay pending for the next tick). Each timer is retired once across instances.
+    pub async fn retire_timers(&self, ids: &[i64], at: Timestamp) -> Result<Vec<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.retire_timers(ids, at).await,
+            Backend::Postgres(s) => s.retire_timers(ids, at).await,
+        }
+    }
+
+    /// The cases with these ids (missing ones are left out), in no particular order: one
+    /// query for a scheduler batch instead of one per timer.
+    pub async fn cases_by_ids(&self, ids: &[i64]) -> Result<Vec<CaseRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.cases_by_ids(ids).await,
+            Backend::Postgres(s) => s.cases_by_ids(ids).await,
+        }
+    }
+
     /// Fires a timer, once across all instances, together with the case update it causes.
     ///
     /// In one transaction: marks the timer fired at `fired_at` if it is still pending, then
@@ -698,6 +731,17 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.calendar_revision().await,
             Backend::Postgres(s) => s.calendar_revision().await,
+        }
+    }
+
+    /// A number that changes whenever units, unit calendars or policy versions (and which
+    /// version is active) change, by whatever writer: database triggers bump it in the same
+    /// transaction. One indexed read; callers cache what those tables hold and reload only
+    /// when this number moved, which stays correct with several instances on one database.
+    pub async fn directory_revision(&self) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.directory_revision().await,
+            Backend::Postgres(s) => s.directory_revision().await,
         }
     }
 

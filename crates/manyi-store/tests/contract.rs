@@ -730,6 +730,125 @@ async fn two_stores_sharing_a_database_number_cases_concurrently_without_gaps(
     assert_eq!(serials, (1..=320).collect::<Vec<u64>>());
 }
 
+/// On SQLite concurrent writes share one transaction (group commit), each in a savepoint: a
+/// failing write must roll back alone, get its own error, and give its serial back, while the
+/// writes batched with it succeed. On PostgreSQL each write is its own transaction anyway.
+async fn failing_writes_mixed_into_concurrent_creates_fail_alone_and_leave_no_gap(store: &Store) {
+    let o = org(store).await;
+    let victim = create(store, complaint(&o, &o.o1, &o.clerk)).await;
+    let keyed = |hash: &str| {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.idempotency = Some(Idempotency {
+            user_id: o.clerk.id,
+            key: "mixed-batch".into(),
+            request_hash: hash.into(),
+        });
+        c
+    };
+    let first_keyed = create(store, keyed("first")).await;
+    let taken = victim.number.clone();
+    let mut tasks = Vec::new();
+    for i in 0..120_u32 {
+        let store = store.clone();
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        let stale = update_of(&victim, "accepted", 5);
+        let reused = keyed("another request");
+        let taken = taken.clone();
+        tasks.push(tokio::spawn(async move {
+            match i % 6 {
+                // An unknown owner unit: refused after nothing, inside its savepoint.
+                1 => {
+                    c.owner_unit_id = 999_999;
+                    ("unknown unit", store.create_case(c, numbering).await)
+                }
+                // A number that collides: fails after its serial was taken.
+                2 => (
+                    "duplicate number",
+                    store.create_case(c, move |_| taken).await,
+                ),
+                // A key reused for another request: answered, nothing written.
+                3 => ("key reused", store.create_case(reused, numbering).await),
+                // A stale update: only the first of these can win the version.
+                4 => {
+                    let r = store.update_case(stale).await;
+                    ("update", r.map(CreateOutcome::Created))
+                }
+                _ => ("create", store.create_case(c, numbering).await),
+            }
+        }));
+    }
+    let mut created = Vec::new();
+    let mut updates_won = 0;
+    for task in tasks {
+        let (what, result) = task.await.expect("task finished");
+        match (what, result) {
+            ("create", Ok(CreateOutcome::Created(case))) => created.push(case),
+            ("unknown unit", Err(StoreError::Invalid { .. })) => {}
+            ("duplicate number", Err(StoreError::Duplicate { .. })) => {}
+            ("key reused", Ok(CreateOutcome::KeyReused)) => {}
+            ("update", Ok(_)) => updates_won += 1,
+            ("update", Err(StoreError::Conflict)) => {}
+            (what, other) => panic!("{what}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        updates_won, 1,
+        "one stale update wins the version, the rest conflict"
+    );
+    assert_eq!(created.len(), 40);
+    let mut serials: Vec<u64> = created.iter().map(|c| serial_of(&c.number)).collect();
+    serials.sort_unstable();
+    // Serials 1 and 2 went to the cases made before the race.
+    assert_eq!(serials, (3..=42).collect::<Vec<u64>>(), "no serial lost");
+    for case in &created {
+        let events = store.case_events(case.id).await.expect("events");
+        assert_eq!(events.len(), 2, "case {} has all of its events", case.id);
+    }
+    assert_eq!(walk(store, &CaseFilter::default()).await.len(), 42);
+    let replay = store
+        .create_case(keyed("first"), numbering)
+        .await
+        .expect("replay");
+    assert_eq!(replay, CreateOutcome::Replayed(first_keyed));
+}
+
+/// Instances cache the org tree, unit calendars and active policies behind this number.
+async fn the_directory_revision_moves_with_units_unit_calendars_and_policies_only(store: &Store) {
+    let r0 = store.directory_revision().await.expect("revision");
+    let o = org(store).await;
+    let r1 = store.directory_revision().await.expect("revision");
+    assert!(r1 > r0, "units and a policy were written: {r0} → {r1}");
+    create(store, complaint(&o, &o.o1, &o.clerk)).await;
+    assert_eq!(
+        store.directory_revision().await.expect("revision"),
+        r1,
+        "cases do not move it"
+    );
+    store
+        .set_unit_calendar(&o.o1.code, Some(serde_json::json!({"closures": []})), at(1))
+        .await
+        .expect("unit calendar");
+    let r2 = store.directory_revision().await.expect("revision");
+    assert!(r2 > r1, "a unit calendar moves it");
+    let v2 = store
+        .store_policy_version("bank", "[policy]\nname = 'bank' # v2", "hash-2", at(2))
+        .await
+        .expect("policy");
+    let r3 = store.directory_revision().await.expect("revision");
+    assert!(r3 > r2, "a new policy version moves it");
+    store.activate_policy(v2.id, at(3)).await.expect("activate");
+    let r4 = store.directory_revision().await.expect("revision");
+    assert!(r4 > r3, "activating a version moves it");
+    store
+        .move_unit(&o.o1.code, &o.b2.code)
+        .await
+        .expect("move unit");
+    assert!(
+        store.directory_revision().await.expect("revision") > r4,
+        "moving a unit moves it"
+    );
+}
+
 async fn a_failed_case_insert_gives_its_serial_back(store: &Store) {
     let o = org(store).await;
     let first = create(store, complaint(&o, &o.o1, &o.clerk)).await;
@@ -1717,6 +1836,95 @@ async fn a_conflicting_case_update_rolls_back_the_firing_and_leaves_the_timer_pe
 
 /// Two scheduler instances wake at the same moment and find the same 200 due timers; each
 /// timer's case update (one event naming the timer) must happen exactly once.
+/// The scheduler retires stale timers of a batch in one statement: each pending one once,
+/// whatever the number of instances doing it at once; fired and cancelled ones never.
+async fn two_instances_retiring_the_same_stale_timers_retire_each_exactly_once(
+    first: &Store,
+    second: &Store,
+) {
+    let o = org(first).await;
+    let mut all = Vec::new();
+    for i in 0..50 {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.timers = vec![
+            schedule("response", "warn", 1, 60 + i),
+            schedule("response", "breach", 1, 120 + i),
+            schedule("resolve", "warn", 1, 300 + i),
+            schedule("resolve", "breach", 1, 600 + i),
+        ];
+        let case = create(first, c).await;
+        all.extend(first.pending_timers(case.id).await.expect("pending"));
+    }
+    let now = 10_000;
+    // One timer already fired, one case's `resolve` clock cancelled: not pending any more.
+    let fired = all[0].id;
+    assert!(matches!(
+        first.fire_timer(fired, at(now), None).await.expect("fire"),
+        FireOutcome::Fired(None)
+    ));
+    let mut cancel = update_of(
+        &first
+            .case_by_id(all[4].case_id)
+            .await
+            .expect("read")
+            .expect("case"),
+        "accepted",
+        now,
+    );
+    cancel.timers = vec![TimerChange::CancelClock {
+        clock: "resolve".into(),
+    }];
+    first.update_case(cancel).await.expect("cancel");
+    let ids: Vec<i64> = all.iter().map(|t| t.id).collect();
+    assert_eq!(
+        first.retire_timers(&[], at(now)).await.expect("none"),
+        Vec::<i64>::new()
+    );
+
+    let tasks = 6;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let store = if task % 2 == 0 { first } else { second }.clone();
+        let barrier = barrier.clone();
+        let mut mine = ids.clone();
+        mine.rotate_left(task * 30);
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut retired = Vec::new();
+            for chunk in mine.chunks(40) {
+                retired.extend(store.retire_timers(chunk, at(now)).await.expect("retire"));
+            }
+            retired
+        }));
+    }
+    let mut retired = Vec::new();
+    for h in handles {
+        retired.extend(h.await.expect("task"));
+    }
+    retired.sort_unstable();
+    let distinct: BTreeSet<i64> = retired.iter().copied().collect();
+    assert_eq!(distinct.len(), retired.len(), "no timer retired twice");
+    // PostgreSQL's SKIP LOCKED may leave a timer to a concurrent retire that then finds it
+    // done; none may be left pending, and only the 197 pending ones may be retired.
+    assert_eq!(retired.len(), 200 - 3, "every pending timer retired, once");
+    assert!(
+        !distinct.contains(&fired),
+        "a fired timer is not retired again"
+    );
+    assert!(
+        first
+            .due_timers(at(now), 500)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(
+        first.retire_timers(&ids, at(now)).await.expect("again"),
+        Vec::<i64>::new()
+    );
+}
+
 async fn two_instances_racing_to_fire_the_same_200_timers_fire_each_exactly_once(
     first: &Store,
     second: &Store,
@@ -1975,6 +2183,8 @@ contract!(
     cases_are_numbered_one_two_three_per_scope_and_period,
     a_thousand_cases_created_concurrently_from_sixteen_tasks_get_serials_one_to_a_thousand,
     a_failed_case_insert_gives_its_serial_back,
+    failing_writes_mixed_into_concurrent_creates_fail_alone_and_leave_no_gap,
+    the_directory_revision_moves_with_units_unit_calendars_and_policies_only,
     a_create_cancelled_at_any_point_leaves_no_gap_and_no_half_written_case,
     a_replayed_idempotency_key_returns_the_first_case_and_a_different_request_is_refused,
     an_update_bumps_the_version_moves_the_owner_path_and_appends_events_in_order,
@@ -2002,6 +2212,7 @@ contract!(
     a_unit_moved_while_another_instance_opens_cases_in_it_leaves_every_case_on_its_owners_path,
     crossing_unit_moves_from_two_instances_never_make_a_cycle,
     two_instances_racing_to_fire_the_same_200_timers_fire_each_exactly_once,
+    two_instances_retiring_the_same_stale_timers_retire_each_exactly_once,
     a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_each_timer_once,
     two_instances_deciding_the_same_penalty_at_once_record_one_decision,
     ],

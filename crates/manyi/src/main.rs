@@ -43,6 +43,29 @@ struct DbArgs {
     /// `normal` (survives a process crash; faster). See docs/OPERATIONS.md.
     #[arg(long, env = "MANYI_SQLITE_SYNCHRONOUS", default_value = "full")]
     sqlite_synchronous: String,
+    /// How long a request waits for a database connection before answering 503: `5s`
+    /// (default), `500ms`, or a number of seconds. See docs/OPERATIONS.md.
+    #[arg(long, env = "MANYI_DB_ACQUIRE_TIMEOUT", default_value = "5s")]
+    db_acquire_timeout: String,
+    /// PostgreSQL: the most connections this instance opens (default 16). The sum over all
+    /// instances must stay below the server's `max_connections`.
+    #[arg(long, env = "MANYI_PG_MAX_CONNECTIONS", default_value_t = 16)]
+    pg_max_connections: u32,
+}
+
+/// `5s`, `500ms`, `2.5` (seconds): a positive duration of at most an hour.
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let t = text.trim();
+    let (number, scale) = if let Some(ms) = t.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(s) = t.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    let secs = number.trim().parse::<f64>().ok()? * scale;
+    (secs.is_finite() && secs > 0.0 && secs <= 3600.0)
+        .then(|| std::time::Duration::from_secs_f64(secs))
 }
 
 impl DbArgs {
@@ -52,8 +75,17 @@ impl DbArgs {
             "normal" => Synchronous::Normal,
             other => bail!("--sqlite-synchronous: `{other}` is not `full` or `normal`"),
         };
+        let Some(acquire_timeout) = parse_duration(&self.db_acquire_timeout) else {
+            bail!(
+                "--db-acquire-timeout: `{}` is not a duration such as `5s` or `500ms` \
+                 (more than 0, at most 3600 s)",
+                self.db_acquire_timeout
+            );
+        };
         let opts = StoreOptions {
             sqlite_synchronous: synchronous,
+            acquire_timeout,
+            pg_max_connections: self.pg_max_connections,
             ..StoreOptions::default()
         };
         let store = Store::connect(&self.database, opts)
@@ -837,6 +869,22 @@ async fn wake_scheduler_on_clock_file_change(
             seen = now;
             // A permit is kept if the scheduler is busy ticking: it ticks again right after.
             wake.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn acquire_timeouts_read_as_seconds_or_milliseconds_and_nonsense_is_refused() {
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2.5"), Some(Duration::from_millis(2500)));
+        for bad in ["", "0s", "-1s", "soon", "1h", "7200", "NaNs"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }
 }

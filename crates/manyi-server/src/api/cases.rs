@@ -15,7 +15,7 @@ use manyi_core::calendar::CalendarView;
 use manyi_core::case::{self, Case, Change, Event};
 use manyi_core::deadlines::{self, ClockStatus, TimerInstruction};
 use manyi_core::engine::{self, CreateInput, Directory, TransitionInput};
-use manyi_core::org::{Actor, UnitRef};
+use manyi_core::org::Actor;
 use manyi_core::policy::{FieldType, Policy};
 use manyi_store::{
     CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, Idempotency, NewCase, NewEvent, StoreError,
@@ -28,6 +28,7 @@ use crate::AppState;
 use crate::auth::{CurrentUser, token_hash};
 use crate::error::AppError;
 use crate::json::{ApiJson, ApiPath, JsonBytes, parse_json};
+use crate::org_cache::OrgSnapshot;
 use crate::policies::Compiled;
 
 /// `POST /api/v1/cases` body.
@@ -259,12 +260,18 @@ async fn directory_for(
     policy: Option<(&Policy, &str)>,
     input: &Map<String, Value>,
 ) -> Result<Directory, AppError> {
-    let mut directory = Directory::default();
-    for u in state.store.list_units().await? {
-        directory.add_unit(UnitRef::from_path(
-            u.id, &u.code, &u.name, &u.level, &u.path,
-        ));
-    }
+    let snapshot = state.org.get(&state.store).await?;
+    directory_with(state, &snapshot, policy, input).await
+}
+
+/// [`directory_for`] on a snapshot the caller already holds.
+async fn directory_with(
+    state: &AppState,
+    snapshot: &OrgSnapshot,
+    policy: Option<(&Policy, &str)>,
+    input: &Map<String, Value>,
+) -> Result<Directory, AppError> {
+    let mut directory = snapshot.directory.clone();
     if let Some((policy, kind)) = policy.and_then(|(p, k)| Some((p, p.kind(k)?))) {
         let _ = policy;
         for field in kind
@@ -380,9 +387,10 @@ fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Acto
 /// Picks the active policy version for a create request.
 async fn policy_for_create(
     state: &AppState,
+    snapshot: &OrgSnapshot,
     req: &CreateRequest,
 ) -> Result<(i64, Arc<Compiled>), AppError> {
-    let active = state.store.active_policies().await?;
+    let active = &snapshot.active_policies;
     let candidates: Vec<_> = match &req.policy {
         Some(name) => active.iter().filter(|p| &p.name == name).collect(),
         None => active.iter().collect(),
@@ -457,8 +465,11 @@ pub async fn create_as(
     req: &CreateRequest,
     idempotency: Option<Idempotency>,
 ) -> Result<Created, AppError> {
-    let (policy_version, policy) = policy_for_create(state, req).await?;
-    let directory = directory_for(state, Some((&policy, &req.kind)), &req.fields).await?;
+    // One revision check for the whole request: policies, units and calendars of one snapshot.
+    let snapshot = state.org.get(&state.store).await?;
+    let (policy_version, policy) = policy_for_create(state, &snapshot, req).await?;
+    let directory =
+        directory_with(state, &snapshot, Some((&policy, &req.kind)), &req.fields).await?;
     let actor = actor_of(user, &directory)?;
     let now = state.clock.now();
     let input = CreateInput {
@@ -467,7 +478,7 @@ pub async fn create_as(
         fields: req.fields.clone(),
     };
     // The case's clocks run on the calendar of the unit that owns it: the registrar's.
-    let calendars = crate::calendar::OrgCalendars::load(state).await?;
+    let calendars = crate::calendar::OrgCalendars::of(state, snapshot);
     let calendar = calendars.view(&actor.unit);
     let event = engine::decide_create(
         &policy,

@@ -163,6 +163,18 @@ impl PgStore {
         case_by_id(&mut conn, id).await
     }
 
+    pub(crate) async fn cases_by_ids(&self, ids: &[i64]) -> Result<Vec<CaseRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE id = ANY($1)"
+        ))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(&rows, rows::case)
+    }
+
     pub(crate) async fn list_cases(&self, f: &CaseFilter) -> Result<CasePage, StoreError> {
         let limit = page_size(f.limit);
         let mut q = QueryBuilder::<Postgres>::new(concat!(

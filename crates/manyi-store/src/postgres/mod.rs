@@ -82,6 +82,7 @@ impl PgStore {
 
         let pool = PgPoolOptions::new()
             .max_connections(opts.pg_max_connections)
+            .acquire_timeout(opts.acquire_timeout)
             // After the server restarts or fails over, every pooled connection is dead. Each
             // idle connection is tested (one round trip) before it is handed out, so the dead
             // ones are dropped and fresh ones opened — the pool recovers by itself, and only
@@ -94,6 +95,7 @@ impl PgStore {
             backend = "postgres",
             url = url_redacted,
             max_connections = opts.pg_max_connections,
+            acquire_timeout_ms = opts.acquire_timeout.as_millis(),
             "store opened"
         );
         Ok(PgStore { pool })

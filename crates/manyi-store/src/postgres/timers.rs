@@ -101,6 +101,30 @@ impl PgStore {
         Ok(FireOutcome::Fired(case))
     }
 
+    pub(crate) async fn retire_timers(
+        &self,
+        ids: &[i64],
+        at: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        // `SKIP LOCKED`: a timer another instance is firing at this moment is left to it
+        // rather than waited for, so instances working through the same due list spread out
+        // instead of queueing behind each other's row locks. Only timer rows are locked, and
+        // no case: no lock-order question with case writes.
+        let retired: Vec<i64> = sqlx::query_scalar(
+            "UPDATE timers SET fired_at = $1 WHERE id IN (\
+                 SELECT id FROM timers WHERE id = ANY($2) \
+                 AND fired_at IS NULL AND cancelled_at IS NULL \
+                 ORDER BY id FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
+        )
+        .bind(to_millis(at))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        tracing::debug!(retired = retired.len(), "stale timers retired");
+        Ok(retired)
+    }
+
     pub(crate) async fn pending_timers(
         &self,
         case_id: i64,

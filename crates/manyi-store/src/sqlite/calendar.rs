@@ -61,6 +61,17 @@ impl SqliteStore {
         Ok(id.unwrap_or(0))
     }
 
+    pub(crate) async fn directory_revision(&self) -> Result<i64, StoreError> {
+        let value: Option<i64> =
+            sqlx::query_scalar("SELECT value FROM store_revisions WHERE name = 'directory'")
+                .fetch_optional(&self.read)
+                .await?;
+        value.ok_or_else(|| StoreError::NotFound {
+            what: "store revision",
+            key: "directory".to_owned(),
+        })
+    }
+
     pub(crate) async fn set_unit_calendar(
         &self,
         unit_id: i64,

@@ -8,6 +8,7 @@
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::group::{Job, NumberFn};
 use super::timers::apply_timer_changes;
 use super::{SqliteStore, decode_all};
 use crate::error::{is_foreign_key_violation, is_unique_violation};
@@ -20,127 +21,31 @@ use crate::{
 };
 
 impl SqliteStore {
+    /// Queues the create for the next group commit (see `group.rs`) and waits for it.
     pub(crate) async fn create_case(
         &self,
         c: NewCase,
-        number: impl FnOnce(u64) -> String + Send,
+        number: impl FnOnce(u64) -> String + Send + 'static,
     ) -> Result<CreateOutcome, StoreError> {
-        // The key is checked inside the write transaction: `BEGIN IMMEDIATE` serialises two
-        // concurrent submissions of the same form, so the second sees the first one's key.
-        let mut tx = self.write_tx().await?;
-
-        if let Some(idem) = &c.idempotency {
-            let seen: Option<(i64, String)> = sqlx::query_as(
-                "SELECT case_id, request_hash FROM idempotency_keys \
-                 WHERE user_id = ? AND idempotency_key = ?",
-            )
-            .bind(idem.user_id)
-            .bind(&idem.key)
-            .fetch_optional(&mut *tx)
+        let number: NumberFn = Box::new(number);
+        let outcome = self
+            .submit(|reply| Job::Create {
+                case: c,
+                number,
+                reply,
+            })
             .await?;
-            if let Some((case_id, request_hash)) = seen {
-                let outcome = if request_hash == idem.request_hash {
-                    let first = case_by_id(&mut tx, case_id).await?.ok_or_else(|| {
-                        StoreError::NotFound {
-                            what: "case",
-                            key: format!("id {case_id}"),
-                        }
-                    })?;
-                    tracing::debug!(case_id, "idempotent create replayed");
-                    CreateOutcome::Replayed(first)
-                } else {
-                    tracing::debug!(
-                        user_id = idem.user_id,
-                        "idempotency key reused for another request"
-                    );
-                    CreateOutcome::KeyReused
-                };
-                tx.commit().await?;
-                return Ok(outcome);
-            }
+        if let CreateOutcome::Created(case) = &outcome {
+            tracing::debug!(case_id = case.id, case_number = %case.number, "case created");
         }
-
-        let owner_path = owner_path(&mut tx, c.owner_unit_id).await?;
-
-        // The next serial of this scope and period. The upsert takes it under the write lock
-        // and in this transaction: if anything below fails, the rollback gives it back, which
-        // is what keeps numbers gap-free.
-        let serial: i64 = sqlx::query_scalar(
-            "INSERT INTO number_counters (scope, period, last_serial) VALUES (?, ?, 1) \
-             ON CONFLICT (scope, period) DO UPDATE SET last_serial = last_serial + 1 \
-             RETURNING last_serial",
-        )
-        .bind(&c.number_scope)
-        .bind(&c.number_period)
-        .fetch_one(&mut *tx)
-        .await?;
-        let serial_u64 = u64::try_from(serial).map_err(|_| crate::error::corrupt("serial"))?;
-        let number = number(serial_u64);
-
-        let row = sqlx::query(concat!(
-            "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
-             state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
-             created_at, updated_at, closed, version, snapshot) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?) RETURNING ",
-            case_columns!()
-        ))
-        .bind(&number)
-        .bind(&c.number_scope)
-        .bind(&c.number_period)
-        .bind(serial)
-        .bind(&c.kind)
-        .bind(c.policy_id)
-        .bind(&c.state)
-        .bind(c.owner_unit_id)
-        .bind(&owner_path)
-        .bind(c.first_contact_id)
-        .bind(c.assignee_id)
-        .bind(&c.channel)
-        .bind(to_millis(c.created_at))
-        .bind(to_millis(c.created_at))
-        .bind(Json(&c.snapshot))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate {
-                    what: "case number",
-                    key: number.clone(),
-                }
-            } else {
-                reference_error(e)
-            }
-        })?;
-        let case = rows::case(&row)?;
-
-        append_events(&mut tx, case.id, 1, &c.events).await?;
-        apply_timer_changes(&mut tx, case.id, c.created_at, &c.timers).await?;
-
-        if let Some(idem) = &c.idempotency {
-            sqlx::query(
-                "INSERT INTO idempotency_keys \
-                 (user_id, idempotency_key, request_hash, case_id, created_at) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(idem.user_id)
-            .bind(&idem.key)
-            .bind(&idem.request_hash)
-            .bind(case.id)
-            .bind(to_millis(c.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(reference_error)?;
-        }
-
-        tx.commit().await?;
-        tracing::debug!(case_id = case.id, case_number = %case.number, "case created");
-        Ok(CreateOutcome::Created(case))
+        Ok(outcome)
     }
 
+    /// Queues the update for the next group commit (see `group.rs`) and waits for it.
     pub(crate) async fn update_case(&self, u: CaseUpdate) -> Result<CaseRecord, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let case = apply_update(&mut tx, &u).await?;
-        tx.commit().await?;
+        let case = self
+            .submit(|reply| Job::Update { update: u, reply })
+            .await?;
         tracing::debug!(case_id = case.id, version = case.version, "case updated");
         Ok(case)
     }
@@ -172,54 +77,28 @@ impl SqliteStore {
         Ok(row.as_ref().map(rows::case).transpose()?)
     }
 
+    pub(crate) async fn cases_by_ids(&self, ids: &[i64]) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut cases = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM cases WHERE id IN ("
+            ));
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&self.read).await?;
+            cases.extend(decode_all(&rows, rows::case)?);
+        }
+        Ok(cases)
+    }
+
     pub(crate) async fn list_cases(&self, f: &CaseFilter) -> Result<CasePage, StoreError> {
         let limit = page_size(f.limit);
-        let mut q = QueryBuilder::<Sqlite>::new(concat!(
-            "SELECT ",
-            case_columns!(),
-            " FROM cases WHERE 1 = 1"
-        ));
-        // Only constant SQL is pushed; every value goes through a bind parameter.
-        if let Some(kind) = &f.kind {
-            q.push(" AND kind = ").push_bind(kind.clone());
-        }
-        if let Some(state) = &f.state {
-            q.push(" AND state = ").push_bind(state.clone());
-        }
-        if let Some(prefix) = &f.unit_subtree {
-            let (lo, hi) = subtree_range(prefix)?;
-            q.push(" AND owner_unit_path >= ").push_bind(lo);
-            q.push(" AND owner_unit_path < ").push_bind(hi);
-        }
-        if let Some(v) = &f.visible_to {
-            let (lo, hi) = subtree_range(&v.unit_path)?;
-            q.push(" AND ((owner_unit_path >= ").push_bind(lo);
-            q.push(" AND owner_unit_path < ").push_bind(hi);
-            q.push(") OR first_contact_id = ").push_bind(v.user_id);
-            q.push(")");
-        }
-        if let Some(assignee) = f.assignee_id {
-            q.push(" AND assignee_id = ").push_bind(assignee);
-        }
-        if let Some(first_contact) = f.first_contact_id {
-            q.push(" AND first_contact_id = ").push_bind(first_contact);
-        }
-        if let Some(from) = f.created_from {
-            q.push(" AND created_at >= ").push_bind(to_millis(from));
-        }
-        if let Some(to) = f.created_to {
-            q.push(" AND created_at < ").push_bind(to_millis(to));
-        }
-        if let Some(closed) = f.closed {
-            q.push(" AND closed = ").push_bind(closed);
-        }
-        if let Some(after) = f.after {
-            q.push(" AND id < ").push_bind(after);
-        }
-        // One row more than the page tells whether another page follows, without a COUNT.
-        q.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(limit) + 1);
-
+        let mut q = list_query("", f, limit)?;
         let rows = q.build().fetch_all(&self.read).await?;
         let mut items = decode_all(&rows, rows::case)?;
         let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -245,6 +124,208 @@ impl SqliteStore {
     }
 }
 
+/// The query of [`SqliteStore::list_cases`], after `prefix` (`EXPLAIN QUERY PLAN ` in tests).
+pub(super) fn list_query(
+    prefix: &str,
+    f: &CaseFilter,
+    limit: u32,
+) -> Result<QueryBuilder<Sqlite>, StoreError> {
+    // A user's open cases, filtered by nothing more selective than what they may see: walk
+    // the index of open cases newest first (migration 0010), testing the visibility on the
+    // index entries. SQLite's planner would otherwise collect both arms of the `OR` (the
+    // whole subtree) and sort them. `INDEXED BY` makes the choice explicit and is an error,
+    // not a silent slow plan, if the index is ever missing.
+    let open_page_of_visible = f.closed == Some(false)
+        && f.visible_to.is_some()
+        && f.unit_subtree.is_none()
+        && f.assignee_id.is_none()
+        && f.first_contact_id.is_none()
+        && f.state.is_none();
+    let select = if open_page_of_visible {
+        concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases INDEXED BY cases_open_by_id WHERE 1 = 1"
+        )
+    } else {
+        concat!("SELECT ", case_columns!(), " FROM cases WHERE 1 = 1")
+    };
+    let mut q = QueryBuilder::<Sqlite>::new(format!("{prefix}{select}"));
+    // Only constant SQL is pushed; every value goes through a bind parameter.
+    if let Some(kind) = &f.kind {
+        q.push(" AND kind = ").push_bind(kind.clone());
+    }
+    if let Some(state) = &f.state {
+        q.push(" AND state = ").push_bind(state.clone());
+    }
+    if let Some(prefix) = &f.unit_subtree {
+        let (lo, hi) = subtree_range(prefix)?;
+        q.push(" AND owner_unit_path >= ").push_bind(lo);
+        q.push(" AND owner_unit_path < ").push_bind(hi);
+    }
+    if let Some(v) = &f.visible_to {
+        let (lo, hi) = subtree_range(&v.unit_path)?;
+        q.push(" AND ((owner_unit_path >= ").push_bind(lo);
+        q.push(" AND owner_unit_path < ").push_bind(hi);
+        q.push(") OR first_contact_id = ").push_bind(v.user_id);
+        q.push(")");
+    }
+    if let Some(assignee) = f.assignee_id {
+        q.push(" AND assignee_id = ").push_bind(assignee);
+    }
+    if let Some(first_contact) = f.first_contact_id {
+        q.push(" AND first_contact_id = ").push_bind(first_contact);
+    }
+    if let Some(from) = f.created_from {
+        q.push(" AND created_at >= ").push_bind(to_millis(from));
+    }
+    if let Some(to) = f.created_to {
+        q.push(" AND created_at < ").push_bind(to_millis(to));
+    }
+    match f.closed {
+        // A literal, not a parameter: only then can SQLite use the partial index of open
+        // cases (`WHERE closed = 0`).
+        Some(false) => {
+            q.push(" AND closed = 0");
+        }
+        Some(true) => {
+            q.push(" AND closed = 1");
+        }
+        None => {}
+    }
+    if let Some(after) = f.after {
+        q.push(" AND id < ").push_bind(after);
+    }
+    // One row more than the page tells whether another page follows, without a COUNT.
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+
+    Ok(q)
+}
+
+/// Opens a case inside the caller's write transaction (a group commit's savepoint): the
+/// idempotency check, the next serial, the case row, its events, timers and key. On error the
+/// caller rolls back to its savepoint, which gives the serial back.
+pub(super) async fn create_in(
+    conn: &mut SqliteConnection,
+    c: &NewCase,
+    number: NumberFn,
+) -> Result<CreateOutcome, StoreError> {
+    // The key is checked inside the write transaction: the single writer serialises two
+    // concurrent submissions of the same form (even within one batch, the later job sees the
+    // earlier one's key), so the second sees the first one's key.
+    if let Some(idem) = &c.idempotency {
+        let seen: Option<(i64, String)> = sqlx::query_as(
+            "SELECT case_id, request_hash FROM idempotency_keys \
+             WHERE user_id = ? AND idempotency_key = ?",
+        )
+        .bind(idem.user_id)
+        .bind(&idem.key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((case_id, request_hash)) = seen {
+            return Ok(if request_hash == idem.request_hash {
+                let first =
+                    case_by_id(conn, case_id)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound {
+                            what: "case",
+                            key: format!("id {case_id}"),
+                        })?;
+                tracing::debug!(case_id, "idempotent create replayed");
+                CreateOutcome::Replayed(first)
+            } else {
+                tracing::debug!(
+                    user_id = idem.user_id,
+                    "idempotency key reused for another request"
+                );
+                CreateOutcome::KeyReused
+            });
+        }
+    }
+
+    // The next serial of this scope and period. The upsert takes it under the write lock
+    // and in this transaction: if anything below fails, the rollback gives it back, which
+    // is what keeps numbers gap-free.
+    let serial: i64 = sqlx::query_scalar(
+        "INSERT INTO number_counters (scope, period, last_serial) VALUES (?, ?, 1) \
+         ON CONFLICT (scope, period) DO UPDATE SET last_serial = last_serial + 1 \
+         RETURNING last_serial",
+    )
+    .bind(&c.number_scope)
+    .bind(&c.number_period)
+    .fetch_one(&mut *conn)
+    .await?;
+    let serial_u64 = u64::try_from(serial).map_err(|_| crate::error::corrupt("serial"))?;
+    let number = number(serial_u64);
+
+    // The owner's path is read by the insert itself (one statement fewer per create): no
+    // row comes back when the unit does not exist.
+    let row = sqlx::query(concat!(
+        "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
+         state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
+         created_at, updated_at, closed, version, snapshot) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, units.id, units.path, ?, ?, ?, ?, ?, 0, 1, ? \
+         FROM units WHERE units.id = ? RETURNING ",
+        case_columns!()
+    ))
+    .bind(&number)
+    .bind(&c.number_scope)
+    .bind(&c.number_period)
+    .bind(serial)
+    .bind(&c.kind)
+    .bind(c.policy_id)
+    .bind(&c.state)
+    .bind(c.first_contact_id)
+    .bind(c.assignee_id)
+    .bind(&c.channel)
+    .bind(to_millis(c.created_at))
+    .bind(to_millis(c.created_at))
+    .bind(Json(&c.snapshot))
+    .bind(c.owner_unit_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate {
+                what: "case number",
+                key: number.clone(),
+            }
+        } else {
+            reference_error(e)
+        }
+    })?
+    .ok_or_else(|| unknown_owner(c.owner_unit_id))?;
+    let case = rows::case(&row)?;
+
+    append_events(conn, case.id, 1, &c.events).await?;
+    apply_timer_changes(conn, case.id, c.created_at, &c.timers).await?;
+
+    if let Some(idem) = &c.idempotency {
+        sqlx::query(
+            "INSERT INTO idempotency_keys \
+             (user_id, idempotency_key, request_hash, case_id, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(idem.user_id)
+        .bind(&idem.key)
+        .bind(&idem.request_hash)
+        .bind(case.id)
+        .bind(to_millis(c.created_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(reference_error)?;
+    }
+    Ok(CreateOutcome::Created(case))
+}
+
+fn unknown_owner(unit_id: i64) -> StoreError {
+    StoreError::Invalid {
+        what: "case",
+        reason: format!("unknown owner unit id {unit_id}"),
+    }
+}
+
 /// The path of the unit that is to own a case, checked here so that an unknown unit is a
 /// clear error rather than a NOT NULL failure.
 async fn owner_path(conn: &mut SqliteConnection, unit_id: i64) -> Result<String, StoreError> {
@@ -252,10 +333,7 @@ async fn owner_path(conn: &mut SqliteConnection, unit_id: i64) -> Result<String,
         .bind(unit_id)
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| StoreError::Invalid {
-            what: "case",
-            reason: format!("unknown owner unit id {unit_id}"),
-        })
+        .ok_or_else(|| unknown_owner(unit_id))
 }
 
 /// Applies a case update inside the caller's write transaction: the optimistic version check,

@@ -14,6 +14,7 @@ mod auth;
 mod bulk;
 mod calendar;
 mod cases;
+mod group;
 mod ledger;
 mod org;
 mod policies;
@@ -45,6 +46,8 @@ pub(crate) struct SqliteStore {
     write: SqlitePool,
     /// `query_only` connections for everything that does not write.
     read: SqlitePool,
+    /// The queue of case writes waiting for the next group commit (`group.rs`).
+    group: group::GroupCommit,
 }
 
 impl SqliteStore {
@@ -77,6 +80,7 @@ impl SqliteStore {
         // persistent in the file, so readers opened afterwards find it in place.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(opts.acquire_timeout)
             // Keep the writer open for the life of the store: closing the last connection
             // checkpoints and removes the WAL, and reopening costs a round of pragmas.
             .min_connections(1)
@@ -110,6 +114,7 @@ impl SqliteStore {
 
         let read = SqlitePoolOptions::new()
             .max_connections(opts.read_connections)
+            .acquire_timeout(opts.acquire_timeout)
             .connect_with(base.pragma("query_only", "ON"))
             .await
             .map_err(connect_error)?;
@@ -121,7 +126,11 @@ impl SqliteStore {
             synchronous = ?opts.sqlite_synchronous,
             "store opened"
         );
-        Ok(SqliteStore { write, read })
+        Ok(SqliteStore {
+            write,
+            read,
+            group: group::GroupCommit::default(),
+        })
     }
 
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
@@ -282,6 +291,33 @@ mod tests {
             );
             assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_users_open_cases_walk_the_index_of_open_cases_without_sorting() {
+        let (_dir, _store, sqlite) = fresh().await;
+        let filter = crate::CaseFilter {
+            visible_to: Some(crate::Visibility {
+                unit_path: "/1/2/".into(),
+                user_id: 7,
+            }),
+            closed: Some(false),
+            limit: 50,
+            ..crate::CaseFilter::default()
+        };
+        let mut q = cases::list_query("EXPLAIN QUERY PLAN ", &filter, 50).expect("query");
+        let rows: Vec<(i64, i64, i64, String)> = q
+            .build_query_as()
+            .fetch_all(&sqlite.read)
+            .await
+            .expect("explain");
+        let plan = rows
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect::<Vec<_>>()
+            .join("; ");
+        assert!(plan.contains("cases_open_by_id"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
     }
 
     #[tokio::test]

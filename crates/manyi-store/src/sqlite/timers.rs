@@ -5,7 +5,7 @@
 //! [`SqliteStore::fire_timer`], whose conditional update makes the first caller the only one.
 
 use jiff::Timestamp;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::cases::apply_update;
 use super::{SqliteStore, decode_all};
@@ -87,6 +87,30 @@ impl SqliteStore {
         Ok(FireOutcome::Fired(case))
     }
 
+    pub(crate) async fn retire_timers(
+        &self,
+        ids: &[i64],
+        at: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut retired = Vec::with_capacity(ids.len());
+        // Chunks keep each statement well under SQLite's limit on bound parameters.
+        for chunk in ids.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE timers SET fired_at = ");
+            q.push_bind(to_millis(at)).push(" WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(") AND fired_at IS NULL AND cancelled_at IS NULL RETURNING id");
+            let rows: Vec<(i64,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            retired.extend(rows.into_iter().map(|(id,)| id));
+        }
+        tx.commit().await?;
+        tracing::debug!(retired = retired.len(), "stale timers retired");
+        Ok(retired)
+    }
+
     pub(crate) async fn pending_timers(
         &self,
         case_id: i64,
@@ -117,46 +141,56 @@ impl SqliteStore {
 }
 
 /// Applies timer changes, in order, for case `case_id` inside the caller's write transaction;
-/// `at` is the instant of the write, recorded as the cancellation time.
+/// `at` is the instant of the write, recorded as the cancellation time. Consecutive schedules
+/// go in one multi-row insert (a clock's warning and breach, several clocks at once): one
+/// statement instead of one per timer.
 pub(super) async fn apply_timer_changes(
     conn: &mut SqliteConnection,
     case_id: i64,
     at: Timestamp,
     changes: &[TimerChange],
 ) -> Result<(), StoreError> {
-    for change in changes {
-        match change {
-            TimerChange::Schedule {
+    let mut rest = changes;
+    while let Some(first) = rest.first() {
+        if let TimerChange::CancelClock { clock } = first {
+            sqlx::query(
+                "UPDATE timers SET cancelled_at = ? WHERE case_id = ? AND clock = ? \
+                 AND fired_at IS NULL AND cancelled_at IS NULL",
+            )
+            .bind(to_millis(at))
+            .bind(case_id)
+            .bind(clock)
+            .execute(&mut *conn)
+            .await?;
+            rest = &rest[1..];
+            continue;
+        }
+        let run = rest
+            .iter()
+            .take_while(|c| matches!(c, TimerChange::Schedule { .. }))
+            .count();
+        let (schedules, after) = rest.split_at(run);
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO timers (case_id, clock, kind, generation, due_at) ",
+        );
+        q.push_values(schedules, |mut row, change| {
+            if let TimerChange::Schedule {
                 clock,
                 kind,
                 generation,
                 due_at,
-            } => {
-                sqlx::query(
-                    "INSERT INTO timers (case_id, clock, kind, generation, due_at) \
-                     VALUES (?, ?, ?, ?, ?) \
-                     ON CONFLICT (case_id, clock, kind, generation) DO NOTHING",
-                )
-                .bind(case_id)
-                .bind(clock)
-                .bind(kind)
-                .bind(generation)
-                .bind(to_millis(*due_at))
-                .execute(&mut *conn)
-                .await?;
+            } = change
+            {
+                row.push_bind(case_id)
+                    .push_bind(clock.clone())
+                    .push_bind(kind.clone())
+                    .push_bind(*generation)
+                    .push_bind(to_millis(*due_at));
             }
-            TimerChange::CancelClock { clock } => {
-                sqlx::query(
-                    "UPDATE timers SET cancelled_at = ? WHERE case_id = ? AND clock = ? \
-                     AND fired_at IS NULL AND cancelled_at IS NULL",
-                )
-                .bind(to_millis(at))
-                .bind(case_id)
-                .bind(clock)
-                .execute(&mut *conn)
-                .await?;
-            }
-        }
+        });
+        q.push(" ON CONFLICT (case_id, clock, kind, generation) DO NOTHING");
+        q.build().execute(&mut *conn).await?;
+        rest = after;
     }
     Ok(())
 }

@@ -1,0 +1,266 @@
+//! SQLite group commit: concurrent case creates and updates share one write transaction.
+//!
+//! SQLite has one writer, and with `synchronous = full` every commit waits for an fsync of the
+//! WAL. Committing each create alone caps intake at one fsync per case, whatever the CPU. So
+//! [`SqliteStore::create_case`] and [`SqliteStore::update_case`] do not write themselves: they
+//! queue a [`Job`] and wait for its answer. One drainer task at a time takes up to
+//! [`MAX_BATCH`] queued jobs and runs them in one `BEGIN IMMEDIATE` transaction, each inside
+//! its own `SAVEPOINT`: a job that fails (an idempotency key reused, a version conflict, an
+//! unknown unit) rolls back to its savepoint — its rows and any case-number serial it took
+//! are undone, so numbers stay gap-free — and gets its own error, while the others go on.
+//! Jobs that arrive while a batch runs wait for the next one, so batches grow with the load
+//! and a lone request is written at once, with no timer.
+//!
+//! **Durability is unchanged:** every job's answer is sent only after the batch's `COMMIT`
+//! has returned, so a create is acknowledged only once it is on disk (with `full`), exactly as
+//! when it was committed alone. If the `COMMIT` fails, every job of the batch gets an error
+//! and none of them was written.
+//!
+//! The batch runs in a task of its own, not in the request's future: a client that goes away
+//! does not cancel the other jobs of its batch. Its own job is still written (as a request
+//! whose answer was lost after its commit is), which an `Idempotency-Key` retry replays.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::oneshot;
+
+use super::SqliteStore;
+use super::cases::{apply_update, create_in};
+use crate::{CaseRecord, CaseUpdate, CreateOutcome, NewCase, StoreError};
+
+/// The most jobs one transaction takes. Bounds the time a batch holds the writer (and so the
+/// wait of the jobs queued behind it) to a few tens of milliseconds.
+const MAX_BATCH: usize = 64;
+
+/// Turns the serial the counter gave into the case number.
+pub(super) type NumberFn = Box<dyn FnOnce(u64) -> String + Send>;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A write waiting for the next batch.
+pub(super) enum Job {
+    Create {
+        case: NewCase,
+        number: NumberFn,
+        reply: Reply<CreateOutcome>,
+    },
+    Update {
+        update: CaseUpdate,
+        reply: Reply<CaseRecord>,
+    },
+}
+
+/// A job that ran, with its result, waiting for the batch's commit.
+enum Done {
+    Create(Result<CreateOutcome, StoreError>, Reply<CreateOutcome>),
+    Update(Result<CaseRecord, StoreError>, Reply<CaseRecord>),
+}
+
+impl Done {
+    fn is_ok(&self) -> bool {
+        match self {
+            Done::Create(r, _) => r.is_ok(),
+            Done::Update(r, _) => r.is_ok(),
+        }
+    }
+
+    /// Sends the result; a receiver that is gone (the request was dropped) changes nothing.
+    fn send(self) {
+        match self {
+            Done::Create(r, reply) => {
+                let _ = reply.send(r);
+            }
+            Done::Update(r, reply) => {
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    /// Sends `e` instead of a success that the batch's failure undid; a job's own error stays.
+    fn fail(self, e: &StoreError) {
+        match self {
+            Done::Create(Ok(_), reply) => {
+                let _ = reply.send(Err(batch_failed(e)));
+            }
+            Done::Update(Ok(_), reply) => {
+                let _ = reply.send(Err(batch_failed(e)));
+            }
+            own_error => own_error.send(),
+        }
+    }
+}
+
+impl Job {
+    fn fail(self, e: &StoreError) {
+        match self {
+            Job::Create { reply, .. } => {
+                let _ = reply.send(Err(batch_failed(e)));
+            }
+            Job::Update { reply, .. } => {
+                let _ = reply.send(Err(batch_failed(e)));
+            }
+        }
+    }
+}
+
+/// The error a job gets when the transaction it joined failed as a whole (nothing of it was
+/// written). The driver's error cannot be cloned; its text names no personal data.
+fn batch_failed(e: &StoreError) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(format!(
+        "the write transaction this write joined failed: {e}"
+    )))
+}
+
+/// The error of a job whose batch task went away without answering (the runtime shut down).
+fn writer_gone() -> StoreError {
+    StoreError::Database(sqlx::Error::PoolClosed)
+}
+
+/// The queue of jobs and whether a drainer task is running. Shared by the store's clones.
+#[derive(Clone, Default)]
+pub(super) struct GroupCommit {
+    queue: Arc<Mutex<Queue>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// True while a drainer task is alive: it will take every job queued before it clears
+    /// this flag (under the same lock), so a job is never left behind.
+    draining: bool,
+}
+
+impl GroupCommit {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A poisoned lock means a panic while pushing or popping a job: the queue itself is
+        // still a well-formed VecDeque.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl SqliteStore {
+    /// Queues a job for the next batch, starting a drainer if none runs, and waits for its
+    /// answer (sent after the batch's commit).
+    pub(super) async fn submit<T>(
+        &self,
+        job: impl FnOnce(Reply<T>) -> Job,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut q = self.group.lock();
+            q.jobs.push_back(job(reply));
+            !std::mem::replace(&mut q.draining, true)
+        };
+        if start {
+            tokio::spawn(drain(self.clone()));
+        }
+        answer.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+}
+
+/// Clears `draining` if the drainer task ends without doing so itself (it was dropped with
+/// its runtime, or panicked), failing the jobs still queued rather than stranding them.
+struct DrainGuard(GroupCommit);
+
+impl Drop for DrainGuard {
+    fn drop(&mut self) {
+        let mut q = self.0.lock();
+        if q.draining {
+            q.draining = false;
+            let e = StoreError::Database(sqlx::Error::PoolClosed);
+            for job in q.jobs.drain(..) {
+                job.fail(&e);
+            }
+        }
+    }
+}
+
+/// Runs batches until the queue is empty.
+async fn drain(store: SqliteStore) {
+    let guard = DrainGuard(store.group.clone());
+    loop {
+        let batch: Vec<Job> = {
+            let mut q = store.group.lock();
+            if q.jobs.is_empty() {
+                q.draining = false;
+                break;
+            }
+            let n = q.jobs.len().min(MAX_BATCH);
+            q.jobs.drain(..n).collect()
+        };
+        run_batch(&store, batch).await;
+    }
+    drop(guard);
+}
+
+/// One transaction: each job in its own savepoint, then one commit, then the answers.
+async fn run_batch(store: &SqliteStore, jobs: Vec<Job>) {
+    let size = jobs.len();
+    let mut tx = match store.write_tx().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            for job in jobs {
+                job.fail(&e);
+            }
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(size);
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        if let Err(e) = sqlx::raw_sql("SAVEPOINT job").execute(&mut *tx).await {
+            abort(done, jobs, &e.into());
+            return;
+        }
+        let result = match job {
+            Job::Create {
+                case,
+                number,
+                reply,
+            } => Done::Create(create_in(&mut tx, &case, number).await, reply),
+            Job::Update { update, reply } => {
+                Done::Update(apply_update(&mut tx, &update).await, reply)
+            }
+        };
+        let end = if result.is_ok() {
+            "RELEASE job"
+        } else {
+            // Undo this job's writes only; the transaction and the other jobs go on.
+            "ROLLBACK TO job; RELEASE job"
+        };
+        done.push(result);
+        if let Err(e) = sqlx::raw_sql(end).execute(&mut *tx).await {
+            // The transaction is in an unknown state: give it up whole (dropping `tx` rolls
+            // it back) rather than commit half of a job.
+            abort(done, jobs, &e.into());
+            return;
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            tracing::debug!(jobs = size, "write batch committed");
+            for d in done {
+                d.send();
+            }
+        }
+        Err(e) => {
+            let e = StoreError::from(e);
+            tracing::warn!(jobs = size, error = %e, "write batch failed to commit");
+            for d in done {
+                d.fail(&e);
+            }
+        }
+    }
+}
+
+/// Fails a batch that cannot go on: the jobs that ran and those still to run.
+fn abort(done: Vec<Done>, rest: impl Iterator<Item = Job>, e: &StoreError) {
+    tracing::warn!(error = %e, "write batch abandoned");
+    for d in done {
+        d.fail(e);
+    }
+    for job in rest {
+        job.fail(e);
+    }
+}
