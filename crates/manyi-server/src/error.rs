@@ -228,7 +228,8 @@ impl IntoResponse for AppError {
                     RefusalReason::RoleNotAllowed
                     | RefusalReason::OutsideJurisdiction
                     | RefusalReason::Recused
-                    | RefusalReason::SelfDecision => {
+                    | RefusalReason::SelfDecision
+                    | RefusalReason::NotIndependent => {
                         (S::FORBIDDEN, "refused", "Refused by the policy")
                     }
                     RefusalReason::OutOfRange
@@ -245,7 +246,8 @@ impl IntoResponse for AppError {
                     | RefusalReason::WrongState
                     | RefusalReason::ConditionFailed
                     | RefusalReason::NoParentUnit
-                    | RefusalReason::AlreadyAppealed => {
+                    | RefusalReason::AlreadyAppealed
+                    | RefusalReason::CallbackOwed => {
                         (S::CONFLICT, "refused", "Refused by the policy")
                     }
                 };

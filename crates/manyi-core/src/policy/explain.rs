@@ -180,6 +180,9 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 ),
             );
         }
+        for (clause, element, how) in crate::callback::explain(kind) {
+            push(&Some(clause), element, how);
+        }
     }
     for p in &policy.penalties {
         let mut how = format!(

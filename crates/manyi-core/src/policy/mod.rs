@@ -5,6 +5,7 @@
 //! each rule enforces. The model types here are what the engine runs: they are only ever built
 //! by [`load`], so a `Policy` in memory has passed every check.
 
+mod callback;
 mod diag;
 mod explain;
 mod load;
@@ -95,6 +96,8 @@ pub struct CaseKind {
     pub subject_field: Option<String>,
     /// The clause every recusal refusal names (default `CLAUSES A26`).
     pub recusal_clause: String,
+    /// 回访 (`[kind.<id>.callback]`).
+    pub callback: Option<crate::callback::CallbackRule>,
 }
 
 impl CaseKind {
