@@ -497,20 +497,25 @@ pub async fn seed(state: &AppState, now: Timestamp) -> Result<Option<DemoSummary
             if steps == 5 {
                 continue;
             }
+            // 回访 by the service department (independent of the handler), then closing.
+            clock.advance(SignedDuration::from_mins(30));
+            let verdict = crate::api::callbacks::VerdictRequest {
+                party: None,
+                verdict: if rng.below(3) == 0 {
+                    "basically_satisfied"
+                } else {
+                    "satisfied"
+                }
+                .into(),
+                channel: Some("phone".into()),
+                note: None,
+            }
+            .into_action()?;
+            crate::api::callbacks::act_as(&demo_state, &service, &number, &verdict).await?;
             step(
                 service.clone(),
-                "callback",
-                vec![
-                    (
-                        "satisfaction",
-                        json!(if rng.below(3) == 0 {
-                            "basically"
-                        } else {
-                            "satisfied"
-                        }),
-                    ),
-                    ("final_result", json!("问题已解决，客户认可处理结果。")),
-                ],
+                "close",
+                vec![("final_result", json!("问题已解决，客户认可处理结果。"))],
             )
             .await?;
         } else {

@@ -196,6 +196,9 @@ pub struct CaseBody {
     pub clocks: Vec<ClockBody>,
     /// What the current user may do next.
     pub actions: Vec<ActionBody>,
+    /// 回访: the callback record, when the kind declares one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<crate::api::callbacks::CallbackBody>,
 }
 
 #[derive(Serialize)]
@@ -254,7 +257,7 @@ pub fn actor_of(user: &User, directory: &Directory) -> Result<Actor, AppError> {
 }
 
 /// Loads the org units, and the people that `person` fields of the input name.
-async fn directory_for(
+pub(crate) async fn directory_for(
     state: &AppState,
     policy: Option<(&Policy, &str)>,
     input: &Map<String, Value>,
@@ -320,7 +323,12 @@ pub fn timestamp(t: jiff::Timestamp) -> String {
         .to_string()
 }
 
-fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Actor>) -> CaseBody {
+pub(crate) fn body_of(
+    state: &AppState,
+    case: &Case,
+    policy: &Compiled,
+    actor: Option<&Actor>,
+) -> CaseBody {
     let kind = policy.kind(&case.kind);
     let state_label = kind
         .and_then(|k| k.state(&case.state))
@@ -374,6 +382,7 @@ fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Acto
             state.clock.now(),
         ),
         actions,
+        callback: crate::api::callbacks::body(policy, kind, case, actor),
     }
 }
 
@@ -596,7 +605,7 @@ async fn visible_case(
     Ok((record, case))
 }
 
-fn may_see(user: &User, record: &CaseRecord) -> bool {
+pub(crate) fn may_see(user: &User, record: &CaseRecord) -> bool {
     user.roles.iter().any(|r| r == "admin")
         || record.first_contact_id == user.id
         || record.owner_unit_path.starts_with(&user.unit_path)
@@ -712,7 +721,14 @@ pub async fn transition_as(
             )
             .map_err(AppError::Refused)?;
         }
-        let (next, update) = update_for(&record, &case, &event, now)?;
+        let (mut next, mut update) = update_for(&record, &case, &event, now)?;
+        // 回访: entering a state that owes a callback opens it, in the same transaction.
+        if let Some(opened) = manyi_core::callback::follow_up(&policy, &next, &event) {
+            next = case::apply(&next.number, Some(next.clone()), &opened)
+                .map_err(|e| AppError::Internal(format!("a callback event does not apply: {e}")))?;
+            update.events.push(event_of(&opened)?);
+            update.snapshot = snapshot_of(&next)?;
+        }
         let wrote_timers = !update.timers.is_empty();
         match state.store.update_case(update).await {
             Ok(_) => {

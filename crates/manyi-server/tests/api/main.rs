@@ -8,6 +8,7 @@
 //! `auth` (sessions and tokens).
 
 mod auth;
+mod callbacks;
 mod cases;
 mod concurrency;
 mod deadlines;
