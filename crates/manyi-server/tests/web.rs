@@ -1398,3 +1398,67 @@ async fn assets_are_served_from_the_binary_with_a_long_cache() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_case_page_records_a_callback_and_shows_a_refused_waiver_with_its_clause() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller.register(&[]).await;
+    let actions = format!("/cases/{number}/actions");
+    for form in [
+        vec![
+            ("action", "assess"),
+            ("f.category", "attitude"),
+            ("f.severity", "normal"),
+            ("f.validity", "valid"),
+        ],
+        vec![
+            ("action", "resolve_on_spot"),
+            ("f.reply_content", "当场致歉"),
+            ("f.reply_channel", "in_person"),
+        ],
+    ] {
+        let done = teller.post(&actions, &form).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    }
+    // The teller resolved it: no callback forms for them.
+    let page = teller.get(&format!("/cases/{number}")).await;
+    page.assert_contains("待回访");
+    assert!(!page.body.contains("id=\"callback-verdict\""));
+
+    let service = Browser::new(&app);
+    service.log_in("branch_head").await;
+    let page = service.get(&format!("/cases/{number}")).await;
+    page.assert_contains("id=\"callback-verdict\"");
+    let path = format!("/cases/{number}/callback");
+    let refused = service
+        .post(&path, &[("op", "waive"), ("reason", "")])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    refused.assert_contains("依据：CLAUSES §3.2");
+    refused.assert_contains("必须填写理由");
+
+    let done = service
+        .post(
+            &path,
+            &[
+                ("op", "verdict"),
+                ("verdict", "basically_satisfied"),
+                ("channel", "phone"),
+                ("note", "客户认可"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = service.get(done.location()).await;
+    page.assert_contains("回访结论已记录");
+    page.assert_contains("基本满意");
+    page.assert_contains("已回访");
+    page.assert_contains("id=\"action-close\"");
+}

@@ -31,6 +31,7 @@
 mod account;
 mod admin;
 mod assets;
+mod callbacks;
 mod case_page;
 mod dashboard;
 mod diff;
@@ -71,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new/check", post(register::check_field))
         .route("/cases/{number}", get(case_page::show_page))
         .route("/cases/{number}/actions", post(case_page::act))
+        .route("/cases/{number}/callback", post(callbacks::act))
         .route("/dashboard", get(dashboard::page))
         .route(
             "/public/complaint",

@@ -46,6 +46,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("case.html", include_str!("../../templates/case.html")),
     (
+        "case_callback.html",
+        include_str!("../../templates/case_callback.html"),
+    ),
+    (
         "dashboard.html",
         include_str!("../../templates/dashboard.html"),
     ),
