@@ -180,7 +180,10 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 ),
             );
         }
-        for (clause, element, how) in crate::callback::explain(kind) {
+        for (clause, element, how) in crate::callback::explain(kind)
+            .into_iter()
+            .chain(crate::survey::explain(kind))
+        {
             push(&Some(clause), element, how);
         }
     }

@@ -265,6 +265,7 @@ fn read_kind(
             "subject_field",
             "recusal_clause",
             "callback",
+            "survey",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -392,6 +393,7 @@ fn read_kind(
     };
     let mut clocks = read_clocks(cx, t, &names);
     let callback = super::callback::read(cx, t, kind_id, &names, &states, &mut clocks);
+    let survey = super::survey::read(cx, t, kind_id, &names, &states);
 
     // 回避: the subject field must be a `person` field of this kind.
     let subject_field = t.str(cx, "subject_field");
@@ -439,6 +441,7 @@ fn read_kind(
         subject_field: subject_field.map(|f| f.value),
         recusal_clause,
         callback,
+        survey,
     })
 }
 

@@ -10,6 +10,7 @@ mod diag;
 mod explain;
 mod load;
 mod reader;
+mod survey;
 
 use std::collections::BTreeMap;
 
@@ -98,6 +99,8 @@ pub struct CaseKind {
     pub recusal_clause: String,
     /// 回访 (`[kind.<id>.callback]`).
     pub callback: Option<crate::callback::CallbackRule>,
+    /// 满意度调查 (`[kind.<id>.survey]`).
+    pub survey: Option<crate::survey::SurveyRule>,
 }
 
 impl CaseKind {
