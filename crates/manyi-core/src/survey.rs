@@ -43,8 +43,12 @@ pub struct Question {
 pub enum QuestionKind {
     /// 1 (very dissatisfied) to 5 (very satisfied).
     Rating,
-    Choice { options: Vec<ChoiceOption> },
-    Text { max_len: usize },
+    Choice {
+        options: Vec<ChoiceOption>,
+    },
+    Text {
+        max_len: usize,
+    },
 }
 
 impl QuestionKind {
@@ -191,7 +195,10 @@ pub fn check_issue<'p>(
             RefusalReason::OutsideJurisdiction,
             None,
             format!("案件由{}办理，不在您的辖区内", case.owner_unit.name),
-            format!("the case is owned by {}, outside your jurisdiction", case.owner_unit.code),
+            format!(
+                "the case is owned by {}, outside your jurisdiction",
+                case.owner_unit.code
+            ),
         ));
     }
     if !actor.has_any_role(&rule.issue_roles) {
@@ -230,7 +237,12 @@ pub fn expires_at(rule: &SurveyRule, now: Timestamp) -> Timestamp {
 }
 
 /// The SMS / e-mail text carrying the link: (Chinese, English).
-pub fn message(rule: &SurveyRule, case_number: &str, link: &str, expires: &str) -> (String, String) {
+pub fn message(
+    rule: &SurveyRule,
+    case_number: &str,
+    link: &str,
+    expires: &str,
+) -> (String, String) {
     (
         format!(
             "【{}】您好，您反映的事项（编号 {case_number}）已处理完毕。请点击链接评价我们的服务：{link} （{expires} 前有效，每个链接仅可提交一次）",

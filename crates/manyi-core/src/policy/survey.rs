@@ -109,9 +109,7 @@ pub(super) fn read(
                 other => {
                     cx.error(
                         &ty.span,
-                        format!(
-                            "unknown question type `{other}`; expected rating, choice or text"
-                        ),
+                        format!("unknown question type `{other}`; expected rating, choice or text"),
                     );
                     None
                 }
@@ -133,7 +131,10 @@ pub(super) fn read(
     let mut seen = HashSet::new();
     for id in &ids {
         if !seen.insert(id.value.clone()) {
-            cx.error(&id.span, format!("duplicate survey question `{}`", id.value));
+            cx.error(
+                &id.span,
+                format!("duplicate survey question `{}`", id.value),
+            );
         }
     }
     if ids.is_empty() {
@@ -164,7 +165,11 @@ fn read_options(cx: &mut Ctx<'_>, qt: &Table<'_, '_>) -> Vec<ChoiceOption> {
     let all_strings = matches!(value.get_ref(), toml::de::DeValue::Array(items)
         if items.iter().all(|i| matches!(i.get_ref(), toml::de::DeValue::String(_))));
     if all_strings {
-        for o in qt.str_list(cx, "options").map(|l| l.value).unwrap_or_default() {
+        for o in qt
+            .str_list(cx, "options")
+            .map(|l| l.value)
+            .unwrap_or_default()
+        {
             out.push(ChoiceOption {
                 code: o.value.clone(),
                 label: o.value,

@@ -199,6 +199,9 @@ pub struct CaseBody {
     /// 回访: the callback record, when the kind declares one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback: Option<crate::api::callbacks::CallbackBody>,
+    /// A satisfaction survey this action issued (its link is shown only here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub survey_issued: Option<crate::api::surveys::IssuedSurvey>,
 }
 
 #[derive(Serialize)]
@@ -383,6 +386,7 @@ pub(crate) fn body_of(
         ),
         actions,
         callback: crate::api::callbacks::body(policy, kind, case, actor),
+        survey_issued: None,
     }
 }
 
@@ -748,6 +752,7 @@ pub async fn transition_as(
 pub async fn transition(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     ApiPath(number): ApiPath<String>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> Result<axum::Json<CaseBody>, AppError> {
@@ -757,7 +762,11 @@ pub async fn transition(
         note: req.note,
     };
     let (case, policy, actor) = transition_as(&state, &user.0, &number, &input).await?;
-    Ok(axum::Json(body_of(&state, &case, &policy, Some(&actor))))
+    let mut body = body_of(&state, &case, &policy, Some(&actor));
+    body.survey_issued =
+        crate::api::surveys::issue_on_entry(&state, &policy, &case, &input.action, &headers)
+            .await?;
+    Ok(axum::Json(body))
 }
 
 /// `GET /api/v1/cases` query.
@@ -787,7 +796,7 @@ pub struct ListBody {
     pub next_cursor: Option<String>,
 }
 
-fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
+pub(crate) fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Ok(t);
     }

@@ -5,3 +5,4 @@ pub mod cases;
 pub mod org;
 pub mod penalties;
 pub mod policies;
+pub mod surveys;

@@ -40,6 +40,7 @@ pub mod i18n;
 mod public;
 mod register;
 mod session;
+mod survey;
 mod templates;
 mod view;
 mod workspace;
@@ -80,6 +81,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/public/complaint/done", get(public::complaint_done))
         .route("/public/check", post(public::check_field))
+        .route(
+            "/public/survey/{token}",
+            get(survey::form).post(survey::submit),
+        )
         .route(
             "/public/track",
             get(public::track_form).post(public::track_submit),

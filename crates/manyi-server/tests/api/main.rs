@@ -16,4 +16,5 @@ mod helpers;
 mod idempotency;
 mod policies;
 mod refusals;
+mod surveys;
 mod validation;
