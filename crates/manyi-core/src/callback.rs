@@ -450,6 +450,10 @@ fn person_of(actor: &Actor) -> PersonRef {
 }
 
 /// Builds the event for `change`, moving the clocks it triggers.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one private helper of the decide functions"
+)]
 fn event(
     kind: &CaseKind,
     case: &Case,
@@ -521,7 +525,6 @@ pub fn decide_attempt(
 }
 
 /// Records a party's verdict; a dissatisfied one does what the policy says.
-#[allow(clippy::too_many_arguments)]
 pub fn decide_verdict(
     policy: &Policy,
     case: &Case,

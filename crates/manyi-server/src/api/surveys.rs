@@ -452,9 +452,8 @@ pub async fn results(
         ..ResultGroup::default()
     };
     for r in &records {
-        if !policies.contains_key(&r.policy_id) {
-            let policy = state.policies.get(&state.store, r.policy_id).await?;
-            policies.insert(r.policy_id, policy);
+        if let std::collections::btree_map::Entry::Vacant(slot) = policies.entry(r.policy_id) {
+            slot.insert(state.policies.get(&state.store, r.policy_id).await?);
         }
         let kind = policies.get(&r.policy_id).and_then(|p| p.kind(&r.kind));
         let rule = kind.and_then(|k| k.survey.as_ref());
