@@ -48,6 +48,9 @@ pub struct Case {
     /// The case's clocks (time limits), by clock id.
     #[serde(default)]
     pub clocks: BTreeMap<String, ClockState>,
+    /// 回访: the case's callback rounds, oldest first (the last is the current one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callbacks: Vec<crate::callback::CallbackRecord>,
 }
 
 /// One entry of a case's log.
@@ -117,6 +120,41 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         fields: Vec<FieldChange>,
     },
+    /// 回访: the case entered a state that owes a callback (see [`crate::callback`]).
+    CallbackOpened {
+        round: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resolved_by: Option<PersonRef>,
+        parties: Vec<crate::callback::Party>,
+    },
+    /// An attempt to reach a party of the callback.
+    CallbackAttempted {
+        party: crate::callback::Party,
+        channel: String,
+        reached: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A party's verdict (满意 / 基本满意 / 不满意), and what a dissatisfied one did.
+    CallbackVerdict {
+        party: crate::callback::Party,
+        verdict: crate::callback::Verdict,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        /// The callback is done (every party answered, or the case was sent back).
+        complete: bool,
+        /// The state the case went back to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reopen: Option<Moved<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_unit: Option<Moved<UnitRef>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<Moved<Option<PersonRef>>>,
+    },
+    /// The callback was waived, with the reason.
+    CallbackWaived { reason: String },
 }
 
 /// A field's value before and after a change (`None` = empty).
@@ -204,15 +242,39 @@ fn apply_change(
             closed: false,
             version: 1,
             clocks: BTreeMap::new(),
+            callbacks: Vec::new(),
         }),
         (Change::Opened { .. }, Some(_)) => Err(ReplayError::OpenedTwice { index }),
         (
             Change::Transitioned { .. }
             | Change::ClockWarned { .. }
             | Change::ClockBreached { .. }
-            | Change::ClocksRecomputed { .. },
+            | Change::ClocksRecomputed { .. }
+            | Change::CallbackOpened { .. }
+            | Change::CallbackAttempted { .. }
+            | Change::CallbackVerdict { .. }
+            | Change::CallbackWaived { .. },
             None,
         ) => Err(ReplayError::NotOpened { index }),
+        (
+            Change::CallbackOpened { .. }
+            | Change::CallbackAttempted { .. }
+            | Change::CallbackVerdict { .. }
+            | Change::CallbackWaived { .. },
+            Some(mut case),
+        ) => {
+            crate::callback::apply(&mut case, event).map_err(|e| match e {
+                ReplayError::StateMismatch { from, actual, .. } => ReplayError::StateMismatch {
+                    index,
+                    from,
+                    actual,
+                },
+                other => other,
+            })?;
+            case.updated_at = event.at;
+            case.version += 1;
+            Ok(case)
+        }
         (Change::ClockWarned { .. } | Change::ClocksRecomputed { .. }, Some(mut case)) => {
             case.updated_at = event.at;
             case.version += 1;

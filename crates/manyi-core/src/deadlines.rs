@@ -233,6 +233,10 @@ pub fn triggers_of(change: &Change, action: &str) -> Vec<Trigger> {
         Change::ClockWarned { .. }
         | Change::ClockBreached { .. }
         | Change::ClocksRecomputed { .. } => Vec::new(),
+        Change::CallbackOpened { .. }
+        | Change::CallbackAttempted { .. }
+        | Change::CallbackVerdict { .. }
+        | Change::CallbackWaived { .. } => crate::callback::triggers_of(change, action),
     }
 }
 

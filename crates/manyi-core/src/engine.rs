@@ -115,6 +115,10 @@ pub enum RefusalReason {
     NotSubstantiated,
     /// A penalty may be appealed once.
     AlreadyAppealed,
+    /// 回访 by the person who handled the case: a callback must be independent of the handler.
+    NotIndependent,
+    /// A `close` state entered while the callback is neither done nor waived.
+    CallbackOwed,
 }
 
 /// A problem with one field.
@@ -547,6 +551,7 @@ pub fn decide_transition(
     }
 
     let target = t.target(&case.state).to_owned();
+    crate::callback::check_close(kind, case, &target)?;
     let closed = kind.state(&target).is_some_and(|s| s.is_final);
     let field_changes = diff_fields(&case.fields, &fields);
     let owner_changed = owner != case.owner_unit;
@@ -605,11 +610,12 @@ pub fn available_transitions<'p>(
         .filter(|t| actor.has_any_role(&t.roles))
         .filter(|t| !t.first_contact_only || actor.id == case.first_contact.id)
         .filter(|_| !is_subject(kind, &case.fields, &actor.login))
+        .filter(|t| crate::callback::check_close(kind, case, t.target(&case.state)).is_ok())
         .collect()
 }
 
 /// Whether `login` is the person the case is about (its kind's `subject_field`).
-fn is_subject(kind: &CaseKind, fields: &BTreeMap<String, Value>, login: &str) -> bool {
+pub(crate) fn is_subject(kind: &CaseKind, fields: &BTreeMap<String, Value>, login: &str) -> bool {
     kind.subject_field
         .as_deref()
         .and_then(|f| fields.get(f))
@@ -618,7 +624,7 @@ fn is_subject(kind: &CaseKind, fields: &BTreeMap<String, Value>, login: &str) ->
 }
 
 /// The refusal of anything the subject of a complaint would do or be given on it (回避).
-fn recused(kind: &CaseKind, name: &str, login: &str) -> Refusal {
+pub(crate) fn recused(kind: &CaseKind, name: &str, login: &str) -> Refusal {
     Refusal::new(
         RefusalReason::Recused,
         Some(&kind.recusal_clause),
@@ -656,7 +662,7 @@ fn unknown_unit(code: &str, field: Option<&str>, clause: Option<&str>) -> Refusa
     r
 }
 
-fn role_labels(policy: &Policy, roles: &[String], zh: bool) -> String {
+pub(crate) fn role_labels(policy: &Policy, roles: &[String], zh: bool) -> String {
     roles
         .iter()
         .map(|r| match policy.role(r) {

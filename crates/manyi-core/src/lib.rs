@@ -22,10 +22,15 @@
 //!   breaches (violations, notifications, hand-up) and the timer rows the shell keeps.
 //! - [`penalties`] — the fine schedule: violations → penalty proposals, decisions within the
 //!   range, one appeal; recorded decisions, never wage deductions.
+//! - [`callback`] — 回访: the callback a resolved case owes, done independently of the handler,
+//!   its verdicts, what a dissatisfied one does, waivers, and the gate on closing.
+//! - [`survey`] — satisfaction surveys: the questions a policy asks, answer checks, who may
+//!   issue one, and the text that carries the customer's link.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
 pub mod calendar;
+pub mod callback;
 pub mod case;
 pub mod clock;
 pub mod deadlines;
@@ -35,6 +40,7 @@ pub mod numbering;
 pub mod org;
 pub mod penalties;
 pub mod policy;
+pub mod survey;
 pub mod values;
 
 /// Asia/Shanghai. China has observed no daylight-saving time since 1991, so a fixed +08:00

@@ -539,6 +539,7 @@ mod tests {
             closed: false,
             version: 1,
             clocks: BTreeMap::new(),
+            callbacks: Vec::new(),
         }
     }
 

@@ -497,22 +497,33 @@ pub async fn seed(state: &AppState, now: Timestamp) -> Result<Option<DemoSummary
             if steps == 5 {
                 continue;
             }
+            // 回访 by the service department (independent of the handler), then closing.
+            clock.advance(SignedDuration::from_mins(30));
+            let verdict = crate::api::callbacks::VerdictRequest {
+                party: None,
+                verdict: if rng.below(3) == 0 {
+                    "basically_satisfied"
+                } else {
+                    "satisfied"
+                }
+                .into(),
+                channel: Some("phone".into()),
+                note: None,
+            }
+            .into_action()?;
+            crate::api::callbacks::act_as(&demo_state, &service, &number, &verdict).await?;
             step(
                 service.clone(),
-                "callback",
-                vec![
-                    (
-                        "satisfaction",
-                        json!(if rng.below(3) == 0 {
-                            "basically"
-                        } else {
-                            "satisfied"
-                        }),
-                    ),
-                    ("final_result", json!("问题已解决，客户认可处理结果。")),
-                ],
+                "close",
+                vec![("final_result", json!("问题已解决，客户认可处理结果。"))],
             )
             .await?;
+            // Most customers answer the survey the reply issued (one answer per link).
+            if rng.below(4) != 0 {
+                let overall = [5, 5, 4, 4, 3, 2][rng.below(6)];
+                let timeliness = *rng.pick(&["timely", "timely", "acceptable", "slow"]);
+                answer_survey(&demo_state, &number, overall, timeliness).await?;
+            }
         } else {
             if steps == 0 {
                 continue;
@@ -591,6 +602,30 @@ pub async fn seed(state: &AppState, now: Timestamp) -> Result<Option<DemoSummary
 }
 
 /// Demo logins live for the whole process; leaking a few short strings keeps the table simple.
+/// Issues the survey of a demo case and answers it at once.
+async fn answer_survey(
+    state: &AppState,
+    number: &str,
+    overall: i64,
+    timeliness: &str,
+) -> Result<(), AppError> {
+    let Some(record) = state.store.case_by_number(number).await? else {
+        return Ok(());
+    };
+    let case = crate::api::cases::case_of(&record)?;
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let Some(rule) = policy.kind(&case.kind).and_then(|k| k.survey.clone()) else {
+        return Ok(());
+    };
+    let issued = crate::api::surveys::issue(state, &rule, record.id, &case, None, "").await?;
+    let (survey, rule, now) = crate::api::surveys::open_token(state, &issued.token).await?;
+    let answers = json!({ "overall": overall, "timeliness": timeliness });
+    let answers = answers.as_object().cloned().unwrap_or_default();
+    crate::api::surveys::answer(state, &survey, &rule, &answers, now)
+        .await
+        .map_err(AppError::from)
+}
+
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }

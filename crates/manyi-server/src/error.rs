@@ -22,6 +22,8 @@ pub enum AppError {
     NotFound(String),
     /// 409: the request conflicts with the current state.
     Conflict(String),
+    /// 410: the thing existed but is no longer usable (an expired survey link).
+    Gone(String),
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge(usize),
     /// 415: the body is not of a type this endpoint reads.
@@ -179,6 +181,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden(d) => Problem::new(S::FORBIDDEN, "forbidden", "Forbidden", d),
             AppError::NotFound(d) => Problem::new(S::NOT_FOUND, "not-found", "Not found", d),
             AppError::Conflict(d) => Problem::new(S::CONFLICT, "conflict", "Conflict", d),
+            AppError::Gone(d) => Problem::new(S::GONE, "gone", "Gone", d),
             AppError::PayloadTooLarge(limit) => Problem::new(
                 S::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -228,7 +231,8 @@ impl IntoResponse for AppError {
                     RefusalReason::RoleNotAllowed
                     | RefusalReason::OutsideJurisdiction
                     | RefusalReason::Recused
-                    | RefusalReason::SelfDecision => {
+                    | RefusalReason::SelfDecision
+                    | RefusalReason::NotIndependent => {
                         (S::FORBIDDEN, "refused", "Refused by the policy")
                     }
                     RefusalReason::OutOfRange
@@ -245,7 +249,8 @@ impl IntoResponse for AppError {
                     | RefusalReason::WrongState
                     | RefusalReason::ConditionFailed
                     | RefusalReason::NoParentUnit
-                    | RefusalReason::AlreadyAppealed => {
+                    | RefusalReason::AlreadyAppealed
+                    | RefusalReason::CallbackOwed => {
                         (S::CONFLICT, "refused", "Refused by the policy")
                     }
                 };

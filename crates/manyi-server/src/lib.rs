@@ -101,6 +101,27 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{number}/events", get(api::cases::events))
         .route("/cases/{number}/transitions", post(api::cases::transition))
         .route("/deadlines", get(api::cases::deadlines))
+        .route(
+            "/cases/{number}/callback/attempts",
+            post(api::callbacks::attempt),
+        )
+        .route(
+            "/cases/{number}/callback/verdict",
+            post(api::callbacks::verdict),
+        )
+        .route(
+            "/cases/{number}/callback/waive",
+            post(api::callbacks::waive),
+        )
+        .route(
+            "/cases/{number}/surveys",
+            post(api::surveys::issue_for_case),
+        )
+        .route("/surveys/results", get(api::surveys::results))
+        .route(
+            "/public/surveys/{token}",
+            get(api::surveys::public_show).post(api::surveys::public_answer),
+        )
         .route("/calendar/alerts", get(api::cases::calendar_alerts))
         .route("/calendar/files", post(api::cases::import_calendar))
         .route("/violations", get(api::penalties::list_violations))

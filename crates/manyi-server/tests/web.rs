@@ -1398,3 +1398,140 @@ async fn assets_are_served_from_the_binary_with_a_long_cache() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_case_page_records_a_callback_and_shows_a_refused_waiver_with_its_clause() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller.register(&[]).await;
+    let actions = format!("/cases/{number}/actions");
+    for form in [
+        vec![
+            ("action", "assess"),
+            ("f.category", "attitude"),
+            ("f.severity", "normal"),
+            ("f.validity", "valid"),
+        ],
+        vec![
+            ("action", "resolve_on_spot"),
+            ("f.reply_content", "当场致歉"),
+            ("f.reply_channel", "in_person"),
+        ],
+    ] {
+        let done = teller.post(&actions, &form).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    }
+    // The teller resolved it: no callback forms for them.
+    let page = teller.get(&format!("/cases/{number}")).await;
+    page.assert_contains("待回访");
+    assert!(!page.body.contains("id=\"callback-verdict\""));
+
+    let service = Browser::new(&app);
+    service.log_in("branch_head").await;
+    let page = service.get(&format!("/cases/{number}")).await;
+    page.assert_contains("id=\"callback-verdict\"");
+    let path = format!("/cases/{number}/callback");
+    let refused = service
+        .post(&path, &[("op", "waive"), ("reason", "")])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    refused.assert_contains("依据：CLAUSES §3.2");
+    refused.assert_contains("必须填写理由");
+
+    let done = service
+        .post(
+            &path,
+            &[
+                ("op", "verdict"),
+                ("verdict", "basically_satisfied"),
+                ("channel", "phone"),
+                ("note", "客户认可"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = service.get(done.location()).await;
+    page.assert_contains("回访结论已记录");
+    page.assert_contains("基本满意");
+    page.assert_contains("已回访");
+    page.assert_contains("id=\"action-close\"");
+}
+
+#[tokio::test]
+async fn the_survey_page_takes_one_answer_on_a_phone_without_login() {
+    let app = spawn_app(false).await;
+    let staff = Browser::new(&app);
+    staff.log_in("teller").await;
+    let number = staff.register(&[]).await;
+    let case = app
+        .store
+        .case_by_number(&number)
+        .await
+        .expect("store")
+        .expect("case");
+    let token = "ab".repeat(32);
+    let now = manyi_core::clock::Clock::now(&app.clock);
+    app.store
+        .insert_survey(manyi_store::NewSurvey {
+            token_hash: manyi_server::auth::token_hash(&token),
+            case_id: case.id,
+            kind: "complaint".into(),
+            unit_id: case.owner_unit_id,
+            handler_id: case.assignee_id,
+            category: None,
+            issued_by: None,
+            issued_at: now,
+            expires_at: now + SignedDuration::from_hours(24),
+        })
+        .await
+        .expect("issue");
+
+    let customer = Browser::new(&app);
+    let path = format!("/public/survey/{token}");
+    let page = customer.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("客户满意度调查");
+    page.assert_contains("name=\"viewport\"");
+    page.assert_contains("1 分为非常不满意");
+    page.assert_contains(&number);
+
+    // A missing required answer keeps what was typed and says which question.
+    let missing = customer
+        .post(&path, &[("q.overall", "4"), ("q.comment", "态度很好")])
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.body
+    );
+    missing.assert_contains("请回答“处理是否及时”");
+    missing.assert_contains("态度很好</textarea>");
+
+    let done = customer
+        .post(&path, &[("q.overall", "4"), ("q.timeliness", "timely")])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    done.assert_contains("感谢您的评价");
+    let again = customer
+        .post(&path, &[("q.overall", "1"), ("q.timeliness", "slow")])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    again.assert_contains("每个链接只能提交一次");
+
+    // Without the CSRF token the form is refused; a forged link is not found.
+    let no_csrf = customer
+        .send(Method::POST, &path, Some(&[("q.overall", "5")]))
+        .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let forged = customer
+        .get(&format!("/public/survey/{}", "cd".repeat(32)))
+        .await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+}

@@ -51,6 +51,7 @@ mod postgres;
 mod records;
 mod rows;
 mod sqlite;
+mod surveys;
 mod time;
 mod tree;
 mod url;
@@ -72,6 +73,7 @@ pub use records::{
     FireOutcome, Idempotency, ImportSummary, NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser,
     PolicyRecord, TIMER_BREACH, TIMER_WARN, TimerChange, TimerRecord, Unit, User, Visibility,
 };
+pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 
 use postgres::PgStore;
 use sqlite::SqliteStore;

@@ -46,6 +46,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0005_penalties.sql"),
     ),
     (
+        7,
+        "surveys",
+        include_str!("../migrations/sqlite/0007_surveys.sql"),
+    ),
+    (
         10,
         "performance",
         include_str!("../migrations/sqlite/0010_performance.sql"),
@@ -77,6 +82,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         5,
         "penalties",
         include_str!("../migrations/postgres/0005_penalties.sql"),
+    ),
+    (
+        7,
+        "surveys",
+        include_str!("../migrations/postgres/0007_surveys.sql"),
     ),
     (
         10,

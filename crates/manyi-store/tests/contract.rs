@@ -2204,6 +2204,7 @@ contract!(
     a_violation_is_written_with_its_event_and_listed_by_unit_person_and_period,
     a_conflicting_update_writes_none_of_its_violations,
     a_penalty_is_decided_appealed_once_and_its_appeal_decided_each_step_once,
+    a_survey_is_found_by_its_token_hash_answered_once_and_listed_by_unit_and_period,
     ],
     pair: [
     two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
@@ -2736,4 +2737,115 @@ async fn two_instances_deciding_the_same_penalty_at_once_record_one_decision(
         .expect("exists");
     assert_eq!(stored.decided_amount_fen, won[0]);
     assert_eq!(stored.status, "decided");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Satisfaction surveys
+// ---------------------------------------------------------------------------------------------
+
+async fn a_survey_is_found_by_its_token_hash_answered_once_and_listed_by_unit_and_period(
+    store: &Store,
+) {
+    use manyi_store::{NewSurvey, SurveyFilter};
+    let org = org(store).await;
+    let case = create(store, complaint(&org, &org.o1, &org.clerk)).await;
+    let issued = store
+        .insert_survey(NewSurvey {
+            token_hash: "hash-of-token".into(),
+            case_id: case.id,
+            kind: "complaint".into(),
+            unit_id: org.o1.id,
+            handler_id: Some(org.clerk.id),
+            category: Some("attitude".into()),
+            issued_by: Some(org.manager.id),
+            issued_at: at(10),
+            expires_at: at(10_000),
+        })
+        .await
+        .expect("issue");
+    assert_eq!(issued.case_number, case.number);
+    assert_eq!(issued.unit_code, "O1");
+    assert_eq!(issued.handler_login.as_deref(), Some("clerk"));
+    assert!(issued.answered_at.is_none());
+    assert!(issued.answers.is_null());
+    // The same token twice is refused by the unique index.
+    let again = store
+        .insert_survey(NewSurvey {
+            token_hash: "hash-of-token".into(),
+            case_id: case.id,
+            kind: "complaint".into(),
+            unit_id: org.o1.id,
+            handler_id: None,
+            category: None,
+            issued_by: None,
+            issued_at: at(11),
+            expires_at: at(10_000),
+        })
+        .await;
+    assert!(again.is_err());
+
+    assert!(
+        store
+            .survey_by_token_hash("forged")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let found = store
+        .survey_by_token_hash("hash-of-token")
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.id, issued.id);
+
+    let answers = json!({"overall": 4, "comment": "处理及时"});
+    assert!(
+        store
+            .answer_survey(found.id, &answers, at(20))
+            .await
+            .expect("answer")
+    );
+    assert!(
+        !store
+            .answer_survey(found.id, &json!({"overall": 1}), at(21))
+            .await
+            .expect("second answer"),
+        "one answer per token"
+    );
+    let found = store
+        .survey_by_token_hash("hash-of-token")
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.answers, answers);
+    assert_eq!(found.answered_at, Some(at(20)));
+
+    let in_b1 = SurveyFilter {
+        from: Some(at(0)),
+        to: Some(at(100)),
+        unit_path: Some(org.b1.path.clone()),
+    };
+    assert_eq!(store.answered_surveys(&in_b1).await.expect("list").len(), 1);
+    let in_b2 = SurveyFilter {
+        unit_path: Some(org.b2.path.clone()),
+        ..in_b1.clone()
+    };
+    assert!(
+        store
+            .answered_surveys(&in_b2)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let later = SurveyFilter {
+        from: Some(at(21)),
+        ..in_b1
+    };
+    assert!(
+        store
+            .answered_surveys(&later)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }

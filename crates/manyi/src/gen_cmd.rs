@@ -31,6 +31,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use jiff::{SignedDuration, Timestamp};
 use manyi_core::calendar::Calendar;
+use manyi_core::callback;
 use manyi_core::case::{self, Case, PersonRef};
 use manyi_core::clock::{Clock, SystemClock};
 use manyi_core::deadlines::{self, TimerInstruction};
@@ -695,26 +696,57 @@ impl World {
             if t > now {
                 break;
             }
-            let input = TransitionInput {
-                action: action.into(),
-                fields: pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-                note: None,
-            };
-            let ev = engine::decide_transition(
-                policy,
-                &case,
-                &input,
-                actor,
-                &self.directory,
-                &calendar,
-                t,
-            )
+            let ev = if action == "callback_verdict" {
+                // 回访 is not a transition: the callback's own decision records the verdict.
+                let verdict = pairs
+                    .iter()
+                    .find(|(k, _)| *k == "verdict")
+                    .and_then(|(_, v)| v.as_str())
+                    .and_then(callback::Verdict::parse)
+                    .unwrap_or(callback::Verdict::Satisfied);
+                let input = callback::VerdictInput {
+                    party: callback::Party::Customer,
+                    verdict,
+                    channel: Some("phone".into()),
+                    note: None,
+                };
+                callback::decide_verdict(
+                    policy,
+                    &case,
+                    &input,
+                    actor,
+                    &self.directory,
+                    &calendar,
+                    t,
+                )
+            } else {
+                let input = TransitionInput {
+                    action: action.into(),
+                    fields: pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                    note: None,
+                };
+                engine::decide_transition(
+                    policy,
+                    &case,
+                    &input,
+                    actor,
+                    &self.directory,
+                    &calendar,
+                    t,
+                )
+            }
             .map_err(|r| anyhow::anyhow!("generated {action} refused: {r:?}"))?;
-            let next = case::apply(&case.number, Some(case.clone()), &ev)?;
+            let mut next = case::apply(&case.number, Some(case.clone()), &ev)?;
             life.plans
                 .push(deadlines::timer_plan(&case.clocks, &ev.clocks));
             life.events
                 .push(event_of(&ev).map_err(|e| anyhow::anyhow!("{e:?}"))?);
+            // Entering a state that owes a callback opens it, as `transition_as` does.
+            if let Some(opened) = callback::follow_up(policy, &next, &ev) {
+                next = case::apply(&case.number, Some(next), &opened)?;
+                life.events
+                    .push(event_of(&opened).map_err(|e| anyhow::anyhow!("{e:?}"))?);
+            }
             case = next;
             life.case = Some(case.clone());
         }
@@ -832,18 +864,20 @@ fn steps<'a>(ccb: bool, o: &'a Outlet, category: &str, rng: &mut Rng) -> Vec<Ste
             ),
             (
                 &o.service,
-                "callback",
-                vec![
-                    (
-                        "satisfaction",
-                        json!(if rng.below(3) == 0 {
-                            "basically"
-                        } else {
-                            "satisfied"
-                        }),
-                    ),
-                    ("final_result", json!("问题已解决，客户认可处理结果。")),
-                ],
+                "callback_verdict",
+                vec![(
+                    "verdict",
+                    json!(if rng.below(3) == 0 {
+                        "basically_satisfied"
+                    } else {
+                        "satisfied"
+                    }),
+                )],
+            ),
+            (
+                &o.service,
+                "close",
+                vec![("final_result", json!("问题已解决，客户认可处理结果。"))],
             ),
         ]
     }

@@ -180,6 +180,12 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 ),
             );
         }
+        for (clause, element, how) in crate::callback::explain(kind)
+            .into_iter()
+            .chain(crate::survey::explain(kind))
+        {
+            push(&Some(clause), element, how);
+        }
     }
     for p in &policy.penalties {
         let mut how = format!(

@@ -225,7 +225,7 @@ fn read_roles(cx: &mut Ctx<'_>, root: &Table<'_, '_>) -> Vec<Role> {
 }
 
 /// Checks that every listed role is declared (`*` means any role).
-fn check_roles(
+pub(super) fn check_roles(
     cx: &mut Ctx<'_>,
     roles: &[At<String>],
     declared: &HashSet<String>,
@@ -268,6 +268,8 @@ fn read_kind(
             "clock",
             "subject_field",
             "recusal_clause",
+            "callback",
+            "survey",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -381,17 +383,21 @@ fn read_kind(
     }
     check_unique(cx, "transition", transition_ids.iter());
 
-    let clocks = read_clocks(
-        cx,
-        t,
-        &Names {
-            states: &state_ids,
-            transitions: &transition_ids.iter().map(|t| t.value.as_str()).collect(),
-            roles: role_ids,
-            levels: level_ids,
-            fields: &field_types,
-        },
-    );
+    // Callback events are actions clocks may name (`action:callback_reopen`).
+    let mut action_names: HashSet<&str> = transition_ids.iter().map(|t| t.value.as_str()).collect();
+    if t.get("callback").is_some() {
+        action_names.extend(crate::callback::ACTIONS);
+    }
+    let names = Names {
+        states: &state_ids,
+        transitions: &action_names,
+        roles: role_ids,
+        levels: level_ids,
+        fields: &field_types,
+    };
+    let mut clocks = read_clocks(cx, t, &names);
+    let callback = super::callback::read(cx, t, kind_id, &names, &states, &mut clocks);
+    let survey = super::survey::read(cx, t, kind_id, &names, &states);
 
     // 回避: the subject field must be a `person` field of this kind.
     let subject_field = t.str(cx, "subject_field");
@@ -438,16 +444,18 @@ fn read_kind(
         clocks,
         subject_field: subject_field.map(|f| f.value),
         recusal_clause,
+        callback,
+        survey,
     })
 }
 
 /// The names a clock may refer to.
-struct Names<'a> {
-    states: &'a HashSet<&'a str>,
-    transitions: &'a HashSet<&'a str>,
-    roles: &'a HashSet<String>,
-    levels: &'a [String],
-    fields: &'a HashMap<&'a str, &'a FieldType>,
+pub(super) struct Names<'a> {
+    pub(super) states: &'a HashSet<&'a str>,
+    pub(super) transitions: &'a HashSet<&'a str>,
+    pub(super) roles: &'a HashSet<String>,
+    pub(super) levels: &'a [String],
+    pub(super) fields: &'a HashMap<&'a str, &'a FieldType>,
 }
 
 fn read_clocks(cx: &mut Ctx<'_>, t: &Table<'_, '_>, names: &Names<'_>) -> Vec<ClockRule> {
@@ -666,7 +674,7 @@ fn read_clocks(cx: &mut Ctx<'_>, t: &Table<'_, '_>, names: &Names<'_>) -> Vec<Cl
     clocks
 }
 
-fn read_breach(
+pub(super) fn read_breach(
     cx: &mut Ctx<'_>,
     ct: &Table<'_, '_>,
     names: &Names<'_>,

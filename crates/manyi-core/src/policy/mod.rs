@@ -5,11 +5,13 @@
 //! each rule enforces. The model types here are what the engine runs: they are only ever built
 //! by [`load`], so a `Policy` in memory has passed every check.
 
+mod callback;
 mod diag;
 mod explain;
 mod load;
 pub mod placeholder;
 mod reader;
+mod survey;
 
 use std::collections::BTreeMap;
 
@@ -97,6 +99,10 @@ pub struct CaseKind {
     pub subject_field: Option<String>,
     /// The clause every recusal refusal names (default `CLAUSES A26`).
     pub recusal_clause: String,
+    /// 回访 (`[kind.<id>.callback]`).
+    pub callback: Option<crate::callback::CallbackRule>,
+    /// 满意度调查 (`[kind.<id>.survey]`).
+    pub survey: Option<crate::survey::SurveyRule>,
 }
 
 impl CaseKind {

@@ -197,6 +197,12 @@ pub struct CaseBody {
     pub clocks: Vec<ClockBody>,
     /// What the current user may do next.
     pub actions: Vec<ActionBody>,
+    /// 回访: the callback record, when the kind declares one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<crate::api::callbacks::CallbackBody>,
+    /// A satisfaction survey this action issued (its link is shown only here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub survey_issued: Option<crate::api::surveys::IssuedSurvey>,
 }
 
 #[derive(Serialize)]
@@ -255,7 +261,7 @@ pub fn actor_of(user: &User, directory: &Directory) -> Result<Actor, AppError> {
 }
 
 /// Loads the org units, and the people that `person` fields of the input name.
-async fn directory_for(
+pub(crate) async fn directory_for(
     state: &AppState,
     policy: Option<(&Policy, &str)>,
     input: &Map<String, Value>,
@@ -327,7 +333,12 @@ pub fn timestamp(t: jiff::Timestamp) -> String {
         .to_string()
 }
 
-fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Actor>) -> CaseBody {
+pub(crate) fn body_of(
+    state: &AppState,
+    case: &Case,
+    policy: &Compiled,
+    actor: Option<&Actor>,
+) -> CaseBody {
     let kind = policy.kind(&case.kind);
     let state_label = kind
         .and_then(|k| k.state(&case.state))
@@ -381,6 +392,8 @@ fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Acto
             state.clock.now(),
         ),
         actions,
+        callback: crate::api::callbacks::body(policy, kind, case, actor),
+        survey_issued: None,
     }
 }
 
@@ -607,7 +620,7 @@ async fn visible_case(
     Ok((record, case))
 }
 
-fn may_see(user: &User, record: &CaseRecord) -> bool {
+pub(crate) fn may_see(user: &User, record: &CaseRecord) -> bool {
     user.roles.iter().any(|r| r == "admin")
         || record.first_contact_id == user.id
         || record.owner_unit_path.starts_with(&user.unit_path)
@@ -723,7 +736,14 @@ pub async fn transition_as(
             )
             .map_err(AppError::Refused)?;
         }
-        let (next, update) = update_for(&record, &case, &event, now)?;
+        let (mut next, mut update) = update_for(&record, &case, &event, now)?;
+        // 回访: entering a state that owes a callback opens it, in the same transaction.
+        if let Some(opened) = manyi_core::callback::follow_up(&policy, &next, &event) {
+            next = case::apply(&next.number, Some(next.clone()), &opened)
+                .map_err(|e| AppError::Internal(format!("a callback event does not apply: {e}")))?;
+            update.events.push(event_of(&opened)?);
+            update.snapshot = snapshot_of(&next)?;
+        }
         let wrote_timers = !update.timers.is_empty();
         match state.store.update_case(update).await {
             Ok(_) => {
@@ -743,6 +763,7 @@ pub async fn transition_as(
 pub async fn transition(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     ApiPath(number): ApiPath<String>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> Result<axum::Json<CaseBody>, AppError> {
@@ -752,7 +773,11 @@ pub async fn transition(
         note: req.note,
     };
     let (case, policy, actor) = transition_as(&state, &user.0, &number, &input).await?;
-    Ok(axum::Json(body_of(&state, &case, &policy, Some(&actor))))
+    let mut body = body_of(&state, &case, &policy, Some(&actor));
+    body.survey_issued =
+        crate::api::surveys::issue_on_entry(&state, &policy, &case, &input.action, &headers)
+            .await?;
+    Ok(axum::Json(body))
 }
 
 /// `GET /api/v1/cases` query.
@@ -782,7 +807,7 @@ pub struct ListBody {
     pub next_cursor: Option<String>,
 }
 
-fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
+pub(crate) fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Ok(t);
     }

@@ -1,6 +1,8 @@
 //! The JSON API handlers, one module per resource.
 
+pub mod callbacks;
 pub mod cases;
 pub mod org;
 pub mod penalties;
 pub mod policies;
+pub mod surveys;

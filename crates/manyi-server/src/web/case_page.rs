@@ -37,11 +37,11 @@ pub struct CaseQuery {
 
 /// A refusal as the page shows it.
 #[derive(Serialize, Default)]
-struct RefusalView {
-    action: String,
-    message: String,
-    clause: Option<String>,
-    errors: Vec<String>,
+pub(super) struct RefusalView {
+    pub(super) action: String,
+    pub(super) message: String,
+    pub(super) clause: Option<String>,
+    pub(super) errors: Vec<String>,
 }
 
 /// An action the user may take, as a form.
@@ -121,16 +121,16 @@ pub async fn show_page(
 }
 
 #[derive(Default)]
-struct PageState {
-    notice: Option<String>,
-    done_action: Option<String>,
-    refusal: Option<RefusalView>,
+pub(super) struct PageState {
+    pub(super) notice: Option<String>,
+    pub(super) done_action: Option<String>,
+    pub(super) refusal: Option<RefusalView>,
     /// The action whose form was submitted, with what was typed and the field errors.
-    attempt: Option<(String, Typed, HashMap<String, String>, String)>,
-    status: Option<StatusCode>,
+    pub(super) attempt: Option<(String, Typed, HashMap<String, String>, String)>,
+    pub(super) status: Option<StatusCode>,
 }
 
-async fn page(
+pub(super) async fn page(
     ctx: &Ctx,
     user: &WebUser,
     state: &AppState,
@@ -253,6 +253,9 @@ async fn page(
         timeline => s(timeline),
         notice => ps.notice,
         refusal => s(ps.refusal),
+        callback => s(&case.callback),
+        callback_channels => s(super::callbacks::channel_choices(case.callback.as_ref(), lang)),
+        callback_parties => s(super::callbacks::parties(case.callback.as_ref())),
     };
     render_status(
         ps.status.unwrap_or(StatusCode::OK),

@@ -31,6 +31,7 @@
 mod account;
 mod admin;
 mod assets;
+mod callbacks;
 mod case_page;
 mod dashboard;
 mod diff;
@@ -39,6 +40,7 @@ pub mod i18n;
 mod public;
 mod register;
 mod session;
+mod survey;
 mod templates;
 mod view;
 mod workspace;
@@ -71,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new/check", post(register::check_field))
         .route("/cases/{number}", get(case_page::show_page))
         .route("/cases/{number}/actions", post(case_page::act))
+        .route("/cases/{number}/callback", post(callbacks::act))
         .route("/dashboard", get(dashboard::page))
         .route(
             "/public/complaint",
@@ -78,6 +81,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/public/complaint/done", get(public::complaint_done))
         .route("/public/check", post(public::check_field))
+        .route(
+            "/public/survey/{token}",
+            get(survey::form).post(survey::submit),
+        )
         .route(
             "/public/track",
             get(public::track_form).post(public::track_submit),

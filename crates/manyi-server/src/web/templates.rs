@@ -46,6 +46,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("case.html", include_str!("../../templates/case.html")),
     (
+        "public_survey.html",
+        include_str!("../../templates/public_survey.html"),
+    ),
+    (
+        "case_callback.html",
+        include_str!("../../templates/case_callback.html"),
+    ),
+    (
         "dashboard.html",
         include_str!("../../templates/dashboard.html"),
     ),
@@ -393,6 +401,7 @@ fn app_error_page(e: AppError) -> (StatusCode, ErrorPage) {
         AppError::Forbidden(d) => (S::FORBIDDEN, page("error.forbidden", text(d))),
         AppError::BadRequest(d) => (S::BAD_REQUEST, page("error.bad_request", text(d))),
         AppError::Conflict(d) => (S::CONFLICT, page("error.conflict", text(d))),
+        AppError::Gone(d) => (S::GONE, page("error.conflict", text(d))),
         AppError::PayloadTooLarge(limit) => (
             S::PAYLOAD_TOO_LARGE,
             page(

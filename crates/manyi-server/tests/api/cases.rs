@@ -116,13 +116,22 @@ async fn a_complaint_goes_from_registration_through_investigation_to_closing_und
     assert_eq!(case["state"], "replied");
     assert_eq!(case["closed"], false);
 
-    // Callback and closing (8.9), by the tier-2 branch's service department.
+    // Callback (回访) and closing (8.9), by the tier-2 branch's service department.
+    assert_eq!(case["callback"]["status"], "pending");
+    let (status, _, _) = app
+        .post_json(
+            &format!("/api/v1/cases/{number}/callback/verdict"),
+            &token(BRANCH_HEAD),
+            &json!({ "verdict": "satisfied", "channel": "phone" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let case = app
         .take(
             &number,
             &token(BRANCH_HEAD),
-            "callback",
-            json!({ "satisfaction": "satisfied", "final_result": "客户接受道歉，结案。" }),
+            "close",
+            json!({ "final_result": "客户接受道歉，结案。" }),
         )
         .await;
     assert_eq!(case["state"], "closed");
@@ -130,15 +139,24 @@ async fn a_complaint_goes_from_registration_through_investigation_to_closing_und
     assert_eq!(case["closed"], true);
     assert_eq!(case["assignee"]["login"], INVESTIGATOR);
     assert_eq!(case["first_contact"]["login"], TELLER);
-    assert_eq!(case["version"], 6);
+    assert_eq!(case["version"], 8);
     assert_eq!(case["actions"], json!([]), "nothing follows a final state");
 
     // The log: one event per step, in order, each naming its clause.
     let events = app.events(&number, &teller).await;
-    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert_eq!(
         actions(&events),
-        ["open", "assess", "dispatch", "decide", "reply", "callback"]
+        [
+            "open",
+            "assess",
+            "dispatch",
+            "decide",
+            "reply",
+            "callback_opened",
+            "callback_verdict",
+            "close"
+        ]
     );
     assert_eq!(
         clauses(&events),
@@ -148,6 +166,8 @@ async fn a_complaint_goes_from_registration_through_investigation_to_closing_und
             "ISO 10002 8.6",
             "ISO 10002 8.7",
             "ISO 10002 8.8",
+            "ISO 10002 8.9",
+            "ISO 10002 8.9",
             "ISO 10002 8.9"
         ]
     );
@@ -158,14 +178,16 @@ async fn a_complaint_goes_from_registration_through_investigation_to_closing_und
     assert_eq!(events[2]["to"], "investigating");
     assert_eq!(events[2]["assignee"]["before"]["login"], TELLER);
     assert_eq!(events[2]["assignee"]["after"]["login"], INVESTIGATOR);
-    assert_eq!(events[5]["actor"]["login"], BRANCH_HEAD);
-    assert_eq!(events[5]["closed"], true);
+    assert_eq!(events[6]["actor"]["login"], BRANCH_HEAD);
+    assert_eq!(events[6]["verdict"], "satisfied");
+    assert_eq!(events[7]["actor"]["login"], BRANCH_HEAD);
+    assert_eq!(events[7]["closed"], true);
 
     // The stored log replays to the stored case, which is what the API showed.
     let replayed = replay_stored_log(&app.store, &number).await;
     assert_eq!(replayed.state, "closed");
     assert!(replayed.closed);
-    assert_eq!(replayed.version, 6);
+    assert_eq!(replayed.version, 8);
     assert_eq!(
         replayed.assignee.map(|a| a.login).as_deref(),
         Some(INVESTIGATOR)

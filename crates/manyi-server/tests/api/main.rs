@@ -8,6 +8,7 @@
 //! `auth` (sessions and tokens).
 
 mod auth;
+mod callbacks;
 mod cases;
 mod concurrency;
 mod deadlines;
@@ -16,4 +17,5 @@ mod idempotency;
 mod packs;
 mod policies;
 mod refusals;
+mod surveys;
 mod validation;

@@ -312,8 +312,8 @@ pub(super) async fn apply_update(
     // row meanwhile, PostgreSQL waits for it and re-checks the version against its result.
     let row = sqlx::query(concat!(
         "UPDATE cases SET state = $1, owner_unit_id = $2, owner_unit_path = $3, \
-         assignee_id = $4, closed = $5, updated_at = $6, snapshot = $7, version = version + 1 \
-         WHERE id = $8 AND version = $9 RETURNING ",
+         assignee_id = $4, closed = $5, updated_at = $6, snapshot = $7, version = version + $8 \
+         WHERE id = $9 AND version = $10 RETURNING ",
         case_columns!()
     ))
     .bind(&u.state)
@@ -323,6 +323,8 @@ pub(super) async fn apply_update(
     .bind(u.closed)
     .bind(to_millis(u.updated_at))
     .bind(Json(&u.snapshot))
+    // The row's version counts the events (a transition may bring a callback's opening).
+    .bind(i64::try_from(u.events.len().max(1)).unwrap_or(1))
     .bind(u.id)
     .bind(u.expected_version)
     .fetch_optional(&mut *conn)

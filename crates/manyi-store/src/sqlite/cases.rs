@@ -348,7 +348,7 @@ pub(super) async fn apply_update(
     // The version check and the write are one statement: no window between them.
     let row = sqlx::query(concat!(
         "UPDATE cases SET state = ?, owner_unit_id = ?, owner_unit_path = ?, \
-         assignee_id = ?, closed = ?, updated_at = ?, snapshot = ?, version = version + 1 \
+         assignee_id = ?, closed = ?, updated_at = ?, snapshot = ?, version = version + ? \
          WHERE id = ? AND version = ? RETURNING ",
         case_columns!()
     ))
@@ -359,6 +359,8 @@ pub(super) async fn apply_update(
     .bind(u.closed)
     .bind(to_millis(u.updated_at))
     .bind(Json(&u.snapshot))
+    // The row's version counts the events (a transition may bring a callback's opening).
+    .bind(i64::try_from(u.events.len().max(1)).unwrap_or(1))
     .bind(u.id)
     .bind(u.expected_version)
     .fetch_optional(&mut *conn)

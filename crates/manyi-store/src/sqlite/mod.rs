@@ -18,6 +18,7 @@ mod group;
 mod ledger;
 mod org;
 mod policies;
+mod surveys;
 mod timers;
 
 use std::path::Path;

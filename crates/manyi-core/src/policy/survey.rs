@@ -1,0 +1,190 @@
+//! Reading `[kind.<id>.survey]` and its `[[kind.<id>.survey.question]]` list: the questions of
+//! a satisfaction survey, when it is issued, by whom, and how long its link stays valid.
+
+use std::collections::HashSet;
+
+use jiff::SignedDuration;
+
+use super::load::{Names, check_roles};
+use super::reader::{At, Ctx, Table};
+use super::{ChoiceOption, State};
+use crate::calendar::Duration;
+use crate::survey::{DEFAULT_TEXT_LEN, Question, QuestionKind, SurveyRule};
+
+/// Reads the kind's survey section, if any.
+pub(super) fn read(
+    cx: &mut Ctx<'_>,
+    t: &Table<'_, '_>,
+    kind_id: &str,
+    names: &Names<'_>,
+    states: &[State],
+) -> Option<SurveyRule> {
+    let st = t.table(cx, "survey")?;
+    st.deny_unknown(
+        cx,
+        &[
+            "clause",
+            "title",
+            "title_en",
+            "issue_on",
+            "issue_roles",
+            "expires",
+            "question",
+        ],
+    );
+    let clause = st.req_str(cx, "clause");
+    let title = st
+        .str(cx, "title")
+        .map_or_else(|| "满意度调查".to_owned(), |t| t.value);
+    let title_en = st.str(cx, "title_en").map(|t| t.value);
+    let issue_on: Vec<String> = st
+        .str_list(cx, "issue_on")
+        .map(|l| {
+            for s in &l.value {
+                if !states.iter().any(|x| x.id == s.value) {
+                    cx.error(
+                        &s.span,
+                        format!("unknown state `{}` in survey `issue_on`", s.value),
+                    );
+                }
+            }
+            l.value.into_iter().map(|s| s.value).collect()
+        })
+        .unwrap_or_default();
+    let issue_roles = st
+        .str_list(cx, "issue_roles")
+        .map(|l| check_roles(cx, &l.value, names.roles, "survey `issue_roles`"))
+        .unwrap_or_default();
+    let expires = match st.str(cx, "expires") {
+        None => Some(SignedDuration::from_hours(7 * 24)),
+        Some(text) => match text.value.parse::<Duration>() {
+            Ok(Duration::CalendarDays(n)) => Some(SignedDuration::from_hours(i64::from(n) * 24)),
+            Ok(Duration::Hours(n)) => Some(SignedDuration::from_hours(i64::from(n))),
+            Ok(_) => {
+                cx.error(
+                    &text.span,
+                    "survey `expires` is a number of days or hours, e.g. \"7 days\"",
+                );
+                None
+            }
+            Err(e) => {
+                cx.error(&text.span, e);
+                None
+            }
+        },
+    };
+
+    let mut ids: Vec<At<String>> = Vec::new();
+    let mut questions = Vec::new();
+    for qt in st.tables(cx, "question") {
+        qt.deny_unknown(
+            cx,
+            &[
+                "id", "label", "label_en", "type", "required", "options", "max_len",
+            ],
+        );
+        let Some(id) = qt.req_str(cx, "id") else {
+            continue;
+        };
+        let label = qt.req_str(cx, "label");
+        let kind = match qt.req_str(cx, "type") {
+            Some(ty) => match ty.value.as_str() {
+                "rating" => Some(QuestionKind::Rating),
+                "text" => Some(QuestionKind::Text {
+                    max_len: qt
+                        .int(cx, "max_len")
+                        .and_then(|n| usize::try_from(n.value).ok())
+                        .unwrap_or(DEFAULT_TEXT_LEN),
+                }),
+                "choice" => {
+                    let options = read_options(cx, &qt);
+                    if options.is_empty() {
+                        cx.error(
+                            &qt.span,
+                            format!("choice question `{}` needs `options`", id.value),
+                        );
+                    }
+                    Some(QuestionKind::Choice { options })
+                }
+                other => {
+                    cx.error(
+                        &ty.span,
+                        format!("unknown question type `{other}`; expected rating, choice or text"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let required = qt.bool(cx, "required").unwrap_or(false);
+        ids.push(id.clone());
+        if let (Some(label), Some(kind)) = (label, kind) {
+            questions.push(Question {
+                id: id.value,
+                label: label.value,
+                label_en: qt.str(cx, "label_en").map(|l| l.value),
+                kind,
+                required,
+            });
+        }
+    }
+    let mut seen = HashSet::new();
+    for id in &ids {
+        if !seen.insert(id.value.clone()) {
+            cx.error(
+                &id.span,
+                format!("duplicate survey question `{}`", id.value),
+            );
+        }
+    }
+    if ids.is_empty() {
+        cx.error(
+            &st.span,
+            format!(
+                "`kind.{kind_id}.survey` asks nothing: add [[kind.{kind_id}.survey.question]] tables"
+            ),
+        );
+    }
+    Some(SurveyRule {
+        clause: clause?.value,
+        title,
+        title_en,
+        issue_on,
+        issue_roles,
+        expires: expires?,
+        questions,
+    })
+}
+
+/// `options = ["a", "b"]` or `options = [{ code = "a", label = "…" }]`.
+fn read_options(cx: &mut Ctx<'_>, qt: &Table<'_, '_>) -> Vec<ChoiceOption> {
+    let mut out = Vec::new();
+    let Some(value) = qt.get("options") else {
+        return out;
+    };
+    let all_strings = matches!(value.get_ref(), toml::de::DeValue::Array(items)
+        if items.iter().all(|i| matches!(i.get_ref(), toml::de::DeValue::String(_))));
+    if all_strings {
+        for o in qt
+            .str_list(cx, "options")
+            .map(|l| l.value)
+            .unwrap_or_default()
+        {
+            out.push(ChoiceOption {
+                code: o.value.clone(),
+                label: o.value,
+            });
+        }
+        return out;
+    }
+    for ot in qt.tables(cx, "options") {
+        ot.deny_unknown(cx, &["code", "label"]);
+        if let (Some(code), Some(label)) = (ot.req_str(cx, "code"), ot.req_str(cx, "label")) {
+            out.push(ChoiceOption {
+                code: code.value,
+                label: label.value,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,503 @@
+//! Satisfaction surveys over the API: issuing a tokenised link for a case
+//! (`POST /api/v1/cases/{number}/surveys`, or by itself when a transition enters a state the
+//! policy names), the customer's side without login (`GET`/`POST /api/v1/public/surveys/{token}`;
+//! the phone page is `web::survey`), and results by unit, person or category
+//! (`GET /api/v1/surveys/results`).
+//!
+//! Tokens are 256-bit random values shown once, in the issuing response; only their hash is
+//! stored. An unknown (or forged) token is 404, an expired one 410, a second answer 409.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use manyi_core::case::Case;
+use manyi_core::engine::{Refusal, RefusalReason};
+use manyi_core::survey::{self, QuestionKind, SurveyRule};
+use manyi_store::{NewSurvey, SurveyFilter, SurveyRecord, User};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::AppState;
+use crate::api::cases::{actor_of, case_of, directory_for, may_see, timestamp};
+use crate::auth::{CurrentUser, random_token, token_hash};
+use crate::error::AppError;
+use crate::json::{ApiJson, ApiPath};
+
+/// A survey just issued: the only time its link is shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedSurvey {
+    pub token: String,
+    /// The page's path, `/public/survey/{token}`.
+    pub path: String,
+    /// The full link, from the request's host.
+    pub link: String,
+    pub expires_at: String,
+    /// The SMS / e-mail text with the link, in Chinese and in English.
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// The scheme and host links are made of, from the request.
+pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
+
+/// Issues a survey for `case` (stored as `case_id`, read under `policy_id`): a new token, its
+/// hash stored with what the results are counted by.
+pub async fn issue(
+    state: &AppState,
+    rule: &SurveyRule,
+    case_id: i64,
+    case: &Case,
+    issued_by: Option<i64>,
+    origin: &str,
+) -> Result<IssuedSurvey, AppError> {
+    let token = random_token(32);
+    let now = state.clock.now();
+    let expires = survey::expires_at(rule, now);
+    state
+        .store
+        .insert_survey(NewSurvey {
+            token_hash: token_hash(&token),
+            case_id,
+            kind: case.kind.clone(),
+            unit_id: case.owner_unit.id,
+            handler_id: case.assignee.as_ref().map(|a| a.id),
+            category: case
+                .fields
+                .get("category")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            issued_by,
+            issued_at: now,
+            expires_at: expires,
+        })
+        .await?;
+    let path = format!("/public/survey/{token}");
+    let link = format!("{origin}{path}");
+    let expires_text = timestamp(expires);
+    let day = expires_text.get(..10).unwrap_or(&expires_text).to_owned();
+    let (message_zh, message_en) = survey::message(rule, &case.number, &link, &day);
+    Ok(IssuedSurvey {
+        token,
+        path,
+        link,
+        expires_at: expires_text,
+        message_zh,
+        message_en,
+    })
+}
+
+/// `POST /api/v1/cases/{number}/surveys`: issues a survey by hand.
+pub async fn issue_for_case(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    ApiPath(number): ApiPath<String>,
+) -> Result<Response, AppError> {
+    let record = state
+        .store
+        .case_by_number(&number)
+        .await?
+        .filter(|r| may_see(&user.0, r))
+        .ok_or_else(|| AppError::NotFound(format!("no case {number}")))?;
+    let case = case_of(&record)?;
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let directory = directory_for(&state, None, &Map::new()).await?;
+    let actor = actor_of(&user.0, &directory)?;
+    let rule = survey::check_issue(&policy, &case, &actor).map_err(AppError::Refused)?;
+    let issued = issue(
+        &state,
+        rule,
+        record.id,
+        &case,
+        Some(user.0.id),
+        &origin(&state, &headers),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(issued)).into_response())
+}
+
+/// Issues a survey when `action` has just taken `case` into a state whose entry issues one
+/// (`issue_on`); the link is in the transition's response.
+pub async fn issue_on_entry(
+    state: &AppState,
+    policy: &manyi_core::policy::Policy,
+    case: &Case,
+    action: &str,
+    headers: &HeaderMap,
+) -> Result<Option<IssuedSurvey>, AppError> {
+    let Some(kind) = policy.kind(&case.kind) else {
+        return Ok(None);
+    };
+    let Some(rule) = &kind.survey else {
+        return Ok(None);
+    };
+    let entered = kind
+        .transition(action)
+        .is_some_and(|t| t.to != manyi_core::policy::STAY && t.to == case.state);
+    if !entered || !rule.issue_on.contains(&case.state) {
+        return Ok(None);
+    }
+    let record = state
+        .store
+        .case_by_number(&case.number)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("case {} vanished", case.number)))?;
+    issue(state, rule, record.id, case, None, &origin(state, headers))
+        .await
+        .map(Some)
+}
+
+/// A survey as the customer sees it.
+#[derive(Serialize)]
+pub struct PublicSurvey {
+    pub title: String,
+    pub title_en: Option<String>,
+    pub case: String,
+    pub expires_at: String,
+    pub answered: bool,
+    pub questions: Vec<QuestionBody>,
+}
+
+#[derive(Serialize)]
+pub struct QuestionBody {
+    pub id: String,
+    pub label: String,
+    pub label_en: Option<String>,
+    /// `rating`, `choice` or `text`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub required: bool,
+    pub options: Vec<OptionBody>,
+}
+
+#[derive(Serialize)]
+pub struct OptionBody {
+    pub code: String,
+    pub label: String,
+}
+
+/// What a token opens: the survey record and its policy's questions, or 404 / 410.
+pub async fn open_token(
+    state: &AppState,
+    token: &str,
+) -> Result<(SurveyRecord, SurveyRule, Timestamp), AppError> {
+    let not_found = || AppError::NotFound("no such survey link".into());
+    // A token is 64 hex characters; anything else is not looked up at all.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_found());
+    }
+    let record = state
+        .store
+        .survey_by_token_hash(&token_hash(token))
+        .await?
+        .ok_or_else(not_found)?;
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let rule = policy
+        .kind(&record.kind)
+        .and_then(|k| k.survey.clone())
+        .ok_or_else(not_found)?;
+    Ok((record, rule, state.clock.now()))
+}
+
+pub fn public_body(record: &SurveyRecord, rule: &SurveyRule) -> PublicSurvey {
+    PublicSurvey {
+        title: rule.title.clone(),
+        title_en: rule.title_en.clone(),
+        case: record.case_number.clone(),
+        expires_at: timestamp(record.expires_at),
+        answered: record.answered_at.is_some(),
+        questions: rule
+            .questions
+            .iter()
+            .map(|q| QuestionBody {
+                id: q.id.clone(),
+                label: q.label.clone(),
+                label_en: q.label_en.clone(),
+                kind: q.kind.keyword().to_owned(),
+                required: q.required,
+                options: match &q.kind {
+                    QuestionKind::Choice { options } => options
+                        .iter()
+                        .map(|o| OptionBody {
+                            code: o.code.clone(),
+                            label: o.label.clone(),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// Why an answer is not taken.
+pub enum AnswerError {
+    Expired,
+    AlreadyAnswered,
+    Invalid(Vec<manyi_core::engine::FieldError>),
+    App(AppError),
+}
+
+impl From<AppError> for AnswerError {
+    fn from(e: AppError) -> Self {
+        AnswerError::App(e)
+    }
+}
+
+impl From<AnswerError> for AppError {
+    fn from(e: AnswerError) -> Self {
+        match e {
+            AnswerError::Expired => AppError::Gone(
+                "此调查链接已过期 / this survey link has expired".into(),
+            ),
+            AnswerError::AlreadyAnswered => AppError::Conflict(
+                "此调查已提交过，每个链接只能提交一次 / this survey was already answered; a link takes one answer"
+                    .into(),
+            ),
+            AnswerError::Invalid(fields) => AppError::Refused(Refusal {
+                reason: RefusalReason::InvalidFields,
+                clause: None,
+                message_zh: format!("{} 项回答有误", fields.len()),
+                message: format!("{} answer(s) invalid", fields.len()),
+                fields,
+            }),
+            AnswerError::App(e) => e,
+        }
+    }
+}
+
+/// Records the answers to the survey `record`: checked against its questions, once.
+pub async fn answer(
+    state: &AppState,
+    record: &SurveyRecord,
+    rule: &SurveyRule,
+    answers: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<(), AnswerError> {
+    if record.answered_at.is_some() {
+        return Err(AnswerError::AlreadyAnswered);
+    }
+    if now >= record.expires_at {
+        return Err(AnswerError::Expired);
+    }
+    let clean = survey::validate_answers(rule, answers).map_err(AnswerError::Invalid)?;
+    let taken = state
+        .store
+        .answer_survey(record.id, &Value::Object(clean), now)
+        .await
+        .map_err(AppError::from)?;
+    if taken {
+        Ok(())
+    } else {
+        Err(AnswerError::AlreadyAnswered)
+    }
+}
+
+/// `GET /api/v1/public/surveys/{token}` (no login).
+pub async fn public_show(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+) -> Result<axum::Json<PublicSurvey>, AppError> {
+    let (record, rule, now) = open_token(&state, &token).await?;
+    if record.answered_at.is_none() && now >= record.expires_at {
+        return Err(AnswerError::Expired.into());
+    }
+    Ok(axum::Json(public_body(&record, &rule)))
+}
+
+/// `POST /api/v1/public/surveys/{token}` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    pub answers: Map<String, Value>,
+}
+
+/// `POST /api/v1/public/surveys/{token}` (no login): one answer per token.
+pub async fn public_answer(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(req): ApiJson<AnswerRequest>,
+) -> Result<axum::Json<Value>, AppError> {
+    let (record, rule, now) = open_token(&state, &token).await?;
+    answer(&state, &record, &rule, &req.answers, now).await?;
+    Ok(axum::Json(serde_json::json!({
+        "status": "answered",
+        "message_zh": "感谢您的评价！",
+        "message": "Thank you for your feedback.",
+    })))
+}
+
+/// `GET /api/v1/surveys/results` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsQuery {
+    /// Answered from (inclusive): RFC 3339 or `YYYY-MM-DD` (Asia/Shanghai).
+    pub from: Option<String>,
+    /// Answered before (exclusive).
+    pub to: Option<String>,
+    /// `unit` (default), `person` (the handler) or `category`.
+    pub by: Option<String>,
+}
+
+/// One group of results.
+#[derive(Serialize, Default)]
+pub struct ResultGroup {
+    pub key: String,
+    pub label: String,
+    /// Answered surveys.
+    pub answered: u64,
+    /// Mean of the rating answers (1–5), over every rating question.
+    pub mean_rating: Option<f64>,
+    /// Rating answers of 1, 2, 3, 4 and 5.
+    pub ratings: [u64; 5],
+    /// Share of rating answers of 4 or 5 (满意率).
+    pub satisfied_share: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct ResultsBody {
+    pub by: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub groups: Vec<ResultGroup>,
+    pub total: ResultGroup,
+}
+
+fn add(group: &mut ResultGroup, record: &SurveyRecord, rule: Option<&SurveyRule>) {
+    group.answered += 1;
+    let Some(rule) = rule else {
+        return;
+    };
+    for q in rule
+        .questions
+        .iter()
+        .filter(|q| q.kind == QuestionKind::Rating)
+    {
+        if let Some(n) = record.answers.get(&q.id).and_then(Value::as_i64)
+            && (1..=5).contains(&n)
+            && let Some(slot) = usize::try_from(n - 1)
+                .ok()
+                .and_then(|i| group.ratings.get_mut(i))
+        {
+            *slot += 1;
+        }
+    }
+}
+
+fn finish(group: &mut ResultGroup) {
+    let count: u64 = group.ratings.iter().sum();
+    if count > 0 {
+        let sum: u64 = group
+            .ratings
+            .iter()
+            .zip(1u64..)
+            .map(|(n, score)| n * score)
+            .sum();
+        // Two decimals are what a report shows.
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        group.mean_rating = Some(round(sum as f64 / count as f64));
+        group.satisfied_share = Some(round(
+            (group.ratings[3] + group.ratings[4]) as f64 / count as f64,
+        ));
+    }
+}
+
+/// `GET /api/v1/surveys/results?from&to&by=unit|person|category`: answered surveys in the
+/// caller's jurisdiction (their unit's subtree; an admin sees all), grouped.
+pub async fn results(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ResultsQuery>,
+) -> Result<axum::Json<ResultsBody>, AppError> {
+    let by = q.by.clone().unwrap_or_else(|| "unit".into());
+    if !["unit", "person", "category"].contains(&by.as_str()) {
+        return Err(AppError::BadRequest(format!(
+            "`by` is unit, person or category, not `{by}`"
+        )));
+    }
+    let instant = |name: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|s| crate::api::cases::parse_instant(name, s))
+            .transpose()
+    };
+    let filter = SurveyFilter {
+        from: instant("from", &q.from)?,
+        to: instant("to", &q.to)?,
+        unit_path: (!is_admin(&user.0)).then(|| user.0.unit_path.clone()),
+    };
+    let records = state.store.answered_surveys(&filter).await?;
+    let mut policies: BTreeMap<i64, std::sync::Arc<crate::policies::Compiled>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, ResultGroup> = BTreeMap::new();
+    let mut total = ResultGroup {
+        key: "*".into(),
+        label: "合计".into(),
+        ..ResultGroup::default()
+    };
+    for r in &records {
+        if let std::collections::btree_map::Entry::Vacant(slot) = policies.entry(r.policy_id) {
+            slot.insert(state.policies.get(&state.store, r.policy_id).await?);
+        }
+        let kind = policies.get(&r.policy_id).and_then(|p| p.kind(&r.kind));
+        let rule = kind.and_then(|k| k.survey.as_ref());
+        let (gkey, label) = match by.as_str() {
+            "person" => (
+                r.handler_login.clone().unwrap_or_else(|| "-".into()),
+                r.handler_name.clone().unwrap_or_else(|| "（无）".into()),
+            ),
+            "category" => {
+                let code = r.category.clone().unwrap_or_else(|| "-".into());
+                let label = kind
+                    .and_then(|k| k.field("category"))
+                    .and_then(|f| match &f.field_type {
+                        manyi_core::policy::FieldType::Choice { options } => options
+                            .iter()
+                            .find(|o| o.code == code)
+                            .map(|o| o.label.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| code.clone());
+                (code, label)
+            }
+            _ => (r.unit_code.clone(), r.unit_name.clone()),
+        };
+        let group = groups.entry(gkey.clone()).or_insert_with(|| ResultGroup {
+            key: gkey,
+            label,
+            ..ResultGroup::default()
+        });
+        add(group, r, rule);
+        add(&mut total, r, rule);
+    }
+    let mut groups: Vec<ResultGroup> = groups.into_values().collect();
+    groups.iter_mut().for_each(finish);
+    finish(&mut total);
+    Ok(axum::Json(ResultsBody {
+        by,
+        from: q.from,
+        to: q.to,
+        groups,
+        total,
+    }))
+}
+
+fn is_admin(user: &User) -> bool {
+    user.roles.iter().any(|r| r == "admin")
+}
