@@ -115,6 +115,8 @@ pub enum RefusalReason {
     NotSubstantiated,
     /// A penalty may be appealed once.
     AlreadyAppealed,
+    /// A soft rule (原则上) warns: the action needs an authorised override with a reason.
+    SoftRule,
 }
 
 /// A problem with one field.
@@ -314,6 +316,31 @@ pub fn decide_transition(
     calendar: &CalendarView<'_>,
     now: Timestamp,
 ) -> Result<Event, Refusal> {
+    decide_transition_with(policy, case, input, None, actor, directory, calendar, now)
+        .map(|d| d.event)
+}
+
+/// A decided transition, with the event logging a soft rule's override when there was one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    pub event: Event,
+    /// `rule_overridden`, to append before `event` (`crate::soft`).
+    pub overridden: Option<Event>,
+}
+
+/// [`decide_transition`], with an override of a soft rule (原则上) the user asked for.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_transition_with(
+    policy: &Policy,
+    case: &Case,
+    input: &TransitionInput,
+    override_request: Option<&crate::soft::Override>,
+    actor: &Actor,
+    directory: &Directory,
+    calendar: &CalendarView<'_>,
+    now: Timestamp,
+) -> Result<Decided, Refusal> {
+    let mut overridden = None;
     let kind = policy.kind(&case.kind).ok_or_else(|| {
         Refusal::new(
             RefusalReason::UnknownKind,
@@ -435,6 +462,22 @@ pub fn decide_transition(
         let actor_view = ActorView::new(actor, case);
         match condition.evaluate(&view, &actor_view, &input_fields) {
             Ok(true) => {}
+            Ok(false) if t.soft.is_some() => {
+                let warning = t
+                    .refusal
+                    .clone()
+                    .unwrap_or_else(|| format!("应满足：{}", condition.source()));
+                if let Some(rule) = &t.soft {
+                    overridden = Some(crate::soft::check_override(
+                        t,
+                        rule,
+                        &warning,
+                        actor,
+                        override_request,
+                        now,
+                    )?);
+                }
+            }
             Ok(false) => {
                 let zh = t
                     .refusal
@@ -483,6 +526,7 @@ pub fn decide_transition(
     if !errors.is_empty() {
         return Err(Refusal::invalid(errors, clause));
     }
+    crate::violations::check_validity(kind, &fields, t.target(&case.state))?;
 
     // Ownership and assignment effects.
     let mut owner = case.owner_unit.clone();
@@ -576,13 +620,16 @@ pub fn decide_transition(
         calendar,
         now,
     )?;
-    Ok(Event {
-        at: now,
-        actor: person_of(actor),
-        action: t.id.clone(),
-        clause: Some(t.clause.clone()),
-        change,
-        clocks,
+    Ok(Decided {
+        event: Event {
+            at: now,
+            actor: person_of(actor),
+            action: t.id.clone(),
+            clause: Some(t.clause.clone()),
+            change,
+            clocks,
+        },
+        overridden,
     })
 }
 

@@ -22,6 +22,10 @@
 //!   breaches (violations, notifications, hand-up) and the timer rows the shell keeps.
 //! - [`penalties`] — the fine schedule: violations → penalty proposals, decisions within the
 //!   range, one appeal; recorded decisions, never wage deductions.
+//! - [`violations`] — violations the engine detects by itself (an incomplete record at
+//!   closing, an upheld complaint, a repeat complaint, a recused person's attempt) and the
+//!   validity gate (valid / invalid, with the explanation to the customer).
+//! - [`soft`] — soft rules (原则上): a warning an authorised person may override with a reason.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
@@ -35,7 +39,9 @@ pub mod numbering;
 pub mod org;
 pub mod penalties;
 pub mod policy;
+pub mod soft;
 pub mod values;
+pub mod violations;
 
 /// Asia/Shanghai. China has observed no daylight-saving time since 1991, so a fixed +08:00
 /// offset is exact for every date manyi computes, and needs no time-zone database.

@@ -95,6 +95,10 @@ pub fn router(state: AppState) -> Router {
         .route("/cases", post(api::cases::create).get(api::cases::list))
         .route("/cases/{number}", get(api::cases::show))
         .route("/cases/{number}/events", get(api::cases::events))
+        .route(
+            "/cases/{number}/violations",
+            get(api::violations::case_violations),
+        )
         .route("/cases/{number}/transitions", post(api::cases::transition))
         .route("/deadlines", get(api::cases::deadlines))
         .route("/calendar/alerts", get(api::cases::calendar_alerts))

@@ -264,6 +264,9 @@ fn read_kind(
             "clock",
             "subject_field",
             "recusal_clause",
+            "validity",
+            "record_completeness",
+            "repeat_complaint",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -412,6 +415,8 @@ fn read_kind(
         .str(cx, "recusal_clause")
         .map_or_else(|| DEFAULT_RECUSAL_CLAUSE.to_owned(), |c| c.value);
 
+    let checks = super::violations::read_checks(cx, t, &field_types, &states, role_ids);
+
     // Whole-graph checks: reachability and dead ends.
     if let Some(initial) = &initial
         && state_ids.contains(initial.value.as_str())
@@ -434,6 +439,7 @@ fn read_kind(
         clocks,
         subject_field: subject_field.map(|f| f.value),
         recusal_clause,
+        checks,
     })
 }
 
@@ -689,7 +695,7 @@ fn read_breach(
                 let liable = liable
                     .iter()
                     .filter_map(|l| match Liable::parse(&l.value) {
-                        Some(Liable::Role(r)) if !names.roles.contains(&r) => {
+                        Some(Liable::Role(r) | Liable::ParentRole(r)) if !names.roles.contains(&r) => {
                             cx.error(&l.span, format!("unknown role `{r}` in `liable`"));
                             None
                         }
@@ -1029,6 +1035,8 @@ fn read_transition(
             "effects",
             "clause",
             "refusal",
+            "soft",
+            "override_by",
         ],
     );
     let id = t.req_str(cx, "id")?;
@@ -1122,6 +1130,7 @@ fn read_transition(
             }
         });
     let effects = read_effects(cx, t, fields, &id.value);
+    let soft = super::violations::read_soft(cx, t, condition.is_some(), role_ids);
     let transition = Transition {
         id: id.value.clone(),
         label: label.map(|l| l.value).unwrap_or_default(),
@@ -1137,6 +1146,7 @@ fn read_transition(
         // transition avoids follow-on "unreachable" noise in the graph checks.
         clause: clause.map(|c| c.value).unwrap_or_default(),
         refusal: t.str(cx, "refusal").map(|a| a.value),
+        soft,
     };
     Some((id, transition))
 }
@@ -1350,6 +1360,8 @@ fn read_penalties(
                 "discipline_referral",
                 "decided_by",
                 "appeal_decided_by",
+                "stacking",
+                "group",
                 "clause",
             ],
         );
@@ -1364,7 +1376,7 @@ fn read_penalties(
                 cx.error(
                     &v.span,
                     format!(
-                        "`{}` is not a violation; use clock:CLOCK or upheld:FIELD=CODE",
+                        "`{}` is not a violation; use clock:CLOCK, upheld:FIELD=CODE, record, record:FIELD, repeat or recusal",
                         v.value
                     ),
                 );
@@ -1388,6 +1400,7 @@ fn read_penalties(
                         );
                     }
                 }
+                other => super::violations::check_selector(cx, &v.span, other, kinds),
             }
             Some(sel)
         });
@@ -1412,36 +1425,12 @@ fn read_penalties(
                 }
             },
         };
-        let liable = pt
+        let liable_list = pt
             .str_list(cx, "liable")
             .map(|l| l.value)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|l| match Liable::parse(&l.value) {
-                Some(Liable::Role(r)) if !role_ids.contains(&r) => {
-                    cx.error(&l.span, format!("unknown role `{r}` in `liable`"));
-                    None
-                }
-                Some(Liable::OwnerUnit) => {
-                    cx.error(
-                        &l.span,
-                        "a penalty falls on persons: liable is first_contact, assignee or role:ROLE",
-                    );
-                    None
-                }
-                Some(parsed) => Some(parsed),
-                None => {
-                    cx.error(
-                        &l.span,
-                        format!(
-                            "`{}`: liable is first_contact, assignee or role:ROLE",
-                            l.value
-                        ),
-                    );
-                    None
-                }
-            })
-            .collect();
+            .unwrap_or_default();
+        let liable = super::violations::read_liable(cx, &liable_list, role_ids, false);
+        let stacking = super::violations::read_stacking(cx, &pt);
         let requires_substantiation = pt.bool(cx, "requires_substantiation").unwrap_or(false);
         let substantiation = pt.table(cx, "substantiation").and_then(|st| {
             st.deny_unknown(cx, &["field", "value"]);
@@ -1506,6 +1495,7 @@ fn read_penalties(
                 discipline_referral,
                 decided_by,
                 appeal_decided_by,
+                stacking,
                 clause: clause.value,
             });
             ids.push(id);

@@ -9,6 +9,7 @@ mod diag;
 mod explain;
 mod load;
 mod reader;
+mod violations;
 
 use std::collections::BTreeMap;
 
@@ -95,6 +96,8 @@ pub struct CaseKind {
     pub subject_field: Option<String>,
     /// The clause every recusal refusal names (default `CLAUSES A26`).
     pub recusal_clause: String,
+    /// The validity gate, record completeness and repeat-complaint rules (`crate::violations`).
+    pub checks: crate::violations::KindChecks,
 }
 
 impl CaseKind {
@@ -283,6 +286,8 @@ pub struct Transition {
     pub clause: String,
     /// A custom refusal message (zh-CN) shown when the guard fails.
     pub refusal: Option<String>,
+    /// `soft = true`: the guard is a 原则上 rule an authorised role may override (`crate::soft`).
+    pub soft: Option<crate::soft::SoftRule>,
 }
 
 impl Transition {

@@ -241,7 +241,7 @@ pub async fn list_violations(
     Ok(axum::Json(ViolationList { items }))
 }
 
-fn violation_body(v: ViolationRecord) -> ViolationBody {
+pub(crate) fn violation_body(v: ViolationRecord) -> ViolationBody {
     ViolationBody {
         id: v.id,
         case: v.case_number,
@@ -257,7 +257,7 @@ fn violation_body(v: ViolationRecord) -> ViolationBody {
 }
 
 /// The people a page of penalties names, by id.
-async fn people(state: &AppState) -> Result<HashMap<i64, User>, AppError> {
+pub(crate) async fn people(state: &AppState) -> Result<HashMap<i64, User>, AppError> {
     Ok(state
         .store
         .list_users()
@@ -267,7 +267,7 @@ async fn people(state: &AppState) -> Result<HashMap<i64, User>, AppError> {
         .collect())
 }
 
-fn person_body(people: &HashMap<i64, User>, id: Option<i64>) -> Option<PersonBody> {
+pub(crate) fn person_body(people: &HashMap<i64, User>, id: Option<i64>) -> Option<PersonBody> {
     let u = people.get(&id?)?;
     Some(PersonBody {
         login: u.login.clone(),
@@ -292,7 +292,7 @@ fn decision(
     })
 }
 
-fn penalty_body(p: PenaltyRecord, people: &HashMap<i64, User>) -> PenaltyBody {
+pub(crate) fn penalty_body(p: PenaltyRecord, people: &HashMap<i64, User>) -> PenaltyBody {
     let range = AmountRange {
         min_fen: p.min_fen,
         max_fen: p.max_fen,
