@@ -16,3 +16,4 @@ mod idempotency;
 mod policies;
 mod refusals;
 mod validation;
+mod violations;
