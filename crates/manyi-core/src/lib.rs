@@ -25,6 +25,8 @@
 //! - [`violations`] — violations the engine detects by itself (an incomplete record at
 //!   closing, an upheld complaint, a repeat complaint, a recused person's attempt) and the
 //!   validity gate (valid / invalid, with the explanation to the customer).
+//! - [`rewards`] — annual individual and collective awards: a nomination, a decision by an
+//!   authorised person with a reason (the mirror image of penalties).
 //! - [`soft`] — soft rules (原则上): a warning an authorised person may override with a reason.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
@@ -39,6 +41,7 @@ pub mod numbering;
 pub mod org;
 pub mod penalties;
 pub mod policy;
+pub mod rewards;
 pub mod soft;
 pub mod values;
 pub mod violations;

@@ -106,6 +106,12 @@ pub fn router(state: AppState) -> Router {
         .route("/violations", get(api::penalties::list_violations))
         .route("/penalties", get(api::penalties::list_penalties))
         .route("/penalties.csv", get(api::penalties::penalties_csv))
+        .route(
+            "/rewards",
+            get(api::rewards::list).post(api::rewards::propose),
+        )
+        .route("/rewards.csv", get(api::rewards::csv))
+        .route("/rewards/{id}/decide", post(api::rewards::decide))
         .route("/penalties/{id}/decide", post(api::penalties::decide))
         .route("/penalties/{id}/appeal", post(api::penalties::appeal))
         .route(

@@ -45,6 +45,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "penalties",
         include_str!("../migrations/sqlite/0005_penalties.sql"),
     ),
+    (
+        8,
+        "rewards",
+        include_str!("../migrations/sqlite/0008_rewards.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -72,6 +77,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         5,
         "penalties",
         include_str!("../migrations/postgres/0005_penalties.sql"),
+    ),
+    (
+        8,
+        "rewards",
+        include_str!("../migrations/postgres/0008_rewards.sql"),
     ),
 ];
 

@@ -254,6 +254,20 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
         );
         push(&Some(p.clause.clone()), format!("penalty {}", p.id), how);
     }
+    for r in &policy.rewards {
+        push(
+            &Some(r.clause.clone()),
+            format!("reward {}", r.id),
+            format!(
+                "reward {} to a {} per year, {}; proposed by {}, decided by {} with a reason",
+                r.label,
+                r.recipient.as_str(),
+                r.amount_text(),
+                r.proposed_by.join("/"),
+                r.decided_by.join("/")
+            ),
+        );
+    }
     // Stable sort: within a clause, rows keep their order in the file.
     rows.sort_by_key(|r| clause_order(&r.clause));
     rows

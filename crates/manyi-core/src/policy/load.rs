@@ -55,7 +55,10 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         return finish(cx, None);
     }
     let root = Table::root(&doc);
-    root.deny_unknown(&mut cx, &["policy", "level", "role", "kind", "penalty"]);
+    root.deny_unknown(
+        &mut cx,
+        &["policy", "level", "role", "kind", "penalty", "reward"],
+    );
 
     let header = root.table(&mut cx, "policy");
     if header.is_none() && root.get("policy").is_none() {
@@ -111,6 +114,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
     }
 
     let penalties = read_penalties(&mut cx, &root, &role_ids, &kinds);
+    let rewards = super::violations::read_rewards(&mut cx, &root, &role_ids);
 
     let policy = match (id, title) {
         (Some(id), Some(title)) => Some(Policy {
@@ -121,6 +125,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             roles,
             kinds,
             penalties,
+            rewards,
         }),
         _ => None,
     };
@@ -1507,7 +1512,7 @@ fn read_penalties(
 
 /// An amount in yuan — an integer or a string such as `"12.50"` — or a range `[min, max]`,
 /// as fen.
-fn read_amount(cx: &mut Ctx<'_>, v: &toml::Spanned<DeValue<'_>>) -> Option<(i64, i64)> {
+pub(super) fn read_amount(cx: &mut Ctx<'_>, v: &toml::Spanned<DeValue<'_>>) -> Option<(i64, i64)> {
     let one = |cx: &mut Ctx<'_>, v: &toml::Spanned<DeValue<'_>>| -> Option<i64> {
         let fen = match v.get_ref() {
             DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())

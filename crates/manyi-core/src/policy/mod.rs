@@ -34,6 +34,8 @@ pub struct Policy {
     pub kinds: Vec<CaseKind>,
     /// The fine schedule (`[[penalty]]`): what a violation may cost whom.
     pub penalties: Vec<crate::penalties::PenaltyRule>,
+    /// Awards (`[[reward]]`): the mirror image of penalties.
+    pub rewards: Vec<crate::rewards::RewardRule>,
 }
 
 impl Policy {
@@ -51,6 +53,10 @@ impl Policy {
 
     pub fn penalty(&self, id: &str) -> Option<&crate::penalties::PenaltyRule> {
         self.penalties.iter().find(|p| p.id == id)
+    }
+
+    pub fn reward(&self, id: &str) -> Option<&crate::rewards::RewardRule> {
+        self.rewards.iter().find(|r| r.id == id)
     }
 }
 

@@ -382,3 +382,103 @@ pub(super) fn check_selector(
         ViolationSelector::Clock(_) | ViolationSelector::Upheld { .. } => {}
     }
 }
+
+/// The `[[reward]]` rules (ccb-counter 第三十二条).
+pub(super) fn read_rewards(
+    cx: &mut Ctx<'_>,
+    root: &Table<'_, '_>,
+    role_ids: &HashSet<String>,
+) -> Vec<crate::rewards::RewardRule> {
+    use crate::rewards::{Recipient, RewardRule};
+    let mut ids = Vec::new();
+    let mut rules = Vec::new();
+    for rt in root.tables(cx, "reward") {
+        rt.deny_unknown(
+            cx,
+            &[
+                "id",
+                "label",
+                "recipient",
+                "period",
+                "amount",
+                "proposed_by",
+                "decided_by",
+                "clause",
+            ],
+        );
+        let id = rt.req_str(cx, "id");
+        let label = rt.req_str(cx, "label");
+        let clause = rt.req_str(cx, "clause");
+        let recipient = match rt.req_str(cx, "recipient") {
+            Some(r) => {
+                match r.value.as_str() {
+                    "person" => Some(Recipient::Person),
+                    "unit" => Some(Recipient::Unit),
+                    other => {
+                        cx.error(
+                        &r.span,
+                        format!("`recipient` is person (先进工作者) or unit (先进集体), not `{other}`"),
+                    );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        if let Some(p) = rt.str(cx, "period")
+            && p.value != "yearly"
+        {
+            cx.error(
+                &p.span,
+                format!(
+                    "`period` is yearly (the only period so far), not `{}`",
+                    p.value
+                ),
+            );
+        }
+        let amount = match rt.get("amount") {
+            Some(v) => super::load::read_amount(cx, v),
+            None => Some((0, 0)),
+        };
+        let mut roles = |key: &str| match rt.str_list(cx, key) {
+            Some(l) if !l.value.is_empty() => {
+                for r in &l.value {
+                    if !role_ids.contains(&r.value) {
+                        cx.error(&r.span, format!("unknown role `{}` in `{key}`", r.value));
+                    }
+                }
+                l.value.into_iter().map(|r| r.value).collect()
+            }
+            _ => {
+                cx.error(
+                    &rt.span,
+                    format!("a reward needs `{key}`: at least one role"),
+                );
+                Vec::new()
+            }
+        };
+        let proposed_by = roles("proposed_by");
+        let decided_by = roles("decided_by");
+        if let (Some(id), Some(label), Some(clause), Some(recipient), Some((min_fen, max_fen))) =
+            (id, label, clause, recipient, amount)
+        {
+            rules.push(RewardRule {
+                id: id.value.clone(),
+                label: label.value,
+                recipient,
+                min_fen,
+                max_fen,
+                proposed_by,
+                decided_by,
+                clause: clause.value,
+            });
+            ids.push(id);
+        }
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].iter().any(|x| x.value == id.value) {
+            cx.error(&id.span, format!("duplicate reward `{}`", id.value));
+        }
+    }
+    rules
+}

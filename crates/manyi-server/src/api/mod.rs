@@ -4,4 +4,5 @@ pub mod cases;
 pub mod org;
 pub mod penalties;
 pub mod policies;
+pub mod rewards;
 pub mod violations;

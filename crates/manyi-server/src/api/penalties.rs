@@ -148,7 +148,8 @@ pub struct AppealRequest {
     pub reason: String,
 }
 
-const NOTE: &str = "记录在案的处理决定，不是自动扣薪 / a recorded decision, never a wage deduction";
+pub(crate) const NOTE: &str =
+    "记录在案的处理决定，不是自动扣薪 / a recorded decision, never a wage deduction";
 
 async fn filter_of(
     state: &AppState,
@@ -195,7 +196,7 @@ async fn filter_of(
     Ok(f)
 }
 
-fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
+pub(crate) fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Ok(t);
     }
@@ -434,7 +435,7 @@ pub async fn penalties_csv(
 
 /// One CSV cell (RFC 4180). Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
 /// first) is prefixed with `'`: reasons are typed by people.
-fn csv_cell(s: &str) -> String {
+pub(crate) fn csv_cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
@@ -549,7 +550,7 @@ async fn step_context(state: &AppState, user: &User, id: i64) -> Result<StepCont
 }
 
 /// An amount as the API takes it: fen as an integer, or yuan as a string.
-fn amount_of(v: &Value) -> Result<i64, AppError> {
+pub(crate) fn amount_of(v: &Value) -> Result<i64, AppError> {
     let bad = || AppError::Invalid {
         detail: "`amount` is fen as an integer (3000) or yuan as a string (\"30.00\")".into(),
         fields: Vec::new(),

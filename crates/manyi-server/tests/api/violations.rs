@@ -384,3 +384,70 @@ async fn a_recused_persons_attempt_is_refused_and_logged_against_them() {
     assert_eq!(v["rule"], "assess");
     assert_eq!(v["liable_persons"][0]["login"], OUTLET_HEAD);
 }
+
+#[tokio::test]
+async fn ccb_32_an_advanced_worker_is_nominated_once_and_the_reward_decided_with_a_reason() {
+    let app = spawn_app().await;
+    let nomination = json!({"policy": "ccb-counter", "rule": "advanced_worker",
+        "period": "2026", "person": TELLER, "basis": "全年零投诉，客户表扬 12 次"});
+    let (status, _, reward) = app
+        .post_json("/api/v1/rewards", &token(OUTLET_HEAD), &nomination)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reward:#}");
+    assert_eq!(reward["status"], "proposed");
+    assert_eq!(reward["clause"], "第三十二条");
+    assert_eq!(reward["range"]["text"], "0.00–5000.00 元");
+    // Once per rule, year and person.
+    let reply = app
+        .post_json("/api/v1/rewards", &token(OUTLET_HEAD), &nomination)
+        .await;
+    assert_problem(&reply, StatusCode::CONFLICT, "conflict");
+    // The teller may not nominate; a wrong period names the field.
+    let reply = app
+        .post_json("/api/v1/rewards", &token(TELLER), &nomination)
+        .await;
+    assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    let mut bad = nomination.clone();
+    bad["period"] = json!("2026上半年");
+    let reply = app
+        .post_json("/api/v1/rewards", &token(OUTLET_HEAD), &bad)
+        .await;
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(
+        field_errors(&problem),
+        [("period".into(), "period.year".into())]
+    );
+    let id = reward["id"].as_i64().unwrap();
+    // Out of range: refused, nothing changes; then granted inside it with a reason.
+    let path = format!("/api/v1/rewards/{id}/decide");
+    let reply = app
+        .post_json(
+            &path,
+            &token(BRANCH_HEAD),
+            &json!({"granted": true, "amount": "5000.01", "reason": "评选通过"}),
+        )
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "refused");
+    let (status, _, decided) = app
+        .post_json(
+            &path,
+            &token(BRANCH_HEAD),
+            &json!({"granted": true, "amount": "1000.00", "reason": "年度评选通过"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided:#}");
+    assert_eq!(decided["status"], "granted");
+    assert_eq!(decided["amount_fen"], 100_000);
+    assert_eq!(decided["decided_by"]["login"], BRANCH_HEAD);
+    let (_, _, list) = app
+        .get("/api/v1/rewards?period=2026", &token(BRANCH_HEAD))
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list:#}");
+    let (status, _, csv) = app.get("/api/v1/rewards.csv", &token(BRANCH_HEAD)).await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = csv.as_str().unwrap_or_default().to_owned();
+    assert!(
+        csv.contains("advanced_worker") && csv.contains("1000.00"),
+        "{csv}"
+    );
+}
