@@ -229,6 +229,8 @@ async fn page(
         .rev()
         .map(|e| event_view(e, kind, lang))
         .collect();
+    let (violations, notices) =
+        super::violations_view::for_case(state, &user.user, number, lang).await?;
     let owner_level = policy.level(&case.owner_unit.level).map_or_else(
         || case.owner_unit.level.clone(),
         |l| lang.pick(&l.label, l.label_en.as_deref()).to_owned(),
@@ -251,6 +253,8 @@ async fn page(
         clocks => s(clocks),
         actions => s(actions),
         timeline => s(timeline),
+        violations => s(violations),
+        notices => s(notices),
         notice => ps.notice,
         refusal => s(ps.refusal),
     };
@@ -467,12 +471,14 @@ fn event_view(e: &EventBody, kind: Option<&CaseKind>, lang: Lang) -> EventView {
                 .flatten()
         }),
         changes,
+        // A soft rule's override shows its reason as the note.
         note: change
             .get("note")
+            .or_else(|| change.get("reason"))
             .and_then(Value::as_str)
             .map(str::to_owned),
         system,
-        breach: kind_of_change == "clock_breached",
+        breach: kind_of_change == "clock_breached" || kind_of_change == "violations_recorded",
     }
 }
 

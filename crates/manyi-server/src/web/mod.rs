@@ -41,6 +41,7 @@ mod register;
 mod session;
 mod templates;
 mod view;
+mod violations_view;
 mod workspace;
 
 use std::sync::Arc;
