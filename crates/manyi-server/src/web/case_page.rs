@@ -23,7 +23,7 @@ use super::session::{CsrfForm, Ctx, WebUser};
 use super::templates::{WebError, percent_encode, redirect, render_status, s};
 use super::view::{self, PolicyLookup};
 use crate::AppState;
-use crate::api::cases::{CaseBody, EventBody, events, show, transition_as};
+use crate::api::cases::{CaseBody, EventBody, events, show};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::json::ApiPath;
@@ -55,6 +55,8 @@ struct ActionForm {
     note: String,
     /// Open (after a refusal of this action).
     open: bool,
+    /// A soft rule (原则上): the form offers an override reason.
+    soft: bool,
 }
 
 #[derive(Serialize)]
@@ -342,6 +344,7 @@ async fn action_forms(
             inputs,
             note,
             open: attempt.is_some(),
+            soft: t.soft.is_some(),
         });
     }
     Ok(out)
@@ -492,6 +495,11 @@ pub async fn act(
 ) -> Result<Response, WebError> {
     let action = form.text("action");
     let note = form.text("note");
+    // 原则上: a soft rule is overridden only when a reason is typed (crate::api::violations).
+    let override_reason = form.text("override_reason");
+    let override_rule = (!override_reason.trim().is_empty()).then(|| manyi_core::soft::Override {
+        reason: override_reason.clone(),
+    });
     // The case's kind, to read the fields of the form; `show` keeps other jurisdictions out.
     let Json(case) = show(
         State(state.clone()),
@@ -513,7 +521,15 @@ pub async fn act(
         fields,
         note: (!note.is_empty()).then(|| note.clone()),
     };
-    match transition_as(&state, &user.user, &number, &input).await {
+    match crate::api::cases::transition_with(
+        &state,
+        &user.user,
+        &number,
+        &input,
+        override_rule.as_ref(),
+    )
+    .await
+    {
         Ok((case, ..)) => Ok(redirect(&format!(
             "/cases/{}?done={}",
             percent_encode(&case.number),

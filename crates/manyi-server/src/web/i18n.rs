@@ -448,6 +448,16 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("case.liable", "责任人", "Liable"),
     ("case.violation_at", "发生时间", "When"),
+    (
+        "case.override_reason",
+        "越过“原则上”规则的理由",
+        "Reason to override the soft rule",
+    ),
+    (
+        "case.override_hint",
+        "此操作受“原则上”规则约束；有权限的人员可填写理由后越过，并记入办理记录。",
+        "A soft rule (原则上) applies; an authorised person may override it with a reason, which is logged.",
+    ),
     ("case.liable_units", "责任单位", "Liable units"),
     ("case.notices", "客户通知", "Notices to the customer"),
     ("violation.deadline_breach", "超过时限", "Deadline passed"),
