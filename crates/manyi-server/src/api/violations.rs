@@ -139,6 +139,74 @@ async fn ledger_rows(
     Ok(rows)
 }
 
+/// Applies CLAUSES.md A22 to ledger rows built elsewhere (a clock breach's, by the scheduler):
+/// of the rules in one `stacking = "highest"` group, one person keeps only the highest tier on
+/// the case, counting what the ledger already holds for it.
+pub async fn stack_rows(
+    state: &AppState,
+    policy: &Policy,
+    case_id: i64,
+    rows: &mut [NewViolation],
+) -> Result<(), AppError> {
+    let grouped = policy
+        .penalties
+        .iter()
+        .any(|r| matches!(r.stacking, penalties::Stacking::Highest { .. }));
+    if !grouped || rows.iter().all(|r| r.penalties.is_empty()) {
+        return Ok(());
+    }
+    let existing: Vec<Existing> = state
+        .store
+        .list_penalties(&LedgerFilter {
+            case_id: Some(case_id),
+            ..LedgerFilter::default()
+        })
+        .await?
+        .into_iter()
+        .map(|p| Existing {
+            rule: p.rule,
+            person_id: p.person_id,
+            max_fen: p.max_fen,
+        })
+        .collect();
+    // Only the rule, the person and the maximum matter to stacking.
+    let mut batch = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        for (j, p) in row.penalties.iter().enumerate() {
+            batch.push((
+                i * 10_000 + j,
+                penalties::Proposal {
+                    rule: p.rule.clone(),
+                    clause: p.clause.clone(),
+                    person: PersonRef {
+                        id: p.person_id,
+                        login: String::new(),
+                        name: String::new(),
+                    },
+                    min_fen: p.min_fen,
+                    max_fen: p.max_fen,
+                    items: 1,
+                    discipline_referral: p.discipline_referral,
+                    requires_substantiation: p.requires_substantiation,
+                },
+            ));
+        }
+    }
+    let kept: Vec<usize> = penalties::apply_stacking(&policy.penalties, batch, &existing)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    for (i, row) in rows.iter_mut().enumerate() {
+        let mut j = 0;
+        row.penalties.retain(|_| {
+            let keep = kept.contains(&(i * 10_000 + j));
+            j += 1;
+            keep
+        });
+    }
+    Ok(())
+}
+
 fn push_event(next: Case, update: &mut CaseUpdate, event: &Event) -> Result<Case, AppError> {
     let number = next.number.clone();
     let after = case::apply(&number, Some(next), event)
