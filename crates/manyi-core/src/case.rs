@@ -107,6 +107,31 @@ pub enum Change {
     /// The calendar changed (new holiday data, a unit's calendar): deadlines were rebuilt.
     ClocksRecomputed { calendar_version: String },
     /// A clock's deadline passed: what the policy says a breach does.
+    /// Violations the engine detected by itself (an incomplete record at closing, an upheld
+    /// complaint, a repeat complaint, a recused person's attempt): see `crate::violations`.
+    ViolationsRecorded {
+        violations: Vec<Violation>,
+        /// The other case involved (the repeat complaint's new case).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        related_case: Option<String>,
+        /// The action that was attempted (a recused person's attempt).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempted: Option<String>,
+    },
+    /// A notice to send outside (the explanation to the customer of a complaint judged
+    /// invalid). Channels deliver it later; the case keeps it.
+    NoticeQueued {
+        /// `customer`.
+        audience: String,
+        text: String,
+    },
+    /// A soft rule (原则上) was overridden by an authorised person, with a reason.
+    RuleOverridden {
+        transition: String,
+        /// The warning the rule gives.
+        warning: String,
+        reason: String,
+    },
     ClockBreached {
         clock: String,
         due: Timestamp,
@@ -253,7 +278,10 @@ fn apply_change(
             | Change::CallbackOpened { .. }
             | Change::CallbackAttempted { .. }
             | Change::CallbackVerdict { .. }
-            | Change::CallbackWaived { .. },
+            | Change::CallbackWaived { .. }
+            | Change::ViolationsRecorded { .. }
+            | Change::NoticeQueued { .. }
+            | Change::RuleOverridden { .. },
             None,
         ) => Err(ReplayError::NotOpened { index }),
         (
@@ -275,7 +303,14 @@ fn apply_change(
             case.version += 1;
             Ok(case)
         }
-        (Change::ClockWarned { .. } | Change::ClocksRecomputed { .. }, Some(mut case)) => {
+        (
+            Change::ClockWarned { .. }
+            | Change::ClocksRecomputed { .. }
+            | Change::ViolationsRecorded { .. }
+            | Change::NoticeQueued { .. }
+            | Change::RuleOverridden { .. },
+            Some(mut case),
+        ) => {
             case.updated_at = event.at;
             case.version += 1;
             Ok(case)

@@ -80,6 +80,9 @@ pub enum Liable {
     OwnerUnit,
     /// Every holder of this role in the owning unit (e.g. the outlet head).
     Role(String),
+    /// `parent_role:ROLE`: every holder of the role in the owning unit's parent (ccb-counter
+    /// 第三十三条(三): the head of the superior branch's service department).
+    ParentRole(String),
 }
 
 impl Liable {
@@ -88,7 +91,10 @@ impl Liable {
             "first_contact" => Liable::FirstContact,
             "assignee" => Liable::Assignee,
             "owner_unit" => Liable::OwnerUnit,
-            _ => Liable::Role(s.strip_prefix("role:")?.to_owned()),
+            _ => match s.strip_prefix("parent_role:") {
+                Some(r) => Liable::ParentRole(r.to_owned()),
+                None => Liable::Role(s.strip_prefix("role:")?.to_owned()),
+            },
         })
     }
 }
@@ -232,7 +238,10 @@ pub fn triggers_of(change: &Change, action: &str) -> Vec<Trigger> {
         }
         Change::ClockWarned { .. }
         | Change::ClockBreached { .. }
-        | Change::ClocksRecomputed { .. } => Vec::new(),
+        | Change::ClocksRecomputed { .. }
+        | Change::ViolationsRecorded { .. }
+        | Change::NoticeQueued { .. }
+        | Change::RuleOverridden { .. } => Vec::new(),
         Change::CallbackOpened { .. }
         | Change::CallbackAttempted { .. }
         | Change::CallbackVerdict { .. }
@@ -663,6 +672,13 @@ fn liability(
             Liable::Role(role) => {
                 for p in directory.members_with_role(case.owner_unit.id, role) {
                     add(p);
+                }
+            }
+            Liable::ParentRole(role) => {
+                if let Some(parent) = case.owner_unit.parent() {
+                    for p in directory.members_with_role(parent, role) {
+                        add(p);
+                    }
                 }
             }
         }

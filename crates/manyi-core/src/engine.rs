@@ -119,6 +119,8 @@ pub enum RefusalReason {
     NotIndependent,
     /// A `close` state entered while the callback is neither done nor waived.
     CallbackOwed,
+    /// A soft rule (原则上) warns: the action needs an authorised override with a reason.
+    SoftRule,
 }
 
 /// A problem with one field.
@@ -318,6 +320,31 @@ pub fn decide_transition(
     calendar: &CalendarView<'_>,
     now: Timestamp,
 ) -> Result<Event, Refusal> {
+    decide_transition_with(policy, case, input, None, actor, directory, calendar, now)
+        .map(|d| d.event)
+}
+
+/// A decided transition, with the event logging a soft rule's override when there was one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    pub event: Event,
+    /// `rule_overridden`, to append before `event` (`crate::soft`).
+    pub overridden: Option<Event>,
+}
+
+/// [`decide_transition`], with an override of a soft rule (原则上) the user asked for.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_transition_with(
+    policy: &Policy,
+    case: &Case,
+    input: &TransitionInput,
+    override_request: Option<&crate::soft::Override>,
+    actor: &Actor,
+    directory: &Directory,
+    calendar: &CalendarView<'_>,
+    now: Timestamp,
+) -> Result<Decided, Refusal> {
+    let mut overridden = None;
     let kind = policy.kind(&case.kind).ok_or_else(|| {
         Refusal::new(
             RefusalReason::UnknownKind,
@@ -439,6 +466,22 @@ pub fn decide_transition(
         let actor_view = ActorView::new(actor, case);
         match condition.evaluate(&view, &actor_view, &input_fields) {
             Ok(true) => {}
+            Ok(false) if t.soft.is_some() => {
+                let warning = t
+                    .refusal
+                    .clone()
+                    .unwrap_or_else(|| format!("应满足：{}", condition.source()));
+                if let Some(rule) = &t.soft {
+                    overridden = Some(crate::soft::check_override(
+                        t,
+                        rule,
+                        &warning,
+                        actor,
+                        override_request,
+                        now,
+                    )?);
+                }
+            }
             Ok(false) => {
                 let zh = t
                     .refusal
@@ -487,6 +530,7 @@ pub fn decide_transition(
     if !errors.is_empty() {
         return Err(Refusal::invalid(errors, clause));
     }
+    crate::violations::check_validity(kind, &fields, t.target(&case.state))?;
 
     // Ownership and assignment effects.
     let mut owner = case.owner_unit.clone();
@@ -581,13 +625,16 @@ pub fn decide_transition(
         calendar,
         now,
     )?;
-    Ok(Event {
-        at: now,
-        actor: person_of(actor),
-        action: t.id.clone(),
-        clause: Some(t.clause.clone()),
-        change,
-        clocks,
+    Ok(Decided {
+        event: Event {
+            at: now,
+            actor: person_of(actor),
+            action: t.id.clone(),
+            clause: Some(t.clause.clone()),
+            change,
+            clocks,
+        },
+        overridden,
     })
 }
 

@@ -26,6 +26,12 @@
 //!   its verdicts, what a dissatisfied one does, waivers, and the gate on closing.
 //! - [`survey`] — satisfaction surveys: the questions a policy asks, answer checks, who may
 //!   issue one, and the text that carries the customer's link.
+//! - [`violations`] — violations the engine detects by itself (an incomplete record at
+//!   closing, an upheld complaint, a repeat complaint, a recused person's attempt) and the
+//!   validity gate (valid / invalid, with the explanation to the customer).
+//! - [`rewards`] — annual individual and collective awards: a nomination, a decision by an
+//!   authorised person with a reason (the mirror image of penalties).
+//! - [`soft`] — soft rules (原则上): a warning an authorised person may override with a reason.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
@@ -41,7 +47,10 @@ pub mod org;
 pub mod penalties;
 pub mod policy;
 pub mod survey;
+pub mod rewards;
+pub mod soft;
 pub mod values;
+pub mod violations;
 
 /// Asia/Shanghai. China has observed no daylight-saving time since 1991, so a fixed +08:00
 /// offset is exact for every date manyi computes, and needs no time-zone database.

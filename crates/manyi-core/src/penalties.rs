@@ -24,6 +24,15 @@ use crate::engine::{Directory, Refusal, RefusalReason};
 use crate::org::Actor;
 use crate::values::Money;
 
+/// `Violation::kind` of a complaint closed as substantiated (`rule`: `FIELD=CODE`).
+pub const UPHELD: &str = "upheld_complaint";
+/// `Violation::kind` of a record field missing at closing (`rule`: the field).
+pub const RECORD_INCOMPLETE: &str = "record_incomplete";
+/// `Violation::kind` of a repeat complaint while the first was open (`rule`: `repeat`).
+pub const REPEAT: &str = "repeat_complaint";
+/// `Violation::kind` of a recused person's attempt to act (`rule`: the action).
+pub const RECUSAL: &str = "recusal_attempt";
+
 /// The violation a penalty rule applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ViolationSelector {
@@ -34,15 +43,30 @@ pub enum ViolationSelector {
     /// closed as substantiated, which arrives with the validity gate; until then a rule of this
     /// form is checked and listed but proposes nothing.
     Upheld { field: String, code: String },
+    /// `record` or `record:<field>`: a case closed with a record field missing (jinbi-property
+    /// 第五条: one violation per missing item), any field or that one.
+    Record(Option<String>),
+    /// `repeat`: the same customer complained again about the same matter while the first case
+    /// was still open (jinbi-property 第七条附则).
+    Repeat,
+    /// `recusal`: the person a case is about tried to act on it (回避, CLAUSES.md A26).
+    Recusal,
 }
 
 impl ViolationSelector {
     /// `clock:ID` or `upheld:FIELD=CODE`.
     pub fn parse(s: &str) -> Option<ViolationSelector> {
+        match s.trim() {
+            "record" => return Some(ViolationSelector::Record(None)),
+            "repeat" => return Some(ViolationSelector::Repeat),
+            "recusal" => return Some(ViolationSelector::Recusal),
+            _ => {}
+        }
         let (word, arg) = s.split_once(':')?;
         let arg = arg.trim();
         match word.trim() {
             "clock" if !arg.is_empty() => Some(ViolationSelector::Clock(arg.to_owned())),
+            "record" if !arg.is_empty() => Some(ViolationSelector::Record(Some(arg.to_owned()))),
             "upheld" => {
                 let (field, code) = arg.split_once('=')?;
                 let (field, code) = (field.trim(), code.trim());
@@ -62,8 +86,14 @@ impl ViolationSelector {
                 violation.kind == "deadline_breach" && &violation.rule == id
             }
             ViolationSelector::Upheld { field, code } => {
-                violation.kind == "upheld_complaint" && violation.rule == format!("{field}={code}")
+                violation.kind == UPHELD && violation.rule == format!("{field}={code}")
             }
+            ViolationSelector::Record(field) => {
+                violation.kind == RECORD_INCOMPLETE
+                    && field.as_ref().is_none_or(|f| f == &violation.rule)
+            }
+            ViolationSelector::Repeat => violation.kind == REPEAT,
+            ViolationSelector::Recusal => violation.kind == RECUSAL,
         }
     }
 }
@@ -73,6 +103,10 @@ impl std::fmt::Display for ViolationSelector {
         match self {
             ViolationSelector::Clock(id) => write!(f, "clock:{id}"),
             ViolationSelector::Upheld { field, code } => write!(f, "upheld:{field}={code}"),
+            ViolationSelector::Record(None) => write!(f, "record"),
+            ViolationSelector::Record(Some(field)) => write!(f, "record:{field}"),
+            ViolationSelector::Repeat => write!(f, "repeat"),
+            ViolationSelector::Recusal => write!(f, "recusal"),
         }
     }
 }
@@ -116,7 +150,22 @@ pub struct PenaltyRule {
     pub decided_by: Vec<String>,
     /// Roles that may decide an appeal (someone other than the first decider).
     pub appeal_decided_by: Vec<String>,
+    /// How this rule combines with others for one person on one case (CLAUSES.md A22).
+    pub stacking: Stacking,
     pub clause: String,
+}
+
+/// How several penalties for one case combine (CLAUSES.md A22).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Stacking {
+    /// Fines in different sentences of a regulation add up (jinbi-property 第五条: 30 元 per
+    /// missing item, plus 100 元 if it delayed the handling). The default.
+    #[default]
+    Stack,
+    /// Tiers of one sentence replace each other: of the rules in the same group, only the
+    /// highest (by maximum) applies to one person on one case (ccb-counter 第三十三条: a
+    /// procedure violation exposed by the media is fined under (三), not (二) as well).
+    Highest { group: String },
 }
 
 impl PenaltyRule {
@@ -247,6 +296,13 @@ pub fn propose(
                         add(p);
                     }
                 }
+                Liable::ParentRole(role) => {
+                    if let Some(parent) = case.owner_unit.parent() {
+                        for p in directory.members_with_role(parent, role) {
+                            add(p);
+                        }
+                    }
+                }
             }
         }
         let factor = match rule.per {
@@ -267,6 +323,68 @@ pub fn propose(
         }
     }
     out
+}
+
+/// A proposal already in the ledger for the same case, for [`apply_stacking`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub rule: String,
+    pub person_id: i64,
+    pub max_fen: i64,
+}
+
+/// Applies CLAUSES.md A22 to new proposals for one case: `new` holds (violation index,
+/// proposal) pairs; of the rules in one `Stacking::Highest` group, one person keeps only the
+/// highest tier (by maximum; the first declared wins a tie) across `new` and the proposals
+/// `existing` in the ledger for that case. A new proposal that a higher existing one covers is
+/// dropped; an existing lower one stays in the ledger (a decider sees both and decides the
+/// lower one at its minimum or leaves it). Rules that stack are untouched.
+pub fn apply_stacking(
+    rules: &[PenaltyRule],
+    new: Vec<(usize, Proposal)>,
+    existing: &[Existing],
+) -> Vec<(usize, Proposal)> {
+    let group_of = |rule: &str| {
+        rules
+            .iter()
+            .find(|r| r.id == rule)
+            .and_then(|r| match &r.stacking {
+                Stacking::Highest { group } => Some(group.clone()),
+                Stacking::Stack => None,
+            })
+    };
+    let order = |rule: &str| {
+        rules
+            .iter()
+            .position(|r| r.id == rule)
+            .unwrap_or(usize::MAX)
+    };
+    let mut keep = vec![true; new.len()];
+    for (i, (_, p)) in new.iter().enumerate() {
+        let Some(group) = group_of(&p.rule) else {
+            continue;
+        };
+        let beaten_by_existing = existing.iter().any(|e| {
+            e.person_id == p.person.id
+                && group_of(&e.rule).as_deref() == Some(group.as_str())
+                && e.max_fen >= p.max_fen
+        });
+        let beaten_by_new = new.iter().enumerate().any(|(j, (_, q))| {
+            j != i
+                && q.person.id == p.person.id
+                && group_of(&q.rule).as_deref() == Some(group.as_str())
+                && (q.max_fen > p.max_fen
+                    || (q.max_fen == p.max_fen && order(&q.rule) < order(&p.rule))
+                    || (q.max_fen == p.max_fen && q.rule == p.rule && j < i))
+        });
+        if beaten_by_existing || beaten_by_new {
+            keep[i] = false;
+        }
+    }
+    new.into_iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
+        .collect()
 }
 
 /// Whether `case` records the substantiation `rule` needs (always true when it needs none).
@@ -557,6 +675,7 @@ mod tests {
             discipline_referral: false,
             decided_by: vec!["dispatch_supervisor".into()],
             appeal_decided_by: vec!["customer_service".into()],
+            stacking: Stacking::Stack,
             clause: "第七条附则".into(),
         }
     }

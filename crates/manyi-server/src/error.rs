@@ -246,6 +246,7 @@ impl IntoResponse for AppError {
                         "A policy condition could not be evaluated",
                     ),
                     RefusalReason::UnknownAction
+                    | RefusalReason::SoftRule
                     | RefusalReason::WrongState
                     | RefusalReason::ConditionFailed
                     | RefusalReason::NoParentUnit

@@ -99,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .route("/cases", post(api::cases::create).get(api::cases::list))
         .route("/cases/{number}", get(api::cases::show))
         .route("/cases/{number}/events", get(api::cases::events))
+        .route(
+            "/cases/{number}/violations",
+            get(api::violations::case_violations),
+        )
         .route("/cases/{number}/transitions", post(api::cases::transition))
         .route("/deadlines", get(api::cases::deadlines))
         .route(
@@ -127,6 +131,12 @@ pub fn router(state: AppState) -> Router {
         .route("/violations", get(api::penalties::list_violations))
         .route("/penalties", get(api::penalties::list_penalties))
         .route("/penalties.csv", get(api::penalties::penalties_csv))
+        .route(
+            "/rewards",
+            get(api::rewards::list).post(api::rewards::propose),
+        )
+        .route("/rewards.csv", get(api::rewards::csv))
+        .route("/rewards/{id}/decide", post(api::rewards::decide))
         .route("/penalties/{id}/decide", post(api::penalties::decide))
         .route("/penalties/{id}/appeal", post(api::penalties::appeal))
         .route(

@@ -134,8 +134,10 @@ async fn directory_for_timer(state: &AppState, owner_unit: i64) -> Result<Direct
             u.id, &u.code, &u.name, &u.level, &u.path,
         ));
     }
+    // The parent's role holders too, for `parent_role:ROLE` liability.
+    let parent = directory.unit(owner_unit).and_then(UnitRef::parent);
     for user in state.store.list_users().await? {
-        if user.unit_id != owner_unit {
+        if user.unit_id != owner_unit && Some(user.unit_id) != parent {
             continue;
         }
         let person = PersonRef {
@@ -144,7 +146,7 @@ async fn directory_for_timer(state: &AppState, owner_unit: i64) -> Result<Direct
             name: user.name.clone(),
         };
         for role in &user.roles {
-            directory.add_member(owner_unit, role, person.clone());
+            directory.add_member(user.unit_id, role, person.clone());
         }
     }
     Ok(directory)
@@ -234,6 +236,8 @@ async fn fire(
         // A breach's violation goes to the ledger, with its penalty proposals, in the same
         // transaction as the event that records it.
         update.violations = ledger_entries(&policy, &case, &event, &directory)?;
+        crate::api::violations::stack_rows(state, &policy, record.id, &mut update.violations)
+            .await?;
         match state.store.fire_timer(timer.id, now, Some(update)).await {
             Ok(outcome) => {
                 if matches!(outcome, FireOutcome::Fired(_)) {

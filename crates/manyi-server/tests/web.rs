@@ -1535,3 +1535,39 @@ async fn the_survey_page_takes_one_answer_on_a_phone_without_login() {
         .await;
     assert_eq!(forged.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_recused_persons_attempt_shows_on_the_case_page_with_its_clause_and_whom_it_names() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller.register(&[]).await;
+    let path = format!("/cases/{number}/actions");
+    // The teller's assessment names the outlet head as the person complained about.
+    let assessed = teller
+        .post(
+            &path,
+            &[
+                ("action", "assess"),
+                ("f.category", "attitude"),
+                ("f.severity", "normal"),
+                ("f.validity", "valid"),
+                ("f.subject_person", "outlet_head"),
+            ],
+        )
+        .await;
+    assert_eq!(assessed.status, StatusCode::SEE_OTHER, "{}", assessed.body);
+    let before = teller.get(&format!("/cases/{number}")).await;
+    before.assert_contains("违规与处罚");
+    before.assert_contains("本案没有记录违规。");
+    // The person complained about tries to hand it up: refused (回避), and logged.
+    let head = Browser::new(&app);
+    head.log_in("outlet_head").await;
+    let refused = head.post(&path, &[("action", "hand_up")]).await;
+    assert!(refused.status.is_client_error(), "{}", refused.body);
+    refused.assert_contains("依据：CLAUSES A26");
+    let page = teller.get(&format!("/cases/{number}")).await;
+    page.assert_contains("应回避人员试图办理");
+    page.assert_contains("CLAUSES A26");
+    page.assert_contains("网点主任李");
+}

@@ -49,6 +49,7 @@ mod ledger;
 mod migrate;
 mod postgres;
 mod records;
+mod rewards;
 mod rows;
 mod sqlite;
 mod surveys;
@@ -74,6 +75,7 @@ pub use records::{
     PolicyRecord, TIMER_BREACH, TIMER_WARN, TimerChange, TimerRecord, Unit, User, Visibility,
 };
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
+pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
 
 use postgres::PgStore;
 use sqlite::SqliteStore;
@@ -594,6 +596,48 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.penalty_step(id, &step).await,
             Backend::Postgres(s) => s.penalty_step(id, &step).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The rewards ledger (ccb-counter 第三十二条)
+    // -----------------------------------------------------------------------------------------
+
+    /// Records a proposed reward; [`StoreError::Duplicate`] when the rule, period and recipient
+    /// already have one.
+    pub async fn insert_reward(&self, r: NewReward) -> Result<RewardRecord, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.insert_reward(&r).await,
+            Backend::Postgres(s) => s.insert_reward(&r).await,
+        }
+    }
+
+    /// Rewards matching `f`, in the order they were proposed (at most 10,000).
+    pub async fn list_rewards(&self, f: &RewardFilter) -> Result<Vec<RewardRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_rewards(f).await,
+            Backend::Postgres(s) => s.list_rewards(f).await,
+        }
+    }
+
+    pub async fn reward_by_id(&self, id: i64) -> Result<Option<RewardRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.reward_by_id(id).await,
+            Backend::Postgres(s) => s.reward_by_id(id).await,
+        }
+    }
+
+    /// Decides a proposed reward once: [`StoreError::Conflict`] when it was decided already,
+    /// with nothing written. The caller has checked the decision (`manyi_core::rewards`); the
+    /// database still refuses an amount outside the range.
+    pub async fn decide_reward(
+        &self,
+        id: i64,
+        d: RewardDecision,
+    ) -> Result<RewardRecord, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.decide_reward(id, &d).await,
+            Backend::Postgres(s) => s.decide_reward(id, &d).await,
         }
     }
 

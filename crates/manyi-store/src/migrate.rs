@@ -51,6 +51,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0007_surveys.sql"),
     ),
     (
+        8,
+        "rewards",
+        include_str!("../migrations/sqlite/0008_rewards.sql"),
+    ),
+    (
         10,
         "performance",
         include_str!("../migrations/sqlite/0010_performance.sql"),
@@ -87,6 +92,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         7,
         "surveys",
         include_str!("../migrations/postgres/0007_surveys.sql"),
+    ),
+    (
+        8,
+        "rewards",
+        include_str!("../migrations/postgres/0008_rewards.sql"),
     ),
     (
         10,

@@ -2205,6 +2205,7 @@ contract!(
     a_conflicting_update_writes_none_of_its_violations,
     a_penalty_is_decided_appealed_once_and_its_appeal_decided_each_step_once,
     a_survey_is_found_by_its_token_hash_answered_once_and_listed_by_unit_and_period,
+    a_reward_is_proposed_once_per_rule_period_and_recipient_and_decided_once,
     ],
     pair: [
     two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
@@ -2848,4 +2849,114 @@ async fn a_survey_is_found_by_its_token_hash_answered_once_and_listed_by_unit_an
             .expect("list")
             .is_empty()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rewards ledger (ccb-counter 第三十二条)
+// ---------------------------------------------------------------------------------------------
+
+async fn a_reward_is_proposed_once_per_rule_period_and_recipient_and_decided_once(store: &Store) {
+    use manyi_store::{NewReward, RewardDecision, RewardFilter, StoreError, Visibility};
+    let org = org(store).await;
+    let proposal = |person: Option<i64>, unit: i64| NewReward {
+        policy: "bank".into(),
+        rule: "advanced_worker".into(),
+        clause: "第三十二条".into(),
+        period: "2026".into(),
+        person_id: person,
+        unit_id: unit,
+        basis: "全年零投诉".into(),
+        proposed_by: org.manager.id,
+        proposed_at: at(1),
+        min_fen: 0,
+        max_fen: 500_000,
+    };
+    let worker = store
+        .insert_reward(proposal(Some(org.clerk.id), org.o1.id))
+        .await
+        .expect("proposed");
+    assert_eq!(worker.status, "proposed");
+    assert_eq!(worker.unit_code, "O1");
+    // A collective award for the unit is another recipient.
+    let team = store
+        .insert_reward(proposal(None, org.o1.id))
+        .await
+        .expect("a collective award");
+    assert_eq!(team.person_id, None);
+    // The same rule, period and person again: refused.
+    let again = store
+        .insert_reward(proposal(Some(org.clerk.id), org.o1.id))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Duplicate { what: "reward", .. })),
+        "{again:?}"
+    );
+    // Decided once, inside the range.
+    let decided = store
+        .decide_reward(
+            worker.id,
+            RewardDecision {
+                granted: true,
+                amount_fen: Some(200_000),
+                reason: "评选通过".into(),
+                by: org.manager.id,
+                at: at(2),
+            },
+        )
+        .await
+        .expect("decided");
+    assert_eq!(
+        (decided.status.as_str(), decided.amount_fen),
+        ("granted", Some(200_000))
+    );
+    let twice = store
+        .decide_reward(
+            worker.id,
+            RewardDecision {
+                granted: false,
+                amount_fen: None,
+                reason: "x".into(),
+                by: org.manager.id,
+                at: at(3),
+            },
+        )
+        .await;
+    assert!(matches!(twice, Err(StoreError::Conflict)), "{twice:?}");
+    // Outside the range: the database refuses it too.
+    let out = store
+        .decide_reward(
+            team.id,
+            RewardDecision {
+                granted: true,
+                amount_fen: Some(500_001),
+                reason: "x".into(),
+                by: org.manager.id,
+                at: at(3),
+            },
+        )
+        .await;
+    assert!(out.is_err());
+    // Lists: by period and status, and scoped to what a person may see.
+    let all = store.list_rewards(&RewardFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 2);
+    let granted = store
+        .list_rewards(&RewardFilter {
+            status: Some("granted".into()),
+            ..RewardFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(granted.len(), 1);
+    let other_sees = store
+        .list_rewards(&RewardFilter {
+            visible_to: Some(Visibility {
+                user_id: org.other.id,
+                unit_path: org.b2.path.clone(),
+            }),
+            ..RewardFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(other_sees.is_empty());
+    let _ = (&org.hq, &org.b1, org.policy_id);
 }

@@ -148,6 +148,13 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
             if let Some(c) = &t.condition {
                 let _ = write!(how, "; when {}", c.source());
             }
+            if let Some(soft) = &t.soft {
+                let _ = write!(
+                    how,
+                    " (原则上: a soft rule; {} may override it with a reason)",
+                    soft.override_by.join("/")
+                );
+            }
             for e in &t.effects {
                 let _ = write!(
                     how,
@@ -170,13 +177,45 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 how,
             );
         }
+        if let Some(g) = &kind.checks.validity {
+            push(
+                &Some(g.clause.clone()),
+                format!("{} validity", kind.id),
+                format!(
+                    "validity gate: {} = {} needs {} and {} (the explanation to the customer, \
+                     queued as a notice) and closes in {}",
+                    g.field, g.invalid, g.reason_field, g.explanation_field, g.invalid_state
+                ),
+            );
+        }
+        if let Some(r) = &kind.checks.record {
+            push(
+                &Some(r.clause.clone()),
+                format!("{} record completeness", kind.id),
+                format!(
+                    "at closing, each empty field of {} records a violation (record:FIELD)",
+                    r.fields.join(", ")
+                ),
+            );
+        }
+        if let Some(r) = &kind.checks.repeat {
+            push(
+                &Some(r.clause.clone()),
+                format!("{} repeat complaint", kind.id),
+                format!(
+                    "a new case with the same {} as an open case records a violation (repeat) \
+                     on the open case",
+                    r.key.join(" + ")
+                ),
+            );
+        }
         if let Some(subject) = &kind.subject_field {
             push(
                 &Some(kind.recusal_clause.clone()),
                 format!("{} recusal", kind.id),
                 format!(
                     "回避: the person in {subject} takes no action on the case and is never \
-                     assigned to it"
+                     assigned to it; an attempt is logged as a violation (recusal)"
                 ),
             );
         }
@@ -205,6 +244,12 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
         if p.requires_substantiation {
             how.push_str("; only if substantiated (经调查情况属实)");
         }
+        if let crate::penalties::Stacking::Highest { group } = &p.stacking {
+            let _ = write!(
+                how,
+                "; tiers of group {group} replace each other (the highest applies, A22)"
+            );
+        }
         if p.discipline_referral {
             how.push_str("; disciplinary referral");
         }
@@ -214,6 +259,20 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
             p.appeal_decided_by.join("/")
         );
         push(&Some(p.clause.clone()), format!("penalty {}", p.id), how);
+    }
+    for r in &policy.rewards {
+        push(
+            &Some(r.clause.clone()),
+            format!("reward {}", r.id),
+            format!(
+                "reward {} to a {} per year, {}; proposed by {}, decided by {} with a reason",
+                r.label,
+                r.recipient.as_str(),
+                r.amount_text(),
+                r.proposed_by.join("/"),
+                r.decided_by.join("/")
+            ),
+        );
     }
     // Stable sort: within a clause, rows keep their order in the file.
     rows.sort_by_key(|r| clause_order(&r.clause));

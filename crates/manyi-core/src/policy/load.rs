@@ -59,7 +59,10 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         return finish(cx, None);
     }
     let root = Table::root(&doc);
-    root.deny_unknown(&mut cx, &["policy", "level", "role", "kind", "penalty"]);
+    root.deny_unknown(
+        &mut cx,
+        &["policy", "level", "role", "kind", "penalty", "reward"],
+    );
 
     let header = root.table(&mut cx, "policy");
     if header.is_none() && root.get("policy").is_none() {
@@ -115,6 +118,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
     }
 
     let penalties = read_penalties(&mut cx, &root, &role_ids, &kinds);
+    let rewards = super::violations::read_rewards(&mut cx, &root, &role_ids);
 
     let policy = match (id, title) {
         (Some(id), Some(title)) => Some(Policy {
@@ -125,6 +129,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             roles,
             kinds,
             penalties,
+            rewards,
         }),
         _ => None,
     };
@@ -270,6 +275,9 @@ fn read_kind(
             "recusal_clause",
             "callback",
             "survey",
+            "validity",
+            "record_completeness",
+            "repeat_complaint",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -422,6 +430,8 @@ fn read_kind(
         .str(cx, "recusal_clause")
         .map_or_else(|| DEFAULT_RECUSAL_CLAUSE.to_owned(), |c| c.value);
 
+    let checks = super::violations::read_checks(cx, t, &field_types, &states, role_ids);
+
     // Whole-graph checks: reachability and dead ends.
     if let Some(initial) = &initial
         && state_ids.contains(initial.value.as_str())
@@ -446,6 +456,7 @@ fn read_kind(
         recusal_clause,
         callback,
         survey,
+        checks,
     })
 }
 
@@ -701,7 +712,7 @@ pub(super) fn read_breach(
                 let liable = liable
                     .iter()
                     .filter_map(|l| match Liable::parse(&l.value) {
-                        Some(Liable::Role(r)) if !names.roles.contains(&r) => {
+                        Some(Liable::Role(r) | Liable::ParentRole(r)) if !names.roles.contains(&r) => {
                             cx.error(&l.span, format!("unknown role `{r}` in `liable`"));
                             None
                         }
@@ -1041,6 +1052,8 @@ fn read_transition(
             "effects",
             "clause",
             "refusal",
+            "soft",
+            "override_by",
         ],
     );
     let id = t.req_str(cx, "id")?;
@@ -1134,6 +1147,7 @@ fn read_transition(
             }
         });
     let effects = read_effects(cx, t, fields, &id.value);
+    let soft = super::violations::read_soft(cx, t, condition.is_some(), role_ids);
     let transition = Transition {
         id: id.value.clone(),
         label: label.map(|l| l.value).unwrap_or_default(),
@@ -1149,6 +1163,7 @@ fn read_transition(
         // transition avoids follow-on "unreachable" noise in the graph checks.
         clause: clause.map(|c| c.value).unwrap_or_default(),
         refusal: t.str(cx, "refusal").map(|a| a.value),
+        soft,
     };
     Some((id, transition))
 }
@@ -1362,6 +1377,8 @@ fn read_penalties(
                 "discipline_referral",
                 "decided_by",
                 "appeal_decided_by",
+                "stacking",
+                "group",
                 "clause",
             ],
         );
@@ -1376,7 +1393,7 @@ fn read_penalties(
                 cx.error(
                     &v.span,
                     format!(
-                        "`{}` is not a violation; use clock:CLOCK or upheld:FIELD=CODE",
+                        "`{}` is not a violation; use clock:CLOCK, upheld:FIELD=CODE, record, record:FIELD, repeat or recusal",
                         v.value
                     ),
                 );
@@ -1400,6 +1417,7 @@ fn read_penalties(
                         );
                     }
                 }
+                other => super::violations::check_selector(cx, &v.span, other, kinds),
             }
             Some(sel)
         });
@@ -1424,36 +1442,12 @@ fn read_penalties(
                 }
             },
         };
-        let liable = pt
+        let liable_list = pt
             .str_list(cx, "liable")
             .map(|l| l.value)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|l| match Liable::parse(&l.value) {
-                Some(Liable::Role(r)) if !role_ids.contains(&r) => {
-                    cx.error(&l.span, format!("unknown role `{r}` in `liable`"));
-                    None
-                }
-                Some(Liable::OwnerUnit) => {
-                    cx.error(
-                        &l.span,
-                        "a penalty falls on persons: liable is first_contact, assignee or role:ROLE",
-                    );
-                    None
-                }
-                Some(parsed) => Some(parsed),
-                None => {
-                    cx.error(
-                        &l.span,
-                        format!(
-                            "`{}`: liable is first_contact, assignee or role:ROLE",
-                            l.value
-                        ),
-                    );
-                    None
-                }
-            })
-            .collect();
+            .unwrap_or_default();
+        let liable = super::violations::read_liable(cx, &liable_list, role_ids, false);
+        let stacking = super::violations::read_stacking(cx, &pt);
         let requires_substantiation = pt.bool(cx, "requires_substantiation").unwrap_or(false);
         let substantiation = pt.table(cx, "substantiation").and_then(|st| {
             st.deny_unknown(cx, &["field", "value"]);
@@ -1518,6 +1512,7 @@ fn read_penalties(
                 discipline_referral,
                 decided_by,
                 appeal_decided_by,
+                stacking,
                 clause: clause.value,
             });
             ids.push(id);
@@ -1529,7 +1524,7 @@ fn read_penalties(
 
 /// An amount in yuan — an integer or a string such as `"12.50"` — or a range `[min, max]`,
 /// as fen.
-fn read_amount(cx: &mut Ctx<'_>, v: &toml::Spanned<DeValue<'_>>) -> Option<(i64, i64)> {
+pub(super) fn read_amount(cx: &mut Ctx<'_>, v: &toml::Spanned<DeValue<'_>>) -> Option<(i64, i64)> {
     let one = |cx: &mut Ctx<'_>, v: &toml::Spanned<DeValue<'_>>| -> Option<i64> {
         let fen = match v.get_ref() {
             DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())

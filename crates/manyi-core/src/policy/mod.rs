@@ -12,6 +12,7 @@ mod load;
 pub mod placeholder;
 mod reader;
 mod survey;
+mod violations;
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,8 @@ pub struct Policy {
     pub kinds: Vec<CaseKind>,
     /// The fine schedule (`[[penalty]]`): what a violation may cost whom.
     pub penalties: Vec<crate::penalties::PenaltyRule>,
+    /// Awards (`[[reward]]`): the mirror image of penalties.
+    pub rewards: Vec<crate::rewards::RewardRule>,
 }
 
 impl Policy {
@@ -54,6 +57,10 @@ impl Policy {
 
     pub fn penalty(&self, id: &str) -> Option<&crate::penalties::PenaltyRule> {
         self.penalties.iter().find(|p| p.id == id)
+    }
+
+    pub fn reward(&self, id: &str) -> Option<&crate::rewards::RewardRule> {
+        self.rewards.iter().find(|r| r.id == id)
     }
 }
 
@@ -103,6 +110,8 @@ pub struct CaseKind {
     pub callback: Option<crate::callback::CallbackRule>,
     /// 满意度调查 (`[kind.<id>.survey]`).
     pub survey: Option<crate::survey::SurveyRule>,
+    /// The validity gate, record completeness and repeat-complaint rules (`crate::violations`).
+    pub checks: crate::violations::KindChecks,
 }
 
 impl CaseKind {
@@ -291,6 +300,8 @@ pub struct Transition {
     pub clause: String,
     /// A custom refusal message (zh-CN) shown when the guard fails.
     pub refusal: Option<String>,
+    /// `soft = true`: the guard is a 原则上 rule an authorised role may override (`crate::soft`).
+    pub soft: Option<crate::soft::SoftRule>,
 }
 
 impl Transition {

@@ -53,6 +53,9 @@ pub struct TransitionRequest {
     pub fields: Map<String, Value>,
     #[serde(default)]
     pub note: Option<String>,
+    /// Overrides a soft rule (原则上) with a reason: `{"reason": "…"}`.
+    #[serde(default, rename = "override")]
+    pub override_rule: Option<crate::api::violations::OverrideBody>,
 }
 
 /// Applies `event` to `case` (stored as `record`) and builds the store update that writes it
@@ -542,6 +545,10 @@ pub async fn create_as(
     };
     let case = case_of(&record)?;
     let policy = state.policies.get(&state.store, record.policy_id).await?;
+    if new {
+        // jinbi-property 第七条附则: a repeat complaint is recorded on the open first case.
+        crate::api::violations::record_repeat(state, &policy, &case).await?;
+    }
     Ok(Created {
         new,
         record,
@@ -620,6 +627,15 @@ async fn visible_case(
     Ok((record, case))
 }
 
+/// The stored case `number` if `user` may see it; 404 otherwise.
+pub async fn visible_record(
+    state: &AppState,
+    user: &User,
+    number: &str,
+) -> Result<CaseRecord, AppError> {
+    visible_case(state, user, number).await.map(|(r, _)| r)
+}
+
 pub(crate) fn may_see(user: &User, record: &CaseRecord) -> bool {
     user.roles.iter().any(|r| r == "admin")
         || record.first_contact_id == user.id
@@ -688,6 +704,17 @@ pub async fn transition_as(
     number: &str,
     input: &TransitionInput,
 ) -> Result<(Case, Arc<Compiled>, Actor), AppError> {
+    transition_with(state, user, number, input, None).await
+}
+
+/// [`transition_as`], overriding a soft rule (原则上) when `override_rule` is given.
+pub async fn transition_with(
+    state: &AppState,
+    user: &User,
+    number: &str,
+    input: &TransitionInput,
+    override_rule: Option<&manyi_core::soft::Override>,
+) -> Result<(Case, Arc<Compiled>, Actor), AppError> {
     // Optimistic concurrency: if someone changed the case between our read and our write,
     // decide again on the fresh state (a few times, then give up with 409).
     for _attempt in 0..3 {
@@ -708,27 +735,39 @@ pub async fn transition_as(
         // case to another unit, decide again on that unit's calendar, so that a clock that
         // restarts there follows its working days and hours.
         let calendars = crate::calendar::OrgCalendars::load(state).await?;
-        let mut event = engine::decide_transition(
+        let decided = engine::decide_transition_with(
             &policy,
             &case,
             input,
+            override_rule,
             &actor,
             &directory,
             &calendars.view(&case.owner_unit),
             now,
-        )
-        .map_err(AppError::Refused)?;
+        );
+        let mut decided = match decided {
+            Ok(d) => d,
+            Err(refusal) => {
+                // 回避: the attempt is logged durably (crate::api::violations).
+                crate::api::violations::log_recusal(
+                    state, &record, &case, &policy, &actor, input, &refusal,
+                )
+                .await?;
+                return Err(AppError::Refused(refusal));
+            }
+        };
         if let Change::Transitioned {
             owner_unit: Some(moved),
             ..
-        } = &event.change
+        } = &decided.event.change
             && calendars.overlay(moved.after.id) != calendars.overlay(case.owner_unit.id)
         {
             let new_owner = moved.after.clone();
-            event = engine::decide_transition(
+            decided = engine::decide_transition_with(
                 &policy,
                 &case,
                 input,
+                override_rule,
                 &actor,
                 &directory,
                 &calendars.view(&new_owner),
@@ -736,14 +775,25 @@ pub async fn transition_as(
             )
             .map_err(AppError::Refused)?;
         }
-        let (mut next, mut update) = update_for(&record, &case, &event, now)?;
+        let (mut next, mut update) = update_for(&record, &case, &decided.event, now)?;
         // 回访: entering a state that owes a callback opens it, in the same transaction.
-        if let Some(opened) = manyi_core::callback::follow_up(&policy, &next, &event) {
+        if let Some(opened) = manyi_core::callback::follow_up(&policy, &next, &decided.event) {
             next = case::apply(&next.number, Some(next.clone()), &opened)
                 .map_err(|e| AppError::Internal(format!("a callback event does not apply: {e}")))?;
             update.events.push(event_of(&opened)?);
             update.snapshot = snapshot_of(&next)?;
         }
+        // Overrides, notices and the violations the transition records, in the same
+        // transaction (crate::api::violations).
+        let next = crate::api::violations::extend_update(
+            state,
+            &policy,
+            &case,
+            next,
+            &mut update,
+            decided.overridden,
+        )
+        .await?;
         let wrote_timers = !update.timers.is_empty();
         match state.store.update_case(update).await {
             Ok(_) => {
@@ -772,7 +822,11 @@ pub async fn transition(
         fields: req.fields,
         note: req.note,
     };
-    let (case, policy, actor) = transition_as(&state, &user.0, &number, &input).await?;
+    let override_rule = req
+        .override_rule
+        .map(|o| manyi_core::soft::Override { reason: o.reason });
+    let (case, policy, actor) =
+        transition_with(&state, &user.0, &number, &input, override_rule.as_ref()).await?;
     let mut body = body_of(&state, &case, &policy, Some(&actor));
     body.survey_issued =
         crate::api::surveys::issue_on_entry(&state, &policy, &case, &input.action, &headers)

@@ -6,3 +6,5 @@ pub mod org;
 pub mod penalties;
 pub mod policies;
 pub mod surveys;
+pub mod rewards;
+pub mod violations;

@@ -150,7 +150,8 @@ pub struct AppealRequest {
     pub reason: String,
 }
 
-const NOTE: &str = "记录在案的处理决定，不是自动扣薪 / a recorded decision, never a wage deduction";
+pub(crate) const NOTE: &str =
+    "记录在案的处理决定，不是自动扣薪 / a recorded decision, never a wage deduction";
 
 async fn filter_of(
     state: &AppState,
@@ -202,7 +203,7 @@ async fn filter_of(
     Ok(f)
 }
 
-fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
+pub(crate) fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Ok(t);
     }
@@ -248,7 +249,7 @@ pub async fn list_violations(
     Ok(axum::Json(ViolationList { items }))
 }
 
-fn violation_body(v: ViolationRecord) -> ViolationBody {
+pub(crate) fn violation_body(v: ViolationRecord) -> ViolationBody {
     ViolationBody {
         id: v.id,
         case: v.case_number,
@@ -264,7 +265,7 @@ fn violation_body(v: ViolationRecord) -> ViolationBody {
 }
 
 /// The people a page of penalties names, by id.
-async fn people(state: &AppState) -> Result<HashMap<i64, User>, AppError> {
+pub(crate) async fn people(state: &AppState) -> Result<HashMap<i64, User>, AppError> {
     Ok(state
         .store
         .list_users()
@@ -274,7 +275,7 @@ async fn people(state: &AppState) -> Result<HashMap<i64, User>, AppError> {
         .collect())
 }
 
-fn person_body(people: &HashMap<i64, User>, id: Option<i64>) -> Option<PersonBody> {
+pub(crate) fn person_body(people: &HashMap<i64, User>, id: Option<i64>) -> Option<PersonBody> {
     let u = people.get(&id?)?;
     Some(PersonBody {
         login: u.login.clone(),
@@ -299,7 +300,7 @@ fn decision(
     })
 }
 
-fn penalty_body(p: PenaltyRecord, people: &HashMap<i64, User>) -> PenaltyBody {
+pub(crate) fn penalty_body(p: PenaltyRecord, people: &HashMap<i64, User>) -> PenaltyBody {
     let range = AmountRange {
         min_fen: p.min_fen,
         max_fen: p.max_fen,
@@ -441,7 +442,7 @@ pub async fn penalties_csv(
 
 /// One CSV cell (RFC 4180). Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
 /// first) is prefixed with `'`: reasons are typed by people.
-fn csv_cell(s: &str) -> String {
+pub(crate) fn csv_cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
@@ -556,7 +557,7 @@ async fn step_context(state: &AppState, user: &User, id: i64) -> Result<StepCont
 }
 
 /// An amount as the API takes it: fen as an integer, or yuan as a string.
-fn amount_of(v: &Value) -> Result<i64, AppError> {
+pub(crate) fn amount_of(v: &Value) -> Result<i64, AppError> {
     let bad = || AppError::Invalid {
         detail: "`amount` is fen as an integer (3000) or yuan as a string (\"30.00\")".into(),
         fields: Vec::new(),

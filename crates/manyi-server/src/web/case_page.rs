@@ -23,7 +23,7 @@ use super::session::{CsrfForm, Ctx, WebUser};
 use super::templates::{WebError, percent_encode, redirect, render_status, s};
 use super::view::{self, PolicyLookup};
 use crate::AppState;
-use crate::api::cases::{CaseBody, EventBody, events, show, transition_as};
+use crate::api::cases::{CaseBody, EventBody, events, show};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::json::ApiPath;
@@ -55,6 +55,8 @@ struct ActionForm {
     note: String,
     /// Open (after a refusal of this action).
     open: bool,
+    /// A soft rule (原则上): the form offers an override reason.
+    soft: bool,
 }
 
 #[derive(Serialize)]
@@ -229,6 +231,8 @@ pub(super) async fn page(
         .rev()
         .map(|e| event_view(e, kind, lang))
         .collect();
+    let (violations, notices) =
+        super::violations_view::for_case(state, &user.user, number, lang).await?;
     let owner_level = policy.level(&case.owner_unit.level).map_or_else(
         || case.owner_unit.level.clone(),
         |l| lang.pick(&l.label, l.label_en.as_deref()).to_owned(),
@@ -251,6 +255,8 @@ pub(super) async fn page(
         clocks => s(clocks),
         actions => s(actions),
         timeline => s(timeline),
+        violations => s(violations),
+        notices => s(notices),
         notice => ps.notice,
         refusal => s(ps.refusal),
         callback => s(&case.callback),
@@ -341,6 +347,7 @@ async fn action_forms(
             inputs,
             note,
             open: attempt.is_some(),
+            soft: t.soft.is_some(),
         });
     }
     Ok(out)
@@ -470,12 +477,14 @@ fn event_view(e: &EventBody, kind: Option<&CaseKind>, lang: Lang) -> EventView {
                 .flatten()
         }),
         changes,
+        // A soft rule's override shows its reason as the note.
         note: change
             .get("note")
+            .or_else(|| change.get("reason"))
             .and_then(Value::as_str)
             .map(str::to_owned),
         system,
-        breach: kind_of_change == "clock_breached",
+        breach: kind_of_change == "clock_breached" || kind_of_change == "violations_recorded",
     }
 }
 
@@ -489,6 +498,11 @@ pub async fn act(
 ) -> Result<Response, WebError> {
     let action = form.text("action");
     let note = form.text("note");
+    // 原则上: a soft rule is overridden only when a reason is typed (crate::api::violations).
+    let override_reason = form.text("override_reason");
+    let override_rule = (!override_reason.trim().is_empty()).then(|| manyi_core::soft::Override {
+        reason: override_reason.clone(),
+    });
     // The case's kind, to read the fields of the form; `show` keeps other jurisdictions out.
     let Json(case) = show(
         State(state.clone()),
@@ -510,7 +524,15 @@ pub async fn act(
         fields,
         note: (!note.is_empty()).then(|| note.clone()),
     };
-    match transition_as(&state, &user.user, &number, &input).await {
+    match crate::api::cases::transition_with(
+        &state,
+        &user.user,
+        &number,
+        &input,
+        override_rule.as_ref(),
+    )
+    .await
+    {
         Ok((case, ..)) => Ok(redirect(&format!(
             "/cases/{}?done={}",
             percent_encode(&case.number),

@@ -43,6 +43,7 @@ mod session;
 mod survey;
 mod templates;
 mod view;
+mod violations_view;
 mod workspace;
 
 use std::sync::Arc;

@@ -19,3 +19,4 @@ mod policies;
 mod refusals;
 mod surveys;
 mod validation;
+mod violations;

@@ -24,6 +24,7 @@ mod ledger;
 mod org;
 mod policies;
 mod surveys;
+mod rewards;
 mod timers;
 
 use std::str::FromStr;

@@ -19,6 +19,7 @@ mod ledger;
 mod org;
 mod policies;
 mod surveys;
+mod rewards;
 mod timers;
 
 use std::path::Path;
