@@ -45,6 +45,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "penalties",
         include_str!("../migrations/sqlite/0005_penalties.sql"),
     ),
+    (11, "web", include_str!("../migrations/sqlite/0011_web.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -72,6 +73,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         5,
         "penalties",
         include_str!("../migrations/postgres/0005_penalties.sql"),
+    ),
+    (
+        11,
+        "web",
+        include_str!("../migrations/postgres/0011_web.sql"),
     ),
 ];
 

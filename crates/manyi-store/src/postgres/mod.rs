@@ -24,6 +24,7 @@ mod ledger;
 mod org;
 mod policies;
 mod timers;
+mod web;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -18,6 +18,7 @@ mod ledger;
 mod org;
 mod policies;
 mod timers;
+mod web;
 
 use std::path::Path;
 use std::time::Duration;
