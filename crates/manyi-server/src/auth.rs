@@ -157,7 +157,9 @@ pub async fn login(
             false
         }
     };
-    let Some(user) = user.filter(|_| ok) else {
+    // A disabled user gets the same answer as a wrong password: nothing about the account
+    // is revealed to whoever is trying.
+    let Some(user) = user.filter(|u| ok && !u.disabled) else {
         return Err(AppError::Forbidden(
             "wrong login or password / 用户名或密码错误".into(),
         ));

@@ -8,7 +8,7 @@
 //! - [`router`] / [`serve`]: the routes under `/api/v1` and a server that takes an
 //!   already-bound listener and a shutdown future (so tests start one on port 0).
 //! - `auth`: sessions (cookie) and API tokens (bearer), Argon2id passwords.
-//! - `api::cases`, `api::org`, `api::policies`, `api::penalties` (the violations and penalty
+//! - `api::cases`, `api::notes` (internal notes, attachments), `api::org`, `api::policies`, `api::penalties` (the violations and penalty
 //!   ledgers): the handlers.
 //! - `error`: the one error type, rendered as RFC 9457 problem+json.
 //! - `policies`: compiled policies cached by immutable stored version.
@@ -19,6 +19,7 @@ pub mod calendar;
 pub mod demo;
 pub mod error;
 pub mod json;
+pub mod multipart;
 pub mod policies;
 pub mod scheduler;
 pub mod web;
@@ -46,6 +47,9 @@ pub struct ServerConfig {
     pub session_ttl: SignedDuration,
     /// Mark cookies `Secure` (when served over TLS, directly or behind a proxy).
     pub secure_cookies: bool,
+    /// The largest attachment accepted, in bytes (413 beyond). Upload routes accept bodies
+    /// this large (plus the form around the file) whatever `body_limit` says.
+    pub attachment_limit: usize,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +58,7 @@ impl Default for ServerConfig {
             body_limit: 1024 * 1024,
             session_ttl: SignedDuration::from_hours(12),
             secure_cookies: false,
+            attachment_limit: 10 * 1024 * 1024,
         }
     }
 }
@@ -96,6 +101,16 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{number}", get(api::cases::show))
         .route("/cases/{number}/events", get(api::cases::events))
         .route("/cases/{number}/transitions", post(api::cases::transition))
+        .route("/cases/{number}/notes", post(api::notes::post_note))
+        .route(
+            "/cases/{number}/attachments",
+            get(api::notes::list)
+                .post(api::notes::upload)
+                .layer(DefaultBodyLimit::max(api::notes::upload_body_limit(
+                    state.config.attachment_limit,
+                ))),
+        )
+        .route("/cases/{number}/attachments/{id}", get(api::notes::get))
         .route("/deadlines", get(api::cases::deadlines))
         .route("/calendar/alerts", get(api::cases::calendar_alerts))
         .route("/calendar/files", post(api::cases::import_calendar))
@@ -131,7 +146,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
-        .merge(web::routes())
+        .merge(web::routes(state.config.attachment_limit))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -298,6 +298,46 @@ impl Browser {
         self.send(Method::POST, path, Some(&all)).await
     }
 
+    /// Posts a `multipart/form-data` form with the CSRF token and one file.
+    async fn upload(&self, path: &str, filename: &str, content_type: &str, data: &[u8]) -> Page {
+        let token = self.cookie("manyi_csrf").unwrap_or_default();
+        let boundary = "----manyitestboundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(data);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let jar = self
+            .cookies
+            .lock()
+            .expect("cookies")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("http://{}{path}", self.addr))
+            .header(COOKIE, jar)
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let response = self.http.request(request).await.expect("response");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        Page {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     /// Logs in through the form and checks that it worked.
     async fn log_in(&self, login: &str) {
         let form = self.get("/login").await;
@@ -1397,4 +1437,118 @@ async fn assets_are_served_from_the_binary_with_a_long_cache() {
         browser.get("/assets/nope.js").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notes and attachments
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_internal_note_goes_on_the_timeline_and_an_empty_one_is_refused_beside_the_field() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let number = browser.register(&[]).await;
+    let path = format!("/cases/{number}/notes");
+    let empty = browser.post(&path, &[("note", "   ")]).await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.body
+    );
+    empty.assert_contains("请填写备注");
+    let too_long = "长".repeat(4001);
+    let long = browser.post(&path, &[("note", &too_long)]).await;
+    assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    long.assert_contains(&format!("{too_long}</textarea>"));
+
+    let done = browser
+        .post(&path, &[("note", "客户来电补充：<b>柜台</b>排队四十分钟")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = browser.get(done.location()).await;
+    page.assert_contains("备注已添加");
+    page.assert_contains("内部备注");
+    page.assert_contains("客户来电补充：&lt;b&gt;柜台&lt;&#x2f;b&gt;排队四十分钟");
+    let other = Browser::new(&app);
+    other.log_in("sh_teller").await;
+    let hidden = other.post(&path, &[("note", "x")]).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_attachment_is_uploaded_listed_and_downloaded_only_as_a_file() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let number = browser.register(&[]).await;
+    browser.get(&format!("/cases/{number}")).await;
+    let path = format!("/cases/{number}/attachments");
+    let png = b"\x89PNG\r\n\x1a\nnot really an image";
+    let done = browser.upload(&path, "回单.png", "image/png", png).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = browser.get(done.location()).await;
+    page.assert_contains("附件已上传：回单.png");
+    page.assert_contains(">回单.png</a>");
+    let body = unescape(&page.body);
+    let href_start = body.find("/attachments/").expect("a link");
+    let id: String = body[href_start + "/attachments/".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let file = browser.get(&format!("{path}/{id}")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.headers["content-type"], "image/png");
+    assert_eq!(file.headers["x-content-type-options"], "nosniff");
+    assert!(
+        file.headers["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("attachment;"),
+        "{:?}",
+        file.headers
+    );
+    assert_eq!(
+        file.body,
+        String::from_utf8_lossy(png),
+        "the bytes as uploaded"
+    );
+
+    // HTML is refused (a browser would run it), as are bytes that are not what they claim.
+    let html = browser
+        .upload(&path, "x.html", "text/html", b"<script>alert(1)</script>")
+        .await;
+    assert_eq!(
+        html.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        html.body
+    );
+    html.assert_contains("不支持此文件类型");
+    let fake = browser.upload(&path, "x.png", "image/png", b"<svg/>").await;
+    assert_eq!(fake.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let none = browser
+        .upload(&path, "", "application/octet-stream", b"")
+        .await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    none.assert_contains("请选择文件");
+
+    // Outside the jurisdiction: 404 for the list, the file and the upload alike.
+    let other = Browser::new(&app);
+    other.log_in("sh_teller").await;
+    assert_eq!(
+        other.get(&format!("{path}/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let up = other.upload(&path, "a.txt", "text/plain", b"hi").await;
+    assert_eq!(up.status, StatusCode::NOT_FOUND);
+    // An upload without the CSRF token is refused.
+    browser
+        .cookies
+        .lock()
+        .expect("cookies")
+        .remove("manyi_csrf");
+    let forged = browser.upload(&path, "a.txt", "text/plain", b"hi").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }

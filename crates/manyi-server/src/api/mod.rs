@@ -1,6 +1,7 @@
 //! The JSON API handlers, one module per resource.
 
 pub mod cases;
+pub mod notes;
 pub mod org;
 pub mod penalties;
 pub mod policies;

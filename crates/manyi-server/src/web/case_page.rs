@@ -33,11 +33,13 @@ pub struct CaseQuery {
     created: Option<String>,
     replayed: Option<String>,
     done: Option<String>,
+    noted: Option<String>,
+    uploaded: Option<String>,
 }
 
 /// A refusal as the page shows it.
 #[derive(Serialize, Default)]
-struct RefusalView {
+pub(super) struct RefusalView {
     action: String,
     message: String,
     clause: Option<String>,
@@ -101,6 +103,14 @@ pub async fn show_page(
             "case.created",
             &[("number", &number)],
         ))
+    } else if q.noted.is_some() {
+        Some(tr(ctx.lang, "notes.added").to_owned())
+    } else if let Some(name) = &q.uploaded {
+        Some(super::i18n::tr_with(
+            ctx.lang,
+            "attachments.uploaded",
+            &[("name", name)],
+        ))
     } else if q.replayed.is_some() {
         Some(tr(ctx.lang, "case.replayed").to_owned())
     } else {
@@ -121,16 +131,20 @@ pub async fn show_page(
 }
 
 #[derive(Default)]
-struct PageState {
-    notice: Option<String>,
-    done_action: Option<String>,
-    refusal: Option<RefusalView>,
+pub(super) struct PageState {
+    pub(super) notice: Option<String>,
+    pub(super) done_action: Option<String>,
+    pub(super) refusal: Option<RefusalView>,
     /// The action whose form was submitted, with what was typed and the field errors.
-    attempt: Option<(String, Typed, HashMap<String, String>, String)>,
-    status: Option<StatusCode>,
+    pub(super) attempt: Option<(String, Typed, HashMap<String, String>, String)>,
+    pub(super) status: Option<StatusCode>,
+    /// A note that was not written: what was typed and why (shown beside the note field).
+    pub(super) note_attempt: Option<(String, String)>,
+    /// Why an upload was refused (shown beside the file field).
+    pub(super) file_error: Option<String>,
 }
 
-async fn page(
+pub(super) async fn page(
     ctx: &Ctx,
     user: &WebUser,
     state: &AppState,
@@ -229,6 +243,8 @@ async fn page(
         .rev()
         .map(|e| event_view(e, kind, lang))
         .collect();
+    let attachments = super::notes::attachment_views(state, &user.user, number, lang).await?;
+    let (note_typed, note_error) = ps.note_attempt.take().unwrap_or_default();
     let owner_level = policy.level(&case.owner_unit.level).map_or_else(
         || case.owner_unit.level.clone(),
         |l| lang.pick(&l.label, l.label_en.as_deref()).to_owned(),
@@ -253,6 +269,11 @@ async fn page(
         timeline => s(timeline),
         notice => ps.notice,
         refusal => s(ps.refusal),
+        attachments => s(attachments),
+        note_typed,
+        note_error,
+        file_error => ps.file_error,
+        attachment_limit => view::file_size(state.config.attachment_limit as i64),
     };
     render_status(
         ps.status.unwrap_or(StatusCode::OK),

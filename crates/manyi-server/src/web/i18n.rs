@@ -414,6 +414,42 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     // Events of the timeline.
     ("event.open", "登记", "Registered"),
+    ("event.noted", "内部备注", "Internal note"),
+    ("notes.title", "备注与附件", "Notes and attachments"),
+    ("notes.new", "新增内部备注", "New internal note"),
+    (
+        "notes.hint",
+        "内部备注只有工作人员可见，写入办理记录后不能修改。",
+        "Internal notes are for staff only and stay in the timeline for good.",
+    ),
+    ("notes.add", "添加备注", "Add note"),
+    ("notes.added", "备注已添加", "Note added"),
+    ("attachments.title", "附件", "Attachments"),
+    ("attachments.none", "暂无附件", "No attachments yet"),
+    ("attachments.file", "选择文件", "File"),
+    (
+        "attachments.hint",
+        "可上传 PNG、JPEG、GIF、PDF、纯文本、Word、Excel 或 MP3，单个文件不超过",
+        "PNG, JPEG, GIF, PDF, plain text, Word, Excel or MP3, each at most",
+    ),
+    ("attachments.upload", "上传附件", "Upload"),
+    (
+        "attachments.uploaded",
+        "附件已上传：{name}",
+        "Attachment uploaded: {name}",
+    ),
+    ("attachments.customer", "客户", "Customer"),
+    (
+        "attachments.too_large",
+        "文件超过大小上限（{limit}）",
+        "The file is larger than the limit ({limit})",
+    ),
+    (
+        "attachments.bad_type",
+        "不支持此文件类型，或文件内容与类型不符",
+        "This file type is not accepted, or the content does not match its type",
+    ),
+    ("attachments.required", "请选择文件", "Choose a file"),
     ("event.clock_warned", "时限预警", "Deadline warning"),
     ("event.clock_breached", "超过时限", "Deadline passed"),
     (

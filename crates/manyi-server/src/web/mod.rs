@@ -18,7 +18,8 @@
 //! - `templates`: the template environment, rendering and the error pages.
 //! - `view`: presenting values — field values, masked personal data, working time left.
 //! - `forms`: policy fields → form inputs, and form posts → field values for the engine.
-//! - `workspace` (`/`), `register` (`/cases/new`), `case_page` (`/cases/{number}`),
+//! - `workspace` (`/`), `register` (`/cases/new`), `case_page` (`/cases/{number}`), `notes`
+//!   (its notes and attachments),
 //!   `dashboard`, `public` (customers, no login), `admin`.
 //! - `assets`: CSS, a little JavaScript and htmx, served from the binary.
 //!
@@ -36,6 +37,7 @@ mod dashboard;
 mod diff;
 mod forms;
 pub mod i18n;
+mod notes;
 mod public;
 mod register;
 mod session;
@@ -46,6 +48,7 @@ mod workspace;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::AppState;
@@ -54,7 +57,7 @@ pub use session::{CSRF_COOKIE, Ctx, LANG_COOKIE, WebUser};
 pub use templates::WebError;
 
 /// The web pages. Merged into the main router, beside `/api/v1`.
-pub fn routes() -> Router<AppState> {
+pub fn routes(attachment_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(workspace::page))
         .route(
@@ -71,6 +74,14 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new/check", post(register::check_field))
         .route("/cases/{number}", get(case_page::show_page))
         .route("/cases/{number}/actions", post(case_page::act))
+        .route("/cases/{number}/notes", post(notes::add_note))
+        .route(
+            "/cases/{number}/attachments",
+            post(notes::upload).layer(DefaultBodyLimit::max(crate::api::notes::upload_body_limit(
+                attachment_limit,
+            ))),
+        )
+        .route("/cases/{number}/attachments/{id}", get(notes::get))
         .route("/dashboard", get(dashboard::page))
         .route(
             "/public/complaint",

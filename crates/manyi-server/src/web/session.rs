@@ -217,7 +217,7 @@ impl FromRequest<AppState> for CsrfForm {
 }
 
 /// The submitted token must equal the cookie's.
-fn check_csrf(headers: &HeaderMap, submitted: Option<&str>) -> Result<(), WebError> {
+pub(super) fn check_csrf(headers: &HeaderMap, submitted: Option<&str>) -> Result<(), WebError> {
     let expected = cookie(headers, CSRF_COOKIE).filter(|t| is_token(t));
     match (expected, submitted) {
         (Some(expected), Some(submitted)) if constant_time_eq(&expected, submitted) => Ok(()),

@@ -13,6 +13,7 @@ mod concurrency;
 mod deadlines;
 mod helpers;
 mod idempotency;
+mod notes;
 mod policies;
 mod refusals;
 mod validation;
