@@ -129,6 +129,8 @@ pub struct UserBody {
     pub name: String,
     pub unit: String,
     pub roles: Vec<String>,
+    /// Cannot sign in; sessions and tokens are refused.
+    pub disabled: bool,
 }
 
 impl From<&User> for UserBody {
@@ -138,6 +140,7 @@ impl From<&User> for UserBody {
             name: u.name.clone(),
             unit: u.unit_code.clone(),
             roles: u.roles.clone(),
+            disabled: u.disabled,
         }
     }
 }

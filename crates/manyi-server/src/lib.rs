@@ -124,6 +124,10 @@ pub fn router(state: AppState) -> Router {
             post(api::penalties::decide_appeal),
         )
         .route("/units", get(api::org::list_units).post(api::org::add_unit))
+        .route(
+            "/units/{code}",
+            axum::routing::delete(api::org::remove_unit),
+        )
         .route("/units/{code}/move", post(api::org::move_unit))
         .route(
             "/units/{code}/calendar",
@@ -132,6 +136,9 @@ pub fn router(state: AppState) -> Router {
                 .delete(api::org::delete_unit_calendar),
         )
         .route("/users", get(api::org::list_users).post(api::org::add_user))
+        .route("/users/{login}", axum::routing::put(api::org::edit_user))
+        .route("/users/{login}/disable", post(api::org::disable_user))
+        .route("/users/{login}/enable", post(api::org::enable_user))
         .route(
             "/policies",
             get(api::policies::list).post(api::policies::upload),

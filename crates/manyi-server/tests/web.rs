@@ -1552,3 +1552,163 @@ async fn an_attachment_is_uploaded_listed_and_downloaded_only_as_a_file() {
     let forged = browser.upload(&path, "a.txt", "text/plain", b"hi").await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Administration upkeep: sessions on a password change, users, units, unit calendars
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions_and_keeps_this_one() {
+    let app = spawn_app(false).await;
+    let here = Browser::new(&app);
+    here.log_in("teller").await;
+    let elsewhere = Browser::new(&app);
+    elsewhere.log_in("teller").await;
+    here.get("/account/password").await;
+    let done = here
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a brand new password"),
+                ("confirm", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    done.assert_contains("其他设备上的登录已退出");
+    assert_eq!(here.get("/").await.status, StatusCode::OK);
+    let gone = elsewhere.get("/").await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(gone.location().starts_with("/login"), "{}", gone.location());
+}
+
+#[tokio::test]
+async fn an_administrator_edits_and_disables_a_user_who_then_cannot_log_in() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let form = admin.get("/admin/users/teller").await;
+    assert_eq!(form.status, StatusCode::OK);
+    form.assert_contains("value=\"柜员小王\"");
+    let bad = admin
+        .post("/admin/users/teller", &[("name", ""), ("unit", "BJHD01")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_error(&bad.body, "eu-name"), "请填写此项");
+    let saved = admin
+        .post(
+            "/admin/users/teller",
+            &[
+                ("name", "柜员王小二"),
+                ("unit", "BJHD01"),
+                ("role", "teller"),
+                ("role", "frontline"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    admin
+        .get(saved.location())
+        .await
+        .assert_contains("用户 teller 已更新");
+
+    let off = admin.post("/admin/users/teller/disable", &[]).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
+    let list = admin.get(off.location()).await;
+    list.assert_contains("已停用");
+    // The session already open stops working, and a new log-in fails like a wrong password.
+    assert_eq!(teller.get("/").await.status, StatusCode::SEE_OTHER);
+    let again = Browser::new(&app);
+    again.get("/login").await;
+    let refused = again
+        .post(
+            "/login",
+            &[("login", "teller"), ("password", PASSWORD), ("next", "/")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // Nobody disables themselves.
+    let myself = admin.post("/admin/users/admin/disable", &[]).await;
+    assert_eq!(myself.status, StatusCode::CONFLICT);
+    myself.assert_contains("不能停用自己的账号");
+    let on = admin.post("/admin/users/teller/enable", &[]).await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER);
+    again.log_in("teller").await;
+}
+
+#[tokio::test]
+async fn only_an_empty_unit_is_removed_and_the_refusal_says_why() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    admin.get("/admin").await;
+    let refused = admin.post("/admin/units/BJHD/remove", &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    refused.assert_contains("只能删除空机构：该机构还有1 个下级机构、1 名用户");
+    let added = admin
+        .post(
+            "/admin/units",
+            &[
+                ("code", "EMPTY"),
+                ("name", "空网点"),
+                ("level", "outlet"),
+                ("parent", "BJHD"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let removed = admin.post("/admin/units/EMPTY/remove", &[]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let page = admin.get(removed.location()).await;
+    page.assert_contains("机构 EMPTY 已删除");
+    assert!(!page.body.contains("空网点"));
+}
+
+#[tokio::test]
+async fn an_administrator_edits_a_units_calendar_with_errors_beside_the_fields() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let page = admin.get("/admin/calendar?unit=BJHD01&year=2026").await;
+    page.assert_contains("编辑本机构日历");
+    let bad = admin
+        .post(
+            "/admin/calendar/BJHD01",
+            &[
+                ("year", "2026"),
+                ("closures", "2026-03-12\n2026-13-01"),
+                ("extra_workdays", "2026-03-14"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    bad.assert_contains("“2026-13-01”不是有效日期");
+    bad.assert_contains("2026-03-12\n2026-13-01</textarea>");
+    let saved = admin
+        .post(
+            "/admin/calendar/BJHD01",
+            &[
+                ("year", "2026"),
+                ("closures", "2026-03-12"),
+                ("extra_workdays", "2026-03-14"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = admin.get(saved.location()).await;
+    page.assert_contains("的日历已保存");
+    page.assert_contains("<span class=\"tag\">2026-03-12</span>");
+    let stored = app
+        .store
+        .unit_calendars()
+        .await
+        .expect("calendars")
+        .into_iter()
+        .map(|(_, json)| json)
+        .collect::<Vec<_>>();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["closures"][0], "2026-03-12");
+}

@@ -29,7 +29,11 @@ use crate::multipart;
 
 /// An accepted attachment type: (content type, file extensions, what the bytes start with).
 /// An empty signature list means any bytes (plain text, checked to be UTF-8).
-pub type FileType = (&'static str, &'static [&'static str], &'static [&'static [u8]]);
+pub type FileType = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static [u8]],
+);
 
 /// The attachment types accepted.
 pub const ALLOWED: &[FileType] = &[

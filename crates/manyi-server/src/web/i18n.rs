@@ -165,8 +165,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("account.submit", "修改密码", "Change password"),
     (
         "account.changed",
-        "密码已修改，下次登录请使用新密码",
-        "Your password has been changed; use the new one next time you log in",
+        "密码已修改，下次登录请使用新密码；其他设备上的登录已退出",
+        "Your password has been changed; use the new one next time you log in. You were signed out everywhere else",
     ),
     (
         "account.fix",
@@ -415,6 +415,67 @@ const TABLE: &[(&str, &str, &str)] = &[
     // Events of the timeline.
     ("event.open", "登记", "Registered"),
     ("event.noted", "内部备注", "Internal note"),
+    ("admin.actions", "操作", "Actions"),
+    ("admin.back", "返回", "Back"),
+    ("admin.user.status", "状态", "Status"),
+    ("admin.user.is_active", "正常", "Active"),
+    ("admin.user.is_disabled", "已停用", "Disabled"),
+    ("admin.user.edit", "编辑", "Edit"),
+    ("admin.user.save", "保存", "Save"),
+    ("admin.user.disable", "停用", "Disable"),
+    ("admin.user.enable", "启用", "Enable"),
+    (
+        "admin.user.edited",
+        "用户 {login} 已更新",
+        "User {login} updated",
+    ),
+    (
+        "admin.user.disabled",
+        "用户 {login} 已停用：不能再登录，其登录会话和令牌已失效",
+        "User {login} disabled: they cannot log in, and their sessions and tokens no longer work",
+    ),
+    (
+        "admin.user.enabled",
+        "用户 {login} 已启用",
+        "User {login} enabled",
+    ),
+    (
+        "admin.user.not_self",
+        "不能停用自己的账号",
+        "You cannot disable your own account",
+    ),
+    ("admin.unit.remove", "删除", "Remove"),
+    (
+        "admin.unit.removed",
+        "机构 {code} 已删除",
+        "Unit {code} removed",
+    ),
+    (
+        "admin.calendar.edit",
+        "编辑本机构日历",
+        "Edit this unit's calendar",
+    ),
+    (
+        "admin.calendar.edit.hint",
+        "每行一个日期（YYYY-MM-DD）。保存后，未结案件的时限按新日历重新计算。营业时间请通过 API 设置：PUT /api/v1/units/{code}/calendar",
+        "One date per line (YYYY-MM-DD). Deadlines of open cases are recomputed on save. Set business hours through the API: PUT /api/v1/units/{code}/calendar",
+    ),
+    ("admin.calendar.save", "保存日历", "Save calendar"),
+    (
+        "admin.calendar.saved",
+        "机构 {code} 的日历已保存，未结案件的时限已重新计算",
+        "The calendar of {code} is saved; deadlines of open cases were recomputed",
+    ),
+    (
+        "admin.calendar.bad_date",
+        "“{value}”不是有效日期（应为 YYYY-MM-DD）",
+        "`{value}` is not a date (YYYY-MM-DD)",
+    ),
+    (
+        "admin.calendar.both",
+        "{value} 不能既是停业日又是加班日",
+        "{value} cannot be both a closure and an extra working day",
+    ),
     ("notes.title", "备注与附件", "Notes and attachments"),
     ("notes.new", "新增内部备注", "New internal note"),
     (
@@ -841,11 +902,6 @@ const TABLE: &[(&str, &str, &str)] = &[
         "admin.calendar.weekend_as",
         "调休上班日按此日的营业时间",
         "Make-up working days use the hours of",
-    ),
-    (
-        "admin.calendar.readonly",
-        "只读；修改请使用 PUT /api/v1/units/{code}/calendar。",
-        "Read only; change it with PUT /api/v1/units/{code}/calendar.",
     ),
     ("month.1", "1月", "January"),
     ("month.2", "2月", "February"),

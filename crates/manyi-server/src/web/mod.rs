@@ -96,7 +96,13 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         .route("/admin", get(admin::org))
         .route("/admin/units", post(admin::unit_add))
         .route("/admin/units/move", post(admin::unit_move))
+        .route("/admin/units/{code}/remove", post(admin::unit_remove))
         .route("/admin/users", get(admin::users).post(admin::user_add))
+        .route(
+            "/admin/users/{login}",
+            get(admin::user_edit_form).post(admin::user_edit),
+        )
+        .route("/admin/users/{login}/{to}", post(admin::user_access))
         .route(
             "/admin/policies",
             get(admin::policies).post(admin::policy_submit),
@@ -107,6 +113,7 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
             post(admin::policy_activate),
         )
         .route("/admin/calendar", get(admin::calendar))
+        .route("/admin/calendar/{code}", post(admin::calendar_save))
         .route("/assets/{file}", get(assets::serve))
         .fallback(templates::not_found)
         .layer(axum::middleware::from_fn(templates::render_error_pages))
