@@ -1712,3 +1712,36 @@ async fn an_administrator_edits_a_units_calendar_with_errors_beside_the_fields()
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["closures"][0], "2026-03-12");
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_on_time_rates_by_level_and_category_a_monthly_trend_and_the_ledger() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    teller.register(&[]).await;
+    app.clock.advance(SignedDuration::from_hours(24 * 3));
+    let head = Browser::new(&app);
+    head.log_in("branch_head").await;
+    let page = head.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("近 12 个月新增案件");
+    page.assert_contains("id=\"rate-by-level\"");
+    page.assert_contains("未分类");
+    // The one case is past its deadline: 0 % on time.
+    let rates = &page.body[page.body.find("rate-by-level").expect("table")..];
+    assert!(rates.contains(">0%<"), "{rates}");
+    page.assert_contains("违规与处罚台账");
+    let body = unescape(&page.body);
+    assert!(
+        body.contains("/api/v1/penalties.csv?unit=BJHD"),
+        "a CSV link scoped to the unit"
+    );
+    // The CSV export answers the same session.
+    let csv = head.get("/api/v1/penalties.csv?unit=BJHD").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    // A bad filter is said on the page, what was typed kept.
+    let bad = head.get("/dashboard?from=yesterday").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    bad.assert_contains("筛选条件有误");
+    bad.assert_contains("value=\"yesterday\"");
+}
