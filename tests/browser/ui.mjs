@@ -261,11 +261,11 @@ async function main() {
   await shot(page, "09-dashboard");
 
   step = "english";
-  await page.click("a.lang");
+  await page.click(".lang");
   check((await page.textContent("h1")).includes("dashboard"), "the language switch gives English");
   await page.click("nav.nav >> text=Workspace");
   await shot(page, "10-workspace-en");
-  await page.click("a.lang");
+  await page.click(".lang");
 
   step = "customer";
   const phone = await browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });

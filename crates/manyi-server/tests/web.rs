@@ -1745,3 +1745,30 @@ async fn the_dashboard_shows_on_time_rates_by_level_and_category_a_monthly_trend
     bad.assert_contains("筛选条件有误");
     bad.assert_contains("value=\"yesterday\"");
 }
+
+#[tokio::test]
+async fn a_users_language_is_kept_on_the_user_and_follows_them_to_another_browser() {
+    let app = spawn_app(false).await;
+    let first = Browser::new(&app);
+    first.log_in("teller").await;
+    first
+        .get("/")
+        .await
+        .assert_contains("action=\"/account/lang\"");
+    let switched = first
+        .post("/account/lang", &[("to", "en"), ("back", "/dashboard")])
+        .await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER, "{}", switched.body);
+    assert_eq!(switched.location(), "/dashboard");
+    // Another browser, Chinese by its cookie, shows English once this user is signed in.
+    let second = Browser::new(&app);
+    second.set_cookie("lang", "zh-CN");
+    second.log_in("teller").await;
+    let page = second.get("/").await;
+    page.assert_contains("<html lang=\"en\">");
+    // A form without the CSRF token does not change it.
+    let forged = second
+        .send(Method::POST, "/account/lang", Some(&[("to", "zh-CN")]))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}

@@ -66,6 +66,7 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         )
         .route("/logout", post(session::logout))
         .route("/lang", get(session::set_lang))
+        .route("/account/lang", post(session::set_user_lang))
         .route(
             "/account/password",
             get(account::password_form).post(account::password_submit),
