@@ -396,27 +396,6 @@ pub async fn set_lang(ctx: Ctx, Query(q): Query<LangQuery>) -> Response {
     response.into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_paths_are_followed() {
-        assert_eq!(safe_next("/cases/1"), Some("/cases/1".into()));
-        assert_eq!(safe_next("//evil.example/"), None);
-        assert_eq!(safe_next("https://evil.example/"), None);
-        assert_eq!(safe_next("/\\evil"), None);
-        assert_eq!(safe_next("/a\r\nSet-Cookie: x"), None);
-    }
-
-    #[test]
-    fn tokens_compare_whole() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(!constant_time_eq("abc", "ab"));
-    }
-}
-
 /// `POST /account/lang` (`to`, `back`): the signed-in user's language, stored on the user (so
 /// it follows them to any browser) and in the cookie (for the pages before signing in).
 pub async fn set_user_lang(
@@ -442,4 +421,25 @@ pub async fn set_user_lang(
         response.headers_mut().append(SET_COOKIE, v);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(safe_next("/cases/1"), Some("/cases/1".into()));
+        assert_eq!(safe_next("//evil.example/"), None);
+        assert_eq!(safe_next("https://evil.example/"), None);
+        assert_eq!(safe_next("/\\evil"), None);
+        assert_eq!(safe_next("/a\r\nSet-Cookie: x"), None);
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
 }
