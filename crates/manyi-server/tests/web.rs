@@ -1772,3 +1772,43 @@ async fn a_users_language_is_kept_on_the_user_and_follows_them_to_another_browse
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_public_rate_limits_are_counted_in_the_database_shared_by_every_instance() {
+    let app = spawn_app(true).await;
+    // Another instance already took this phone's three complaints today (the same rows).
+    let bucket = format!(
+        "complaint-phone:{}",
+        manyi_server::auth::token_hash("13900005678")
+    );
+    let day_start: jiff::Timestamp = "2026-03-10T00:00:00Z".parse().expect("instant");
+    for _ in 0..3 {
+        app.store
+            .rate_limit_hit(&bucket, day_start, day_start)
+            .await
+            .expect("hit");
+    }
+    let customer = Browser::new(&app);
+    let form = customer.get("/public/complaint").await;
+    let idem = form.input_value("idem").expect("idem");
+    let fields = [
+        ("policy", "default-complaint"),
+        ("kind", "complaint"),
+        ("idem", idem.as_str()),
+        ("f.complainant_name", "钱先生"),
+        ("f.contact_phone", "139 0000 5678"),
+        ("f.matter", "排队时间过长。"),
+        ("f.customer_demand", "要求改进。"),
+    ];
+    let page = customer.post("/public/complaint", &fields).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    assert_eq!(case_count(&app.store).await, 0);
+    // The next day is a new window.
+    app.clock.advance(SignedDuration::from_hours(24));
+    let form = customer.get("/public/complaint").await;
+    let idem = form.input_value("idem").expect("idem");
+    let mut fields = fields;
+    fields[2].1 = idem.as_str();
+    let page = customer.post("/public/complaint", &fields).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}

@@ -45,8 +45,6 @@ mod templates;
 mod view;
 mod workspace;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -118,5 +116,4 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         .route("/assets/{file}", get(assets::serve))
         .fallback(templates::not_found)
         .layer(axum::middleware::from_fn(templates::render_error_pages))
-        .layer(axum::Extension(Arc::new(public::Limiter::default())))
 }
