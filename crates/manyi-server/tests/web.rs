@@ -1812,3 +1812,32 @@ async fn the_public_rate_limits_are_counted_in_the_database_shared_by_every_inst
     let page = customer.post("/public/complaint", &fields).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }
+
+#[tokio::test]
+async fn quick_find_searches_the_jurisdiction_on_the_server_and_nothing_outside_it() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller
+        .register(&[
+            ("f.complainant_name", "欧阳娜娜"),
+            ("f.contact_phone", "13611112222"),
+        ])
+        .await;
+    let head = Browser::new(&app);
+    head.log_in("branch_head").await;
+    let found = head.get("/?q=2222").await;
+    assert_eq!(found.status, StatusCode::OK);
+    found.assert_contains("查找结果");
+    let results = &found.body[found.body.find("h-found").expect("a results queue")..];
+    assert!(results.contains(&number), "{results}");
+    let by_name = head.get(&format!("/?q={}", encode("欧阳"))).await;
+    by_name.assert_contains(&number);
+    let outsider = Browser::new(&app);
+    outsider.log_in("sh_teller").await;
+    for q in ["2222", "欧阳"] {
+        let page = outsider.get(&format!("/?q={}", encode(q))).await;
+        page.assert_contains("查找结果");
+        assert!(!page.body.contains(&number), "outside the jurisdiction");
+    }
+}

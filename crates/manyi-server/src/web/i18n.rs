@@ -415,6 +415,17 @@ const TABLE: &[(&str, &str, &str)] = &[
     // Events of the timeline.
     ("event.open", "登记", "Registered"),
     ("event.noted", "内部备注", "Internal note"),
+    ("ws.found", "查找结果", "Search results"),
+    (
+        "ws.found.hint",
+        "在您有权查看的案件中按案件编号、电话号码（后四位即可）或客户姓名查找。",
+        "Cases you may see whose number, phone (the last four digits will do) or customer name contain the text.",
+    ),
+    (
+        "ws.found.partial",
+        "只查找了您有权查看的最新 {n} 件案件；请输入更完整的编号或电话以缩小范围。",
+        "Only the newest {n} cases you may see were searched; type more of the number or phone to narrow it.",
+    ),
     (
         "dash.trend_months",
         "近 12 个月新增案件",
