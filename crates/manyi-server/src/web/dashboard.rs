@@ -372,7 +372,10 @@ pub async fn page(
             ledger_error,
             filters => s(q),
             csv,
-            statuses => ["proposed", "decided", "appealed", "appeal_decided"],
+            statuses => ["proposed", "decided", "appealed", "appeal_decided"]
+                .iter()
+                .map(|st| (*st, tr(lang, &format!("ledger.status.{st}")).to_owned()))
+                .collect::<Vec<_>>(),
             chart_title => tr(lang, "dash.trend"),
             overdue => s(deadline_views(&deadlines.overdue)),
             due_soon => s(deadline_views(&deadlines.due_soon)),
