@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The web interface in a real browser (Debian's chromium driven by playwright-core): logs in,
 # registers a complaint, acts on it, sees a refusal with its clause, the dashboard, the
-# customers' pages; screenshots go to target/screenshots/. Exits non-zero on any failure.
+# customers' pages; screenshots go to target/ui-screenshots/. Exits non-zero on any failure.
 #
 # Installs what it needs when it is missing: chromium and the CJK fonts (Debian packages; the
 # fonts make Chinese render in screenshots), and playwright-core (npm, pinned in

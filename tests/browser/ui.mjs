@@ -5,10 +5,10 @@
 // the live check of the phone number), opens the case, assesses it, is refused an action with
 // the clause that refuses it; the outlet head dispatches it; the branch head looks at the
 // dashboard; a customer complains through the public page on a phone-sized screen and follows
-// the case. Every page is saved as a screenshot under target/screenshots/.
+// the case. Every page is saved as a screenshot under target/ui-screenshots/.
 //
 // Environment: MANYI_BIN (the manyi binary; default target/debug/manyi), SCREENSHOTS (the
-// directory; default target/screenshots), CHROMIUM (default /usr/bin/chromium).
+// directory; default target/ui-screenshots), CHROMIUM (default /usr/bin/chromium).
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -19,7 +19,7 @@ import { chromium } from "playwright-core";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = process.env.MANYI_BIN || join(root, "target/debug/manyi");
-const shots = process.env.SCREENSHOTS || join(root, "target/screenshots");
+const shots = process.env.SCREENSHOTS || join(root, "target/ui-screenshots");
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const PASSWORD = "manyi-demo";
 
@@ -198,6 +198,28 @@ async function main() {
   check(await page.isVisible("text=已初评"), "the state is 已初评");
   await shot(page, "06-case-assessed");
 
+  step = "notes and attachments";
+  await page.fill("#new-note", "");
+  await page.click("form[action$='/notes'] button[type=submit]");
+  await page.waitForSelector("#new-note-error");
+  check((await page.textContent("#new-note-error")).includes("请填写备注"), "an empty note is refused beside the field");
+  await page.fill("#new-note", "客户来电补充：排队四十分钟，要求书面答复。");
+  await Promise.all([page.waitForURL(/\?noted=1/), page.click("form[action$='/notes'] button[type=submit]")]);
+  check(await page.isVisible(".timeline >> text=排队四十分钟"), "the note is on the timeline");
+  await page.setInputFiles("#file", { name: "转账回单.txt", mimeType: "text/plain", buffer: Buffer.from("回单号 20260310-0001") });
+  await Promise.all([page.waitForURL(/\?uploaded=/), page.click("form[action$='/attachments'] button[type=submit]")]);
+  check(await page.isVisible("ul.attachments >> text=转账回单.txt"), "the uploaded file is listed on the case page");
+  const download = await page.request.get(base + (await page.getAttribute("ul.attachments a", "href")));
+  check(download.ok() && (download.headers()["content-disposition"] || "").startsWith("attachment"), "the attachment downloads as a file");
+  check(download.headers()["x-content-type-options"] === "nosniff", "downloads are nosniff");
+  await page.setInputFiles("#file", { name: "page.html", mimeType: "text/html", buffer: Buffer.from("<script>alert(1)</script>") });
+  await page.click("form[action$='/attachments'] button[type=submit]");
+  await page.waitForSelector("#file-error");
+  check((await page.textContent("#file-error")).includes("不支持此文件类型"), "an HTML file is refused beside the field");
+  await page.locator("#notes").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, "06b-case-notes.png") });
+  console.log("  shot 06b-case-notes.png");
+
   step = "refusal";
   await page.click("#action-resolve_on_spot summary");
   await page.click("#action-resolve_on_spot button[type=submit]");
@@ -230,14 +252,20 @@ async function main() {
   await page.click("nav.nav >> text=看板");
   check(await page.isVisible("svg.chart"), "the dashboard draws the weekly chart");
   check(await page.isVisible("text=中关村营业网点"), "the dashboard lists the units of the subtree");
+  check(await page.isVisible("text=近 12 个月新增案件"), "the dashboard draws the monthly trend");
+  check(await page.isVisible("#rate-by-level"), "the dashboard shows on-time rates by level");
+  check(await page.isVisible("#rate-by-category"), "the dashboard shows on-time rates by category");
+  check(await page.isVisible("#ledger-csv"), "the ledger links to its CSV export");
+  const csv = await page.request.get(base + (await page.getAttribute("#ledger-csv", "href")));
+  check(csv.ok(), `the ledger's CSV export answers (${csv.status()})`);
   await shot(page, "09-dashboard");
 
   step = "english";
-  await page.click("a.lang");
+  await page.click(".lang");
   check((await page.textContent("h1")).includes("dashboard"), "the language switch gives English");
   await page.click("nav.nav >> text=Workspace");
   await shot(page, "10-workspace-en");
-  await page.click("a.lang");
+  await page.click(".lang");
 
   step = "customer";
   const phone = await browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -305,6 +333,14 @@ async function main() {
   await page.fill("#nu-password", "long-enough-1");
   await Promise.all([page.waitForURL(/\/admin\/users\?added=/), page.click("form[action='/admin/users'] button[type=submit]")]);
   check(await page.isVisible("td >> text=清华园柜员"), "the new user is listed");
+  await Promise.all([page.waitForURL(/\/admin\/users\?disabled=/), page.click("button[data-user='bjhd04.teller']")]);
+  check(await page.isVisible("tr:has-text('bjhd04.teller') >> text=已停用"), "the user is shown disabled");
+  const disabledLogin = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ login: "bjhd04.teller", password: "long-enough-1" }),
+  });
+  check(disabledLogin.status === 403, `a disabled user cannot log in (${disabledLogin.status})`);
   await shot(page, "17-admin-users");
 
   step = "admin: compare policy versions";

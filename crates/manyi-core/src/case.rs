@@ -180,6 +180,8 @@ pub enum Change {
     },
     /// The callback was waived, with the reason.
     CallbackWaived { reason: String },
+    /// An internal note (内部备注) was written on the case: it changes nothing but the log.
+    Noted { note: String },
 }
 
 /// A field's value before and after a change (`None` = empty).
@@ -281,7 +283,8 @@ fn apply_change(
             | Change::CallbackWaived { .. }
             | Change::ViolationsRecorded { .. }
             | Change::NoticeQueued { .. }
-            | Change::RuleOverridden { .. },
+            | Change::RuleOverridden { .. }
+            | Change::Noted { .. },
             None,
         ) => Err(ReplayError::NotOpened { index }),
         (
@@ -308,7 +311,8 @@ fn apply_change(
             | Change::ClocksRecomputed { .. }
             | Change::ViolationsRecorded { .. }
             | Change::NoticeQueued { .. }
-            | Change::RuleOverridden { .. },
+            | Change::RuleOverridden { .. }
+            | Change::Noted { .. },
             Some(mut case),
         ) => {
             case.updated_at = event.at;
@@ -376,6 +380,41 @@ fn apply_moves(
     if let Some(moved) = assignee {
         case.assignee = moved.after.clone();
     }
+}
+
+/// The longest internal note, in characters.
+pub const NOTE_MAX_CHARS: usize = 4000;
+
+/// Why a note was not written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoteError {
+    #[error("the note is empty")]
+    Empty,
+    #[error("the note is longer than {NOTE_MAX_CHARS} characters")]
+    TooLong,
+}
+
+/// Decides an internal note by `actor` on a case at `at`: the event to append. Anyone who may
+/// see the case may write one (the shell checks jurisdiction); closed cases take notes too,
+/// since follow-ups often come after closing. The text is trimmed.
+pub fn note(actor: &PersonRef, text: &str, at: Timestamp) -> Result<Event, NoteError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(NoteError::Empty);
+    }
+    if text.chars().count() > NOTE_MAX_CHARS {
+        return Err(NoteError::TooLong);
+    }
+    Ok(Event {
+        at,
+        actor: actor.clone(),
+        action: "note".to_owned(),
+        clause: None,
+        change: Change::Noted {
+            note: text.to_owned(),
+        },
+        clocks: Vec::new(),
+    })
 }
 
 /// Rebuilds a case from its whole log.

@@ -241,7 +241,8 @@ pub fn triggers_of(change: &Change, action: &str) -> Vec<Trigger> {
         | Change::ClocksRecomputed { .. }
         | Change::ViolationsRecorded { .. }
         | Change::NoticeQueued { .. }
-        | Change::RuleOverridden { .. } => Vec::new(),
+        | Change::RuleOverridden { .. }
+        | Change::Noted { .. } => Vec::new(),
         Change::CallbackOpened { .. }
         | Change::CallbackAttempted { .. }
         | Change::CallbackVerdict { .. }

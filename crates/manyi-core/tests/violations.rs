@@ -76,6 +76,7 @@ fn case_with(policy: &str, number: &str, fields: Value, closed: bool, state: &st
         closed,
         version: 3,
         clocks: BTreeMap::new(),
+        callbacks: Vec::new(),
     }
 }
 

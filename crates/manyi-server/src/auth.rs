@@ -129,6 +129,8 @@ pub struct UserBody {
     pub name: String,
     pub unit: String,
     pub roles: Vec<String>,
+    /// Cannot sign in; sessions and tokens are refused.
+    pub disabled: bool,
 }
 
 impl From<&User> for UserBody {
@@ -138,6 +140,7 @@ impl From<&User> for UserBody {
             name: u.name.clone(),
             unit: u.unit_code.clone(),
             roles: u.roles.clone(),
+            disabled: u.disabled,
         }
     }
 }
@@ -157,7 +160,9 @@ pub async fn login(
             false
         }
     };
-    let Some(user) = user.filter(|_| ok) else {
+    // A disabled user gets the same answer as a wrong password: nothing about the account
+    // is revealed to whoever is trying.
+    let Some(user) = user.filter(|u| ok && !u.disabled) else {
         return Err(AppError::Forbidden(
             "wrong login or password / 用户名或密码错误".into(),
         ));

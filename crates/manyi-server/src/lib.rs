@@ -8,7 +8,7 @@
 //! - [`router`] / [`serve`]: the routes under `/api/v1` and a server that takes an
 //!   already-bound listener and a shutdown future (so tests start one on port 0).
 //! - `auth`: sessions (cookie) and API tokens (bearer), Argon2id passwords.
-//! - `api::cases`, `api::org`, `api::policies`, `api::penalties` (the violations and penalty
+//! - `api::cases`, `api::notes` (internal notes, attachments), `api::org`, `api::policies`, `api::penalties` (the violations and penalty
 //!   ledgers): the handlers.
 //! - `error`: the one error type, rendered as RFC 9457 problem+json.
 //! - `policies`: compiled policies cached by immutable stored version.
@@ -20,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod json;
 pub mod org_cache;
+pub mod multipart;
 pub mod policies;
 pub mod scheduler;
 pub mod web;
@@ -47,6 +48,9 @@ pub struct ServerConfig {
     pub session_ttl: SignedDuration,
     /// Mark cookies `Secure` (when served over TLS, directly or behind a proxy).
     pub secure_cookies: bool,
+    /// The largest attachment accepted, in bytes (413 beyond). Upload routes accept bodies
+    /// this large (plus the form around the file) whatever `body_limit` says.
+    pub attachment_limit: usize,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +59,7 @@ impl Default for ServerConfig {
             body_limit: 1024 * 1024,
             session_ttl: SignedDuration::from_hours(12),
             secure_cookies: false,
+            attachment_limit: 10 * 1024 * 1024,
         }
     }
 }
@@ -104,6 +109,16 @@ pub fn router(state: AppState) -> Router {
             get(api::violations::case_violations),
         )
         .route("/cases/{number}/transitions", post(api::cases::transition))
+        .route("/cases/{number}/notes", post(api::notes::post_note))
+        .route(
+            "/cases/{number}/attachments",
+            get(api::notes::list)
+                .post(api::notes::upload)
+                .layer(DefaultBodyLimit::max(api::notes::upload_body_limit(
+                    state.config.attachment_limit,
+                ))),
+        )
+        .route("/cases/{number}/attachments/{id}", get(api::notes::get))
         .route("/deadlines", get(api::cases::deadlines))
         .route(
             "/cases/{number}/callback/attempts",
@@ -144,6 +159,10 @@ pub fn router(state: AppState) -> Router {
             post(api::penalties::decide_appeal),
         )
         .route("/units", get(api::org::list_units).post(api::org::add_unit))
+        .route(
+            "/units/{code}",
+            axum::routing::delete(api::org::remove_unit),
+        )
         .route("/units/{code}/move", post(api::org::move_unit))
         .route(
             "/units/{code}/calendar",
@@ -152,6 +171,9 @@ pub fn router(state: AppState) -> Router {
                 .delete(api::org::delete_unit_calendar),
         )
         .route("/users", get(api::org::list_users).post(api::org::add_user))
+        .route("/users/{login}", axum::routing::put(api::org::edit_user))
+        .route("/users/{login}/disable", post(api::org::disable_user))
+        .route("/users/{login}/enable", post(api::org::enable_user))
         .route(
             "/policies",
             get(api::policies::list).post(api::policies::upload),
@@ -166,7 +188,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
-        .merge(web::routes())
+        .merge(web::routes(state.config.attachment_limit))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

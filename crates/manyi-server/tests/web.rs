@@ -298,6 +298,46 @@ impl Browser {
         self.send(Method::POST, path, Some(&all)).await
     }
 
+    /// Posts a `multipart/form-data` form with the CSRF token and one file.
+    async fn upload(&self, path: &str, filename: &str, content_type: &str, data: &[u8]) -> Page {
+        let token = self.cookie("manyi_csrf").unwrap_or_default();
+        let boundary = "----manyitestboundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(data);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let jar = self
+            .cookies
+            .lock()
+            .expect("cookies")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("http://{}{path}", self.addr))
+            .header(COOKIE, jar)
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let response = self.http.request(request).await.expect("response");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        Page {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     /// Logs in through the form and checks that it worked.
     async fn log_in(&self, login: &str) {
         let form = self.get("/login").await;
@@ -1570,4 +1610,407 @@ async fn a_recused_persons_attempt_shows_on_the_case_page_with_its_clause_and_wh
     page.assert_contains("应回避人员试图办理");
     page.assert_contains("CLAUSES A26");
     page.assert_contains("网点主任李");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notes and attachments
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_internal_note_goes_on_the_timeline_and_an_empty_one_is_refused_beside_the_field() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let number = browser.register(&[]).await;
+    let path = format!("/cases/{number}/notes");
+    let empty = browser.post(&path, &[("note", "   ")]).await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.body
+    );
+    empty.assert_contains("请填写备注");
+    let too_long = "长".repeat(4001);
+    let long = browser.post(&path, &[("note", &too_long)]).await;
+    assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    long.assert_contains(&format!("{too_long}</textarea>"));
+
+    let done = browser
+        .post(&path, &[("note", "客户来电补充：<b>柜台</b>排队四十分钟")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = browser.get(done.location()).await;
+    page.assert_contains("备注已添加");
+    page.assert_contains("内部备注");
+    page.assert_contains("客户来电补充：&lt;b&gt;柜台&lt;&#x2f;b&gt;排队四十分钟");
+    let other = Browser::new(&app);
+    other.log_in("sh_teller").await;
+    let hidden = other.post(&path, &[("note", "x")]).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_attachment_is_uploaded_listed_and_downloaded_only_as_a_file() {
+    let app = spawn_app(false).await;
+    let browser = Browser::new(&app);
+    browser.log_in("teller").await;
+    let number = browser.register(&[]).await;
+    browser.get(&format!("/cases/{number}")).await;
+    let path = format!("/cases/{number}/attachments");
+    let png = b"\x89PNG\r\n\x1a\nnot really an image";
+    let done = browser.upload(&path, "回单.png", "image/png", png).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = browser.get(done.location()).await;
+    page.assert_contains("附件已上传：回单.png");
+    page.assert_contains(">回单.png</a>");
+    let body = unescape(&page.body);
+    let href_start = body.find("/attachments/").expect("a link");
+    let id: String = body[href_start + "/attachments/".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let file = browser.get(&format!("{path}/{id}")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.headers["content-type"], "image/png");
+    assert_eq!(file.headers["x-content-type-options"], "nosniff");
+    assert!(
+        file.headers["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("attachment;"),
+        "{:?}",
+        file.headers
+    );
+    assert_eq!(
+        file.body,
+        String::from_utf8_lossy(png),
+        "the bytes as uploaded"
+    );
+
+    // HTML is refused (a browser would run it), as are bytes that are not what they claim.
+    let html = browser
+        .upload(&path, "x.html", "text/html", b"<script>alert(1)</script>")
+        .await;
+    assert_eq!(
+        html.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        html.body
+    );
+    html.assert_contains("不支持此文件类型");
+    let fake = browser.upload(&path, "x.png", "image/png", b"<svg/>").await;
+    assert_eq!(fake.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let none = browser
+        .upload(&path, "", "application/octet-stream", b"")
+        .await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    none.assert_contains("请选择文件");
+
+    // Outside the jurisdiction: 404 for the list, the file and the upload alike.
+    let other = Browser::new(&app);
+    other.log_in("sh_teller").await;
+    assert_eq!(
+        other.get(&format!("{path}/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let up = other.upload(&path, "a.txt", "text/plain", b"hi").await;
+    assert_eq!(up.status, StatusCode::NOT_FOUND);
+    // An upload without the CSRF token is refused.
+    browser
+        .cookies
+        .lock()
+        .expect("cookies")
+        .remove("manyi_csrf");
+    let forged = browser.upload(&path, "a.txt", "text/plain", b"hi").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Administration upkeep: sessions on a password change, users, units, unit calendars
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions_and_keeps_this_one() {
+    let app = spawn_app(false).await;
+    let here = Browser::new(&app);
+    here.log_in("teller").await;
+    let elsewhere = Browser::new(&app);
+    elsewhere.log_in("teller").await;
+    here.get("/account/password").await;
+    let done = here
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a brand new password"),
+                ("confirm", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    done.assert_contains("其他设备上的登录已退出");
+    assert_eq!(here.get("/").await.status, StatusCode::OK);
+    let gone = elsewhere.get("/").await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(gone.location().starts_with("/login"), "{}", gone.location());
+}
+
+#[tokio::test]
+async fn an_administrator_edits_and_disables_a_user_who_then_cannot_log_in() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let form = admin.get("/admin/users/teller").await;
+    assert_eq!(form.status, StatusCode::OK);
+    form.assert_contains("value=\"柜员小王\"");
+    let bad = admin
+        .post("/admin/users/teller", &[("name", ""), ("unit", "BJHD01")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_error(&bad.body, "eu-name"), "请填写此项");
+    let saved = admin
+        .post(
+            "/admin/users/teller",
+            &[
+                ("name", "柜员王小二"),
+                ("unit", "BJHD01"),
+                ("role", "teller"),
+                ("role", "frontline"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    admin
+        .get(saved.location())
+        .await
+        .assert_contains("用户 teller 已更新");
+
+    let off = admin.post("/admin/users/teller/disable", &[]).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
+    let list = admin.get(off.location()).await;
+    list.assert_contains("已停用");
+    // The session already open stops working, and a new log-in fails like a wrong password.
+    assert_eq!(teller.get("/").await.status, StatusCode::SEE_OTHER);
+    let again = Browser::new(&app);
+    again.get("/login").await;
+    let refused = again
+        .post(
+            "/login",
+            &[("login", "teller"), ("password", PASSWORD), ("next", "/")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // Nobody disables themselves.
+    let myself = admin.post("/admin/users/admin/disable", &[]).await;
+    assert_eq!(myself.status, StatusCode::CONFLICT);
+    myself.assert_contains("不能停用自己的账号");
+    let on = admin.post("/admin/users/teller/enable", &[]).await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER);
+    again.log_in("teller").await;
+}
+
+#[tokio::test]
+async fn only_an_empty_unit_is_removed_and_the_refusal_says_why() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    admin.get("/admin").await;
+    let refused = admin.post("/admin/units/BJHD/remove", &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    refused.assert_contains("只能删除空机构：该机构还有1 个下级机构、1 名用户");
+    let added = admin
+        .post(
+            "/admin/units",
+            &[
+                ("code", "EMPTY"),
+                ("name", "空网点"),
+                ("level", "outlet"),
+                ("parent", "BJHD"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let removed = admin.post("/admin/units/EMPTY/remove", &[]).await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let page = admin.get(removed.location()).await;
+    page.assert_contains("机构 EMPTY 已删除");
+    assert!(!page.body.contains("空网点"));
+}
+
+#[tokio::test]
+async fn an_administrator_edits_a_units_calendar_with_errors_beside_the_fields() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let page = admin.get("/admin/calendar?unit=BJHD01&year=2026").await;
+    page.assert_contains("编辑本机构日历");
+    let bad = admin
+        .post(
+            "/admin/calendar/BJHD01",
+            &[
+                ("year", "2026"),
+                ("closures", "2026-03-12\n2026-13-01"),
+                ("extra_workdays", "2026-03-14"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    bad.assert_contains("“2026-13-01”不是有效日期");
+    bad.assert_contains("2026-03-12\n2026-13-01</textarea>");
+    let saved = admin
+        .post(
+            "/admin/calendar/BJHD01",
+            &[
+                ("year", "2026"),
+                ("closures", "2026-03-12"),
+                ("extra_workdays", "2026-03-14"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = admin.get(saved.location()).await;
+    page.assert_contains("的日历已保存");
+    page.assert_contains("<span class=\"tag\">2026-03-12</span>");
+    let stored = app
+        .store
+        .unit_calendars()
+        .await
+        .expect("calendars")
+        .into_iter()
+        .map(|(_, json)| json)
+        .collect::<Vec<_>>();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["closures"][0], "2026-03-12");
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_on_time_rates_by_level_and_category_a_monthly_trend_and_the_ledger() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    teller.register(&[]).await;
+    app.clock.advance(SignedDuration::from_hours(24 * 3));
+    let head = Browser::new(&app);
+    head.log_in("branch_head").await;
+    let page = head.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("近 12 个月新增案件");
+    page.assert_contains("id=\"rate-by-level\"");
+    page.assert_contains("未分类");
+    // The one case is past its deadline: 0 % on time.
+    let rates = &page.body[page.body.find("rate-by-level").expect("table")..];
+    assert!(rates.contains(">0%<"), "{rates}");
+    page.assert_contains("违规与处罚台账");
+    let body = unescape(&page.body);
+    assert!(
+        body.contains("/api/v1/penalties.csv?unit=BJHD"),
+        "a CSV link scoped to the unit"
+    );
+    // The CSV export answers the same session.
+    let csv = head.get("/api/v1/penalties.csv?unit=BJHD").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    // A bad filter is said on the page, what was typed kept.
+    let bad = head.get("/dashboard?from=yesterday").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    bad.assert_contains("筛选条件有误");
+    bad.assert_contains("value=\"yesterday\"");
+}
+
+#[tokio::test]
+async fn a_users_language_is_kept_on_the_user_and_follows_them_to_another_browser() {
+    let app = spawn_app(false).await;
+    let first = Browser::new(&app);
+    first.log_in("teller").await;
+    first
+        .get("/")
+        .await
+        .assert_contains("action=\"/account/lang\"");
+    let switched = first
+        .post("/account/lang", &[("to", "en"), ("back", "/dashboard")])
+        .await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER, "{}", switched.body);
+    assert_eq!(switched.location(), "/dashboard");
+    // Another browser, Chinese by its cookie, shows English once this user is signed in.
+    let second = Browser::new(&app);
+    second.set_cookie("lang", "zh-CN");
+    second.log_in("teller").await;
+    let page = second.get("/").await;
+    page.assert_contains("<html lang=\"en\">");
+    // A form without the CSRF token does not change it.
+    let forged = second
+        .send(Method::POST, "/account/lang", Some(&[("to", "zh-CN")]))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_public_rate_limits_are_counted_in_the_database_shared_by_every_instance() {
+    let app = spawn_app(true).await;
+    // Another instance already took this phone's three complaints today (the same rows).
+    let bucket = format!(
+        "complaint-phone:{}",
+        manyi_server::auth::token_hash("13900005678")
+    );
+    let day_start: jiff::Timestamp = "2026-03-10T00:00:00Z".parse().expect("instant");
+    for _ in 0..3 {
+        app.store
+            .rate_limit_hit(&bucket, day_start, day_start)
+            .await
+            .expect("hit");
+    }
+    let customer = Browser::new(&app);
+    let form = customer.get("/public/complaint").await;
+    let idem = form.input_value("idem").expect("idem");
+    let fields = [
+        ("policy", "default-complaint"),
+        ("kind", "complaint"),
+        ("idem", idem.as_str()),
+        ("f.complainant_name", "钱先生"),
+        ("f.contact_phone", "139 0000 5678"),
+        ("f.matter", "排队时间过长。"),
+        ("f.customer_demand", "要求改进。"),
+    ];
+    let page = customer.post("/public/complaint", &fields).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    assert_eq!(case_count(&app.store).await, 0);
+    // The next day is a new window.
+    app.clock.advance(SignedDuration::from_hours(24));
+    let form = customer.get("/public/complaint").await;
+    let idem = form.input_value("idem").expect("idem");
+    let mut fields = fields;
+    fields[2].1 = idem.as_str();
+    let page = customer.post("/public/complaint", &fields).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
+
+#[tokio::test]
+async fn quick_find_searches_the_jurisdiction_on_the_server_and_nothing_outside_it() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller
+        .register(&[
+            ("f.complainant_name", "欧阳娜娜"),
+            ("f.contact_phone", "13611112222"),
+        ])
+        .await;
+    let head = Browser::new(&app);
+    head.log_in("branch_head").await;
+    let found = head.get("/?q=2222").await;
+    assert_eq!(found.status, StatusCode::OK);
+    found.assert_contains("查找结果");
+    let results = &found.body[found.body.find("h-found").expect("a results queue")..];
+    assert!(results.contains(&number), "{results}");
+    let by_name = head.get(&format!("/?q={}", encode("欧阳"))).await;
+    by_name.assert_contains(&number);
+    let outsider = Browser::new(&app);
+    outsider.log_in("sh_teller").await;
+    for q in ["2222", "欧阳"] {
+        let page = outsider.get(&format!("/?q={}", encode(q))).await;
+        page.assert_contains("查找结果");
+        assert!(!page.body.contains(&number), "outside the jurisdiction");
+    }
 }

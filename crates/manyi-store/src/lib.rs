@@ -70,9 +70,10 @@ pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };
 pub use records::{
-    CalendarFileRecord, CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord,
-    FireOutcome, Idempotency, ImportSummary, NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser,
-    PolicyRecord, TIMER_BREACH, TIMER_WARN, TimerChange, TimerRecord, Unit, User, Visibility,
+    AttachmentRecord, CalendarFileRecord, CaseFilter, CasePage, CaseRecord, CaseUpdate,
+    CreateOutcome, EventRecord, FireOutcome, Idempotency, ImportSummary, NewAttachment,
+    NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH, TIMER_WARN,
+    TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,
 };
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
@@ -816,6 +817,98 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.unit_calendars().await,
             Backend::Postgres(s) => s.unit_calendars().await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The web interface: user upkeep, attachments, rate limits
+    // -----------------------------------------------------------------------------------------
+
+    /// Disables or re-enables a user. Disabling also ends their sessions; their API tokens
+    /// are kept but refused while they are disabled ([`Store::token_user`] and
+    /// [`Store::session_user`] never answer a disabled user).
+    pub async fn set_user_disabled(&self, login: &str, disabled: bool) -> Result<User, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.set_user_disabled(login, disabled).await,
+            Backend::Postgres(s) => s.set_user_disabled(login, disabled).await,
+        }
+    }
+
+    /// Records the interface language a user chose (`None`: follow the browser).
+    pub async fn set_user_lang(&self, user_id: i64, lang: Option<&str>) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.set_user_lang(user_id, lang).await,
+            Backend::Postgres(s) => s.set_user_lang(user_id, lang).await,
+        }
+    }
+
+    /// Ends every session of a user but the one whose hash is `keep` (after a password
+    /// change); returns how many ended.
+    pub async fn delete_other_sessions(&self, user_id: i64, keep: &str) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete_other_sessions(user_id, keep).await,
+            Backend::Postgres(s) => s.delete_other_sessions(user_id, keep).await,
+        }
+    }
+
+    /// Removes a unit if nothing refers to it: no child units, no users, no cases owned, no
+    /// ledger entries. Otherwise nothing changes and the answer says what is still there.
+    pub async fn remove_unit(&self, code: &str) -> Result<Result<(), UnitInUse>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.remove_unit(code).await,
+            Backend::Postgres(s) => s.remove_unit(code).await,
+        }
+    }
+
+    /// Stores an attachment of a case.
+    pub async fn add_attachment(&self, a: NewAttachment) -> Result<AttachmentRecord, StoreError> {
+        if a.filename.contains('\0') || a.content_type.contains('\0') {
+            return Err(StoreError::Invalid {
+                what: "attachment",
+                reason: "text contains U+0000".to_owned(),
+            });
+        }
+        match &self.backend {
+            Backend::Sqlite(s) => s.add_attachment(a).await,
+            Backend::Postgres(s) => s.add_attachment(a).await,
+        }
+    }
+
+    /// A case's attachments (without content), oldest first.
+    pub async fn case_attachments(
+        &self,
+        case_id: i64,
+    ) -> Result<Vec<AttachmentRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_attachments(case_id).await,
+            Backend::Postgres(s) => s.case_attachments(case_id).await,
+        }
+    }
+
+    /// One attachment with its content.
+    pub async fn attachment(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AttachmentRecord, Vec<u8>)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.attachment(id).await,
+            Backend::Postgres(s) => s.attachment(id).await,
+        }
+    }
+
+    /// Counts one hit in `bucket`'s fixed window starting at `window_start` and returns the
+    /// hits in that window so far, this one included. Windows that started before
+    /// `forget_before` are deleted in passing, so the table stays small. Every instance
+    /// counts in the same rows, so a limit holds across instances.
+    pub async fn rate_limit_hit(
+        &self,
+        bucket: &str,
+        window_start: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.rate_limit_hit(bucket, window_start, forget_before).await,
+            Backend::Postgres(s) => s.rate_limit_hit(bucket, window_start, forget_before).await,
         }
     }
 

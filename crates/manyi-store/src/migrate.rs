@@ -60,6 +60,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "performance",
         include_str!("../migrations/sqlite/0010_performance.sql"),
     ),
+    (
+        11,
+        "web",
+        include_str!("../migrations/sqlite/0011_web.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -102,6 +107,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         10,
         "performance",
         include_str!("../migrations/postgres/0010_performance.sql"),
+    ),
+    (
+        11,
+        "web",
+        include_str!("../migrations/postgres/0011_web.sql"),
     ),
 ];
 

@@ -68,6 +68,10 @@ pub struct User {
     /// Sorted, without duplicates.
     pub roles: Vec<String>,
     pub password_hash: Option<String>,
+    /// Cannot sign in; sessions and API tokens are refused.
+    pub disabled: bool,
+    /// The interface language the user chose (`zh`, `en`), if any.
+    pub lang: Option<String>,
 }
 
 /// `Debug` leaves the password hash out, so that a stray `?user` in a log line cannot leak it.
@@ -85,6 +89,8 @@ impl fmt::Debug for User {
                 "password_hash",
                 &self.password_hash.as_ref().map(|_| "<redacted>"),
             )
+            .field("disabled", &self.disabled)
+            .field("lang", &self.lang)
             .finish()
     }
 }
@@ -407,4 +413,55 @@ pub struct CalendarFileRecord {
     pub content: String,
     pub sha: String,
     pub imported_at: Timestamp,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attachments and the organisation's upkeep (the web interface)
+// ---------------------------------------------------------------------------------------------
+
+/// A file to attach to a case. The content is stored in the database, never on one
+/// instance's disk, so that every instance serves it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub case_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+    /// `None` when the customer uploaded it (public page).
+    pub uploaded_by: Option<i64>,
+    pub uploaded_at: Timestamp,
+}
+
+/// `Debug` shows the size, not the content (personal data) nor the file name.
+impl fmt::Debug for NewAttachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewAttachment")
+            .field("case_id", &self.case_id)
+            .field("content_type", &self.content_type)
+            .field("size_bytes", &self.content.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored attachment, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRecord {
+    pub id: i64,
+    pub case_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub uploaded_by: Option<i64>,
+    pub uploaded_at: Timestamp,
+}
+
+/// Why a unit cannot be removed: what still refers to it. Only an empty unit goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnitInUse {
+    pub children: i64,
+    pub users: i64,
+    /// Cases it owns now.
+    pub cases: i64,
+    /// Violations and penalties recorded against it (the ledgers are kept for good).
+    pub ledger_entries: i64,
 }

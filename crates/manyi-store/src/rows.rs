@@ -24,7 +24,7 @@ macro_rules! unit_columns {
 macro_rules! select_users {
     () => {
         "SELECT u.id, u.login, u.name, u.unit_id, un.code AS unit_code, un.path AS unit_path, \
-                u.password_hash, r.role \
+                u.password_hash, u.disabled, u.lang, r.role \
          FROM users u \
          JOIN units un ON un.id = u.unit_id \
          LEFT JOIN user_roles r ON r.user_id = u.id"
@@ -114,6 +114,8 @@ pub(crate) fn users<R: RowExt>(rows: &[R]) -> Result<Vec<User>, sqlx::Error> {
                 unit_path: row.text("unit_path")?,
                 roles: role.into_iter().collect(),
                 password_hash: row.opt_text("password_hash")?,
+                disabled: row.flag("disabled")?,
+                lang: row.opt_text("lang")?,
             }),
         }
     }
@@ -180,5 +182,26 @@ pub(crate) fn timer(row: &impl RowExt) -> Result<TimerRecord, sqlx::Error> {
         due_at: row.instant("due_at")?,
         fired_at: row.opt_instant("fired_at")?,
         cancelled_at: row.opt_instant("cancelled_at")?,
+    })
+}
+
+/// The columns [`attachment`] decodes (the content is read apart, only when served).
+macro_rules! attachment_columns {
+    () => {
+        "id, case_id, filename, content_type, size_bytes, uploaded_by, uploaded_at"
+    };
+}
+pub(crate) use attachment_columns;
+
+/// Columns: [`attachment_columns`].
+pub(crate) fn attachment(row: &impl RowExt) -> Result<crate::AttachmentRecord, sqlx::Error> {
+    Ok(crate::AttachmentRecord {
+        id: row.int("id")?,
+        case_id: row.int("case_id")?,
+        filename: row.text("filename")?,
+        content_type: row.text("content_type")?,
+        size_bytes: row.int("size_bytes")?,
+        uploaded_by: row.opt_int("uploaded_by")?,
+        uploaded_at: row.instant("uploaded_at")?,
     })
 }

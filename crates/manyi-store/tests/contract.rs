@@ -2206,6 +2206,13 @@ contract!(
     a_penalty_is_decided_appealed_once_and_its_appeal_decided_each_step_once,
     a_survey_is_found_by_its_token_hash_answered_once_and_listed_by_unit_and_period,
     a_reward_is_proposed_once_per_rule_period_and_recipient_and_decided_once,
+    a_disabled_user_has_no_session_nor_token_until_enabled_again,
+    other_sessions_end_and_the_kept_one_stays,
+    a_users_language_is_stored_and_cleared,
+    only_an_empty_unit_is_removed_and_a_refusal_says_what_is_left,
+    attachments_are_stored_in_the_database_and_listed_per_case,
+    rate_limit_windows_count_hits_per_bucket_and_forget_old_windows,
+    two_instances_count_hits_in_the_same_rate_limit_window,
     ],
     pair: [
     two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
@@ -2959,4 +2966,263 @@ async fn a_reward_is_proposed_once_per_rule_period_and_recipient_and_decided_onc
         .unwrap();
     assert!(other_sees.is_empty());
     let _ = (&org.hq, &org.b1, org.policy_id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The web interface: user upkeep, attachments, rate limits
+// ---------------------------------------------------------------------------------------------
+
+async fn a_disabled_user_has_no_session_nor_token_until_enabled_again(store: &Store) {
+    let o = org(store).await;
+    store
+        .create_session("s1", o.clerk.id, at(0), at(60))
+        .await
+        .expect("session");
+    store
+        .create_api_token("t1", o.clerk.id, "cli", at(0))
+        .await
+        .expect("token");
+    let disabled = store
+        .set_user_disabled(&o.clerk.login, true)
+        .await
+        .expect("disable");
+    assert!(disabled.disabled);
+    assert_eq!(store.session_user("s1", at(1)).await.expect("read"), None);
+    assert_eq!(store.token_user("t1").await.expect("read"), None);
+    // Re-enabling brings the token back (it was kept), but not the ended session.
+    let enabled = store
+        .set_user_disabled(&o.clerk.login, false)
+        .await
+        .expect("enable");
+    assert!(!enabled.disabled);
+    assert_eq!(
+        store.token_user("t1").await.expect("read").map(|u| u.id),
+        Some(o.clerk.id)
+    );
+    assert_eq!(store.session_user("s1", at(1)).await.expect("read"), None);
+    let err = store.set_user_disabled("nobody", true).await.err();
+    assert!(matches!(err, Some(StoreError::NotFound { .. })), "{err:?}");
+}
+
+async fn other_sessions_end_and_the_kept_one_stays(store: &Store) {
+    let o = org(store).await;
+    for hash in ["keep", "other1", "other2"] {
+        store
+            .create_session(hash, o.clerk.id, at(0), at(60))
+            .await
+            .expect("session");
+    }
+    store
+        .create_session("manager", o.manager.id, at(0), at(60))
+        .await
+        .expect("session");
+    assert_eq!(
+        store
+            .delete_other_sessions(o.clerk.id, "keep")
+            .await
+            .expect("end"),
+        2
+    );
+    assert!(
+        store
+            .session_user("keep", at(1))
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(
+        store
+            .session_user("other1", at(1))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        store
+            .session_user("manager", at(1))
+            .await
+            .expect("read")
+            .is_some()
+    );
+}
+
+async fn a_users_language_is_stored_and_cleared(store: &Store) {
+    let o = org(store).await;
+    assert_eq!(o.clerk.lang, None);
+    store
+        .set_user_lang(o.clerk.id, Some("en"))
+        .await
+        .expect("set");
+    let read = store
+        .user_by_id(o.clerk.id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(read.lang.as_deref(), Some("en"));
+    store.set_user_lang(o.clerk.id, None).await.expect("clear");
+    let read = store
+        .user_by_id(o.clerk.id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(read.lang, None);
+}
+
+async fn only_an_empty_unit_is_removed_and_a_refusal_says_what_is_left(store: &Store) {
+    let o = org(store).await;
+    let refused = store.remove_unit("B1").await.expect("answer");
+    let in_use = refused.expect_err("B1 has a child and a user");
+    assert_eq!((in_use.children, in_use.users), (1, 1));
+    create(store, complaint(&o, &o.b2, &o.other)).await;
+    let in_use = store
+        .remove_unit("B2")
+        .await
+        .expect("answer")
+        .expect_err("B2 owns a case");
+    assert_eq!(in_use.cases, 1);
+    store
+        .insert_unit(new_unit("EMPTY", Some("HQ")))
+        .await
+        .expect("unit");
+    store
+        .set_unit_calendar("EMPTY", Some(json!({"closures": []})), at(0))
+        .await
+        .expect("calendar");
+    store
+        .remove_unit("EMPTY")
+        .await
+        .expect("answer")
+        .expect("removed");
+    assert_eq!(store.unit_by_code("EMPTY").await.expect("read"), None);
+    let err = store.remove_unit("EMPTY").await.err();
+    assert!(matches!(err, Some(StoreError::NotFound { .. })), "{err:?}");
+}
+
+async fn attachments_are_stored_in_the_database_and_listed_per_case(store: &Store) {
+    let o = org(store).await;
+    let case = create(store, complaint(&o, &o.o1, &o.clerk)).await;
+    let other = create(store, complaint(&o, &o.b2, &o.other)).await;
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let first = store
+        .add_attachment(NewAttachment {
+            case_id: case.id,
+            filename: "回单.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: bytes.clone(),
+            uploaded_by: Some(o.clerk.id),
+            uploaded_at: at(1),
+        })
+        .await
+        .expect("attach");
+    assert_eq!(first.size_bytes, 70_000);
+    store
+        .add_attachment(NewAttachment {
+            case_id: case.id,
+            filename: "photo.png".into(),
+            content_type: "image/png".into(),
+            content: vec![1, 2, 3],
+            uploaded_by: None,
+            uploaded_at: at(2),
+        })
+        .await
+        .expect("attach");
+    let listed = store.case_attachments(case.id).await.expect("list");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|a| a.filename.as_str())
+            .collect::<Vec<_>>(),
+        ["回单.pdf", "photo.png"]
+    );
+    assert!(
+        store
+            .case_attachments(other.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let (record, content) = store
+        .attachment(first.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(record, first);
+    assert_eq!(content, bytes);
+    assert_eq!(store.attachment(999_999).await.expect("read"), None);
+    let err = store
+        .add_attachment(NewAttachment {
+            case_id: 999_999,
+            filename: "x".into(),
+            content_type: "text/plain".into(),
+            content: vec![],
+            uploaded_by: None,
+            uploaded_at: at(3),
+        })
+        .await
+        .err();
+    assert!(matches!(err, Some(StoreError::NotFound { .. })), "{err:?}");
+}
+
+async fn rate_limit_windows_count_hits_per_bucket_and_forget_old_windows(store: &Store) {
+    for expected in 1..=3 {
+        assert_eq!(
+            store
+                .rate_limit_hit("ip:a", at(0), at(-60))
+                .await
+                .expect("hit"),
+            expected
+        );
+    }
+    assert_eq!(
+        store
+            .rate_limit_hit("ip:b", at(0), at(-60))
+            .await
+            .expect("hit"),
+        1
+    );
+    // A new window starts from one; the old one is forgotten once it is old enough.
+    assert_eq!(
+        store
+            .rate_limit_hit("ip:a", at(10), at(-60))
+            .await
+            .expect("hit"),
+        1
+    );
+    assert_eq!(
+        store
+            .rate_limit_hit("ip:b", at(100), at(5))
+            .await
+            .expect("hit"),
+        1
+    );
+    assert_eq!(
+        store
+            .rate_limit_hit("ip:a", at(0), at(5))
+            .await
+            .expect("hit"),
+        1
+    );
+}
+
+async fn two_instances_count_hits_in_the_same_rate_limit_window(first: &Store, second: &Store) {
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            store
+                .rate_limit_hit("phone:x", at(0), at(-60))
+                .await
+                .expect("hit")
+        }));
+    }
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.expect("task"));
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=40).collect::<Vec<i64>>());
 }

@@ -239,6 +239,9 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MANYI_BODY_LIMIT", default_value_t = 1024 * 1024)]
     body_limit: usize,
+    /// Largest attachment accepted, in bytes (stored in the database; 413 beyond).
+    #[arg(long, env = "MANYI_ATTACHMENT_LIMIT", default_value_t = 10 * 1024 * 1024)]
+    attachment_limit: usize,
     /// Mark session cookies Secure (set when served over HTTPS).
     #[arg(long, env = "MANYI_SECURE_COOKIES")]
     secure_cookies: bool,
@@ -759,6 +762,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ServerConfig {
             body_limit: args.body_limit,
             secure_cookies: args.secure_cookies,
+            attachment_limit: args.attachment_limit,
             ..ServerConfig::default()
         },
     );

@@ -609,7 +609,7 @@ pub async fn create(
 }
 
 /// Loads a case the user may see; 404 otherwise (existence is not revealed).
-async fn visible_case(
+pub async fn visible_case(
     state: &AppState,
     user: &User,
     number: &str,

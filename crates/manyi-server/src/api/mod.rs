@@ -2,6 +2,7 @@
 
 pub mod callbacks;
 pub mod cases;
+pub mod notes;
 pub mod org;
 pub mod penalties;
 pub mod policies;

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use manyi_store::{NewUnit, NewUser, Unit};
+use manyi_store::{NewUnit, NewUser, Unit, UnitInUse};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -133,6 +133,153 @@ pub async fn add_user(
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(UserBody::from(&created))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditUserRequest {
+    pub name: String,
+    pub unit: String,
+    pub roles: Vec<String>,
+}
+
+/// `PUT /api/v1/users/{login}` (admin): replaces a user's name, unit and roles (the
+/// password is kept).
+pub async fn edit_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(login): ApiPath<String>,
+    ApiJson(req): ApiJson<EditUserRequest>,
+) -> Result<axum::Json<UserBody>, AppError> {
+    user.require_admin()?;
+    check_user_fields(&req.name, &req.roles)?;
+    let edited = state
+        .store
+        .set_user(&login, req.name.trim(), &req.unit, req.roles)
+        .await?;
+    tracing::info!(user_id = edited.id, "user edited");
+    Ok(axum::Json(UserBody::from(&edited)))
+}
+
+/// A name and at least one role.
+pub fn check_user_fields(name: &str, roles: &[String]) -> Result<(), AppError> {
+    let mut fields = Vec::new();
+    if name.trim().is_empty() {
+        fields.push(manyi_core::engine::FieldError {
+            field: "name".into(),
+            code: "required".into(),
+            message: "a name is required".into(),
+            message_zh: "请填写姓名".into(),
+        });
+    }
+    if roles.iter().all(|r| r.trim().is_empty()) {
+        fields.push(manyi_core::engine::FieldError {
+            field: "roles".into(),
+            code: "required".into(),
+            message: "at least one role".into(),
+            message_zh: "至少选择一个角色".into(),
+        });
+    }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid {
+            detail: "invalid user".into(),
+            fields,
+        })
+    }
+}
+
+/// Disables (`true`) or re-enables a user, as `admin`. Nobody disables themselves, so that
+/// the last administrator cannot lock everyone out by a slip.
+pub async fn set_disabled(
+    state: &AppState,
+    admin: &CurrentUser,
+    login: &str,
+    disabled: bool,
+) -> Result<manyi_store::User, AppError> {
+    admin.require_admin()?;
+    if disabled && admin.0.login == login {
+        return Err(AppError::Conflict(
+            "you cannot disable yourself / 不能停用自己的账号".into(),
+        ));
+    }
+    let user = state.store.set_user_disabled(login, disabled).await?;
+    tracing::info!(user_id = user.id, disabled, "user access changed");
+    Ok(user)
+}
+
+/// `POST /api/v1/users/{login}/disable` (admin): the user can no longer sign in; their
+/// sessions end and their API tokens are refused.
+pub async fn disable_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(login): ApiPath<String>,
+) -> Result<axum::Json<UserBody>, AppError> {
+    let u = set_disabled(&state, &user, &login, true).await?;
+    Ok(axum::Json(UserBody::from(&u)))
+}
+
+/// `POST /api/v1/users/{login}/enable` (admin).
+pub async fn enable_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(login): ApiPath<String>,
+) -> Result<axum::Json<UserBody>, AppError> {
+    let u = set_disabled(&state, &user, &login, false).await?;
+    Ok(axum::Json(UserBody::from(&u)))
+}
+
+/// What still refers to a unit, in Chinese and English: why it cannot be removed.
+pub fn in_use_message(u: &UnitInUse) -> (String, String) {
+    let mut zh = Vec::new();
+    let mut en = Vec::new();
+    if u.children > 0 {
+        zh.push(format!("{} 个下级机构", u.children));
+        en.push(format!("{} child unit(s)", u.children));
+    }
+    if u.users > 0 {
+        zh.push(format!("{} 名用户", u.users));
+        en.push(format!("{} user(s)", u.users));
+    }
+    if u.cases > 0 {
+        zh.push(format!("{} 件承办中的案件", u.cases));
+        en.push(format!("{} case(s) it owns", u.cases));
+    }
+    if u.ledger_entries > 0 {
+        zh.push(format!("{} 条违规或处罚记录", u.ledger_entries));
+        en.push(format!(
+            "{} violation or penalty record(s)",
+            u.ledger_entries
+        ));
+    }
+    (
+        format!("只能删除空机构：该机构还有{}", zh.join("、")),
+        format!(
+            "only an empty unit can be removed; it still has {}",
+            en.join(", ")
+        ),
+    )
+}
+
+/// `DELETE /api/v1/units/{code}` (admin): removes an empty unit (204); 409 saying what is
+/// still in it otherwise.
+pub async fn remove_unit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(code): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    user.require_admin()?;
+    match state.store.remove_unit(&code).await? {
+        Ok(()) => {
+            tracing::info!(unit_code = %code, "unit removed");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(in_use) => {
+            let (zh, en) = in_use_message(&in_use);
+            Err(AppError::Conflict(format!("{en} / {zh}")))
+        }
+    }
 }
 
 /// The password rule: at least 8 characters.

@@ -2,7 +2,9 @@
 //!
 //! The current password is verified with Argon2 like the log-in does; the new one must follow
 //! the API's rule (`api::org::check_password`) and be typed twice. Errors are shown beside
-//! their fields; passwords are never put back into the form.
+//! their fields; passwords are never put back into the form. A changed password ends the
+//! user's other sessions (someone who knew the old password is signed out everywhere);
+//! the session that changed it stays.
 
 use std::collections::HashMap;
 
@@ -32,6 +34,7 @@ pub async fn password_submit(
     ctx: Ctx,
     user: WebUser,
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
     let lang = ctx.lang;
@@ -81,7 +84,18 @@ pub async fn password_submit(
         .store
         .set_password_hash(&user.user.login, &hash)
         .await?;
-    tracing::info!(user_id = user.user.id, "password changed");
+    let keep = super::i18n::cookie(&headers, crate::auth::SESSION_COOKIE)
+        .map(|session| crate::auth::token_hash(&session))
+        .unwrap_or_default();
+    let ended = state
+        .store
+        .delete_other_sessions(user.user.id, &keep)
+        .await?;
+    tracing::info!(
+        user_id = user.user.id,
+        other_sessions_ended = ended,
+        "password changed"
+    );
     render(
         &ctx,
         Some(&user),

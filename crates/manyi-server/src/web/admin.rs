@@ -111,6 +111,8 @@ struct OrgPage {
     add: FormState,
     mv: FormState,
     notice: Option<String>,
+    /// Why a unit was not removed.
+    refusal: Option<String>,
     status: Option<StatusCode>,
 }
 
@@ -184,6 +186,7 @@ async fn org_page(
             add => s(p.add),
             mv => s(p.mv),
             notice => p.notice,
+            refusal => p.refusal,
         },
     )
 }
@@ -192,6 +195,7 @@ async fn org_page(
 pub struct OrgQuery {
     added: Option<String>,
     moved: Option<String>,
+    removed: Option<String>,
 }
 
 /// `GET /admin`: the organisation tree, with the forms to add and move units.
@@ -202,9 +206,12 @@ pub async fn org(
     Query(q): Query<OrgQuery>,
 ) -> Result<Response, WebError> {
     require_admin(&user)?;
-    let notice = match (q.added, q.moved) {
-        (Some(code), _) => Some(tr_with(ctx.lang, "admin.unit.added", &[("code", &code)])),
-        (None, Some(code)) => Some(tr_with(ctx.lang, "admin.unit.moved", &[("code", &code)])),
+    let notice = match (q.added, q.moved, q.removed) {
+        (Some(code), _, _) => Some(tr_with(ctx.lang, "admin.unit.added", &[("code", &code)])),
+        (None, Some(code), _) => Some(tr_with(ctx.lang, "admin.unit.moved", &[("code", &code)])),
+        (None, None, Some(code)) => {
+            Some(tr_with(ctx.lang, "admin.unit.removed", &[("code", &code)]))
+        }
         _ => None,
     };
     org_page(
@@ -326,6 +333,7 @@ struct UserView {
     name: String,
     unit: String,
     roles: Vec<String>,
+    disabled: bool,
 }
 
 #[derive(Default)]
@@ -334,6 +342,8 @@ struct UsersPage {
     /// The roles ticked in the add form.
     roles: Vec<String>,
     notice: Option<String>,
+    /// Why a change was refused.
+    refusal: Option<String>,
     status: Option<StatusCode>,
 }
 
@@ -399,6 +409,7 @@ async fn users_page(
                         .map_or_else(|| r.clone(), |o| o.label.clone())
                 })
                 .collect(),
+            disabled: u.disabled,
             login: u.login,
             name: u.name,
         })
@@ -417,6 +428,8 @@ async fn users_page(
             add => s(p.add),
             roles => p.roles,
             notice => p.notice,
+            refusal => p.refusal,
+            me => user.user.login.clone(),
         },
     )
 }
@@ -424,6 +437,9 @@ async fn users_page(
 #[derive(Deserialize, Default)]
 pub struct UsersQuery {
     added: Option<String>,
+    edited: Option<String>,
+    disabled: Option<String>,
+    enabled: Option<String>,
 }
 
 /// `GET /admin/users`.
@@ -434,9 +450,14 @@ pub async fn users(
     Query(q): Query<UsersQuery>,
 ) -> Result<Response, WebError> {
     require_admin(&user)?;
-    let notice = q
-        .added
-        .map(|login| tr_with(ctx.lang, "admin.user.added", &[("login", &login)]));
+    let notice = [
+        (q.added, "admin.user.added"),
+        (q.edited, "admin.user.edited"),
+        (q.disabled, "admin.user.disabled"),
+        (q.enabled, "admin.user.enabled"),
+    ]
+    .into_iter()
+    .find_map(|(login, key)| login.map(|l| tr_with(ctx.lang, key, &[("login", &l)])));
     users_page(
         &ctx,
         &user,
@@ -886,6 +907,8 @@ pub async fn policy_compare(
 #[derive(Deserialize, Default)]
 pub struct CalendarQuery {
     year: Option<i16>,
+    /// Set after a unit's calendar was saved.
+    saved: Option<String>,
     /// A unit's code: its effective calendar (official days with the overlays of the unit
     /// and its ancestors).
     unit: Option<String>,
@@ -971,6 +994,29 @@ pub async fn calendar(
     Query(q): Query<CalendarQuery>,
 ) -> Result<Response, WebError> {
     require_admin(&user)?;
+    let notice = q
+        .saved
+        .as_ref()
+        .map(|code| tr_with(ctx.lang, "admin.calendar.saved", &[("code", code)]));
+    calendar_page(&ctx, &user, &state, q, None, notice).await
+}
+
+/// What was typed into a unit's calendar form, with its errors.
+#[derive(Serialize, Default)]
+struct CalendarEdit {
+    closures: String,
+    extra_workdays: String,
+    errors: HashMap<String, String>,
+}
+
+async fn calendar_page(
+    ctx: &Ctx,
+    user: &WebUser,
+    state: &AppState,
+    q: CalendarQuery,
+    edit: Option<CalendarEdit>,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
     let lang = ctx.lang;
     let this_year = state
         .clock
@@ -993,9 +1039,10 @@ pub async fn calendar(
         None => None,
     };
     let org = match &chosen {
-        Some(_) => Some(OrgCalendars::load(&state).await?),
+        Some(_) => Some(OrgCalendars::load(state).await?),
         None => None,
     };
+    let mut own_overlay: Option<Overlay> = None;
     let (view, overlay) = match (&chosen, &org) {
         (Some(u), Some(org)) => {
             let unit_ref = UnitRef::from_path(u.id, &u.code, &u.name, &u.level, &u.path);
@@ -1003,14 +1050,43 @@ pub async fn calendar(
                 .store
                 .unit_calendars()
                 .await?
-                .iter()
-                .any(|(id, _)| *id == u.id);
+                .into_iter()
+                .find(|(id, _)| *id == u.id);
+            own_overlay = own
+                .as_ref()
+                .and_then(|(_, json)| serde_json::from_value(json.clone()).ok());
             (
                 Some(org.view(&unit_ref)),
-                Some(overlay_view(lang, u, own, org.overlay(u.id))),
+                Some(overlay_view(lang, u, own.is_some(), org.overlay(u.id))),
             )
         }
         _ => (None, None),
+    };
+    // The form starts from the unit's own overlay (not the inherited one: saving writes
+    // only what this unit sets).
+    let edit = edit.unwrap_or_else(|| {
+        let dates = |d: &[Date]| {
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        CalendarEdit {
+            closures: own_overlay
+                .as_ref()
+                .map(|o| dates(&o.closures))
+                .unwrap_or_default(),
+            extra_workdays: own_overlay
+                .as_ref()
+                .map(|o| dates(&o.extra_workdays))
+                .unwrap_or_default(),
+            errors: HashMap::new(),
+        }
+    });
+    let status = if edit.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
     };
     let unit_options: Vec<Labelled> = units
         .iter()
@@ -1067,13 +1143,16 @@ pub async fn calendar(
         .chars()
         .map(String::from)
         .collect();
-    render(
-        &ctx,
-        Some(&user),
+    render_status(
+        status,
+        ctx,
+        Some(user),
         "admin_calendar.html",
         context! {
             active => "admin",
             tab => "calendar",
+            edit => s(edit),
+            notice,
             year,
             months => s(months),
             weekdays,
@@ -1084,4 +1163,304 @@ pub async fn calendar(
             overlay => s(overlay),
         },
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upkeep: editing and disabling users, removing empty units, editing a unit's calendar
+// ---------------------------------------------------------------------------------------------
+
+/// Dates typed one per line (or separated by commas or spaces), `YYYY-MM-DD`. The first bad
+/// one is named in the error.
+fn parse_dates(text: &str, lang: Lang) -> Result<Vec<Date>, String> {
+    let mut out = Vec::new();
+    for token in text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == '、')
+        .filter(|t| !t.is_empty())
+    {
+        match token.parse::<Date>() {
+            Ok(d) => out.push(d),
+            Err(_) => {
+                return Err(tr_with(
+                    lang,
+                    "admin.calendar.bad_date",
+                    &[("value", token)],
+                ));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// `POST /admin/calendar/{code}`: `closures`, `extra_workdays` (dates); the unit's business
+/// hours are kept as they are (set them through `PUT /api/v1/units/{code}/calendar`).
+/// Deadlines of open cases are rebuilt on the new calendar, as through the API.
+pub async fn calendar_save(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let lang = ctx.lang;
+    let year = form.text("year").parse::<i16>().ok();
+    let mut edit = CalendarEdit {
+        closures: form.text("closures"),
+        extra_workdays: form.text("extra_workdays"),
+        errors: HashMap::new(),
+    };
+    let closures = parse_dates(&edit.closures, lang)
+        .map_err(|e| edit.errors.insert("closures".into(), e))
+        .unwrap_or_default();
+    let extra = parse_dates(&edit.extra_workdays, lang)
+        .map_err(|e| edit.errors.insert("extra_workdays".into(), e))
+        .unwrap_or_default();
+    if let Some(both) = closures.iter().find(|d| extra.contains(d)) {
+        edit.errors.insert(
+            "extra_workdays".into(),
+            tr_with(lang, "admin.calendar.both", &[("value", &both.to_string())]),
+        );
+    }
+    let unit = state
+        .store
+        .unit_by_code(&code)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no unit `{code}`")))?;
+    if edit.errors.is_empty() {
+        let hours = state
+            .store
+            .unit_calendars()
+            .await?
+            .into_iter()
+            .find(|(id, _)| *id == unit.id)
+            .and_then(|(_, json)| serde_json::from_value::<Overlay>(json).ok())
+            .and_then(|o| o.business_hours);
+        let overlay = Overlay {
+            closures,
+            extra_workdays: extra,
+            business_hours: hours,
+        };
+        let overlay = (!overlay.is_empty()).then_some(overlay);
+        crate::calendar::set_unit_calendar(&state, &unit.code, overlay).await?;
+        tracing::info!(unit_code = %unit.code, "unit calendar saved (web)");
+        let year = year.map(|y| format!("&year={y}")).unwrap_or_default();
+        let code = super::templates::percent_encode(&unit.code);
+        return Ok(redirect(&format!(
+            "/admin/calendar?unit={code}&saved={code}{year}#unit-calendar"
+        )));
+    }
+    let q = CalendarQuery {
+        year,
+        saved: None,
+        unit: Some(unit.code),
+    };
+    calendar_page(&ctx, &user, &state, q, Some(edit), None).await
+}
+
+/// `POST /admin/units/{code}/remove`: removes an empty unit; otherwise the page says what is
+/// still in it.
+pub async fn unit_remove(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    CsrfForm(_): CsrfForm,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    match state.store.remove_unit(&code).await? {
+        Ok(()) => {
+            tracing::info!(unit_code = %code, "unit removed (web)");
+            Ok(redirect(&format!(
+                "/admin?removed={}",
+                super::templates::percent_encode(&code)
+            )))
+        }
+        Err(in_use) => {
+            let (zh, en) = crate::api::org::in_use_message(&in_use);
+            let message = format!("{code}: {}", ctx.lang.message(&zh, &en));
+            org_page(
+                &ctx,
+                &user,
+                &state,
+                OrgPage {
+                    refusal: Some(message),
+                    status: Some(StatusCode::CONFLICT),
+                    ..OrgPage::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /admin/users/{login}/disable` and `/enable`.
+pub async fn user_access(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    ApiPath((login, to)): ApiPath<(String, String)>,
+    CsrfForm(_): CsrfForm,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let disabled = match to.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(AppError::NotFound(format!("no page {to}")).into()),
+    };
+    let admin = CurrentUser(user.user.clone());
+    match crate::api::org::set_disabled(&state, &admin, &login, disabled).await {
+        Ok(u) => Ok(redirect(&format!(
+            "/admin/users?{}={}",
+            if disabled { "disabled" } else { "enabled" },
+            super::templates::percent_encode(&u.login)
+        ))),
+        Err(AppError::Conflict(_)) => {
+            users_page(
+                &ctx,
+                &user,
+                &state,
+                UsersPage {
+                    refusal: Some(tr(ctx.lang, "admin.user.not_self").to_owned()),
+                    status: Some(StatusCode::CONFLICT),
+                    ..UsersPage::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /admin/users/{login}`: the form to edit a user's name, unit and roles.
+pub async fn user_edit_form(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    ApiPath(login): ApiPath<String>,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let edited = state
+        .store
+        .user_by_login(&login)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such user".into()))?;
+    let mut form = FormState::default();
+    form.values.insert("name".into(), edited.name.clone());
+    form.values.insert("unit".into(), edited.unit_code.clone());
+    user_edit_page(
+        &ctx,
+        &user,
+        &state,
+        &edited,
+        form,
+        edited.roles.clone(),
+        None,
+    )
+    .await
+}
+
+async fn user_edit_page(
+    ctx: &Ctx,
+    user: &WebUser,
+    state: &AppState,
+    edited: &manyi_store::User,
+    form: FormState,
+    roles: Vec<String>,
+    status: Option<StatusCode>,
+) -> Result<Response, WebError> {
+    let mut units = state.store.list_units().await?;
+    tree_order(&mut units);
+    let unit_options: Vec<Labelled> = units
+        .iter()
+        .map(|u| Labelled {
+            code: u.code.clone(),
+            label: format!(
+                "{}{} ({})",
+                "　".repeat(u.path.matches('/').count().saturating_sub(2)),
+                u.name,
+                u.code
+            ),
+        })
+        .collect();
+    let role_options = role_options(state, ctx.lang).await?;
+    render_status(
+        status.unwrap_or(StatusCode::OK),
+        ctx,
+        Some(user),
+        "admin_user_edit.html",
+        context! {
+            active => "admin",
+            tab => "users",
+            login => edited.login.clone(),
+            disabled => edited.disabled,
+            edit => s(form),
+            roles,
+            unit_options => s(unit_options),
+            role_options => s(role_options),
+        },
+    )
+}
+
+/// `POST /admin/users/{login}`: `name`, `unit`, `role` (repeated).
+pub async fn user_edit(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    ApiPath(login): ApiPath<String>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    require_admin(&user)?;
+    let lang = ctx.lang;
+    let edited = state
+        .store
+        .user_by_login(&login)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such user".into()))?;
+    let mut typed = FormState::typed(&form, &["name", "unit"]);
+    typed.require(lang, &["name", "unit"]);
+    let roles: Vec<String> = form
+        .0
+        .iter()
+        .filter(|(k, v)| k == "role" && !v.trim().is_empty())
+        .map(|(_, v)| v.trim().to_owned())
+        .collect();
+    if roles.is_empty() {
+        typed.error("roles", tr(lang, "admin.user.no_role"));
+    }
+    if typed.errors.is_empty() {
+        match state
+            .store
+            .set_user(
+                &login,
+                typed.value("name"),
+                typed.value("unit"),
+                roles.clone(),
+            )
+            .await
+        {
+            Ok(u) => {
+                tracing::info!(user_id = u.id, "user edited (web)");
+                return Ok(redirect(&format!(
+                    "/admin/users?edited={}",
+                    super::templates::percent_encode(&u.login)
+                )));
+            }
+            Err(StoreError::NotFound { what: "unit", .. } | StoreError::Invalid { .. }) => {
+                typed.error("unit", tr(lang, "admin.unit.unknown"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    user_edit_page(
+        &ctx,
+        &user,
+        &state,
+        &edited,
+        typed,
+        roles,
+        Some(StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }

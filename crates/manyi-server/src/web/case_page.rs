@@ -33,6 +33,8 @@ pub struct CaseQuery {
     created: Option<String>,
     replayed: Option<String>,
     done: Option<String>,
+    noted: Option<String>,
+    uploaded: Option<String>,
 }
 
 /// A refusal as the page shows it.
@@ -103,6 +105,14 @@ pub async fn show_page(
             "case.created",
             &[("number", &number)],
         ))
+    } else if q.noted.is_some() {
+        Some(tr(ctx.lang, "notes.added").to_owned())
+    } else if let Some(name) = &q.uploaded {
+        Some(super::i18n::tr_with(
+            ctx.lang,
+            "attachments.uploaded",
+            &[("name", name)],
+        ))
     } else if q.replayed.is_some() {
         Some(tr(ctx.lang, "case.replayed").to_owned())
     } else {
@@ -130,6 +140,10 @@ pub(super) struct PageState {
     /// The action whose form was submitted, with what was typed and the field errors.
     pub(super) attempt: Option<(String, Typed, HashMap<String, String>, String)>,
     pub(super) status: Option<StatusCode>,
+    /// A note that was not written: what was typed and why (shown beside the note field).
+    pub(super) note_attempt: Option<(String, String)>,
+    /// Why an upload was refused (shown beside the file field).
+    pub(super) file_error: Option<String>,
 }
 
 pub(super) async fn page(
@@ -233,6 +247,8 @@ pub(super) async fn page(
         .collect();
     let (violations, notices) =
         super::violations_view::for_case(state, &user.user, number, lang).await?;
+    let attachments = super::notes::attachment_views(state, &user.user, number, lang).await?;
+    let (note_typed, note_error) = ps.note_attempt.take().unwrap_or_default();
     let owner_level = policy.level(&case.owner_unit.level).map_or_else(
         || case.owner_unit.level.clone(),
         |l| lang.pick(&l.label, l.label_en.as_deref()).to_owned(),
@@ -262,6 +278,11 @@ pub(super) async fn page(
         callback => s(&case.callback),
         callback_channels => s(super::callbacks::channel_choices(case.callback.as_ref(), lang)),
         callback_parties => s(super::callbacks::parties(case.callback.as_ref())),
+        attachments => s(attachments),
+        note_typed,
+        note_error,
+        file_error => ps.file_error,
+        attachment_limit => view::file_size(state.config.attachment_limit as i64),
     };
     render_status(
         ps.status.unwrap_or(StatusCode::OK),

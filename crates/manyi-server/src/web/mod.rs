@@ -18,7 +18,8 @@
 //! - `templates`: the template environment, rendering and the error pages.
 //! - `view`: presenting values — field values, masked personal data, working time left.
 //! - `forms`: policy fields → form inputs, and form posts → field values for the engine.
-//! - `workspace` (`/`), `register` (`/cases/new`), `case_page` (`/cases/{number}`),
+//! - `workspace` (`/`), `register` (`/cases/new`), `case_page` (`/cases/{number}`), `notes`
+//!   (its notes and attachments),
 //!   `dashboard`, `public` (customers, no login), `admin`.
 //! - `assets`: CSS, a little JavaScript and htmx, served from the binary.
 //!
@@ -37,6 +38,7 @@ mod dashboard;
 mod diff;
 mod forms;
 pub mod i18n;
+mod notes;
 mod public;
 mod register;
 mod session;
@@ -46,9 +48,8 @@ mod view;
 mod violations_view;
 mod workspace;
 
-use std::sync::Arc;
-
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::AppState;
@@ -57,7 +58,7 @@ pub use session::{CSRF_COOKIE, Ctx, LANG_COOKIE, WebUser};
 pub use templates::WebError;
 
 /// The web pages. Merged into the main router, beside `/api/v1`.
-pub fn routes() -> Router<AppState> {
+pub fn routes(attachment_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(workspace::page))
         .route(
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/logout", post(session::logout))
         .route("/lang", get(session::set_lang))
+        .route("/account/lang", post(session::set_user_lang))
         .route(
             "/account/password",
             get(account::password_form).post(account::password_submit),
@@ -75,6 +77,14 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{number}", get(case_page::show_page))
         .route("/cases/{number}/actions", post(case_page::act))
         .route("/cases/{number}/callback", post(callbacks::act))
+        .route("/cases/{number}/notes", post(notes::add_note))
+        .route(
+            "/cases/{number}/attachments",
+            post(notes::upload).layer(DefaultBodyLimit::max(crate::api::notes::upload_body_limit(
+                attachment_limit,
+            ))),
+        )
+        .route("/cases/{number}/attachments/{id}", get(notes::get))
         .route("/dashboard", get(dashboard::page))
         .route(
             "/public/complaint",
@@ -93,7 +103,13 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin::org))
         .route("/admin/units", post(admin::unit_add))
         .route("/admin/units/move", post(admin::unit_move))
+        .route("/admin/units/{code}/remove", post(admin::unit_remove))
         .route("/admin/users", get(admin::users).post(admin::user_add))
+        .route(
+            "/admin/users/{login}",
+            get(admin::user_edit_form).post(admin::user_edit),
+        )
+        .route("/admin/users/{login}/{to}", post(admin::user_access))
         .route(
             "/admin/policies",
             get(admin::policies).post(admin::policy_submit),
@@ -104,8 +120,8 @@ pub fn routes() -> Router<AppState> {
             post(admin::policy_activate),
         )
         .route("/admin/calendar", get(admin::calendar))
+        .route("/admin/calendar/{code}", post(admin::calendar_save))
         .route("/assets/{file}", get(assets::serve))
         .fallback(templates::not_found)
         .layer(axum::middleware::from_fn(templates::render_error_pages))
-        .layer(axum::Extension(Arc::new(public::Limiter::default())))
 }

@@ -8,18 +8,17 @@
 //! complaints, such as `frontline` or `service_dept`); without it the page says online
 //! complaints are not available.
 //!
-//! **Rate limits.** Per client address and per phone number, in this instance's memory
-//! ([`Limiter`]). This is a known limitation: with several instances each counts on its own
-//! (the limits multiply by the number of instances) and a restart forgets the counts; a
-//! store-backed limiter belongs to the store. The client address needs the server to be run
-//! with connection info (`into_make_service_with_connect_info`); without it only the
-//! per-phone limit applies.
+//! **Rate limits.** Per client address and per phone number, counted in the database
+//! (`Store::rate_limit_hit`, fixed windows), so that several instances share one count and a
+//! restart forgets nothing. Phone numbers are kept there only as a hash. Every submission with
+//! a phone counts, valid or not (a flood of bad forms is a flood too). Fixed windows let a
+//! client send up to twice the limit across a window boundary; the limits are set with that
+//! in mind. The client address needs the server to be run with connection info
+//! (`into_make_service_with_connect_info`); without it only the per-phone limit applies.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
 
-use axum::Extension;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -54,48 +53,34 @@ const PER_PHONE_PER_DAY: usize = 3;
 /// Look-ups per client address per hour (the last four digits are a small secret).
 const TRACK_PER_ADDRESS_PER_HOUR: usize = 30;
 
-/// Counts recent requests per key, in memory (see the module documentation).
-#[derive(Default)]
-pub struct Limiter {
-    hits: Mutex<HashMap<String, VecDeque<Timestamp>>>,
+/// Counts one hit of `bucket` in the current fixed `window` (shared by every instance, in
+/// the database); false when that makes more than `max`.
+pub async fn allow(
+    state: &AppState,
+    bucket: &str,
+    max: usize,
+    window: SignedDuration,
+) -> Result<bool, AppError> {
+    let now = state.clock.now();
+    let (start, forget_before) = window_of(now, window);
+    let hits = state
+        .store
+        .rate_limit_hit(bucket, start, forget_before)
+        .await?;
+    Ok(usize::try_from(hits).unwrap_or(usize::MAX) <= max)
 }
 
-impl Limiter {
-    /// How many hits `key` has had within `window` before `now`.
-    pub fn count(&self, key: &str, window: SignedDuration, now: Timestamp) -> usize {
-        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        match hits.get_mut(key) {
-            Some(q) => {
-                while q.front().is_some_and(|&t| t + window <= now) {
-                    q.pop_front();
-                }
-                q.len()
-            }
-            None => 0,
-        }
-    }
-
-    /// Records a hit for `key` unless it already had `max` within `window`: false then.
-    pub fn allow(&self, key: &str, max: usize, window: SignedDuration, now: Timestamp) -> bool {
-        if self.count(key, window, now) >= max {
-            return false;
-        }
-        self.record(key, now);
-        true
-    }
-
-    /// Records a hit for `key`.
-    pub fn record(&self, key: &str, now: Timestamp) {
-        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded memory: forget keys idle for a day once there are many.
-        if hits.len() > 50_000 {
-            hits.retain(|_, q| {
-                q.back()
-                    .is_some_and(|&t| t + SignedDuration::from_hours(24) > now)
-            });
-        }
-        hits.entry(key.to_owned()).or_default().push_back(now);
-    }
+/// The start of the fixed window `now` falls in, and the instant before which windows are
+/// forgotten (two days: longer than any window used here).
+fn window_of(now: Timestamp, window: SignedDuration) -> (Timestamp, Timestamp) {
+    let size = i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1);
+    let ms = now.as_millisecond();
+    let start = ms - ms.rem_euclid(size);
+    let forget = start.saturating_sub(2 * 24 * 3_600_000);
+    (
+        Timestamp::from_millisecond(start).unwrap_or(now),
+        Timestamp::from_millisecond(forget).unwrap_or(now),
+    )
 }
 
 /// The client's address, when the server runs with connection info.
@@ -167,11 +152,9 @@ fn not_configured(ctx: &Ctx) -> Result<Response, WebError> {
 pub async fn complaint_submit(
     ctx: Ctx,
     State(state): State<AppState>,
-    Extension(limiter): Extension<Arc<Limiter>>,
     ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    let now = state.clock.now();
     let Some(intake) = state.store.user_by_login(INTAKE_LOGIN).await? else {
         return not_configured(&ctx);
     };
@@ -180,26 +163,33 @@ pub async fn complaint_submit(
     };
     let kind = &policy.kinds[index];
     if let Some(ip) = addr
-        && !limiter.allow(
+        && !allow(
+            &state,
             &format!("complaint-ip:{ip}"),
             PER_ADDRESS_PER_HOUR,
             SignedDuration::from_hours(1),
-            now,
         )
+        .await?
     {
         return Err(WebError::TooMany("pub.limited.ip"));
     }
-    // The phone as the engine will store it (digits only for the key).
+    // The phone as the engine will store it (digits only), hashed: the table of counts holds
+    // no phone numbers.
     let phone_key = kind
         .fields
         .iter()
         .filter(|f| f.field_type == FieldType::Phone)
         .find_map(|f| form.get(&format!("{}{}", forms::FIELD_PREFIX, f.id)))
         .and_then(|p| PhoneNumber::parse(p).ok())
-        .map(|p| format!("complaint-phone:{}", p.as_str()));
-    let day = SignedDuration::from_hours(24);
+        .map(|p| format!("complaint-phone:{}", crate::auth::token_hash(p.as_str())));
     if let Some(key) = &phone_key
-        && limiter.count(key, day, now) >= PER_PHONE_PER_DAY
+        && !allow(
+            &state,
+            key,
+            PER_PHONE_PER_DAY,
+            SignedDuration::from_hours(24),
+        )
+        .await?
     {
         return Err(WebError::TooMany("pub.limited.phone"));
     }
@@ -221,11 +211,6 @@ pub async fn complaint_submit(
     .await?;
     let (errors, notice, idem) = match outcome {
         Outcome::Created(created) => {
-            if created.new
-                && let Some(key) = &phone_key
-            {
-                limiter.record(key, now);
-            }
             return Ok(redirect(&format!(
                 "/public/complaint/done?number={}",
                 percent_encode(&created.record.number)
@@ -305,18 +290,17 @@ pub async fn track_form(ctx: Ctx) -> Result<Response, WebError> {
 pub async fn track_submit(
     ctx: Ctx,
     State(state): State<AppState>,
-    Extension(limiter): Extension<Arc<Limiter>>,
     ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    let now = state.clock.now();
     if let Some(ip) = addr
-        && !limiter.allow(
+        && !allow(
+            &state,
             &format!("track-ip:{ip}"),
             TRACK_PER_ADDRESS_PER_HOUR,
             SignedDuration::from_hours(1),
-            now,
         )
+        .await?
     {
         return Err(WebError::TooMany("pub.limited.ip"));
     }
@@ -395,14 +379,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_limiter_counts_within_its_window() {
-        let limiter = Limiter::default();
-        let t0: Timestamp = "2026-03-10T02:00:00Z".parse().expect("instant");
-        let hour = SignedDuration::from_hours(1);
-        assert!(limiter.allow("k", 2, hour, t0));
-        assert!(limiter.allow("k", 2, hour, t0));
-        assert!(!limiter.allow("k", 2, hour, t0));
-        assert!(limiter.allow("other", 2, hour, t0));
-        assert!(limiter.allow("k", 2, hour, t0 + hour));
+    fn windows_are_fixed_and_aligned_to_their_size() {
+        let t: Timestamp = "2026-03-10T02:34:56Z".parse().expect("instant");
+        let (start, forget) = window_of(t, SignedDuration::from_hours(1));
+        assert_eq!(start.to_string(), "2026-03-10T02:00:00Z");
+        assert_eq!(forget.to_string(), "2026-03-08T02:00:00Z");
+        let (day, _) = window_of(t, SignedDuration::from_hours(24));
+        assert_eq!(day.to_string(), "2026-03-10T00:00:00Z");
     }
 }

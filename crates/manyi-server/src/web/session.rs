@@ -71,8 +71,28 @@ impl FromRequestParts<AppState> for Ctx {
             Some(t) => (t, false),
             None => (random_token(32), true),
         };
+        // A signed-in user's own language comes first. The session's user is looked up once
+        // here and left in the request for `WebUser`, so a page still reads it only once.
+        let mut lang = Lang::of_request(&parts.headers);
+        if let Some(session) = cookie(&parts.headers, SESSION_COOKIE) {
+            let now = state.clock.now();
+            let user = state
+                .store
+                .session_user(&crate::auth::token_hash(&session), now)
+                .await
+                .ok()
+                .flatten();
+            if let Some(own) = user
+                .as_ref()
+                .and_then(|u| u.lang.as_deref())
+                .and_then(Lang::parse)
+            {
+                lang = own;
+            }
+            parts.extensions.insert(SessionUser(user));
+        }
         Ok(Ctx {
-            lang: Lang::of_request(&parts.headers),
+            lang,
             csrf,
             csrf_is_new,
             secure: state.config.secure_cookies,
@@ -128,6 +148,10 @@ pub fn safe_next(next: &str) -> Option<String> {
     ok.then(|| next.to_owned())
 }
 
+/// The user of the request's session as `Ctx` found it (`None`: no valid session).
+#[derive(Clone)]
+struct SessionUser(Option<User>);
+
 /// The signed-in user of a page. Without a valid session the request is sent to `/login`
 /// (with "session expired" when it carried a session that is no longer valid).
 #[derive(Debug, Clone)]
@@ -148,7 +172,24 @@ impl FromRequestParts<AppState> for WebUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<WebUser, WebError> {
         let had_session = cookie(&parts.headers, SESSION_COOKIE).is_some();
-        match CurrentUser::from_request_parts(parts, state).await {
+        let known = parts
+            .extensions
+            .get::<SessionUser>()
+            .filter(|_| {
+                !parts
+                    .headers
+                    .contains_key(axum::http::header::AUTHORIZATION)
+            })
+            .map(|s| {
+                s.0.clone()
+                    .map(CurrentUser)
+                    .ok_or(AppError::Unauthenticated)
+            });
+        let current = match known {
+            Some(found) => found,
+            None => CurrentUser::from_request_parts(parts, state).await,
+        };
+        match current {
             Ok(CurrentUser(user)) => {
                 let unit_name = state
                     .store
@@ -217,7 +258,7 @@ impl FromRequest<AppState> for CsrfForm {
 }
 
 /// The submitted token must equal the cookie's.
-fn check_csrf(headers: &HeaderMap, submitted: Option<&str>) -> Result<(), WebError> {
+pub(super) fn check_csrf(headers: &HeaderMap, submitted: Option<&str>) -> Result<(), WebError> {
     let expected = cookie(headers, CSRF_COOKIE).filter(|t| is_token(t));
     match (expected, submitted) {
         (Some(expected), Some(submitted)) if constant_time_eq(&expected, submitted) => Ok(()),
@@ -353,6 +394,33 @@ pub async fn set_lang(ctx: Ctx, Query(q): Query<LangQuery>) -> Response {
         response.headers_mut().append(SET_COOKIE, v);
     }
     response.into_response()
+}
+
+/// `POST /account/lang` (`to`, `back`): the signed-in user's language, stored on the user (so
+/// it follows them to any browser) and in the cookie (for the pages before signing in).
+pub async fn set_user_lang(
+    ctx: Ctx,
+    user: WebUser,
+    State(state): State<AppState>,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, WebError> {
+    let lang = Lang::parse(&form.text("to")).unwrap_or(ctx.lang);
+    let code = match lang {
+        Lang::Zh => "zh",
+        Lang::En => "en",
+    };
+    state.store.set_user_lang(user.user.id, Some(code)).await?;
+    let back = safe_next(&form.text("back")).unwrap_or_else(|| "/".into());
+    let mut response = redirect(&back);
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{}",
+        lang.code(),
+        if ctx.secure { "; Secure" } else { "" }
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

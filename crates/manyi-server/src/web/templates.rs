@@ -86,6 +86,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin_users.html"),
     ),
     (
+        "admin_user_edit.html",
+        include_str!("../../templates/admin_user_edit.html"),
+    ),
+    (
         "admin_policies.html",
         include_str!("../../templates/admin_policies.html"),
     ),

@@ -177,6 +177,19 @@ pub fn category(kind: &CaseKind, fields: &std::collections::BTreeMap<String, Val
 }
 
 /// An RFC 3339 instant of the API as a Beijing wall-clock time, `2026-03-10 10:00`.
+/// A size in bytes as people read it: `512 B`, `12.3 KB`, `4.0 MB`.
+pub fn file_size(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KB {
+        format!("{bytes} B")
+    } else if b < KB * KB {
+        format!("{:.1} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / (KB * KB))
+    }
+}
+
 pub fn local_time(rfc3339: &str) -> String {
     rfc3339
         .parse::<jiff::Timestamp>()

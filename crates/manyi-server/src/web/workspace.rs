@@ -3,8 +3,11 @@
 //!
 //! The queues are the API's case list (`api::cases::list`, so jurisdiction and filters are
 //! the API's), at most [`QUEUE_LIMIT`] cases each. Quick find opens a case by its full
-//! number, and otherwise narrows those queues by number, phone or name: it does not search
-//! beyond them (full-text search is a later capability).
+//! number; otherwise it searches on the server, within the user's jurisdiction, the newest
+//! [`FIND_SCAN`] cases for a number containing the text, a phone whose digits contain it
+//! (the last four are enough) or a customer name containing it, and lists up to
+//! [`FIND_LIMIT`] of them as a queue of its own (the page says when the scan was cut short).
+//! Chinese full-text search over all cases is a later capability.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -25,6 +28,10 @@ use crate::json::ApiPath;
 
 /// How many cases each queue loads.
 pub const QUEUE_LIMIT: u32 = 200;
+/// How many of the newest cases in the user's jurisdiction quick find examines.
+pub const FIND_SCAN: usize = 5_000;
+/// How many cases quick find lists.
+pub const FIND_LIMIT: usize = 50;
 
 #[derive(Deserialize, Default)]
 pub struct WorkspaceQuery {
@@ -133,14 +140,34 @@ pub async fn page(
     let mut policies = PolicyLookup::new(&state);
     let mut mine_rows = rows(&mut policies, mine, lang).await?;
     let mut unit_rows = rows(&mut policies, unit, lang).await?;
+    let mut found = None;
     if !find.is_empty() {
         mine_rows.retain(|r| matches(r, &find));
         unit_rows.retain(|r| matches(r, &find));
+        let (cases, complete) = search(&state, &user, &find).await?;
+        let mut rows = rows(&mut policies, cases, lang).await?;
+        sort_by_due(&mut rows);
+        found = Some(Queue {
+            id: "found",
+            title: "ws.found",
+            hint: tr_with(
+                lang,
+                if complete {
+                    "ws.found.hint"
+                } else {
+                    "ws.found.partial"
+                },
+                &[("n", &FIND_SCAN.to_string())],
+            ),
+            truncated: rows.len() >= FIND_LIMIT,
+            rows,
+        });
     }
     sort_by_due(&mut mine_rows);
     sort_by_due(&mut unit_rows);
 
-    let queues = vec![
+    let mut queues: Vec<Queue> = found.into_iter().collect();
+    queues.extend([
         Queue {
             id: "mine",
             title: "ws.mine",
@@ -155,7 +182,7 @@ pub async fn page(
             rows: unit_rows,
             truncated: truncated_unit,
         },
-    ];
+    ]);
     let (kinds, states) = filter_options(&state, lang).await?;
     render(
         &ctx,
@@ -216,6 +243,75 @@ async fn exact_case(
         }
     }
     Ok(None)
+}
+
+/// Quick find on the server: the newest cases of the user's jurisdiction (the API's: their
+/// unit's subtree and the cases they registered; everything for `admin`), at most
+/// [`FIND_SCAN`] examined, whose number, phone digits or customer name contain `find`. Also
+/// whether every case of the jurisdiction was examined.
+async fn search(
+    state: &AppState,
+    user: &WebUser,
+    find: &str,
+) -> Result<(Vec<CaseBody>, bool), AppError> {
+    let mut filter = manyi_store::CaseFilter {
+        limit: manyi_store::MAX_PAGE_SIZE,
+        ..manyi_store::CaseFilter::default()
+    };
+    if !user.is_admin() {
+        filter.visible_to = Some(manyi_store::Visibility {
+            unit_path: user.user.unit_path.clone(),
+            user_id: user.user.id,
+        });
+    }
+    let upper = find.to_uppercase();
+    let digits: String = find.chars().filter(char::is_ascii_digit).collect();
+    let mut numbers = Vec::new();
+    let mut examined = 0;
+    let complete = loop {
+        let page = state.store.list_cases(&filter).await?;
+        for record in &page.items {
+            examined += 1;
+            if numbers.len() >= FIND_LIMIT {
+                break;
+            }
+            if record.number.to_uppercase().contains(&upper) {
+                numbers.push(record.number.clone());
+                continue;
+            }
+            let case = crate::api::cases::case_of(record)?;
+            let policy = state.policies.get(&state.store, record.policy_id).await?;
+            let Some(kind) = policy.kind(&case.kind) else {
+                continue;
+            };
+            let phone_hit = digits.len() >= 4
+                && view::phones(kind, &case.fields).iter().any(|(p, _)| {
+                    let own: String = p.chars().filter(char::is_ascii_digit).collect();
+                    own.contains(&digits)
+                });
+            let name = view::customer_name(kind, &case.fields);
+            if phone_hit || (!name.is_empty() && name.contains(find)) {
+                numbers.push(record.number.clone());
+            }
+        }
+        match page.next_cursor {
+            _ if numbers.len() >= FIND_LIMIT => break true,
+            Some(_) if examined >= FIND_SCAN => break false,
+            Some(cursor) => filter.after = Some(cursor),
+            None => break true,
+        }
+    };
+    let mut out = Vec::with_capacity(numbers.len());
+    for number in numbers {
+        let Json(body) = show(
+            State(state.clone()),
+            CurrentUser(user.user.clone()),
+            ApiPath(number),
+        )
+        .await?;
+        out.push(body);
+    }
+    Ok((out, complete))
 }
 
 /// Rows for the cases of a queue.

@@ -7,6 +7,7 @@
 //! scheduler with a controlled clock), `policies` (versions and activation) and
 //! `auth` (sessions and tokens).
 
+mod admin;
 mod auth;
 mod callbacks;
 mod cases;
@@ -15,6 +16,7 @@ mod deadlines;
 mod helpers;
 mod idempotency;
 mod packs;
+mod notes;
 mod policies;
 mod refusals;
 mod surveys;

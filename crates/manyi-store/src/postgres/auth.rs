@@ -43,7 +43,7 @@ impl PgStore {
             select_users!(),
             " WHERE u.id = (SELECT user_id FROM sessions WHERE token_hash = $1 \
              AND expires_at > $2)",
-            " ORDER BY r.role"
+            " AND NOT u.disabled ORDER BY r.role"
         ))
         .bind(token_hash)
         .bind(to_millis(now))
@@ -93,7 +93,7 @@ impl PgStore {
         let rows = sqlx::query(concat!(
             select_users!(),
             " WHERE u.id = (SELECT user_id FROM api_tokens WHERE token_hash = $1)",
-            " ORDER BY r.role"
+            " AND NOT u.disabled ORDER BY r.role"
         ))
         .bind(token_hash)
         .fetch_all(&self.pool)

@@ -26,6 +26,7 @@ mod policies;
 mod surveys;
 mod rewards;
 mod timers;
+mod web;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -258,7 +258,10 @@ async fn unit_id_for(conn: &mut PgConnection, code: &str) -> Result<Option<i64>,
         .await?)
 }
 
-async fn user_by_id(conn: &mut PgConnection, id: i64) -> Result<Option<User>, StoreError> {
+pub(super) async fn user_by_id(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<User>, StoreError> {
     let rows = sqlx::query(concat!(select_users!(), " WHERE u.id = $1 ORDER BY r.role"))
         .bind(id)
         .fetch_all(&mut *conn)

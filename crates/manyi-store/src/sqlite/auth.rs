@@ -42,7 +42,7 @@ impl SqliteStore {
         let rows = sqlx::query(concat!(
             select_users!(),
             " WHERE u.id = (SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?)",
-            " ORDER BY r.role"
+            " AND u.disabled = 0 ORDER BY r.role"
         ))
         .bind(token_hash)
         .bind(to_millis(now))
@@ -97,7 +97,7 @@ impl SqliteStore {
         let rows = sqlx::query(concat!(
             select_users!(),
             " WHERE u.id = (SELECT user_id FROM api_tokens WHERE token_hash = ?)",
-            " ORDER BY r.role"
+            " AND u.disabled = 0 ORDER BY r.role"
         ))
         .bind(token_hash)
         .fetch_all(&self.read)

@@ -21,6 +21,7 @@ mod policies;
 mod surveys;
 mod rewards;
 mod timers;
+mod web;
 
 use std::path::Path;
 use std::time::Duration;
