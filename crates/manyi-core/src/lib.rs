@@ -46,9 +46,9 @@ pub mod numbering;
 pub mod org;
 pub mod penalties;
 pub mod policy;
-pub mod survey;
 pub mod rewards;
 pub mod soft;
+pub mod survey;
 pub mod values;
 pub mod violations;
 

@@ -75,8 +75,8 @@ pub use records::{
     NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH, TIMER_WARN,
     TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,
 };
-pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
+pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 
 use postgres::PgStore;
 use sqlite::SqliteStore;

@@ -60,11 +60,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "performance",
         include_str!("../migrations/sqlite/0010_performance.sql"),
     ),
-    (
-        11,
-        "web",
-        include_str!("../migrations/sqlite/0011_web.sql"),
-    ),
+    (11, "web", include_str!("../migrations/sqlite/0011_web.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[

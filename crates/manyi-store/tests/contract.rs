@@ -22,8 +22,8 @@ use jiff::Timestamp;
 use manyi_store::testing::TestDb;
 use manyi_store::{
     CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, FireOutcome, Idempotency, LedgerFilter,
-    NewCase, NewEvent, NewPenalty, NewUnit, NewUser, NewViolation, PenaltyStep, Store, StoreError,
-    StoreOptions, TimerChange, TimerRecord, Unit, User, Visibility,
+    NewAttachment, NewCase, NewEvent, NewPenalty, NewUnit, NewUser, NewViolation, PenaltyStep,
+    Store, StoreError, StoreOptions, TimerChange, TimerRecord, Unit, User, Visibility,
 };
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -2212,9 +2212,9 @@ contract!(
     only_an_empty_unit_is_removed_and_a_refusal_says_what_is_left,
     attachments_are_stored_in_the_database_and_listed_per_case,
     rate_limit_windows_count_hits_per_bucket_and_forget_old_windows,
-    two_instances_count_hits_in_the_same_rate_limit_window,
     ],
     pair: [
+        two_instances_count_hits_in_the_same_rate_limit_window,
     two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
     the_same_idempotency_key_sent_to_two_instances_at_once_opens_one_case,
     policy_versions_stored_and_activated_from_two_instances_at_once_stay_consistent,

@@ -6,6 +6,6 @@ pub mod notes;
 pub mod org;
 pub mod penalties;
 pub mod policies;
-pub mod surveys;
 pub mod rewards;
+pub mod surveys;
 pub mod violations;

@@ -506,6 +506,7 @@ async fn ledger(
     use crate::api::penalties::{LedgerQuery, list_penalties, list_violations};
     let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let query = |status: Option<String>| LedgerQuery {
+        case: None,
         unit: opt(&q.unit),
         person: opt(&q.person),
         from: opt(&q.from),

@@ -3,9 +3,6 @@
 //! switch), with the CSRF token and the per-address rate limit of the other public pages.
 //! Unknown and forged tokens read "not found" (404); an expired link 410; a second answer 409.
 
-use std::sync::Arc;
-
-use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::i18n::Lang;
-use super::public::{ClientAddr, Limiter};
+use super::public::ClientAddr;
 use super::session::{CsrfForm, Ctx};
 use super::templates::{WebError, render_status, s};
 use crate::AppState;
@@ -67,15 +64,18 @@ fn questions(
         .collect()
 }
 
-fn limited(limiter: &Limiter, addr: Option<std::net::IpAddr>, now: jiff::Timestamp) -> bool {
-    addr.is_some_and(|ip| {
-        !limiter.allow(
-            &format!("survey-ip:{ip}"),
-            PER_ADDRESS_PER_HOUR,
-            SignedDuration::from_hours(1),
-            now,
-        )
-    })
+/// Over the per-address limit of survey pages (counted in the database, shared by every
+/// instance, like the other public pages).
+async fn limited(state: &AppState, addr: Option<std::net::IpAddr>) -> Result<bool, WebError> {
+    let Some(ip) = addr else { return Ok(false) };
+    let allowed = super::public::allow(
+        state,
+        &format!("survey-ip:{ip}"),
+        PER_ADDRESS_PER_HOUR,
+        SignedDuration::from_hours(1),
+    )
+    .await?;
+    Ok(!allowed)
 }
 
 /// A page that says one thing: thanks, already answered, expired.
@@ -93,11 +93,10 @@ fn notice(ctx: &Ctx, status: StatusCode, key: &str, token: &str) -> Result<Respo
 pub async fn form(
     ctx: Ctx,
     State(state): State<AppState>,
-    Extension(limiter): Extension<Arc<Limiter>>,
     ClientAddr(addr): ClientAddr,
     ApiPath(token): ApiPath<String>,
 ) -> Result<Response, WebError> {
-    if limited(&limiter, addr, state.clock.now()) {
+    if limited(&state, addr).await? {
         return Err(WebError::TooMany("pub.limited.ip"));
     }
     let (record, rule, now) = open_token(&state, &token).await?;
@@ -127,12 +126,11 @@ pub async fn form(
 pub async fn submit(
     ctx: Ctx,
     State(state): State<AppState>,
-    Extension(limiter): Extension<Arc<Limiter>>,
     ClientAddr(addr): ClientAddr,
     ApiPath(token): ApiPath<String>,
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, WebError> {
-    if limited(&limiter, addr, state.clock.now()) {
+    if limited(&state, addr).await? {
         return Err(WebError::TooMany("pub.limited.ip"));
     }
     let (record, rule, now) = open_token(&state, &token).await?;

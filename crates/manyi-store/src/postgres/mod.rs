@@ -23,8 +23,8 @@ mod cases;
 mod ledger;
 mod org;
 mod policies;
-mod surveys;
 mod rewards;
+mod surveys;
 mod timers;
 mod web;
 

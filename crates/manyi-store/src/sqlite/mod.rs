@@ -18,8 +18,8 @@ mod group;
 mod ledger;
 mod org;
 mod policies;
-mod surveys;
 mod rewards;
+mod surveys;
 mod timers;
 mod web;
 
