@@ -22,6 +22,7 @@
 //!   breaches (violations, notifications, hand-up) and the timer rows the shell keeps.
 //! - [`penalties`] — the fine schedule: violations → penalty proposals, decisions within the
 //!   range, one appeal; recorded decisions, never wage deductions.
+//! - [`stats`] — monthly statistics: the month (Asia/Shanghai), the on-time statuses, totals.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
@@ -35,6 +36,7 @@ pub mod numbering;
 pub mod org;
 pub mod penalties;
 pub mod policy;
+pub mod stats;
 pub mod values;
 
 /// Asia/Shanghai. China has observed no daylight-saving time since 1991, so a fixed +08:00

@@ -17,6 +17,7 @@ mod cases;
 mod ledger;
 mod org;
 mod policies;
+mod stats;
 mod timers;
 
 use std::path::Path;
