@@ -4,3 +4,4 @@ pub mod cases;
 pub mod org;
 pub mod penalties;
 pub mod policies;
+pub mod stats;

@@ -15,4 +15,5 @@ mod helpers;
 mod idempotency;
 mod policies;
 mod refusals;
+mod stats;
 mod validation;
