@@ -32,6 +32,7 @@
 //! - [`rewards`] — annual individual and collective awards: a nomination, a decision by an
 //!   authorised person with a reason (the mirror image of penalties).
 //! - [`soft`] — soft rules (原则上): a warning an authorised person may override with a reason.
+//! - [`stats`] — monthly statistics: the month (Asia/Shanghai), the on-time statuses, totals.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
@@ -48,6 +49,7 @@ pub mod penalties;
 pub mod policy;
 pub mod rewards;
 pub mod soft;
+pub mod stats;
 pub mod survey;
 pub mod values;
 pub mod violations;

@@ -18,6 +18,7 @@
 //! - `rows` — the selected columns and the decoding of rows into records, shared by backends.
 //! - `ledger` — the violations and penalty ledgers' records and decoders ([`NewViolation`],
 //!   [`PenaltyRecord`], [`PenaltyStep`], …).
+//! - `stats` — monthly case statistics: the query and its rows ([`StatsQuery`], [`StatsRow`]).
 //! - `time` — instants as BIGINT Unix milliseconds.
 //! - `migrate` — the embedded migrations of both backends.
 //! - `sqlite/` and `postgres/` — one backend each: `mod.rs` (pools, transactions, migrations),
@@ -52,6 +53,7 @@ mod records;
 mod rewards;
 mod rows;
 mod sqlite;
+mod stats;
 mod surveys;
 mod time;
 mod tree;
@@ -77,6 +79,8 @@ pub use records::{
 };
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
+
+pub use stats::{StatsQuery, StatsRow};
 
 use postgres::PgStore;
 use sqlite::SqliteStore;
@@ -940,6 +944,35 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.raw_execute(sql).await,
             Backend::Postgres(s) => s.raw_execute(sql).await,
+        }
+    }
+
+    // -- Statistics -------------------------------------------------------------------------
+
+    /// One month's case counts by owner unit, category and on-time status, read from the
+    /// pre-aggregated `case_stats` (no scan of `cases`). Rows with no case are left out.
+    pub async fn case_stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_stats(q).await,
+            Backend::Postgres(s) => s.case_stats(q).await,
+        }
+    }
+
+    /// The same counts computed with a GROUP BY over `cases` (and their breach events): the
+    /// baseline of the statistics benchmark and the oracle of the contract test.
+    pub async fn case_stats_from_cases(&self, q: &StatsQuery) -> Result<Vec<StatsRow>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_stats_from_cases(q).await,
+            Backend::Postgres(s) => s.case_stats_from_cases(q).await,
+        }
+    }
+
+    /// Recomputes `case_stats` from `cases` in one transaction (case writes wait meanwhile);
+    /// returns the number of rows written.
+    pub async fn rebuild_case_stats(&self) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.rebuild_case_stats().await,
+            Backend::Postgres(s) => s.rebuild_case_stats().await,
         }
     }
 }

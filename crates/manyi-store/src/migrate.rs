@@ -46,6 +46,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0005_penalties.sql"),
     ),
     (
+        6,
+        "case stats",
+        include_str!("../migrations/sqlite/0006_case_stats.sql"),
+    ),
+    (
         7,
         "surveys",
         include_str!("../migrations/sqlite/0007_surveys.sql"),
@@ -88,6 +93,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         5,
         "penalties",
         include_str!("../migrations/postgres/0005_penalties.sql"),
+    ),
+    (
+        6,
+        "case stats",
+        include_str!("../migrations/postgres/0006_case_stats.sql"),
     ),
     (
         7,

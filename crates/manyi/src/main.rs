@@ -7,6 +7,7 @@
 mod calendar_cmd;
 mod gen_cmd;
 mod org_cmd;
+mod stats_cmd;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -220,6 +221,9 @@ enum Command {
     Calendar(calendar_cmd::CalendarCommand),
     /// Fill an empty database with a synthetic organisation and complaints (benchmarks, demos).
     Gen(gen_cmd::GenArgs),
+    /// One month's case counts by unit, category and on-time status; `stats rebuild`
+    /// recomputes them from the cases.
+    Stats(stats_cmd::StatsArgs),
 }
 
 #[derive(clap::Args)]
@@ -530,6 +534,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Org(cmd) => org_cmd::run(cmd).await,
         Command::Gen(args) => gen_cmd::run(args).await,
+        Command::Stats(args) => stats_cmd::run(args).await,
         Command::Case(CaseCommand::Show { number, json, db }) => {
             let state = shell_state(&db).await?;
             let case = manyi_server::api::cases::case_view(&state, &number)

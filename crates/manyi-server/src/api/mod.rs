@@ -7,5 +7,6 @@ pub mod org;
 pub mod penalties;
 pub mod policies;
 pub mod rewards;
+pub mod stats;
 pub mod surveys;
 pub mod violations;

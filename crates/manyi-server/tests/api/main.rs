@@ -19,6 +19,7 @@ mod notes;
 mod packs;
 mod policies;
 mod refusals;
+mod stats;
 mod surveys;
 mod validation;
 mod violations;

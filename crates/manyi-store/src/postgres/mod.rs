@@ -24,6 +24,7 @@ mod ledger;
 mod org;
 mod policies;
 mod rewards;
+mod stats;
 mod surveys;
 mod timers;
 mod web;

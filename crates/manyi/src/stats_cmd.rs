@@ -1,0 +1,94 @@
+//! `manyi stats`: one month's case counts by unit, category and on-time status (the report of
+//! `GET /api/v1/stats`, for every unit), and `manyi stats rebuild`, which recomputes the
+//! pre-aggregated table from the cases.
+
+use anyhow::bail;
+use clap::Subcommand;
+use manyi_server::error::AppError;
+
+use crate::{DbArgs, shell_state};
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct StatsArgs {
+    #[command(subcommand)]
+    command: Option<StatsCommand>,
+    /// The month the cases were registered in, YYYY-MM (Asia/Shanghai).
+    #[arg(long)]
+    month: Option<String>,
+    /// A unit code: only cases owned in its subtree (default: every unit).
+    #[arg(long)]
+    unit: Option<String>,
+    /// Print the report as JSON (the API's body).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Recompute the statistics table from the cases (after a restore, or to check it: the
+    /// database triggers keep it current otherwise). Case writes wait while it runs.
+    Rebuild {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub async fn run(args: StatsArgs) -> anyhow::Result<()> {
+    if let Some(StatsCommand::Rebuild { db }) = args.command {
+        let store = db.open().await?;
+        let started = std::time::Instant::now();
+        let rows = store.rebuild_case_stats().await?;
+        println!(
+            "case statistics rebuilt: {rows} rows in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        store.close().await;
+        return Ok(());
+    }
+    let Some(month) = args.month else {
+        bail!("--month YYYY-MM is required (or `manyi stats rebuild`)");
+    };
+    let state = shell_state(&args.db).await?;
+    let report = manyi_server::api::stats::report(&state, None, &month, args.unit.as_deref())
+        .await
+        .map_err(|e| match e {
+            AppError::BadRequest(m) | AppError::NotFound(m) => anyhow::anyhow!(m),
+            other => anyhow::anyhow!("{other:?}"),
+        })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} ({} – {}), {}: {} cases",
+            report.month,
+            report.from,
+            report.to,
+            report.unit.as_deref().unwrap_or("all units"),
+            report.totals.cases
+        );
+        println!(
+            "{:<12} {:<16} {:<16} {:>8}",
+            "unit", "category", "status", "cases"
+        );
+        for r in &report.rows {
+            println!(
+                "{:<12} {:<16} {:<16} {:>8}",
+                r.unit,
+                r.category.as_deref().unwrap_or("-"),
+                r.status,
+                r.count
+            );
+        }
+        for (status, n) in &report.totals.by_status {
+            println!("total {status:<16} {n:>8}");
+        }
+        if let Some(rate) = report.totals.on_time_rate {
+            println!("closed on time: {:.1} %", rate * 100.0);
+        }
+    }
+    state.store.close().await;
+    Ok(())
+}
