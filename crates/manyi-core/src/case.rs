@@ -43,6 +43,9 @@ pub struct Case {
     pub updated_at: Timestamp,
     /// In a final state.
     pub closed: bool,
+    /// When it last entered a final state (the archive period runs from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
     /// How many events have been applied.
     pub version: u64,
     /// The case's clocks (time limits), by clock id.
@@ -202,6 +205,7 @@ fn apply_change(
             created_at: event.at,
             updated_at: event.at,
             closed: false,
+            closed_at: None,
             version: 1,
             clocks: BTreeMap::new(),
         }),
@@ -252,6 +256,11 @@ fn apply_change(
                 });
             }
             case.state = to.clone();
+            case.closed_at = match (*closed, case.closed) {
+                (true, false) => Some(event.at),
+                (true, true) => case.closed_at,
+                (false, _) => None,
+            };
             case.closed = *closed;
             apply_moves(&mut case, fields, owner_unit, assignee);
             case.updated_at = event.at;

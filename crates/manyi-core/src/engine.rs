@@ -115,6 +115,8 @@ pub enum RefusalReason {
     NotSubstantiated,
     /// A penalty may be appealed once.
     AlreadyAppealed,
+    /// The case is archived (read-only).
+    Archived,
 }
 
 /// A problem with one field.
@@ -336,6 +338,7 @@ pub fn decide_transition(
             ),
         ));
     };
+    crate::archive::check_writable(kind.archive.as_ref(), case, now)?;
     let clause = Some(t.clause.as_str());
     if !actor.has_jurisdiction(&case.owner_unit, case.first_contact.id) {
         return Err(Refusal::new(

@@ -23,8 +23,10 @@
 //! - [`penalties`] — the fine schedule: violations → penalty proposals, decisions within the
 //!   range, one appeal; recorded decisions, never wage deductions.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
+//! - [`archive`] — archived (read-only) closed cases, filed by year, need-to-know reading.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
+pub mod archive;
 pub mod calendar;
 pub mod case;
 pub mod clock;

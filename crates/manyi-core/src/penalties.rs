@@ -537,6 +537,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             closed: false,
+            closed_at: None,
             version: 1,
             clocks: BTreeMap::new(),
         }

@@ -245,9 +245,8 @@ impl IntoResponse for AppError {
                     | RefusalReason::WrongState
                     | RefusalReason::ConditionFailed
                     | RefusalReason::NoParentUnit
-                    | RefusalReason::AlreadyAppealed => {
-                        (S::CONFLICT, "refused", "Refused by the policy")
-                    }
+                    | RefusalReason::AlreadyAppealed
+                    | RefusalReason::Archived => (S::CONFLICT, "refused", "Refused by the policy"),
                 };
                 let mut p = Problem::new(status, slug, title, r.message_zh.clone());
                 p.clause = r.clause;

@@ -95,6 +95,8 @@ pub fn router(state: AppState) -> Router {
         .route("/cases", post(api::cases::create).get(api::cases::list))
         .route("/cases/{number}", get(api::cases::show))
         .route("/cases/{number}/events", get(api::cases::events))
+        .route("/cases/{number}/reads", get(api::archive::reads))
+        .route("/archive", get(api::archive::list))
         .route("/cases/{number}/transitions", post(api::cases::transition))
         .route("/deadlines", get(api::cases::deadlines))
         .route("/calendar/alerts", get(api::cases::calendar_alerts))

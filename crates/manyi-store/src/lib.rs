@@ -48,6 +48,7 @@ mod error;
 mod ledger;
 mod migrate;
 mod postgres;
+mod reads;
 mod records;
 mod rows;
 mod sqlite;
@@ -67,6 +68,7 @@ pub use error::StoreError;
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };
+pub use reads::{CaseReadRecord, NewCaseRead};
 pub use records::{
     CalendarFileRecord, CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord,
     FireOutcome, Idempotency, ImportSummary, NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser,
@@ -586,6 +588,26 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.penalty_step(id, &step).await,
             Backend::Postgres(s) => s.penalty_step(id, &step).await,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reads of archived cases
+    // -----------------------------------------------------------------------------------------
+
+    /// Logs one read (or refused attempt) of an archived case. Append-only.
+    pub async fn log_case_read(&self, r: &NewCaseRead) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.log_case_read(r).await,
+            Backend::Postgres(s) => s.log_case_read(r).await,
+        }
+    }
+
+    /// The logged reads of a case, oldest first.
+    pub async fn case_reads(&self, case_id: i64) -> Result<Vec<CaseReadRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_reads(case_id).await,
+            Backend::Postgres(s) => s.case_reads(case_id).await,
         }
     }
 

@@ -45,6 +45,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "penalties",
         include_str!("../migrations/sqlite/0005_penalties.sql"),
     ),
+    (
+        9,
+        "archive",
+        include_str!("../migrations/sqlite/0009_archive.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -72,6 +77,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         5,
         "penalties",
         include_str!("../migrations/postgres/0005_penalties.sql"),
+    ),
+    (
+        9,
+        "archive",
+        include_str!("../migrations/postgres/0009_archive.sql"),
     ),
 ];
 

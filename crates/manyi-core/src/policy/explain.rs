@@ -180,6 +180,13 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 ),
             );
         }
+        if let Some(a) = &kind.archive {
+            push(
+                &Some(a.clause.clone()),
+                format!("{} archive", kind.id),
+                crate::archive::explain(a),
+            );
+        }
     }
     for p in &policy.penalties {
         let mut how = format!(

@@ -264,6 +264,7 @@ fn read_kind(
             "clock",
             "subject_field",
             "recusal_clause",
+            "archive",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -434,6 +435,7 @@ fn read_kind(
         clocks,
         subject_field: subject_field.map(|f| f.value),
         recusal_clause,
+        archive: super::archive::read_archive(cx, t, role_ids),
     })
 }
 

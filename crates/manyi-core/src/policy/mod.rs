@@ -5,6 +5,7 @@
 //! each rule enforces. The model types here are what the engine runs: they are only ever built
 //! by [`load`], so a `Policy` in memory has passed every check.
 
+mod archive;
 mod diag;
 mod explain;
 mod load;
@@ -95,6 +96,8 @@ pub struct CaseKind {
     pub subject_field: Option<String>,
     /// The clause every recusal refusal names (default `CLAUSES A26`).
     pub recusal_clause: String,
+    /// `[kind.<id>.archive]`: when a closed case becomes read-only, and who may read it then.
+    pub archive: Option<crate::archive::ArchiveRule>,
 }
 
 impl CaseKind {

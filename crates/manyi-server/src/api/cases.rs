@@ -196,6 +196,9 @@ pub struct CaseBody {
     pub clocks: Vec<ClockBody>,
     /// What the current user may do next.
     pub actions: Vec<ActionBody>,
+    /// Set once the case is archived (read-only, filed by year).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<crate::api::archive::ArchiveBody>,
 }
 
 #[derive(Serialize)]
@@ -325,7 +328,10 @@ fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Acto
     let state_label = kind
         .and_then(|k| k.state(&case.state))
         .map_or_else(|| case.state.clone(), |s| s.label.clone());
+    let archived = crate::api::archive::entry_of(state, policy, case);
     let actions = match (kind, actor) {
+        // An archived case is read-only: it offers nobody an action.
+        _ if archived.is_some() => Vec::new(),
         (Some(kind), Some(actor)) => engine::available_transitions(kind, case, actor)
             .into_iter()
             .map(|t| ActionBody {
@@ -374,6 +380,7 @@ fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Acto
             state.clock.now(),
         ),
         actions,
+        archive: archived.map(Into::into),
     }
 }
 
@@ -578,7 +585,7 @@ pub async fn create(
 }
 
 /// Loads a case the user may see; 404 otherwise (existence is not revealed).
-async fn visible_case(
+pub(crate) async fn visible_case(
     state: &AppState,
     user: &User,
     number: &str,
@@ -616,11 +623,22 @@ pub async fn case_view(state: &AppState, number: &str) -> Result<CaseBody, AppEr
 
 /// `GET /api/v1/cases/{number}`.
 pub async fn show(
+    state: State<AppState>,
+    user: CurrentUser,
+    number: ApiPath<String>,
+) -> Result<axum::Json<CaseBody>, AppError> {
+    show_via(state, user, number, crate::api::archive::Interface::Api).await
+}
+
+/// [`show`], with the interface the read log records for an archived case.
+pub async fn show_via(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(number): ApiPath<String>,
+    via: crate::api::archive::Interface,
 ) -> Result<axum::Json<CaseBody>, AppError> {
     let (record, case) = visible_case(&state, &user.0, &number).await?;
+    crate::api::archive::gate_read(&state, &user.0, &record, &case, via, "case").await?;
     let policy = state.policies.get(&state.store, record.policy_id).await?;
     let directory = directory_for(&state, None, &Map::new()).await?;
     let actor = actor_of(&user.0, &directory)?;
@@ -629,11 +647,22 @@ pub async fn show(
 
 /// `GET /api/v1/cases/{number}/events`: the case's log, oldest first.
 pub async fn events(
+    state: State<AppState>,
+    user: CurrentUser,
+    number: ApiPath<String>,
+) -> Result<axum::Json<Vec<EventBody>>, AppError> {
+    events_via(state, user, number, crate::api::archive::Interface::Api).await
+}
+
+/// [`events`], with the interface the read log records for an archived case.
+pub async fn events_via(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(number): ApiPath<String>,
+    via: crate::api::archive::Interface,
 ) -> Result<axum::Json<Vec<EventBody>>, AppError> {
-    let (record, _) = visible_case(&state, &user.0, &number).await?;
+    let (record, case) = visible_case(&state, &user.0, &number).await?;
+    crate::api::archive::gate_read(&state, &user.0, &record, &case, via, "events").await?;
     let events = state.store.case_events(record.id).await?;
     let bodies = events
         .into_iter()

@@ -1,5 +1,6 @@
 //! The JSON API handlers, one module per resource.
 
+pub mod archive;
 pub mod cases;
 pub mod org;
 pub mod penalties;

@@ -23,7 +23,7 @@ use super::session::{CsrfForm, Ctx, WebUser};
 use super::templates::{WebError, percent_encode, redirect, render_status, s};
 use super::view::{self, PolicyLookup};
 use crate::AppState;
-use crate::api::cases::{CaseBody, EventBody, events, show, transition_as};
+use crate::api::cases::{CaseBody, EventBody, show, transition_as};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::json::ApiPath;
@@ -138,16 +138,18 @@ async fn page(
     mut ps: PageState,
 ) -> Result<Response, WebError> {
     let lang = ctx.lang;
-    let Json(case) = show(
+    let Json(case) = crate::api::cases::show_via(
         State(state.clone()),
         CurrentUser(user.user.clone()),
         ApiPath(number.to_owned()),
+        crate::api::archive::Interface::Web,
     )
     .await?;
-    let Json(log) = events(
+    let Json(log) = crate::api::cases::events_via(
         State(state.clone()),
         CurrentUser(user.user.clone()),
         ApiPath(number.to_owned()),
+        crate::api::archive::Interface::Web,
     )
     .await?;
     let mut policies = PolicyLookup::new(state);

@@ -7,6 +7,7 @@
 //! scheduler with a controlled clock), `policies` (versions and activation) and
 //! `auth` (sessions and tokens).
 
+mod archive;
 mod auth;
 mod cases;
 mod concurrency;

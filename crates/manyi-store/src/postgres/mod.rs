@@ -23,6 +23,7 @@ mod cases;
 mod ledger;
 mod org;
 mod policies;
+mod reads;
 mod timers;
 
 use std::str::FromStr;

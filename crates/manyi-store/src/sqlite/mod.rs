@@ -17,6 +17,7 @@ mod cases;
 mod ledger;
 mod org;
 mod policies;
+mod reads;
 mod timers;
 
 use std::path::Path;
