@@ -831,6 +831,12 @@ fn validate_value(
             }
             Ok(Value::String(s.to_owned()))
         }
+        FieldType::Code { list } => {
+            let s = text().ok_or_else(|| type_error("a code", "代码"))?;
+            crate::codes::check(list, id, &field.label, s)
+                .map_err(|(en, zh)| field_error(id, "code.unknown", en, zh))?;
+            Ok(Value::String(s.to_owned()))
+        }
         FieldType::Integer { min, max } => {
             let n = match value {
                 Value::Number(n) => n.as_i64(),

@@ -24,12 +24,14 @@
 //!   range, one appeal; recorded decisions, never wage deductions.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`archive`] — archived (read-only) closed cases, filed by year, need-to-know reading.
+//! - [`codes`] — versioned code lists (`[[codelist]]`), `code` fields, counts by code level.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
 pub mod archive;
 pub mod calendar;
 pub mod case;
 pub mod clock;
+pub mod codes;
 pub mod deadlines;
 pub mod engine;
 pub mod expr;

@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{number}/events", get(api::cases::events))
         .route("/cases/{number}/reads", get(api::archive::reads))
         .route("/archive", get(api::archive::list))
+        .route("/stats/codes", get(api::codes::stats))
         .route("/cases/{number}/transitions", post(api::cases::transition))
         .route("/deadlines", get(api::cases::deadlines))
         .route("/calendar/alerts", get(api::cases::calendar_alerts))

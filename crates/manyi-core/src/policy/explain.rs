@@ -188,6 +188,18 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
             );
         }
     }
+    for l in &policy.codelists {
+        push(
+            &l.clause,
+            format!("codelist {} v{}", l.id, l.version),
+            format!(
+                "分类代码表 {}: {} codes, {} levels; code fields accept only these",
+                l.label,
+                l.codes.len(),
+                l.depth()
+            ),
+        );
+    }
     for p in &policy.penalties {
         let mut how = format!(
             "penalty {}: {} per {} on {}",

@@ -55,7 +55,11 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         return finish(cx, None);
     }
     let root = Table::root(&doc);
-    root.deny_unknown(&mut cx, &["policy", "level", "role", "kind", "penalty"]);
+    root.deny_unknown(
+        &mut cx,
+        &["policy", "level", "role", "kind", "penalty", "codelist"],
+    );
+    cx.codelists = super::codes::read_codelists(&mut cx, &root);
 
     let header = root.table(&mut cx, "policy");
     if header.is_none() && root.get("policy").is_none() {
@@ -121,6 +125,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             roles,
             kinds,
             penalties,
+            codelists: std::mem::take(&mut cx.codelists),
         }),
         _ => None,
     };
@@ -815,7 +820,7 @@ fn read_field(cx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<(At<String>, Field)
         cx,
         &[
             "id", "label", "label_en", "type", "required", "personal", "max_len", "min", "max",
-            "options", "taxonomy", "clause",
+            "options", "taxonomy", "clause", "codelist",
         ],
     );
     let id = t.req_str(cx, "id")?;
@@ -884,6 +889,12 @@ fn read_field(cx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<(At<String>, Field)
         "person" => FieldType::Person,
         "unit" => FieldType::Unit,
         "attachment" => FieldType::Attachment,
+        "code" => {
+            let lists = std::mem::take(&mut cx.codelists);
+            let field_type = super::codes::field_type(cx, t, &id.value, &lists);
+            cx.codelists = lists;
+            field_type?
+        }
         other => {
             cx.error(
                 &type_word.span,

@@ -6,6 +6,7 @@
 //! by [`load`], so a `Policy` in memory has passed every check.
 
 mod archive;
+mod codes;
 mod diag;
 mod explain;
 mod load;
@@ -34,6 +35,8 @@ pub struct Policy {
     pub kinds: Vec<CaseKind>,
     /// The fine schedule (`[[penalty]]`): what a violation may cost whom.
     pub penalties: Vec<crate::penalties::PenaltyRule>,
+    /// Versioned code lists (`[[codelist]]`) that `code` fields take their values from.
+    pub codelists: Vec<crate::codes::CodeList>,
 }
 
 impl Policy {
@@ -175,6 +178,10 @@ pub enum FieldType {
     Unit,
     /// A reference to a stored attachment.
     Attachment,
+    /// A code from a versioned `[[codelist]]` (JR/T 0169's axes, severity …).
+    Code {
+        list: Box<crate::codes::CodeList>,
+    },
 }
 
 impl FieldType {
@@ -197,6 +204,7 @@ impl FieldType {
             FieldType::Person => "person",
             FieldType::Unit => "unit",
             FieldType::Attachment => "attachment",
+            FieldType::Code { .. } => "code",
         }
     }
 
@@ -217,6 +225,7 @@ impl FieldType {
         "person",
         "unit",
         "attachment",
+        "code",
     ];
 }
 

@@ -800,7 +800,7 @@ pub struct ListBody {
     pub next_cursor: Option<String>,
 }
 
-fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
+pub(crate) fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppError> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Ok(t);
     }

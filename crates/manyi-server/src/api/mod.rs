@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod cases;
+pub mod codes;
 pub mod org;
 pub mod penalties;
 pub mod policies;

@@ -10,6 +10,7 @@
 mod archive;
 mod auth;
 mod cases;
+mod codes;
 mod concurrency;
 mod deadlines;
 mod helpers;
