@@ -51,6 +51,9 @@ pub struct Case {
     /// The case's clocks (time limits), by clock id.
     #[serde(default)]
     pub clocks: BTreeMap<String, ClockState>,
+    /// Assistance requested of other units (ccb-counter 第二十条), in request order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assists: Vec<crate::assist::Assist>,
 }
 
 /// One entry of a case's log.
@@ -106,6 +109,13 @@ pub enum Change {
     },
     /// The calendar changed (new holiday data, a unit's calendar): deadlines were rebuilt.
     ClocksRecomputed { calendar_version: String },
+    /// An assistance request was made or moved on (requested, accepted, refused, completed,
+    /// overdue): its new state, and the violation a refusal or a missed deadline records.
+    Assistance {
+        assist: crate::assist::Assist,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        violation: Option<Violation>,
+    },
     /// A clock's deadline passed: what the policy says a breach does.
     ClockBreached {
         clock: String,
@@ -208,15 +218,26 @@ fn apply_change(
             closed_at: None,
             version: 1,
             clocks: BTreeMap::new(),
+            assists: Vec::new(),
         }),
         (Change::Opened { .. }, Some(_)) => Err(ReplayError::OpenedTwice { index }),
         (
             Change::Transitioned { .. }
             | Change::ClockWarned { .. }
             | Change::ClockBreached { .. }
-            | Change::ClocksRecomputed { .. },
+            | Change::ClocksRecomputed { .. }
+            | Change::Assistance { .. },
             None,
         ) => Err(ReplayError::NotOpened { index }),
+        (Change::Assistance { assist, .. }, Some(mut case)) => {
+            match case.assists.iter_mut().find(|a| a.no == assist.no) {
+                Some(a) => *a = assist.clone(),
+                None => case.assists.push(assist.clone()),
+            }
+            case.updated_at = event.at;
+            case.version += 1;
+            Ok(case)
+        }
         (Change::ClockWarned { .. } | Change::ClocksRecomputed { .. }, Some(mut case)) => {
             case.updated_at = event.at;
             case.version += 1;

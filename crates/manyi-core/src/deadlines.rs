@@ -232,7 +232,8 @@ pub fn triggers_of(change: &Change, action: &str) -> Vec<Trigger> {
         }
         Change::ClockWarned { .. }
         | Change::ClockBreached { .. }
-        | Change::ClocksRecomputed { .. } => Vec::new(),
+        | Change::ClocksRecomputed { .. }
+        | Change::Assistance { .. } => Vec::new(),
     }
 }
 

@@ -23,11 +23,13 @@
 //! - [`penalties`] — the fine schedule: violations → penalty proposals, decisions within the
 //!   range, one appeal; recorded decisions, never wage deductions.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
+//! - [`assist`] — assistance between units (ccb 第二十条): requests, answers, deadline violations.
 //! - [`archive`] — archived (read-only) closed cases, filed by year, need-to-know reading.
 //! - [`codes`] — versioned code lists (`[[codelist]]`), `code` fields, counts by code level.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
 pub mod archive;
+pub mod assist;
 pub mod calendar;
 pub mod case;
 pub mod clock;

@@ -540,6 +540,7 @@ mod tests {
             closed_at: None,
             version: 1,
             clocks: BTreeMap::new(),
+            assists: Vec::new(),
         }
     }
 

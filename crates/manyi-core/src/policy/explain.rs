@@ -180,6 +180,19 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 ),
             );
         }
+        if let Some(a) = &kind.assist {
+            push(
+                &Some(a.clause.clone()),
+                format!("{} assist", kind.id),
+                format!(
+                    "协助: {} of the owning unit ask another unit for help, answered within {} by its {}; \
+                     ownership stays; a refusal (with a reason) or a missed deadline is a violation against the requested unit",
+                    a.request_roles.join("/"),
+                    a.within,
+                    a.answer_roles.join("/")
+                ),
+            );
+        }
         if let Some(a) = &kind.archive {
             push(
                 &Some(a.clause.clone()),

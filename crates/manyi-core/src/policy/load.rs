@@ -270,6 +270,7 @@ fn read_kind(
             "subject_field",
             "recusal_clause",
             "archive",
+            "assist",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -441,6 +442,7 @@ fn read_kind(
         subject_field: subject_field.map(|f| f.value),
         recusal_clause,
         archive: super::archive::read_archive(cx, t, role_ids),
+        assist: super::assist::read_assist(cx, t, role_ids),
     })
 }
 

@@ -6,6 +6,7 @@
 //! by [`load`], so a `Policy` in memory has passed every check.
 
 mod archive;
+mod assist;
 mod codes;
 mod diag;
 mod explain;
@@ -101,6 +102,8 @@ pub struct CaseKind {
     pub recusal_clause: String,
     /// `[kind.<id>.archive]`: when a closed case becomes read-only, and who may read it then.
     pub archive: Option<crate::archive::ArchiveRule>,
+    /// `[kind.<id>.assist]`: asking other units for help (ccb-counter 第二十条).
+    pub assist: Option<crate::assist::AssistRule>,
 }
 
 impl CaseKind {

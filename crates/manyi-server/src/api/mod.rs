@@ -1,6 +1,7 @@
 //! The JSON API handlers, one module per resource.
 
 pub mod archive;
+pub mod assist;
 pub mod cases;
 pub mod codes;
 pub mod org;

@@ -8,6 +8,7 @@
 //! `auth` (sessions and tokens).
 
 mod archive;
+mod assist;
 mod auth;
 mod cases;
 mod codes;
