@@ -232,6 +232,7 @@ mod tests {
             version: 4,
             clocks: Default::default(),
             assists: Vec::new(),
+            disputes: Vec::new(),
         };
         let entry = entry(&r, &case, t("2026-04-10T00:00:00+08:00")).expect("archived");
         assert_eq!(entry.reference, "2026-CCB2026000001");

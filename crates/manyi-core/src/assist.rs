@@ -236,7 +236,10 @@ fn event(
         actor,
         action: action.to_owned(),
         clause: Some(assist.clause.clone()),
-        change: Change::Assistance { assist, violation },
+        change: Change::Assistance {
+            assist: Box::new(assist),
+            violation,
+        },
         clocks: Vec::new(),
     }
 }

@@ -54,6 +54,9 @@ pub struct Case {
     /// Assistance requested of other units (ccb-counter 第二十条), in request order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assists: Vec<crate::assist::Assist>,
+    /// Disputes between units (ccb-counter 第二十一条), in the order raised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<crate::dispute::Dispute>,
 }
 
 /// One entry of a case's log.
@@ -112,7 +115,16 @@ pub enum Change {
     /// An assistance request was made or moved on (requested, accepted, refused, completed,
     /// overdue): its new state, and the violation a refusal or a missed deadline records.
     Assistance {
-        assist: crate::assist::Assist,
+        assist: Box<crate::assist::Assist>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        violation: Option<Violation>,
+    },
+    /// A dispute between units was raised, decided (moving ownership if the decision says
+    /// so), carried out, or its decision's deadline passed (the violation).
+    Dispute {
+        dispute: Box<crate::dispute::Dispute>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_unit: Option<Moved<UnitRef>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         violation: Option<Violation>,
     },
@@ -219,6 +231,7 @@ fn apply_change(
             version: 1,
             clocks: BTreeMap::new(),
             assists: Vec::new(),
+            disputes: Vec::new(),
         }),
         (Change::Opened { .. }, Some(_)) => Err(ReplayError::OpenedTwice { index }),
         (
@@ -226,13 +239,33 @@ fn apply_change(
             | Change::ClockWarned { .. }
             | Change::ClockBreached { .. }
             | Change::ClocksRecomputed { .. }
-            | Change::Assistance { .. },
+            | Change::Assistance { .. }
+            | Change::Dispute { .. },
             None,
         ) => Err(ReplayError::NotOpened { index }),
+        (
+            Change::Dispute {
+                dispute,
+                owner_unit,
+                ..
+            },
+            Some(mut case),
+        ) => {
+            match case.disputes.iter_mut().find(|d| d.no == dispute.no) {
+                Some(d) => *d = (**dispute).clone(),
+                None => case.disputes.push((**dispute).clone()),
+            }
+            if let Some(moved) = owner_unit {
+                case.owner_unit = moved.after.clone();
+            }
+            case.updated_at = event.at;
+            case.version += 1;
+            Ok(case)
+        }
         (Change::Assistance { assist, .. }, Some(mut case)) => {
             match case.assists.iter_mut().find(|a| a.no == assist.no) {
-                Some(a) => *a = assist.clone(),
-                None => case.assists.push(assist.clone()),
+                Some(a) => *a = (**assist).clone(),
+                None => case.assists.push((**assist).clone()),
             }
             case.updated_at = event.at;
             case.version += 1;

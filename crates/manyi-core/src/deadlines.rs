@@ -233,7 +233,8 @@ pub fn triggers_of(change: &Change, action: &str) -> Vec<Trigger> {
         Change::ClockWarned { .. }
         | Change::ClockBreached { .. }
         | Change::ClocksRecomputed { .. }
-        | Change::Assistance { .. } => Vec::new(),
+        | Change::Assistance { .. }
+        | Change::Dispute { .. } => Vec::new(),
     }
 }
 

@@ -541,6 +541,7 @@ mod tests {
             version: 1,
             clocks: BTreeMap::new(),
             assists: Vec::new(),
+            disputes: Vec::new(),
         }
     }
 

@@ -113,6 +113,18 @@ pub fn router(state: AppState) -> Router {
             "/cases/{number}/assists/{no}/complete",
             post(api::assist::complete),
         )
+        .route(
+            "/cases/{number}/disputes",
+            get(api::disputes::list).post(api::disputes::raise),
+        )
+        .route(
+            "/cases/{number}/disputes/{no}/decide",
+            post(api::disputes::decide),
+        )
+        .route(
+            "/cases/{number}/disputes/{no}/comply",
+            post(api::disputes::comply),
+        )
         .route("/stats/codes", get(api::codes::stats))
         .route("/cases/{number}/transitions", post(api::cases::transition))
         .route("/deadlines", get(api::cases::deadlines))

@@ -193,6 +193,19 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 ),
             );
         }
+        if let Some(d) = &kind.dispute {
+            push(
+                &Some(d.clause.clone()),
+                format!("{} dispute", kind.id),
+                format!(
+                    "争议: raised by {} of a party; decided by {} of the two units' lowest common superior; \
+                     binds both (may move ownership, may order a party to act within {}); not carried out in time is a violation",
+                    d.raise_roles.join("/"),
+                    d.decide_roles.join("/"),
+                    d.comply_within
+                ),
+            );
+        }
         if let Some(a) = &kind.archive {
             push(
                 &Some(a.clause.clone()),

@@ -271,6 +271,7 @@ fn read_kind(
             "recusal_clause",
             "archive",
             "assist",
+            "dispute",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -443,6 +444,7 @@ fn read_kind(
         recusal_clause,
         archive: super::archive::read_archive(cx, t, role_ids),
         assist: super::assist::read_assist(cx, t, role_ids),
+        dispute: super::dispute::read_dispute(cx, t, role_ids),
     })
 }
 

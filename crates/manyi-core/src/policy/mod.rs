@@ -9,6 +9,7 @@ mod archive;
 mod assist;
 mod codes;
 mod diag;
+mod dispute;
 mod explain;
 mod load;
 mod reader;
@@ -104,6 +105,8 @@ pub struct CaseKind {
     pub archive: Option<crate::archive::ArchiveRule>,
     /// `[kind.<id>.assist]`: asking other units for help (ccb-counter 第二十条).
     pub assist: Option<crate::assist::AssistRule>,
+    /// `[kind.<id>.dispute]`: disputes between units (ccb-counter 第二十一条).
+    pub dispute: Option<crate::dispute::DisputeRule>,
 }
 
 impl CaseKind {

@@ -14,6 +14,7 @@ mod cases;
 mod codes;
 mod concurrency;
 mod deadlines;
+mod disputes;
 mod helpers;
 mod idempotency;
 mod policies;
