@@ -414,6 +414,21 @@ pub fn decide_transition(
         ));
     }
 
+    // CLAUSES.md A20: the handler (承办人, the assignee) investigates and resolves.
+    if t.handler_only && case.assignee.as_ref().map(|a| a.id) != Some(actor.id) {
+        let (zh, en) = match &case.assignee {
+            Some(h) => (
+                format!("只有承办人{}可以{}", h.name, t.label),
+                format!("only the handler ({}) may take `{}`", h.login, t.id),
+            ),
+            None => (
+                format!("本案尚未指定承办人，不能{}", t.label),
+                format!("the case has no handler yet: `{}` needs one", t.id),
+            ),
+        };
+        return Err(Refusal::new(RefusalReason::RoleNotAllowed, clause, zh, en));
+    }
+
     // Fields: validate the input, merge it with the case, then apply `set` effects.
     let (input_fields, errors) = validate_fields(kind, &input.fields, directory);
     if !errors.is_empty() {
@@ -607,6 +622,7 @@ pub fn available_transitions<'p>(
         })
         .filter(|t| actor.has_any_role(&t.roles))
         .filter(|t| !t.first_contact_only || actor.id == case.first_contact.id)
+        .filter(|t| !t.handler_only || case.assignee.as_ref().is_some_and(|a| a.id == actor.id))
         .filter(|_| !is_subject(kind, &case.fields, &actor.login))
         .collect()
 }

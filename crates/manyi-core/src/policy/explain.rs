@@ -142,6 +142,9 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
             if t.first_contact_only {
                 how.push_str(" (first-contact owner only)");
             }
+            if t.handler_only {
+                how.push_str(" (handler only)");
+            }
             if !t.requires.is_empty() {
                 let _ = write!(how, "; requires {}", t.requires.join(", "));
             }

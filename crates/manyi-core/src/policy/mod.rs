@@ -292,6 +292,8 @@ pub struct Transition {
     pub roles: Vec<String>,
     /// Only the case's first-contact owner (首问负责人) may take it.
     pub first_contact_only: bool,
+    /// Only the case's handler (承办人: its assignee) may take it (CLAUSES.md A20).
+    pub handler_only: bool,
     /// Fields that must be filled once the transition is done.
     pub requires: Vec<String>,
     /// A CEL guard; the transition is refused when it is false.

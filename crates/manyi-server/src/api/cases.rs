@@ -188,6 +188,11 @@ pub struct CaseBody {
     /// 首问负责人.
     pub first_contact: PersonBody,
     pub assignee: Option<PersonBody>,
+    /// CLAUSES.md A20, made explicit: the intake owner (首问负责人 — customer contact, deadline
+    /// watch, callback, archive) is `first_contact`; the handler (承办人 — investigates and
+    /// resolves) is `assignee`. Within the first contact's authority they are the same person.
+    pub intake_owner: PersonBody,
+    pub handler: Option<PersonBody>,
     pub fields: BTreeMap<String, Value>,
     pub created_at: String,
     pub updated_at: String,
@@ -366,6 +371,14 @@ fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Acto
             name: case.first_contact.name.clone(),
         },
         assignee: case.assignee.as_ref().map(|a| PersonBody {
+            login: a.login.clone(),
+            name: a.name.clone(),
+        }),
+        intake_owner: PersonBody {
+            login: case.first_contact.login.clone(),
+            name: case.first_contact.name.clone(),
+        },
+        handler: case.assignee.as_ref().map(|a| PersonBody {
             login: a.login.clone(),
             name: a.name.clone(),
         }),

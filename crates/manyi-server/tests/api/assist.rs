@@ -97,6 +97,9 @@ async fn a_requested_unit_accepts_and_completes_while_the_owner_keeps_the_case()
     // Ownership never moved; the log tells the story; no violation; the deadline is moot.
     let (_, _, case) = app.show(&number, &token(TELLER)).await;
     assert_eq!(case["owner_unit"]["code"], "BJHD01");
+    // A20: the intake owner and the handler, explicit in the JSON.
+    assert_eq!(case["intake_owner"]["login"], TELLER);
+    assert_eq!(case["handler"]["login"], TELLER);
     let actions: Vec<String> = app
         .events(&number, &token(TELLER))
         .await
