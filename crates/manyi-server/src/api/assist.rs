@@ -63,7 +63,7 @@ pub struct AssistBody {
     pub clause: String,
 }
 
-fn body_of(case: &Case, a: &Assist) -> AssistBody {
+pub(crate) fn body_of(case: &Case, a: &Assist) -> AssistBody {
     AssistBody {
         case: case.number.clone(),
         no: a.no,

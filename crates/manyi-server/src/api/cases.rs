@@ -204,6 +204,12 @@ pub struct CaseBody {
     /// Set once the case is archived (read-only, filed by year).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<crate::api::archive::ArchiveBody>,
+    /// Assistance requested of other units (ccb-counter 第二十条).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assists: Vec<crate::api::assist::AssistBody>,
+    /// Disputes between units (ccb-counter 第二十一条).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<crate::api::disputes::DisputeBody>,
 }
 
 #[derive(Serialize)]
@@ -394,6 +400,16 @@ fn body_of(state: &AppState, case: &Case, policy: &Compiled, actor: Option<&Acto
         ),
         actions,
         archive: archived.map(Into::into),
+        assists: case
+            .assists
+            .iter()
+            .map(|a| crate::api::assist::body_of(case, a))
+            .collect(),
+        disputes: case
+            .disputes
+            .iter()
+            .map(|d| crate::api::disputes::body_of(case, d))
+            .collect(),
     }
 }
 

@@ -63,7 +63,7 @@ pub struct DisputeBody {
     pub clause: String,
 }
 
-fn body_of(case: &Case, d: &Dispute) -> DisputeBody {
+pub(crate) fn body_of(case: &Case, d: &Dispute) -> DisputeBody {
     let dec = d.decision.as_ref();
     DisputeBody {
         case: case.number.clone(),

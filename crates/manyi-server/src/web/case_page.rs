@@ -253,6 +253,9 @@ async fn page(
         clocks => s(clocks),
         actions => s(actions),
         timeline => s(timeline),
+        archive => s(&case.archive),
+        assists => s(&case.assists),
+        disputes => s(&case.disputes),
         notice => ps.notice,
         refusal => s(ps.refusal),
     };

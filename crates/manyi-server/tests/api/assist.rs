@@ -97,6 +97,31 @@ async fn a_requested_unit_accepts_and_completes_while_the_owner_keeps_the_case()
     // Ownership never moved; the log tells the story; no violation; the deadline is moot.
     let (_, _, case) = app.show(&number, &token(TELLER)).await;
     assert_eq!(case["owner_unit"]["code"], "BJHD01");
+    assert_eq!(case["assists"][0]["status"], "completed");
+    // The case page shows the request.
+    let (_, headers, _) = app.login(TELLER, crate::helpers::PASSWORD).await;
+    let cookie = headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let (status, _, page) = app
+        .send(
+            hyper::Method::GET,
+            &format!("/cases/{number}"),
+            crate::helpers::Auth::Cookie(&cookie),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().expect("html");
+    assert!(
+        page.contains("协助请求") && page.contains("BJHD01 → SH01"),
+        "{page}"
+    );
+    assert!(page.contains("开户资料已扫描发送受理网点"), "{page}");
     // A20: the intake owner and the handler, explicit in the JSON.
     assert_eq!(case["intake_owner"]["login"], TELLER);
     assert_eq!(case["handler"]["login"], TELLER);
