@@ -261,6 +261,11 @@ pub fn decide_answer(
 ) -> Result<Event, Refusal> {
     let rule = rule_of(policy, case)?;
     let clause = rule.clause.as_str();
+    crate::archive::check_writable(
+        policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
+        case,
+        now,
+    )?;
     let Some(current) = case.assists.iter().find(|a| a.no == no) else {
         return Err(Refusal::new(
             RefusalReason::UnknownAction,

@@ -267,6 +267,11 @@ pub fn decide_decision(
 ) -> Result<Event, Refusal> {
     let rule = rule_of(policy, case)?;
     let clause = rule.clause.as_str();
+    crate::archive::check_writable(
+        policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
+        case,
+        now,
+    )?;
     let current = find(case, no, clause)?;
     if actor.unit.id != current.decider_unit.id
         || !rule.decide_roles.iter().any(|r| actor.has_role(r))
@@ -385,6 +390,11 @@ pub fn decide_comply(
 ) -> Result<Event, Refusal> {
     let rule = rule_of(policy, case)?;
     let clause = rule.clause.as_str();
+    crate::archive::check_writable(
+        policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
+        case,
+        now,
+    )?;
     let current = find(case, no, clause)?;
     let ordered = current
         .decision
