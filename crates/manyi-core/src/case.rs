@@ -43,6 +43,9 @@ pub struct Case {
     pub updated_at: Timestamp,
     /// In a final state.
     pub closed: bool,
+    /// When it last entered a final state (the archive period runs from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
     /// How many events have been applied.
     pub version: u64,
     /// The case's clocks (time limits), by clock id.
@@ -51,6 +54,12 @@ pub struct Case {
     /// 回访: the case's callback rounds, oldest first (the last is the current one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub callbacks: Vec<crate::callback::CallbackRecord>,
+    /// Assistance requested of other units (ccb-counter 第二十条), in request order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assists: Vec<crate::assist::Assist>,
+    /// Disputes between units (ccb-counter 第二十一条), in the order raised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<crate::dispute::Dispute>,
 }
 
 /// One entry of a case's log.
@@ -106,6 +115,22 @@ pub enum Change {
     },
     /// The calendar changed (new holiday data, a unit's calendar): deadlines were rebuilt.
     ClocksRecomputed { calendar_version: String },
+    /// An assistance request was made or moved on (requested, accepted, refused, completed,
+    /// overdue): its new state, and the violation a refusal or a missed deadline records.
+    Assistance {
+        assist: Box<crate::assist::Assist>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        violation: Option<Violation>,
+    },
+    /// A dispute between units was raised, decided (moving ownership if the decision says
+    /// so), carried out, or its decision's deadline passed (the violation).
+    Dispute {
+        dispute: Box<crate::dispute::Dispute>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_unit: Option<Moved<UnitRef>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        violation: Option<Violation>,
+    },
     /// A clock's deadline passed: what the policy says a breach does.
     /// Violations the engine detected by itself (an incomplete record at closing, an upheld
     /// complaint, a repeat complaint, a recused person's attempt): see `crate::violations`.
@@ -267,9 +292,12 @@ fn apply_change(
             created_at: event.at,
             updated_at: event.at,
             closed: false,
+            closed_at: None,
             version: 1,
             clocks: BTreeMap::new(),
             callbacks: Vec::new(),
+            assists: Vec::new(),
+            disputes: Vec::new(),
         }),
         (Change::Opened { .. }, Some(_)) => Err(ReplayError::OpenedTwice { index }),
         (
@@ -284,7 +312,9 @@ fn apply_change(
             | Change::ViolationsRecorded { .. }
             | Change::NoticeQueued { .. }
             | Change::RuleOverridden { .. }
-            | Change::Noted { .. },
+            | Change::Noted { .. }
+            | Change::Assistance { .. }
+            | Change::Dispute { .. },
             None,
         ) => Err(ReplayError::NotOpened { index }),
         (
@@ -302,6 +332,34 @@ fn apply_change(
                 },
                 other => other,
             })?;
+            case.updated_at = event.at;
+            case.version += 1;
+            Ok(case)
+        }
+        (
+            Change::Dispute {
+                dispute,
+                owner_unit,
+                ..
+            },
+            Some(mut case),
+        ) => {
+            match case.disputes.iter_mut().find(|d| d.no == dispute.no) {
+                Some(d) => *d = (**dispute).clone(),
+                None => case.disputes.push((**dispute).clone()),
+            }
+            if let Some(moved) = owner_unit {
+                case.owner_unit = moved.after.clone();
+            }
+            case.updated_at = event.at;
+            case.version += 1;
+            Ok(case)
+        }
+        (Change::Assistance { assist, .. }, Some(mut case)) => {
+            match case.assists.iter_mut().find(|a| a.no == assist.no) {
+                Some(a) => *a = (**assist).clone(),
+                None => case.assists.push((**assist).clone()),
+            }
             case.updated_at = event.at;
             case.version += 1;
             Ok(case)
@@ -353,6 +411,11 @@ fn apply_change(
                 });
             }
             case.state = to.clone();
+            case.closed_at = match (*closed, case.closed) {
+                (true, false) => Some(event.at),
+                (true, true) => case.closed_at,
+                (false, _) => None,
+            };
             case.closed = *closed;
             apply_moves(&mut case, fields, owner_unit, assignee);
             case.updated_at = event.at;

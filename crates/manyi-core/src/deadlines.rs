@@ -242,7 +242,9 @@ pub fn triggers_of(change: &Change, action: &str) -> Vec<Trigger> {
         | Change::ViolationsRecorded { .. }
         | Change::NoticeQueued { .. }
         | Change::RuleOverridden { .. }
-        | Change::Noted { .. } => Vec::new(),
+        | Change::Noted { .. }
+        | Change::Assistance { .. }
+        | Change::Dispute { .. } => Vec::new(),
         Change::CallbackOpened { .. }
         | Change::CallbackAttempted { .. }
         | Change::CallbackVerdict { .. }

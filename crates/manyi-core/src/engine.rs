@@ -121,6 +121,8 @@ pub enum RefusalReason {
     CallbackOwed,
     /// A soft rule (原则上) warns: the action needs an authorised override with a reason.
     SoftRule,
+    /// The case is archived (read-only).
+    Archived,
 }
 
 /// A problem with one field.
@@ -367,6 +369,7 @@ pub fn decide_transition_with(
             ),
         ));
     };
+    crate::archive::check_writable(kind.archive.as_ref(), case, now)?;
     let clause = Some(t.clause.as_str());
     if !actor.has_jurisdiction(&case.owner_unit, case.first_contact.id) {
         return Err(Refusal::new(
@@ -440,6 +443,21 @@ pub fn decide_transition_with(
                 case.first_contact.login, t.id
             ),
         ));
+    }
+
+    // CLAUSES.md A20: the handler (承办人, the assignee) investigates and resolves.
+    if t.handler_only && case.assignee.as_ref().map(|a| a.id) != Some(actor.id) {
+        let (zh, en) = match &case.assignee {
+            Some(h) => (
+                format!("只有承办人{}可以{}", h.name, t.label),
+                format!("only the handler ({}) may take `{}`", h.login, t.id),
+            ),
+            None => (
+                format!("本案尚未指定承办人，不能{}", t.label),
+                format!("the case has no handler yet: `{}` needs one", t.id),
+            ),
+        };
+        return Err(Refusal::new(RefusalReason::RoleNotAllowed, clause, zh, en));
     }
 
     // Fields: validate the input, merge it with the case, then apply `set` effects.
@@ -656,6 +674,7 @@ pub fn available_transitions<'p>(
         })
         .filter(|t| actor.has_any_role(&t.roles))
         .filter(|t| !t.first_contact_only || actor.id == case.first_contact.id)
+        .filter(|t| !t.handler_only || case.assignee.as_ref().is_some_and(|a| a.id == actor.id))
         .filter(|_| !is_subject(kind, &case.fields, &actor.login))
         .filter(|t| crate::callback::check_close(kind, case, t.target(&case.state)).is_ok())
         .collect()
@@ -879,6 +898,12 @@ fn validate_value(
                     format!("{}：未知的分类代码“{s}”", field.label),
                 ));
             }
+            Ok(Value::String(s.to_owned()))
+        }
+        FieldType::Code { list } => {
+            let s = text().ok_or_else(|| type_error("a code", "代码"))?;
+            crate::codes::check(list, id, &field.label, s)
+                .map_err(|(en, zh)| field_error(id, "code.unknown", en, zh))?;
             Ok(Value::String(s.to_owned()))
         }
         FieldType::Integer { min, max } => {

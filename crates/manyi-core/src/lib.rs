@@ -34,13 +34,21 @@
 //! - [`soft`] — soft rules (原则上): a warning an authorised person may override with a reason.
 //! - [`stats`] — monthly statistics: the month (Asia/Shanghai), the on-time statuses, totals.
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
+//! - [`assist`] — assistance between units (ccb 第二十条): requests, answers, deadline violations.
+//! - [`dispute`] — disputes between units, decided by their lowest common superior (ccb 第二十一条).
+//! - [`archive`] — archived (read-only) closed cases, filed by year, need-to-know reading.
+//! - [`codes`] — versioned code lists (`[[codelist]]`), `code` fields, counts by code level.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
+pub mod archive;
+pub mod assist;
 pub mod calendar;
 pub mod callback;
 pub mod case;
 pub mod clock;
+pub mod codes;
 pub mod deadlines;
+pub mod dispute;
 pub mod engine;
 pub mod expr;
 pub mod numbering;

@@ -655,9 +655,12 @@ mod tests {
             created_at: now,
             updated_at: now,
             closed: false,
+            closed_at: None,
             version: 1,
             clocks: BTreeMap::new(),
             callbacks: Vec::new(),
+            assists: Vec::new(),
+            disputes: Vec::new(),
         }
     }
 

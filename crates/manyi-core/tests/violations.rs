@@ -74,9 +74,12 @@ fn case_with(policy: &str, number: &str, fields: Value, closed: bool, state: &st
         created_at: at(0),
         updated_at: at(0),
         closed,
+        closed_at: None,
         version: 3,
         clocks: BTreeMap::new(),
         callbacks: Vec::new(),
+        assists: Vec::new(),
+        disputes: Vec::new(),
     }
 }
 

@@ -251,9 +251,8 @@ impl IntoResponse for AppError {
                     | RefusalReason::ConditionFailed
                     | RefusalReason::NoParentUnit
                     | RefusalReason::AlreadyAppealed
-                    | RefusalReason::CallbackOwed => {
-                        (S::CONFLICT, "refused", "Refused by the policy")
-                    }
+                    | RefusalReason::CallbackOwed
+                    | RefusalReason::Archived => (S::CONFLICT, "refused", "Refused by the policy"),
                 };
                 let mut p = Problem::new(status, slug, title, r.message_zh.clone());
                 p.clause = r.clause;

@@ -108,6 +108,37 @@ pub fn router(state: AppState) -> Router {
             "/cases/{number}/violations",
             get(api::violations::case_violations),
         )
+        .route("/cases/{number}/reads", get(api::archive::reads))
+        .route("/archive", get(api::archive::list))
+        .route(
+            "/cases/{number}/assists",
+            get(api::assist::list).post(api::assist::request),
+        )
+        .route(
+            "/cases/{number}/assists/{no}/accept",
+            post(api::assist::accept),
+        )
+        .route(
+            "/cases/{number}/assists/{no}/refuse",
+            post(api::assist::refuse),
+        )
+        .route(
+            "/cases/{number}/assists/{no}/complete",
+            post(api::assist::complete),
+        )
+        .route(
+            "/cases/{number}/disputes",
+            get(api::disputes::list).post(api::disputes::raise),
+        )
+        .route(
+            "/cases/{number}/disputes/{no}/decide",
+            post(api::disputes::decide),
+        )
+        .route(
+            "/cases/{number}/disputes/{no}/comply",
+            post(api::disputes::comply),
+        )
+        .route("/stats/codes", get(api::codes::stats))
         .route("/cases/{number}/transitions", post(api::cases::transition))
         .route("/cases/{number}/notes", post(api::notes::post_note))
         .route(

@@ -168,6 +168,21 @@ async fn fire(
             return Ok(retire(outcome, Fired::Stale));
         };
         let case = case_of(&record)?;
+        // An assistance deadline (ccb-counter 第二十条) is not a policy clock.
+        if let Some(no) = manyi_core::assist::timer_no(&timer.clock) {
+            match crate::api::assist::fire_overdue(state, timer, &record, &case, no, now).await? {
+                Some((outcome, true)) => return Ok(retire(outcome, Fired::Changed)),
+                Some((outcome, false)) => return Ok(retire(outcome, Fired::Stale)),
+                None => continue,
+            }
+        }
+        if let Some(no) = manyi_core::dispute::timer_no(&timer.clock) {
+            match crate::api::disputes::fire_overdue(state, timer, &record, &case, no, now).await? {
+                Some((outcome, true)) => return Ok(retire(outcome, Fired::Changed)),
+                Some((outcome, false)) => return Ok(retire(outcome, Fired::Stale)),
+                None => continue,
+            }
+        }
         // Most timers that come due are meant to fire; a stale one (its clock stopped or
         // restarted since) is retired here before loading what a decision would need.
         let current = case.clocks.get(&timer.clock).is_some_and(|c| {

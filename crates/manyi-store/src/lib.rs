@@ -49,6 +49,7 @@ mod error;
 mod ledger;
 mod migrate;
 mod postgres;
+mod reads;
 mod records;
 mod rewards;
 mod rows;
@@ -71,6 +72,7 @@ pub use error::StoreError;
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };
+pub use reads::{CaseReadRecord, NewCaseRead};
 pub use records::{
     AttachmentRecord, CalendarFileRecord, CaseFilter, CasePage, CaseRecord, CaseUpdate,
     CreateOutcome, EventRecord, FireOutcome, Idempotency, ImportSummary, NewAttachment,
@@ -643,6 +645,25 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.decide_reward(id, &d).await,
             Backend::Postgres(s) => s.decide_reward(id, &d).await,
+        }
+    }
+
+    // Reads of archived cases
+    // -----------------------------------------------------------------------------------------
+
+    /// Logs one read (or refused attempt) of an archived case. Append-only.
+    pub async fn log_case_read(&self, r: &NewCaseRead) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.log_case_read(r).await,
+            Backend::Postgres(s) => s.log_case_read(r).await,
+        }
+    }
+
+    /// The logged reads of a case, oldest first.
+    pub async fn case_reads(&self, case_id: i64) -> Result<Vec<CaseReadRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_reads(case_id).await,
+            Backend::Postgres(s) => s.case_reads(case_id).await,
         }
     }
 

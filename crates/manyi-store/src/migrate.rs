@@ -61,6 +61,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0008_rewards.sql"),
     ),
     (
+        9,
+        "archive",
+        include_str!("../migrations/sqlite/0009_archive.sql"),
+    ),
+    (
         10,
         "performance",
         include_str!("../migrations/sqlite/0010_performance.sql"),
@@ -108,6 +113,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         8,
         "rewards",
         include_str!("../migrations/postgres/0008_rewards.sql"),
+    ),
+    (
+        9,
+        "archive",
+        include_str!("../migrations/postgres/0009_archive.sql"),
     ),
     (
         10,

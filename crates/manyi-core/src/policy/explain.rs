@@ -142,6 +142,9 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
             if t.first_contact_only {
                 how.push_str(" (first-contact owner only)");
             }
+            if t.handler_only {
+                how.push_str(" (handler only)");
+            }
             if !t.requires.is_empty() {
                 let _ = write!(how, "; requires {}", t.requires.join(", "));
             }
@@ -225,6 +228,51 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
         {
             push(&Some(clause), element, how);
         }
+        if let Some(a) = &kind.assist {
+            push(
+                &Some(a.clause.clone()),
+                format!("{} assist", kind.id),
+                format!(
+                    "协助: {} of the owning unit ask another unit for help, answered within {} by its {}; \
+                     ownership stays; a refusal (with a reason) or a missed deadline is a violation against the requested unit",
+                    a.request_roles.join("/"),
+                    a.within,
+                    a.answer_roles.join("/")
+                ),
+            );
+        }
+        if let Some(d) = &kind.dispute {
+            push(
+                &Some(d.clause.clone()),
+                format!("{} dispute", kind.id),
+                format!(
+                    "争议: raised by {} of a party; decided by {} of the two units' lowest common superior; \
+                     binds both (may move ownership, may order a party to act within {}); not carried out in time is a violation",
+                    d.raise_roles.join("/"),
+                    d.decide_roles.join("/"),
+                    d.comply_within
+                ),
+            );
+        }
+        if let Some(a) = &kind.archive {
+            push(
+                &Some(a.clause.clone()),
+                format!("{} archive", kind.id),
+                crate::archive::explain(a),
+            );
+        }
+    }
+    for l in &policy.codelists {
+        push(
+            &l.clause,
+            format!("codelist {} v{}", l.id, l.version),
+            format!(
+                "分类代码表 {}: {} codes, {} levels; code fields accept only these",
+                l.label,
+                l.codes.len(),
+                l.depth()
+            ),
+        );
     }
     for p in &policy.penalties {
         let mut how = format!(

@@ -61,8 +61,11 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
     let root = Table::root(&doc);
     root.deny_unknown(
         &mut cx,
-        &["policy", "level", "role", "kind", "penalty", "reward"],
+        &[
+            "policy", "level", "role", "kind", "penalty", "reward", "codelist",
+        ],
     );
+    cx.codelists = super::codes::read_codelists(&mut cx, &root);
 
     let header = root.table(&mut cx, "policy");
     if header.is_none() && root.get("policy").is_none() {
@@ -130,6 +133,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             kinds,
             penalties,
             rewards,
+            codelists: std::mem::take(&mut cx.codelists),
         }),
         _ => None,
     };
@@ -278,6 +282,9 @@ fn read_kind(
             "validity",
             "record_completeness",
             "repeat_complaint",
+            "archive",
+            "assist",
+            "dispute",
         ],
     );
     let label = t.req_str(cx, "label");
@@ -457,6 +464,9 @@ fn read_kind(
         callback,
         survey,
         checks,
+        archive: super::archive::read_archive(cx, t, role_ids),
+        assist: super::assist::read_assist(cx, t, role_ids),
+        dispute: super::dispute::read_dispute(cx, t, role_ids),
     })
 }
 
@@ -836,7 +846,7 @@ fn read_field(cx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<(At<String>, Field)
         cx,
         &[
             "id", "label", "label_en", "type", "required", "personal", "max_len", "min", "max",
-            "options", "taxonomy", "clause",
+            "options", "taxonomy", "clause", "codelist",
         ],
     );
     let id = t.req_str(cx, "id")?;
@@ -905,6 +915,12 @@ fn read_field(cx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<(At<String>, Field)
         "person" => FieldType::Person,
         "unit" => FieldType::Unit,
         "attachment" => FieldType::Attachment,
+        "code" => {
+            let lists = std::mem::take(&mut cx.codelists);
+            let field_type = super::codes::field_type(cx, t, &id.value, &lists);
+            cx.codelists = lists;
+            field_type?
+        }
         other => {
             cx.error(
                 &type_word.span,
@@ -1047,6 +1063,7 @@ fn read_transition(
             "to",
             "roles",
             "first_contact_only",
+            "handler_only",
             "requires",
             "when",
             "effects",
@@ -1156,6 +1173,7 @@ fn read_transition(
         to: to?.value,
         roles,
         first_contact_only: t.bool(cx, "first_contact_only").unwrap_or(false),
+        handler_only: t.bool(cx, "handler_only").unwrap_or(false),
         requires: requires.into_iter().map(|r| r.value).collect(),
         condition,
         effects,

@@ -5,8 +5,12 @@
 //! each rule enforces. The model types here are what the engine runs: they are only ever built
 //! by [`load`], so a `Policy` in memory has passed every check.
 
+mod archive;
+mod assist;
 mod callback;
+mod codes;
 mod diag;
+mod dispute;
 mod explain;
 mod load;
 pub mod placeholder;
@@ -40,6 +44,8 @@ pub struct Policy {
     pub penalties: Vec<crate::penalties::PenaltyRule>,
     /// Awards (`[[reward]]`): the mirror image of penalties.
     pub rewards: Vec<crate::rewards::RewardRule>,
+    /// Versioned code lists (`[[codelist]]`) that `code` fields take their values from.
+    pub codelists: Vec<crate::codes::CodeList>,
 }
 
 impl Policy {
@@ -112,6 +118,12 @@ pub struct CaseKind {
     pub survey: Option<crate::survey::SurveyRule>,
     /// The validity gate, record completeness and repeat-complaint rules (`crate::violations`).
     pub checks: crate::violations::KindChecks,
+    /// `[kind.<id>.archive]`: when a closed case becomes read-only, and who may read it then.
+    pub archive: Option<crate::archive::ArchiveRule>,
+    /// `[kind.<id>.assist]`: asking other units for help (ccb-counter 第二十条).
+    pub assist: Option<crate::assist::AssistRule>,
+    /// `[kind.<id>.dispute]`: disputes between units (ccb-counter 第二十一条).
+    pub dispute: Option<crate::dispute::DisputeRule>,
 }
 
 impl CaseKind {
@@ -189,6 +201,10 @@ pub enum FieldType {
     Unit,
     /// A reference to a stored attachment.
     Attachment,
+    /// A code from a versioned `[[codelist]]` (JR/T 0169's axes, severity …).
+    Code {
+        list: Box<crate::codes::CodeList>,
+    },
 }
 
 impl FieldType {
@@ -211,6 +227,7 @@ impl FieldType {
             FieldType::Person => "person",
             FieldType::Unit => "unit",
             FieldType::Attachment => "attachment",
+            FieldType::Code { .. } => "code",
         }
     }
 
@@ -231,6 +248,7 @@ impl FieldType {
         "person",
         "unit",
         "attachment",
+        "code",
     ];
 }
 
@@ -291,6 +309,8 @@ pub struct Transition {
     pub roles: Vec<String>,
     /// Only the case's first-contact owner (首问负责人) may take it.
     pub first_contact_only: bool,
+    /// Only the case's handler (承办人: its assignee) may take it (CLAUSES.md A20).
+    pub handler_only: bool,
     /// Fields that must be filled once the transition is done.
     pub requires: Vec<String>,
     /// A CEL guard; the transition is refused when it is false.

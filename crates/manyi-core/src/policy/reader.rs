@@ -21,6 +21,8 @@ pub(super) struct Ctx<'s> {
     pub file: &'s str,
     pub source: &'s str,
     pub diagnostics: Vec<Diagnostic>,
+    /// The `[[codelist]]`s read so far, for fields of type `code`.
+    pub codelists: Vec<crate::codes::CodeList>,
 }
 
 impl<'s> Ctx<'s> {
@@ -29,6 +31,7 @@ impl<'s> Ctx<'s> {
             file,
             source,
             diagnostics: Vec::new(),
+            codelists: Vec::new(),
         }
     }
 

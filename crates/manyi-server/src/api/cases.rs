@@ -192,6 +192,11 @@ pub struct CaseBody {
     /// 首问负责人.
     pub first_contact: PersonBody,
     pub assignee: Option<PersonBody>,
+    /// CLAUSES.md A20, made explicit: the intake owner (首问负责人 — customer contact, deadline
+    /// watch, callback, archive) is `first_contact`; the handler (承办人 — investigates and
+    /// resolves) is `assignee`. Within the first contact's authority they are the same person.
+    pub intake_owner: PersonBody,
+    pub handler: Option<PersonBody>,
     pub fields: BTreeMap<String, Value>,
     pub created_at: String,
     pub updated_at: String,
@@ -206,6 +211,15 @@ pub struct CaseBody {
     /// A satisfaction survey this action issued (its link is shown only here).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub survey_issued: Option<crate::api::surveys::IssuedSurvey>,
+    /// Set once the case is archived (read-only, filed by year).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<crate::api::archive::ArchiveBody>,
+    /// Assistance requested of other units (ccb-counter 第二十条).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assists: Vec<crate::api::assist::AssistBody>,
+    /// Disputes between units (ccb-counter 第二十一条).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<crate::api::disputes::DisputeBody>,
 }
 
 #[derive(Serialize)]
@@ -346,7 +360,10 @@ pub(crate) fn body_of(
     let state_label = kind
         .and_then(|k| k.state(&case.state))
         .map_or_else(|| case.state.clone(), |s| s.label.clone());
+    let archived = crate::api::archive::entry_of(state, policy, case);
     let actions = match (kind, actor) {
+        // An archived case is read-only: it offers nobody an action.
+        _ if archived.is_some() => Vec::new(),
         (Some(kind), Some(actor)) => engine::available_transitions(kind, case, actor)
             .into_iter()
             .map(|t| ActionBody {
@@ -384,6 +401,14 @@ pub(crate) fn body_of(
             login: a.login.clone(),
             name: a.name.clone(),
         }),
+        intake_owner: PersonBody {
+            login: case.first_contact.login.clone(),
+            name: case.first_contact.name.clone(),
+        },
+        handler: case.assignee.as_ref().map(|a| PersonBody {
+            login: a.login.clone(),
+            name: a.name.clone(),
+        }),
         fields: case.fields.clone(),
         created_at: timestamp(case.created_at),
         updated_at: timestamp(case.updated_at),
@@ -397,6 +422,17 @@ pub(crate) fn body_of(
         actions,
         callback: crate::api::callbacks::body(policy, kind, case, actor),
         survey_issued: None,
+        archive: archived.map(Into::into),
+        assists: case
+            .assists
+            .iter()
+            .map(|a| crate::api::assist::body_of(case, a))
+            .collect(),
+        disputes: case
+            .disputes
+            .iter()
+            .map(|d| crate::api::disputes::body_of(case, d))
+            .collect(),
     }
 }
 
@@ -656,11 +692,22 @@ pub async fn case_view(state: &AppState, number: &str) -> Result<CaseBody, AppEr
 
 /// `GET /api/v1/cases/{number}`.
 pub async fn show(
+    state: State<AppState>,
+    user: CurrentUser,
+    number: ApiPath<String>,
+) -> Result<axum::Json<CaseBody>, AppError> {
+    show_via(state, user, number, crate::api::archive::Interface::Api).await
+}
+
+/// [`show`], with the interface the read log records for an archived case.
+pub async fn show_via(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(number): ApiPath<String>,
+    via: crate::api::archive::Interface,
 ) -> Result<axum::Json<CaseBody>, AppError> {
     let (record, case) = visible_case(&state, &user.0, &number).await?;
+    crate::api::archive::gate_read(&state, &user.0, &record, &case, via, "case").await?;
     let policy = state.policies.get(&state.store, record.policy_id).await?;
     let directory = directory_for(&state, None, &Map::new()).await?;
     let actor = actor_of(&user.0, &directory)?;
@@ -669,11 +716,22 @@ pub async fn show(
 
 /// `GET /api/v1/cases/{number}/events`: the case's log, oldest first.
 pub async fn events(
+    state: State<AppState>,
+    user: CurrentUser,
+    number: ApiPath<String>,
+) -> Result<axum::Json<Vec<EventBody>>, AppError> {
+    events_via(state, user, number, crate::api::archive::Interface::Api).await
+}
+
+/// [`events`], with the interface the read log records for an archived case.
+pub async fn events_via(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(number): ApiPath<String>,
+    via: crate::api::archive::Interface,
 ) -> Result<axum::Json<Vec<EventBody>>, AppError> {
-    let (record, _) = visible_case(&state, &user.0, &number).await?;
+    let (record, case) = visible_case(&state, &user.0, &number).await?;
+    crate::api::archive::gate_read(&state, &user.0, &record, &case, via, "events").await?;
     let events = state.store.case_events(record.id).await?;
     let bodies = events
         .into_iter()

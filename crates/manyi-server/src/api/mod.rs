@@ -1,7 +1,11 @@
 //! The JSON API handlers, one module per resource.
 
+pub mod archive;
+pub mod assist;
 pub mod callbacks;
 pub mod cases;
+pub mod codes;
+pub mod disputes;
 pub mod notes;
 pub mod org;
 pub mod penalties;

@@ -23,7 +23,7 @@ use super::session::{CsrfForm, Ctx, WebUser};
 use super::templates::{WebError, percent_encode, redirect, render_status, s};
 use super::view::{self, PolicyLookup};
 use crate::AppState;
-use crate::api::cases::{CaseBody, EventBody, events, show};
+use crate::api::cases::{CaseBody, EventBody, show};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::json::ApiPath;
@@ -154,16 +154,18 @@ pub(super) async fn page(
     mut ps: PageState,
 ) -> Result<Response, WebError> {
     let lang = ctx.lang;
-    let Json(case) = show(
+    let Json(case) = crate::api::cases::show_via(
         State(state.clone()),
         CurrentUser(user.user.clone()),
         ApiPath(number.to_owned()),
+        crate::api::archive::Interface::Web,
     )
     .await?;
-    let Json(log) = events(
+    let Json(log) = crate::api::cases::events_via(
         State(state.clone()),
         CurrentUser(user.user.clone()),
         ApiPath(number.to_owned()),
+        crate::api::archive::Interface::Web,
     )
     .await?;
     let mut policies = PolicyLookup::new(state);
@@ -273,6 +275,9 @@ pub(super) async fn page(
         timeline => s(timeline),
         violations => s(violations),
         notices => s(notices),
+        archive => s(&case.archive),
+        assists => s(&case.assists),
+        disputes => s(&case.disputes),
         notice => ps.notice,
         refusal => s(ps.refusal),
         callback => s(&case.callback),

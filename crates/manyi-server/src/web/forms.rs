@@ -89,6 +89,22 @@ pub fn input(
         FieldType::Email => ("email", Vec::new(), Some("email"), true),
         FieldType::Person | FieldType::Unit => ("text", Vec::new(), None, false),
         FieldType::Attachment => ("unsupported", Vec::new(), None, false),
+        FieldType::Code { list } => {
+            let flat = list
+                .codes
+                .iter()
+                .map(|c| Choice {
+                    code: c.code.clone(),
+                    label: format!(
+                        "{}{} {}",
+                        "　".repeat(usize::from(c.level.saturating_sub(1))),
+                        c.code,
+                        c.label
+                    ),
+                })
+                .collect();
+            ("select", flat, None, false)
+        }
     };
     let max_len = match field.field_type {
         FieldType::Text { max_len } | FieldType::LongText { max_len } => Some(max_len),

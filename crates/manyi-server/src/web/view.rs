@@ -120,6 +120,9 @@ pub fn display_value(field: Option<&Field>, value: &Value) -> String {
             .join("、"),
         (FieldType::Taxonomy { nodes }, Value::String(code)) => TaxonomyNode::find(nodes, code)
             .map_or_else(|| code.clone(), |n| format!("{} {}", n.code, n.label)),
+        (FieldType::Code { list }, Value::String(code)) => list
+            .get(code)
+            .map_or_else(|| code.clone(), |c| format!("{} {}", c.code, c.label)),
         (FieldType::Money, Value::Number(n)) => n
             .as_i64()
             .map_or_else(|| n.to_string(), |fen| format!("¥{}", Money::from_fen(fen))),

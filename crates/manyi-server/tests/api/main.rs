@@ -8,11 +8,15 @@
 //! `auth` (sessions and tokens).
 
 mod admin;
+mod archive;
+mod assist;
 mod auth;
 mod callbacks;
 mod cases;
+mod codes;
 mod concurrency;
 mod deadlines;
+mod disputes;
 mod helpers;
 mod idempotency;
 mod notes;

@@ -160,7 +160,7 @@ async fn invalid_fields_of_a_transition_are_rejected_and_change_nothing() {
     let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
     assert_eq!(
         field_errors(&problem),
-        pairs(&[("severity", "choice.unknown")])
+        pairs(&[("severity", "code.unknown")])
     );
     assert_eq!(problem["clause"], "ISO 10002 8.5");
     let (_, _, after) = app.show(number, &token(TELLER)).await;

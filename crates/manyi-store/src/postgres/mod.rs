@@ -23,6 +23,7 @@ mod cases;
 mod ledger;
 mod org;
 mod policies;
+mod reads;
 mod rewards;
 mod stats;
 mod surveys;

@@ -18,6 +18,7 @@ mod group;
 mod ledger;
 mod org;
 mod policies;
+mod reads;
 mod rewards;
 mod stats;
 mod surveys;
