@@ -6,9 +6,10 @@
 //! cargo run --release -p manyi-server --example scheduler_bench
 //! ```
 //!
-//! The due timers belong to no running clock (they are retired as stale, each in its own
-//! transaction, exactly as the scheduler retires a timer whose clock moved on), so the figure
-//! is the scheduler's own cost: finding what is due and firing each once.
+//! The due timers belong to no running clock (they are retired as stale, exactly as the
+//! scheduler retires a timer whose clock moved on: one retiring statement per batch of due
+//! timers), so the figure is the scheduler's own cost: finding what is due and retiring each
+//! once.
 
 use std::sync::Arc;
 use std::time::Instant;
