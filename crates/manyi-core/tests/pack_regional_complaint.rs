@@ -4,8 +4,10 @@
 
 mod packs_common;
 
+use manyi_core::case::Change;
 use manyi_core::deadlines::ClockStatus;
 use manyi_core::engine::RefusalReason;
+use manyi_core::violations;
 use packs_common::*;
 use serde_json::{Value, json};
 
@@ -87,15 +89,44 @@ fn regional_四_一_2_a_complaint_that_does_not_stand_is_closed_with_a_tactful_e
         t("2026-09-29T10:30:00+08:00"),
     );
     assert_eq!(refusal.reason, RefusalReason::InvalidFields);
-    assert_eq!(refusal.fields[0].field, "invalid_reason");
-    r.act(
+    let named: Vec<&str> = refusal.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(named, ["invalid_reason"]);
+    // The reason alone is not enough: the tactful explanation to the customer is required too.
+    let refusal = r.refused(
         &w,
         "hr",
         "reject_invalid",
         json!({"invalid_reason": "维修时间系客户改约"}),
         t("2026-09-29T10:30:00+08:00"),
     );
+    assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+    let named: Vec<&str> = refusal.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(named, ["customer_explanation"]);
+    let before = r.case.clone();
+    r.act(
+        &w,
+        "hr",
+        "reject_invalid",
+        json!({
+            "invalid_reason": "维修时间系客户改约",
+            "customer_explanation": "您好，经核实维修时间系您改约后的时间，给您带来不便敬请谅解。",
+        }),
+        t("2026-09-29T10:30:00+08:00"),
+    );
     assert!(r.case.closed);
+    assert_eq!(r.case.state, "closed_invalid");
+    // The explanation is queued as a notice to the customer, citing 四(一)2.
+    let kind = r.policy.kind("complaint").unwrap();
+    let notice = violations::invalid_notice(kind, &before, &r.case, t("2026-09-29T10:30:00+08:00"))
+        .expect("a notice to the customer");
+    assert_eq!(notice.clause.as_deref(), Some("四(一)2"));
+    match &notice.change {
+        Change::NoticeQueued { audience, text } => {
+            assert_eq!(audience, "customer");
+            assert!(text.starts_with("您好，经核实维修时间"), "{text}");
+        }
+        other => panic!("not a notice: {other:?}"),
+    }
     assert_eq!(r.case.clocks["investigation"].status, ClockStatus::Stopped);
     assert_eq!(r.case.clocks["reply"].status, ClockStatus::Stopped);
 }

@@ -229,6 +229,22 @@ async fn step(
     case
 }
 
+/// A callback (回访) call — `what` is `attempts`, `verdict` or `waive` — as `login`.
+async fn callback(
+    app: &TestApp,
+    number: &str,
+    login: &str,
+    what: &str,
+    body: Value,
+) -> crate::helpers::Reply {
+    app.post_json(
+        &format!("/api/v1/cases/{number}/callback/{what}"),
+        &token(login),
+        &body,
+    )
+    .await
+}
+
 // ---------------------------------------------------------------------------------------------
 // jinbi-property — 金碧物业客户服务部投诉处理管理制度
 // ---------------------------------------------------------------------------------------------
@@ -667,26 +683,39 @@ async fn default_complaint_main_path_a_late_reply_is_a_violation_of_the_handler_
     )
     .await;
 
-    // NEXT(callbacks): the callback (回访) replaces these steps — a dissatisfied verdict
-    // reopens the case (ISO 10002 8.9), a satisfied one lets it close.
+    // ISO 10002 8.9: the callback (回访) is owed now; closing before it is refused.
     refused(
         &app,
         number,
         BRANCH_HEAD,
-        "callback",
-        json!({"satisfaction": "dissatisfied", "final_result": "x"}),
-        (StatusCode::CONFLICT, "condition_failed", "ISO 10002 8.9"),
+        "close",
+        json!({"final_result": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "ISO 10002 8.9"),
     )
     .await;
-    let reopened = step(
+    // Only the service department or a unit head calls back, not the handler.
+    let reply = callback(
+        &app,
+        number,
+        INVESTIGATOR,
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "role_not_allowed", "{problem:#}");
+    // The branch head calls: the customer is not satisfied — the case goes back.
+    let (status, _, reopened) = callback(
         &app,
         number,
         BRANCH_HEAD,
-        "reopen",
-        json!({"satisfaction": "dissatisfied"}),
-        "investigating",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "要求负责人当面致歉"}),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "investigating", "{reopened:#}");
+    assert_eq!(reopened["closed"], false);
     // A new 2-working-day clock from Saturday 10-10 (调休): 10-12 and 10-13.
     assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
     step(
@@ -707,12 +736,34 @@ async fn default_complaint_main_path_a_late_reply_is_a_violation_of_the_handler_
         "replied",
     )
     .await;
+    // The next resolution owes a new callback round: still no closing before it.
+    refused(
+        &app,
+        number,
+        BRANCH_HEAD,
+        "close",
+        json!({"final_result": "客户接受道歉"}),
+        (StatusCode::CONFLICT, "callback_owed", "ISO 10002 8.9"),
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        BRANCH_HEAD,
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
+    assert_eq!(satisfied["state"], "replied");
+    assert_eq!(satisfied["callback"]["status"], "done");
+    assert_eq!(satisfied["callback"]["rounds"].as_array().unwrap().len(), 2);
     let closed = step(
         &app,
         number,
         BRANCH_HEAD,
-        "callback",
-        json!({"satisfaction": "satisfied", "final_result": "客户接受道歉"}),
+        "close",
+        json!({"final_result": "客户接受道歉"}),
         "closed",
     )
     .await;
@@ -1360,7 +1411,24 @@ async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_l
     )
     .await;
     assert_eq!(closed["closed"], true);
-    assert_eq!(violations_of(&app, number).await.len(), 1);
+    // Two violations: the late acknowledgement (二(五)) against the officer, and the recused
+    // partner's attempt to decide (二(二), logged as `recusal_attempt`) against the partner.
+    let found = violations_of(&app, number).await;
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let of_kind = |kind: &str| -> Value {
+        let hits: Vec<&Value> = found.iter().filter(|v| v["kind"] == kind).collect();
+        assert_eq!(hits.len(), 1, "one {kind}: {found:#?}");
+        hits[0].clone()
+    };
+    let late = of_kind("deadline_breach");
+    assert_eq!(late["rule"], "acknowledge", "{late:#}");
+    assert_eq!(late["clause"], "二(五)", "{late:#}");
+    assert_eq!(late["due"], "2026-10-09T00:00:00+08:00", "{late:#}");
+    assert_eq!(liable(&late), ["ls_officer"], "{late:#}");
+    let recusal = of_kind("recusal_attempt");
+    assert_eq!(recusal["rule"], "decide", "{recusal:#}");
+    assert_eq!(recusal["clause"], "二(二)", "{recusal:#}");
+    assert_eq!(liable(&recusal), ["ls_lawyer"], "{recusal:#}");
 
     // lawfirm-complaint has no [[penalty]] rule.
     no_penalties(&app, number).await;
