@@ -4,6 +4,7 @@
 
 mod packs_common;
 
+use manyi_core::callback::Party;
 use manyi_core::case::Change;
 use manyi_core::deadlines::ClockStatus;
 use manyi_core::engine::RefusalReason;
@@ -194,34 +195,37 @@ fn regional_四_三_1_the_callback_closes_a_satisfied_case_and_reopens_a_dissati
         json!({"resolution_plan": "改约并致歉", "reply_content": "已致歉"}),
         t("2026-09-29T16:00:00+08:00"),
     );
-    let refusal = r.refused(
+    // 四(三)1: the callback is owed; closing before it is refused, naming the clause.
+    let owed = r.refused(
         &w,
         "hr",
         "close_after_callback",
-        json!({"customer_feedback": "dissatisfied",
-        "final_result": "x", "evaluation": "x"}),
+        json!({"customer_feedback": "satisfied", "final_result": "x", "evaluation": "x"}),
         t("2026-09-30T09:00:00+08:00"),
     );
-    assert_refused(&refusal, RefusalReason::ConditionFailed, "四(三)1");
-    let refusal = r.refused(
-        &w,
-        "sup",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
-        t("2026-09-30T09:00:00+08:00"),
-    );
-    assert_eq!(
-        refusal.reason,
-        RefusalReason::RoleNotAllowed,
-        "the callback is the HR manager's"
-    );
-    r.act(
+    assert_refused(&owed, RefusalReason::CallbackOwed, "四(三)1");
+    // The callback is the HR manager's: the supervisor who replied may not record it.
+    let before = r.case.clone();
+    let refusal = r
+        .try_verdict(
+            &w,
+            "sup",
+            Party::Customer,
+            "dissatisfied",
+            t("2026-09-30T09:00:00+08:00"),
+        )
+        .expect_err("the supervisor may not call back");
+    assert_eq!(refusal.clause.as_deref(), Some("四(三)1"));
+    assert_eq!(r.case, before);
+    // Dissatisfied: back to investigation, with a new 2-working-day reply clock (CLAUSES A12).
+    r.verdict(
         &w,
         "hr",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
+        Party::Customer,
+        "dissatisfied",
         t("2026-09-30T09:00:00+08:00"),
     );
+    assert_eq!(r.case.state, "investigating");
     assert_eq!(r.case.clocks["reply"].generation, 2);
     assert_eq!(r.due_day("reply"), "2026-10-09");
     r.act(
@@ -231,6 +235,24 @@ fn regional_四_三_1_the_callback_closes_a_satisfied_case_and_reopens_a_dissati
         json!({"reply_content": "免费返修"}),
         t("2026-09-30T15:00:00+08:00"),
     );
+    // Resolved again: a second round is owed before closing.
+    let owed = r.refused(
+        &w,
+        "hr",
+        "close_after_callback",
+        json!({"customer_feedback": "satisfied", "final_result": "x", "evaluation": "x"}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert_refused(&owed, RefusalReason::CallbackOwed, "四(三)1");
+    r.verdict(
+        &w,
+        "hr",
+        Party::Customer,
+        "satisfied",
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "replied");
+    assert_eq!(r.case.callbacks.len(), 2);
     let refusal = r.refused(
         &w,
         "hr",

@@ -853,37 +853,61 @@ async fn regional_complaint_main_path_a_late_investigation_is_the_supervisors_vi
     )
     .await;
     assert_eq!(investigating["assignee"]["login"], "qy_sup");
+    // 第七条: the supervisor records the complaint as substantiated on investigation.
     let replied = step(
         &app,
         number,
         "qy_sup",
         "reply",
-        json!({"resolution_plan": "重新预约上门并致歉", "reply_content": "已电话致歉，明日上午上门"}),
+        json!({"resolution_plan": "重新预约上门并致歉", "reply_content": "已电话致歉，明日上午上门",
+               "substantiated": "yes"}),
         "replied",
     )
     .await;
     assert_eq!(clock(&replied, "reply")["met"], true);
+    assert_eq!(replied["callback"]["status"], "pending", "{replied:#}");
 
-    // NEXT(callbacks): the HR/admin manager's callback (四(三)1) replaces these steps — a
-    // dissatisfied verdict reopens the case, a satisfied one lets it close.
+    // 四(三)1: the HR/admin manager's callback is owed; closing before it is refused.
     refused(
         &app,
         number,
         "qy_hr",
         "close_after_callback",
-        json!({"customer_feedback": "dissatisfied", "final_result": "x", "evaluation": "x"}),
-        (StatusCode::CONFLICT, "condition_failed", "四(三)1"),
+        json!({"customer_feedback": "satisfied", "final_result": "x", "evaluation": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "四(三)1"),
     )
     .await;
-    let reopened = step(
+    // The supervisor who replied does not call back.
+    let reply = callback(
+        &app,
+        number,
+        "qy_sup",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["clause"], "四(三)1", "{problem:#}");
+    // A first call unanswered; then the customer is not satisfied: back to investigation.
+    let (status, _, attempted) = callback(
         &app,
         number,
         "qy_hr",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
-        "investigating",
+        "attempts",
+        json!({"channel": "phone", "reached": false, "note": "无人接听"}),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{attempted:#}");
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "qy_hr",
+        "verdict",
+        json!({"verdict": "不满意", "channel": "phone", "note": "要求更换维修人员"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "investigating", "{reopened:#}");
     // CLAUSES A12: a new 2-working-day reply clock from 10-09: Saturday 10-10 (调休), 10-12.
     assert_eq!(due(&reopened, "reply").0, "2026-10-12", "{reopened:#}");
     step(
@@ -895,6 +919,26 @@ async fn regional_complaint_main_path_a_late_investigation_is_the_supervisors_vi
         "replied",
     )
     .await;
+    refused(
+        &app,
+        number,
+        "qy_hr",
+        "close_after_callback",
+        json!({"customer_feedback": "satisfied", "final_result": "x", "evaluation": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "四(三)1"),
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "qy_hr",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
+    assert_eq!(satisfied["callback"]["status"], "done");
+    assert!(penalties_of(&app, number).await.is_empty());
     let closed = step(
         &app,
         number,
@@ -907,11 +951,37 @@ async fn regional_complaint_main_path_a_late_investigation_is_the_supervisors_vi
     .await;
     assert_eq!(closed["closed"], true);
 
-    // 第七条's 30–100 元 are for substantiated complaints (`upheld:` rules), decided by the
-    // general manager; a clock breach proposes nothing.
-    // NEXT(violations): once the complaint is recorded as substantiated, its proposal against
-    // the supervisor is decided by qy_gm inside 30–100 元, 101 元 refused, appealed once.
-    no_penalties(&app, number).await;
+    // 第七条: the upheld complaint (category attitude, substantiated) is a violation against the
+    // supervisor responsible, with a 30–100 元 proposal decided by the general manager inside
+    // the range and appealed once (decided by the HR/admin manager). The clock breach itself
+    // proposes nothing.
+    let found = violations_of(&app, number).await;
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let upheld: Vec<&Value> = found
+        .iter()
+        .filter(|v| v["kind"] == "upheld_complaint")
+        .collect();
+    assert_eq!(upheld.len(), 1, "{found:#?}");
+    assert_eq!(upheld[0]["clause"], "第七条", "{found:#?}");
+    assert_eq!(liable(upheld[0]), ["qy_sup"], "{found:#?}");
+    let penalties = penalties_of(&app, number).await;
+    assert_eq!(penalties.len(), 1, "{penalties:#?}");
+    assert_eq!(penalties[0]["rule"], "upheld_attitude", "{penalties:#?}");
+    assert_eq!(penalties[0]["person"]["login"], "qy_sup", "{penalties:#?}");
+    decide_appeal_once(
+        &app,
+        penalties[0]["id"].as_i64().expect("id"),
+        Penalty {
+            decider: "qy_gm",
+            person: "qy_sup",
+            reviewer: "qy_hr",
+            outside: json!("101.00"),
+            inside: json!("50.00"),
+            range: "30.00",
+            clause: "第七条",
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
