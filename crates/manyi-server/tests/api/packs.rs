@@ -474,7 +474,13 @@ async fn no_penalties(app: &TestApp, number: &str) {
 async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_branch_closes_after_feedback()
  {
     // The bank of `helpers` is ccb-counter's organisation; the pack is installed already.
-    let app = pack_app(None, &[], &[]).await;
+    // A second service-management holder, at head office, reviews appeals (第三十三条).
+    let app = pack_app(
+        None,
+        &[],
+        &[("hq_svc", "总行服务管理部吴", "HQ", &["service_mgmt"])],
+    )
+    .await;
 
     // 第十七条 / 第十八条: the teller who takes the complaint is its first-contact owner.
     let case = register(&app, TELLER, ccb_complaint(), "CCB2026000001").await;
@@ -581,7 +587,8 @@ async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_br
         number,
         BRANCH_HEAD,
         "reply",
-        json!({"handling_result": "高峰时段固定开放两个对公窗口", "reply_channel": "written"}),
+        json!({"handling_result": "高峰时段固定开放两个对公窗口", "reply_channel": "written",
+               "category": "efficiency", "substantiated": "yes"}),
         "replied",
     )
     .await;
@@ -596,11 +603,41 @@ async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_br
     .await;
     assert_eq!(closed["closed"], true);
 
-    // 第三十三条's fines are for complaints found substantiated (`upheld:` rules), not for a
-    // clock breach: the breach proposes nothing.
-    // NEXT(violations): once an upheld complaint is recorded (the validity gate), its proposal
-    // (50–1000 元) is decided inside the range, 1001 元 refused, appealed once.
-    no_penalties(&app, number).await;
+    // 第三十三条(一): the complaint closed as substantiated (服务效率低) is an `upheld_complaint`
+    // violation; its 50–1000 元 proposals (first-contact owner; the outlet head where the case
+    // was then owned) are decided inside the range, 1001 元 refused, appealed once. The clock
+    // breach itself proposes nothing.
+    let found = violations_of(&app, number).await;
+    let upheld: Vec<&Value> = found
+        .iter()
+        .filter(|v| v["kind"] == "upheld_complaint")
+        .collect();
+    assert_eq!(upheld.len(), 1, "{found:#?}");
+    assert_eq!(upheld[0]["clause"], "第三十三条", "{found:#?}");
+    let penalties = penalties_of(&app, number).await;
+    assert!(
+        penalties.iter().all(|p| p["rule"] == "upheld_efficiency"),
+        "{penalties:#?}"
+    );
+    let teller = penalties
+        .iter()
+        .find(|p| p["person"]["login"] == TELLER)
+        .unwrap_or_else(|| panic!("a proposal against the first-contact owner: {penalties:#?}"));
+    assert_eq!(teller["status"], "proposed");
+    decide_appeal_once(
+        &app,
+        teller["id"].as_i64().expect("id"),
+        Penalty {
+            decider: BRANCH_HEAD,
+            person: TELLER,
+            reviewer: "hq_svc",
+            outside: json!("1001.00"),
+            inside: json!("200.00"),
+            range: "1000.00",
+            clause: "第三十三条",
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
