@@ -177,6 +177,47 @@ impl Run {
         Ok(())
     }
 
+    /// Takes `action` overriding its soft rule (原则上) with `reason`: the `rule_overridden`
+    /// event is logged just before the transition.
+    pub fn try_act_overriding(
+        &mut self,
+        w: &World,
+        who: &str,
+        action: &str,
+        fields: Value,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<(), Refusal> {
+        let input = TransitionInput {
+            action: action.into(),
+            fields: obj(fields),
+            note: None,
+        };
+        let ov = manyi_core::soft::Override {
+            reason: reason.into(),
+        };
+        let decided = manyi_core::engine::decide_transition_with(
+            &self.policy,
+            &self.case,
+            &input,
+            Some(&ov),
+            &w.actor(who),
+            &w.directory,
+            &cal(),
+            at,
+        )?;
+        for event in decided.overridden.into_iter().chain([decided.event]) {
+            self.case = case::apply("N1", Some(self.case.clone()), &event).unwrap();
+            let opened = callback::follow_up(&self.policy, &self.case, &event);
+            self.log.push(event);
+            if let Some(opened) = opened {
+                self.case = case::apply("N1", Some(self.case.clone()), &opened).unwrap();
+                self.log.push(opened);
+            }
+        }
+        Ok(())
+    }
+
     /// Records a callback (回访) verdict of `party` (`customer` / `subject`) given to `who`.
     pub fn try_verdict(
         &mut self,

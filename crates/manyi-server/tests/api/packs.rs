@@ -1460,14 +1460,15 @@ async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_l
         "decided",
     )
     .await;
-    // 二(七)5: in writing, or a reason for another form.
+    // 二(七)5 原则上书面: a phone reply is a soft rule — it warns; the partner in charge may
+    // override it with a reason; here the officer replies in writing.
     refused(
         &app,
         number,
         "ls_officer",
         "reply",
         json!({"implementation": "已更换", "reply_channel": "phone", "reply_content": "x"}),
-        (StatusCode::CONFLICT, "condition_failed", "二(七)5"),
+        (StatusCode::CONFLICT, "soft_rule", "二(七)5"),
     )
     .await;
     let replied = step(
@@ -1481,39 +1482,66 @@ async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_l
     )
     .await;
     assert_eq!(clock(&replied, "reply")["met"], true);
+    assert_eq!(replied["callback"]["status"], "pending", "{replied:#}");
 
-    // NEXT(callbacks): the callback of both the complainant and the lawyer complained about
-    // (三(二)) replaces these steps — a dissatisfied verdict reopens (三(三)), satisfied ones
-    // let it be archived (三(一)).
+    // 三(二): both parties' satisfaction is asked before filing (三(一)); the officer who
+    // replied does not ask it, the admin staff does.
     refused(
         &app,
         number,
         "ls_clerk",
         "archive",
-        json!({"complainant_satisfaction": "dissatisfied", "archive_year": 2026}),
-        (StatusCode::CONFLICT, "condition_failed", "三(一)"),
+        json!({"archive_year": 2026}),
+        (StatusCode::CONFLICT, "callback_owed", "三(二)"),
     )
     .await;
-    let reopened = step(
+    let reply = callback(
         &app,
         number,
         "ls_officer",
-        "reopen",
-        json!({"complainant_satisfaction": "dissatisfied", "follow_up": "客户要求更换承办律师"}),
-        "with_partner",
+        "verdict",
+        json!({"verdict": "satisfied"}),
     )
     .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "not_independent", "{problem:#}");
+    // 三(三): the complainant is not satisfied — back to the handler.
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "ls_clerk",
+        "verdict",
+        json!({"verdict": "dissatisfied", "party": "customer", "channel": "phone",
+               "note": "客户要求更换承办律师"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "with_partner", "{reopened:#}");
     // A new 2-working-day clock from 10-09: Saturday 10-10 (调休) and 10-12.
     assert_eq!(due(&reopened, "reply").0, "2026-10-12", "{reopened:#}");
     step(&app, number, "ls_pic", "decide", json!({}), "decided").await;
     step(&app, number, "ls_officer", "reply", json!({}), "replied").await;
+    // Both parties this time: the complainant satisfied, the lawyer basically satisfied.
+    for (party, verdict) in [
+        ("customer", "satisfied"),
+        ("subject", "basically_satisfied"),
+    ] {
+        let (status, _, case) = callback(
+            &app,
+            number,
+            "ls_clerk",
+            "verdict",
+            json!({"verdict": verdict, "party": party, "channel": "phone"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{case:#}");
+    }
     let closed = step(
         &app,
         number,
         "ls_clerk",
         "archive",
-        json!({"complainant_satisfaction": "satisfied", "subject_satisfaction": "basically",
-               "archive_year": 2026}),
+        json!({"archive_year": 2026}),
         "closed",
     )
     .await;
