@@ -348,8 +348,64 @@ async fn jinbi_property_main_path_late_dispatch_is_fined_30_yuan_appealed_once_a
     .await;
     assert_eq!(clock(&reviewed, "record_review")["met"], true);
 
-    // NEXT(callbacks): the callback (回访) after `resolve`: a dissatisfied verdict reopens the
-    // case, a satisfied one lets `close` through. jinbi-property has no verdict field today.
+    // 第一条 回访 (CLAUSES.md §4.4 default): closing waits for the customer-service callback.
+    refused(
+        &app,
+        number,
+        "jb_cs",
+        "close",
+        json!({}),
+        (StatusCode::CONFLICT, "callback_owed", "第一条"),
+    )
+    .await;
+    // The handler does not call back on their own work.
+    let reply = callback(
+        &app,
+        number,
+        "jb_fixer",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    // Dissatisfied: back to dispatch; resolved again; then satisfied.
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "jb_cs",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "天花板仍有水渍"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "dispatched", "{reopened:#}");
+    step(
+        &app,
+        number,
+        "jb_fixer",
+        "resolve",
+        json!({"result": "补漏后修补天花板，已验收"}),
+        "resolved",
+    )
+    .await;
+    refused(
+        &app,
+        number,
+        "jb_cs",
+        "close",
+        json!({}),
+        (StatusCode::CONFLICT, "callback_owed", "第一条"),
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "jb_cs",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     step(&app, number, "jb_cs", "close", json!({}), "closed").await;
     tick_at(&app, "2026-10-20T00:00:00+08:00").await;
     assert_eq!(violations_of(&app, number).await.len(), 1);

@@ -103,6 +103,15 @@ async fn jinbi_5_closing_with_record_items_missing_records_one_violation_and_pro
     .await;
     app.take(&n, &token("sup"), "resolve", json!({"result": "已修复"}))
         .await;
+    // 第一条 回访 first (CLAUSES.md §4.4), by the customer-service department.
+    let (status, _, body) = app
+        .post_json(
+            &format!("/api/v1/cases/{n}/callback/verdict"),
+            &token("cs"),
+            &json!({"verdict": "satisfied", "channel": "phone"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
     app.take(&n, &token("cs"), "close", json!({})).await;
 
     let body = case_violations(&app, &n, "cs").await;
