@@ -1373,7 +1373,7 @@ async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is
         number,
         "ph_rh",
         "close_invalid",
-        json!({"invalid_explanation": "x"}),
+        json!({"invalid_reason": "x", "invalid_explanation": "x"}),
         (StatusCode::CONFLICT, "condition_failed", "2.2.2"),
     )
     .await;
@@ -1387,8 +1387,67 @@ async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is
     )
     .await;
     assert_eq!(clock(&replied, "reply")["met"], true);
-    // NEXT(callbacks): the customer's verdict goes here — a dissatisfied one reopens the case
-    // (pharma-complaint has no reopen today), a satisfied one lets `close` through.
+    // CLAUSES.md §4.4 callback (the seed has none): closing waits for it; the regional head
+    // who replied does not make it; a dissatisfied customer sends the case back for a new
+    // opinion, with a new reply clock; a satisfied one lets `close` through.
+    refused(
+        &app,
+        number,
+        "ph_am",
+        "close",
+        json!({"summary": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "CLAUSES §4.4"),
+    )
+    .await;
+    let reply = callback(
+        &app,
+        number,
+        "ph_rh",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "not_independent", "{problem:#}");
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "ph_md",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "配送仍未调整"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "referred", "{reopened:#}");
+    // CLAUSES A18: a new 2-working-day reply clock from Friday 10-09: 10-10 (调休) and 10-12.
+    assert_eq!(due(&reopened, "reply").0, "2026-10-12", "{reopened:#}");
+    step(
+        &app,
+        number,
+        "ph_rh",
+        "give_opinion",
+        json!({"handling_opinion": "固定每周二配送并提前告知", "validity": "valid"}),
+        "opinion_given",
+    )
+    .await;
+    step(
+        &app,
+        number,
+        "ph_rh",
+        "reply",
+        json!({"reply_content": "已固定每周二配送"}),
+        "replied",
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "ph_md",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     let closed = step(
         &app,
         number,
