@@ -1767,26 +1767,36 @@ async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_en
         "replied",
     )
     .await;
-    // NEXT(callbacks): the callback (5.1.6) replaces these steps — a dissatisfied verdict
-    // reopens the case, a satisfied one lets it close.
+    // 5.1.6: the marketing management department's callback; closing waits for it.
     refused(
         &app,
         number,
         "dk_mm",
         "analyse_and_close",
-        json!({"customer_feedback": "dissatisfied", "analysis": "x"}),
-        (StatusCode::CONFLICT, "condition_failed", "5.1.1"),
+        json!({"analysis": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "5.1.6"),
     )
     .await;
-    let reopened = step(
+    let reply = callback(
+        &app,
+        number,
+        "dk_sup",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["clause"], "5.1.6", "{problem:#}");
+    let (status, _, reopened) = callback(
         &app,
         number,
         "dk_mm",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
-        "registered",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "账单仍未更正"}),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "registered", "{reopened:#}");
     // A new 2-working-day clock from Saturday 10-10 (调休, not counted): 10-12 and 10-13.
     assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
     step(
@@ -1807,6 +1817,15 @@ async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_en
         "replied",
     )
     .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "dk_mm",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     let closed = step(
         &app,
         number,
