@@ -1942,26 +1942,37 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
         "replied",
     )
     .await;
-    // NEXT(callbacks): the callback (2.1.8) replaces these steps — a dissatisfied verdict
-    // reopens the case, a satisfied one lets it close.
+    // 2.1.8: the callback is owed before closing; the subsidiary's service department replied,
+    // so Market Trading calls back.
     refused(
         &app,
         number,
         "csg_ss",
         "close",
-        json!({"satisfaction": "dissatisfied"}),
-        (StatusCode::CONFLICT, "condition_failed", "2.1.8"),
+        json!({}),
+        (StatusCode::CONFLICT, "callback_owed", "2.1.8"),
     )
     .await;
-    let reopened = step(
+    let reply = callback(
         &app,
         number,
         "csg_ss",
-        "reopen",
-        json!({"satisfaction": "dissatisfied"}),
-        "handling",
+        "verdict",
+        json!({"verdict": "satisfied"}),
     )
     .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "not_independent", "{problem:#}");
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "csg_mt",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "要求出具电表校验报告"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "handling", "{reopened:#}");
     // A new 2-working-day clock from Saturday 10-10 (调休, not counted): 10-12 and 10-13.
     assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
     step(
@@ -1973,6 +1984,15 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
         "replied",
     )
     .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "csg_mt",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     let closed = step(
         &app,
         number,
