@@ -2,6 +2,8 @@
 
 mod packs_common;
 
+use manyi_core::callback::Party;
+
 use manyi_core::engine::RefusalReason;
 use packs_common::*;
 use serde_json::{Value, json};
@@ -209,21 +211,34 @@ fn csg_2_1_8_a_dissatisfied_customer_reopens_with_a_new_reply_clock_and_overdue_
         json!({"resolution": "已更换抄表员"}),
         t("2026-09-30T10:00:00+08:00"),
     );
+    // 2.1.8: the callback is owed before closing; the window clerk who replied does not make it.
     let refusal = r.refused(
         &w,
         "sub",
         "close",
-        json!({"satisfaction": "dissatisfied"}),
+        json!({}),
         t("2026-10-08T10:00:00+08:00"),
     );
-    assert_refused(&refusal, RefusalReason::ConditionFailed, "2.1.8");
-    r.act(
+    assert_refused(&refusal, RefusalReason::CallbackOwed, "2.1.8");
+    let refusal = r
+        .try_verdict(
+            &w,
+            "win2",
+            Party::Customer,
+            "satisfied",
+            t("2026-10-08T10:00:00+08:00"),
+        )
+        .expect_err("the clerk who replied may not call back");
+    assert_eq!(refusal.clause.as_deref(), Some("2.1.8"));
+    // Dissatisfied: back to handling, with a new reply clock.
+    r.verdict(
         &w,
         "sub",
-        "reopen",
-        json!({"satisfaction": "dissatisfied"}),
+        Party::Customer,
+        "dissatisfied",
         t("2026-10-08T10:00:00+08:00"),
     );
+    assert_eq!(r.case.state, "handling");
     assert_eq!(r.case.clocks["reply"].generation, 2);
     // Thursday 10-08 + 2 working days: Friday 10-09, Saturday 10-10 (make-up working day).
     assert_eq!(r.due_day("reply"), "2026-10-10");

@@ -3,6 +3,8 @@
 
 mod packs_common;
 
+use manyi_core::callback::Party;
+
 use manyi_core::deadlines::ClockStatus;
 use manyi_core::engine::RefusalReason;
 use packs_common::*;
@@ -144,6 +146,32 @@ fn jinbi_第八条_the_handler_is_assigned_with_a_briefing() {
         "resolve",
         json!({"result": "已修复"}),
         t("2026-09-29T12:00:00+08:00"),
+    );
+    // 第一条 回访 (CLAUSES.md §4.4): closing waits for the callback; the handler does not make it.
+    let owed = r.refused(&w, "cs", "close", json!({}), t("2026-09-29T12:30:00+08:00"));
+    assert_refused(&owed, RefusalReason::CallbackOwed, "第一条");
+    // A dissatisfied customer: back to dispatch, handled again.
+    r.verdict(
+        &w,
+        "cs",
+        Party::Customer,
+        "dissatisfied",
+        t("2026-09-29T12:30:00+08:00"),
+    );
+    assert_eq!(r.case.state, "dispatched");
+    r.act(
+        &w,
+        "fixer",
+        "resolve",
+        json!({"result": "重新修复并检测"}),
+        t("2026-09-29T12:50:00+08:00"),
+    );
+    r.verdict(
+        &w,
+        "cs",
+        Party::Customer,
+        "satisfied",
+        t("2026-09-29T12:55:00+08:00"),
     );
     r.act(&w, "cs", "close", json!({}), t("2026-09-29T13:00:00+08:00"));
     assert!(r.case.closed);

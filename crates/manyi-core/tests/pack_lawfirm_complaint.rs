@@ -2,6 +2,8 @@
 
 mod packs_common;
 
+use manyi_core::callback::Party;
+use manyi_core::case::Change;
 use manyi_core::engine::RefusalReason;
 use packs_common::*;
 use serde_json::{Value, json};
@@ -246,7 +248,7 @@ fn lawfirm_二_五_the_complainant_is_told_the_arrangements_within_a_working_day
 }
 
 #[test]
-fn lawfirm_二_七_5_a_reply_that_is_not_written_needs_a_reason() {
+fn lawfirm_二_七_5_a_reply_that_is_not_written_is_a_soft_rule_overridden_with_a_reason() {
     let w = world();
     let mut r = with_partner(&w);
     r.act(
@@ -257,23 +259,65 @@ fn lawfirm_二_七_5_a_reply_that_is_not_written_needs_a_reason() {
         t("2026-09-29T14:00:00+08:00"),
     );
     let reply = json!({"implementation": "已更换", "reply_channel": "phone", "reply_content": "已更换律师"});
+    // 原则上书面: a phone reply warns (soft_rule), naming the clause.
     let refusal = r.refused(
         &w,
         "officer",
         "reply",
-        reply,
+        reply.clone(),
         t("2026-09-29T15:00:00+08:00"),
     );
-    assert_refused(&refusal, RefusalReason::ConditionFailed, "二(七)5");
-    r.act(
+    assert_refused(&refusal, RefusalReason::SoftRule, "二(七)5");
+    // The officer may not override it; the partner in charge may not without a reason.
+    let before = r.case.clone();
+    let refusal = r
+        .try_act_overriding(
+            &w,
+            "officer",
+            "reply",
+            reply.clone(),
+            "客户要求",
+            t("2026-09-29T15:00:00+08:00"),
+        )
+        .expect_err("only the partner in charge overrides");
+    assert_refused(&refusal, RefusalReason::RoleNotAllowed, "二(七)5");
+    let refusal = r
+        .try_act_overriding(
+            &w,
+            "partner",
+            "reply",
+            reply.clone(),
+            " ",
+            t("2026-09-29T15:00:00+08:00"),
+        )
+        .expect_err("a reason is required");
+    assert_eq!(refusal.reason, RefusalReason::ReasonRequired);
+    assert_eq!(r.case, before);
+    r.try_act_overriding(
         &w,
-        "officer",
+        "partner",
         "reply",
-        json!({"implementation": "已更换", "reply_channel": "phone",
-        "reply_content": "已更换律师", "non_written_reason": "客户要求电话答复"}),
+        reply,
+        "客户要求电话答复",
         t("2026-09-29T15:00:00+08:00"),
-    );
+    )
+    .expect("overridden with a reason");
+    assert_eq!(r.case.state, "replied");
     assert_eq!(r.case.clocks["reply"].met(), Some(true));
+    let logged: Vec<&str> = r
+        .log
+        .iter()
+        .rev()
+        .take(3)
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(logged, ["callback_opened", "reply", "rule_overridden"]);
+    let overridden = &r.log[r.log.len() - 3];
+    assert_eq!(overridden.clause.as_deref(), Some("二(七)5"));
+    match &overridden.change {
+        Change::RuleOverridden { reason, .. } => assert_eq!(reason, "客户要求电话答复"),
+        other => panic!("not an override: {other:?}"),
+    }
 }
 
 #[test]
@@ -295,21 +339,41 @@ fn lawfirm_三_二_三_三_either_party_dissatisfied_reopens_satisfied_files_by_
         "reply_content": "书面答复"}),
         t("2026-09-29T15:00:00+08:00"),
     );
-    // The person complained about is dissatisfied: filing is refused, the case goes back.
+    // 三(二): the callback of both parties is owed; filing before it is refused.
     let refusal = r.refused(
         &w,
         "admin",
         "archive",
-        json!({"complainant_satisfaction": "satisfied",
-        "subject_satisfaction": "dissatisfied", "archive_year": 2026}),
+        json!({"archive_year": 2026}),
         t("2026-09-30T09:00:00+08:00"),
     );
-    assert_refused(&refusal, RefusalReason::ConditionFailed, "三(一)");
-    r.act(
+    assert_refused(&refusal, RefusalReason::CallbackOwed, "三(二)");
+    // The officer who replied is not independent of the handling.
+    let refusal = r
+        .try_verdict(
+            &w,
+            "officer",
+            Party::Customer,
+            "satisfied",
+            t("2026-09-30T09:00:00+08:00"),
+        )
+        .expect_err("not independent");
+    assert_refused(&refusal, RefusalReason::NotIndependent, "三(二)");
+    // The complainant is satisfied, the person complained about is not (三(三)): back to the
+    // handler, with a new reply clock.
+    r.verdict(
         &w,
         "admin",
-        "reopen",
-        json!({"subject_satisfaction": "dissatisfied", "follow_up": "反映分管合伙人"}),
+        Party::Customer,
+        "satisfied",
+        t("2026-09-30T09:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "replied", "one party's verdict is not enough");
+    r.verdict(
+        &w,
+        "admin",
+        Party::Subject,
+        "dissatisfied",
         t("2026-09-30T09:05:00+08:00"),
     );
     assert_eq!(r.case.state, "with_partner");
@@ -329,12 +393,26 @@ fn lawfirm_三_二_三_三_either_party_dissatisfied_reopens_satisfied_files_by_
         "reply_content": "补充书面答复"}),
         t("2026-09-30T11:00:00+08:00"),
     );
+    r.verdict(
+        &w,
+        "admin",
+        Party::Customer,
+        "satisfied",
+        t("2026-09-30T11:30:00+08:00"),
+    );
+    r.verdict(
+        &w,
+        "admin",
+        Party::Subject,
+        "basically_satisfied",
+        t("2026-09-30T11:35:00+08:00"),
+    );
+    assert_eq!(r.case.callbacks.len(), 2);
     r.act(
         &w,
         "admin",
         "archive",
-        json!({"complainant_satisfaction": "satisfied",
-        "subject_satisfaction": "basically", "archive_year": 2026}),
+        json!({"archive_year": 2026}),
         t("2026-09-30T12:00:00+08:00"),
     );
     assert!(r.case.closed);

@@ -2,8 +2,11 @@
 
 mod packs_common;
 
+use manyi_core::callback::Party;
+use manyi_core::case::Change;
 use manyi_core::deadlines::ClockStatus;
 use manyi_core::engine::RefusalReason;
+use manyi_core::violations;
 use packs_common::*;
 use serde_json::{Value, json};
 
@@ -138,13 +141,17 @@ fn pharma_2_2_an_invalid_complaint_closes_with_an_explanation_a_valid_one_is_ans
         json!({"opinion_by": "rh"}),
         t("2026-09-29T09:30:00+08:00"),
     );
-    r.act(
+    // The validity gate: an invalid judgement closes the case, it is not given with an opinion.
+    let refusal = r.refused(
         &w,
         "rh",
         "give_opinion",
-        json!({"handling_opinion": "客户误解了发货规则", "validity": "invalid"}),
+        json!({"handling_opinion": "客户误解了发货规则", "validity": "invalid",
+               "invalid_reason": "误解", "invalid_explanation": "说明"}),
         t("2026-09-29T10:00:00+08:00"),
     );
+    assert_eq!(refusal.clause.as_deref(), Some("2.2"), "{refusal:?}");
+    // Nor is a complaint without the judgement answered.
     let refusal = r.refused(
         &w,
         "rh",
@@ -152,28 +159,89 @@ fn pharma_2_2_an_invalid_complaint_closes_with_an_explanation_a_valid_one_is_ans
         json!({"reply_content": "x"}),
         t("2026-09-29T10:10:00+08:00"),
     );
-    assert_refused(&refusal, RefusalReason::ConditionFailed, "4.1.3");
+    assert_eq!(refusal.reason, RefusalReason::WrongState, "{refusal:?}");
+    // 2.2: the reason and the explanation to the customer are both required.
     let refusal = r.refused(
         &w,
         "rh",
         "close_invalid",
-        json!({}),
+        json!({"validity": "invalid"}),
         t("2026-09-29T10:10:00+08:00"),
     );
-    assert_eq!(
-        refusal.reason,
-        RefusalReason::InvalidFields,
-        "an explanation is required"
+    assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+    let named: Vec<&str> = refusal.fields.iter().map(|f| f.field.as_str()).collect();
+    assert!(named.contains(&"invalid_explanation"), "{named:?}");
+    let refusal = r.refused(
+        &w,
+        "rh",
+        "close_invalid",
+        json!({"validity": "invalid", "invalid_explanation": "已向客户说明发货规则"}),
+        t("2026-09-29T10:10:00+08:00"),
     );
+    let named: Vec<&str> = refusal.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(named, ["invalid_reason"], "2.2");
+    let before = r.case.clone();
     r.act(
         &w,
         "rh",
         "close_invalid",
-        json!({"invalid_explanation": "已向客户说明发货规则"}),
+        json!({"validity": "invalid", "invalid_reason": "客户误解了节假日发货规则",
+               "invalid_explanation": "您好，节假日期间按既定规则顺延发货，已向您说明"}),
         t("2026-09-29T10:10:00+08:00"),
     );
     assert!(r.case.closed);
+    assert_eq!(r.case.fields["validity"], "invalid");
     assert_eq!(r.case.clocks["reply"].status, ClockStatus::Stopped);
+    // The explanation is queued as a notice to the customer, citing 2.2.
+    let kind = r.policy.kind("complaint").unwrap();
+    let notice = violations::invalid_notice(kind, &before, &r.case, t("2026-09-29T10:10:00+08:00"))
+        .expect("a notice");
+    assert_eq!(notice.clause.as_deref(), Some("2.2"));
+    assert!(matches!(
+        &notice.change,
+        Change::NoticeQueued { audience, text } if audience == "customer" && text.starts_with("您好，节假日")
+    ));
+}
+
+#[test]
+fn pharma_4_1_2_a_recurring_complaint_from_the_same_contact_about_the_same_object_is_recorded() {
+    let w = world();
+    let first = open(&w, "sales", "service", "2026-09-29T09:00:00+08:00");
+    let mut again = open(&w, "bo", "service", "2026-09-30T09:00:00+08:00");
+    again.case.number = "N2".into();
+    let product = open(&w, "bo", "product", "2026-09-30T09:00:00+08:00");
+    let kind = first.policy.kind("complaint").unwrap();
+    let open_cases = [first.case.clone(), product.case.clone(), again.case.clone()];
+    let found = violations::repeat_of(kind, &again.case, &open_cases).expect("a recurring one");
+    assert_eq!(found.number, first.case.number);
+    // Another object from the same contact is not the same complaint.
+    let mut other = product.case.clone();
+    other.number = "N3".into();
+    assert!(violations::repeat_of(kind, &other, std::slice::from_ref(&first.case)).is_none());
+    let event = violations::repeat_event(
+        kind,
+        &first.case,
+        "N2",
+        &w.directory,
+        t("2026-09-30T09:00:00+08:00"),
+    )
+    .expect("an event");
+    assert_eq!(event.clause.as_deref(), Some("4.1.2"));
+    let Change::ViolationsRecorded {
+        violations,
+        related_case,
+        ..
+    } = &event.change
+    else {
+        panic!("{event:?}")
+    };
+    assert_eq!(related_case.as_deref(), Some("N2"));
+    let liable: Vec<&str> = violations[0]
+        .liable_persons
+        .iter()
+        .map(|p| p.login.as_str())
+        .collect();
+    assert_eq!(liable, ["sales"], "the first case's first-contact owner");
 }
 
 #[test]
@@ -210,6 +278,22 @@ fn pharma_3_3_beyond_authority_goes_up_at_once_or_is_resolved_on_the_spot() {
         "resolve_on_spot",
         json!({"on_spot_explanation": "当场解释并致歉"}),
         t("2026-09-29T09:05:00+08:00"),
+    );
+    // CLAUSES.md §4.4: the callback, by someone other than the person who resolved it.
+    let owed = r.refused(
+        &w,
+        "area",
+        "close",
+        json!({"summary": "加强发货通知"}),
+        t("2026-09-29T09:10:00+08:00"),
+    );
+    assert_refused(&owed, RefusalReason::CallbackOwed, "CLAUSES §4.4");
+    r.verdict(
+        &w,
+        "rh",
+        Party::Customer,
+        "satisfied",
+        t("2026-09-29T09:08:00+08:00"),
     );
     r.act(
         &w,
@@ -253,6 +337,48 @@ fn pharma_4_1_3_only_a_serious_back_office_complaint_goes_up_to_the_marketing_di
         "reply",
         json!({"reply_content": "已处理并致歉"}),
         t("2026-09-29T11:00:00+08:00"),
+    );
+    // CLAUSES.md §4.4: the back-office head replied; the marketing director calls back. A
+    // dissatisfied customer sends the case back for a new opinion, with a new reply clock.
+    let refusal = r
+        .try_verdict(
+            &w,
+            "boh",
+            Party::Customer,
+            "satisfied",
+            t("2026-09-29T11:10:00+08:00"),
+        )
+        .expect_err("the person who replied is not independent");
+    assert_refused(&refusal, RefusalReason::NotIndependent, "CLAUSES §4.4");
+    r.verdict(
+        &w,
+        "md",
+        Party::Customer,
+        "dissatisfied",
+        t("2026-09-29T11:10:00+08:00"),
+    );
+    assert_eq!(r.case.state, "referred");
+    assert_eq!(r.case.clocks["reply"].generation, 2);
+    r.act(
+        &w,
+        "boh",
+        "give_opinion",
+        json!({"handling_opinion": "更换后勤对接人"}),
+        t("2026-09-29T11:15:00+08:00"),
+    );
+    r.act(
+        &w,
+        "boh",
+        "reply",
+        json!({"reply_content": "已更换对接人"}),
+        t("2026-09-29T11:20:00+08:00"),
+    );
+    r.verdict(
+        &w,
+        "md",
+        Party::Customer,
+        "satisfied",
+        t("2026-09-29T11:25:00+08:00"),
     );
     let refusal = r.refused(
         &w,

@@ -4,8 +4,11 @@
 
 mod packs_common;
 
+use manyi_core::callback::Party;
+use manyi_core::case::Change;
 use manyi_core::deadlines::ClockStatus;
 use manyi_core::engine::RefusalReason;
+use manyi_core::violations;
 use packs_common::*;
 use serde_json::{Value, json};
 
@@ -87,15 +90,44 @@ fn regional_四_一_2_a_complaint_that_does_not_stand_is_closed_with_a_tactful_e
         t("2026-09-29T10:30:00+08:00"),
     );
     assert_eq!(refusal.reason, RefusalReason::InvalidFields);
-    assert_eq!(refusal.fields[0].field, "invalid_reason");
-    r.act(
+    let named: Vec<&str> = refusal.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(named, ["invalid_reason"]);
+    // The reason alone is not enough: the tactful explanation to the customer is required too.
+    let refusal = r.refused(
         &w,
         "hr",
         "reject_invalid",
         json!({"invalid_reason": "维修时间系客户改约"}),
         t("2026-09-29T10:30:00+08:00"),
     );
+    assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+    let named: Vec<&str> = refusal.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(named, ["customer_explanation"]);
+    let before = r.case.clone();
+    r.act(
+        &w,
+        "hr",
+        "reject_invalid",
+        json!({
+            "invalid_reason": "维修时间系客户改约",
+            "customer_explanation": "您好，经核实维修时间系您改约后的时间，给您带来不便敬请谅解。",
+        }),
+        t("2026-09-29T10:30:00+08:00"),
+    );
     assert!(r.case.closed);
+    assert_eq!(r.case.state, "closed_invalid");
+    // The explanation is queued as a notice to the customer, citing 四(一)2.
+    let kind = r.policy.kind("complaint").unwrap();
+    let notice = violations::invalid_notice(kind, &before, &r.case, t("2026-09-29T10:30:00+08:00"))
+        .expect("a notice to the customer");
+    assert_eq!(notice.clause.as_deref(), Some("四(一)2"));
+    match &notice.change {
+        Change::NoticeQueued { audience, text } => {
+            assert_eq!(audience, "customer");
+            assert!(text.starts_with("您好，经核实维修时间"), "{text}");
+        }
+        other => panic!("not a notice: {other:?}"),
+    }
     assert_eq!(r.case.clocks["investigation"].status, ClockStatus::Stopped);
     assert_eq!(r.case.clocks["reply"].status, ClockStatus::Stopped);
 }
@@ -163,34 +195,37 @@ fn regional_四_三_1_the_callback_closes_a_satisfied_case_and_reopens_a_dissati
         json!({"resolution_plan": "改约并致歉", "reply_content": "已致歉"}),
         t("2026-09-29T16:00:00+08:00"),
     );
-    let refusal = r.refused(
+    // 四(三)1: the callback is owed; closing before it is refused, naming the clause.
+    let owed = r.refused(
         &w,
         "hr",
         "close_after_callback",
-        json!({"customer_feedback": "dissatisfied",
-        "final_result": "x", "evaluation": "x"}),
+        json!({"customer_feedback": "satisfied", "final_result": "x", "evaluation": "x"}),
         t("2026-09-30T09:00:00+08:00"),
     );
-    assert_refused(&refusal, RefusalReason::ConditionFailed, "四(三)1");
-    let refusal = r.refused(
-        &w,
-        "sup",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
-        t("2026-09-30T09:00:00+08:00"),
-    );
-    assert_eq!(
-        refusal.reason,
-        RefusalReason::RoleNotAllowed,
-        "the callback is the HR manager's"
-    );
-    r.act(
+    assert_refused(&owed, RefusalReason::CallbackOwed, "四(三)1");
+    // The callback is the HR manager's: the supervisor who replied may not record it.
+    let before = r.case.clone();
+    let refusal = r
+        .try_verdict(
+            &w,
+            "sup",
+            Party::Customer,
+            "dissatisfied",
+            t("2026-09-30T09:00:00+08:00"),
+        )
+        .expect_err("the supervisor may not call back");
+    assert_eq!(refusal.clause.as_deref(), Some("四(三)1"));
+    assert_eq!(r.case, before);
+    // Dissatisfied: back to investigation, with a new 2-working-day reply clock (CLAUSES A12).
+    r.verdict(
         &w,
         "hr",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
+        Party::Customer,
+        "dissatisfied",
         t("2026-09-30T09:00:00+08:00"),
     );
+    assert_eq!(r.case.state, "investigating");
     assert_eq!(r.case.clocks["reply"].generation, 2);
     assert_eq!(r.due_day("reply"), "2026-10-09");
     r.act(
@@ -200,6 +235,24 @@ fn regional_四_三_1_the_callback_closes_a_satisfied_case_and_reopens_a_dissati
         json!({"reply_content": "免费返修"}),
         t("2026-09-30T15:00:00+08:00"),
     );
+    // Resolved again: a second round is owed before closing.
+    let owed = r.refused(
+        &w,
+        "hr",
+        "close_after_callback",
+        json!({"customer_feedback": "satisfied", "final_result": "x", "evaluation": "x"}),
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert_refused(&owed, RefusalReason::CallbackOwed, "四(三)1");
+    r.verdict(
+        &w,
+        "hr",
+        Party::Customer,
+        "satisfied",
+        t("2026-10-08T09:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "replied");
+    assert_eq!(r.case.callbacks.len(), 2);
     let refusal = r.refused(
         &w,
         "hr",

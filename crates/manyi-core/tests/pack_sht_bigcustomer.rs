@@ -2,6 +2,8 @@
 
 mod packs_common;
 
+use manyi_core::callback::Party;
+
 use manyi_core::engine::RefusalReason;
 use packs_common::*;
 use serde_json::{Value, json};
@@ -170,19 +172,31 @@ fn sht_5_1_1_the_owner_analyses_before_closing_and_a_dissatisfied_customer_reope
         json!({"resolution": "上门致歉"}),
         t("2026-09-29T15:00:00+08:00"),
     );
+    // 5.1.6: the callback is owed before the analysis closes the case; the account manager who
+    // replied does not make it.
     let refusal = r.refused(
         &w,
         "mm",
         "analyse_and_close",
-        json!({"customer_feedback": "dissatisfied", "analysis": "x"}),
+        json!({"analysis": "x"}),
         t("2026-09-30T09:00:00+08:00"),
     );
-    assert_refused(&refusal, RefusalReason::ConditionFailed, "5.1.1");
-    r.act(
+    assert_refused(&refusal, RefusalReason::CallbackOwed, "5.1.6");
+    let refusal = r
+        .try_verdict(
+            &w,
+            "am",
+            Party::Customer,
+            "satisfied",
+            t("2026-09-30T09:00:00+08:00"),
+        )
+        .expect_err("the account manager may not call back");
+    assert_eq!(refusal.clause.as_deref(), Some("5.1.6"));
+    r.verdict(
         &w,
         "mm",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
+        Party::Customer,
+        "dissatisfied",
         t("2026-09-30T09:00:00+08:00"),
     );
     assert_eq!(r.case.state, "registered");
@@ -200,6 +214,13 @@ fn sht_5_1_1_the_owner_analyses_before_closing_and_a_dissatisfied_customer_reope
         "reply",
         json!({"resolution": "调整服务经理"}),
         t("2026-09-30T15:00:00+08:00"),
+    );
+    r.verdict(
+        &w,
+        "mm",
+        Party::Customer,
+        "satisfied",
+        t("2026-10-08T08:30:00+08:00"),
     );
     let refusal = r.refused(
         &w,

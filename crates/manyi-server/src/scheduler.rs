@@ -105,6 +105,14 @@ fn is_current(record: Option<&CaseRecord>, timer: &TimerRecord) -> Result<bool, 
     let Some(record) = record else {
         return Ok(false);
     };
+    // Assistance (ccb-counter 第二十条) and dispute-decision (第二十一条) deadlines are not
+    // policy clocks: they have no entry in `clocks`, and `fire` decides whether they are
+    // still current from the request or dispute itself.
+    if manyi_core::assist::timer_no(&timer.clock).is_some()
+        || manyi_core::dispute::timer_no(&timer.clock).is_some()
+    {
+        return Ok(true);
+    }
     let Some(clock) = record
         .snapshot
         .get("clocks")

@@ -5,6 +5,7 @@
 
 use jiff::Timestamp;
 use manyi_core::calendar::{Calendar, CalendarView};
+use manyi_core::callback::{self, Party, Verdict, VerdictInput};
 use manyi_core::case::{self, Case, Change, Event, PersonRef};
 use manyi_core::deadlines::{TimerKind, decide_timer};
 use manyi_core::engine::{
@@ -166,8 +167,89 @@ impl Run {
             at,
         )?;
         self.case = case::apply("N1", Some(self.case.clone()), &event).unwrap();
+        // Entering a callback's `after` state opens one, in the same transaction.
+        let opened = callback::follow_up(&self.policy, &self.case, &event);
+        self.log.push(event);
+        if let Some(opened) = opened {
+            self.case = case::apply("N1", Some(self.case.clone()), &opened).unwrap();
+            self.log.push(opened);
+        }
+        Ok(())
+    }
+
+    /// Takes `action` overriding its soft rule (原则上) with `reason`: the `rule_overridden`
+    /// event is logged just before the transition.
+    pub fn try_act_overriding(
+        &mut self,
+        w: &World,
+        who: &str,
+        action: &str,
+        fields: Value,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<(), Refusal> {
+        let input = TransitionInput {
+            action: action.into(),
+            fields: obj(fields),
+            note: None,
+        };
+        let ov = manyi_core::soft::Override {
+            reason: reason.into(),
+        };
+        let decided = manyi_core::engine::decide_transition_with(
+            &self.policy,
+            &self.case,
+            &input,
+            Some(&ov),
+            &w.actor(who),
+            &w.directory,
+            &cal(),
+            at,
+        )?;
+        for event in decided.overridden.into_iter().chain([decided.event]) {
+            self.case = case::apply("N1", Some(self.case.clone()), &event).unwrap();
+            let opened = callback::follow_up(&self.policy, &self.case, &event);
+            self.log.push(event);
+            if let Some(opened) = opened {
+                self.case = case::apply("N1", Some(self.case.clone()), &opened).unwrap();
+                self.log.push(opened);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a callback (回访) verdict of `party` (`customer` / `subject`) given to `who`.
+    pub fn try_verdict(
+        &mut self,
+        w: &World,
+        who: &str,
+        party: Party,
+        verdict: &str,
+        at: Timestamp,
+    ) -> Result<(), Refusal> {
+        let input = VerdictInput {
+            party,
+            verdict: Verdict::parse(verdict).expect("a verdict"),
+            channel: Some("phone".into()),
+            note: None,
+        };
+        let event = callback::decide_verdict(
+            &self.policy,
+            &self.case,
+            &input,
+            &w.actor(who),
+            &w.directory,
+            &cal(),
+            at,
+        )?;
+        self.case = case::apply("N1", Some(self.case.clone()), &event).unwrap();
         self.log.push(event);
         Ok(())
+    }
+
+    pub fn verdict(&mut self, w: &World, who: &str, party: Party, verdict: &str, at: Timestamp) {
+        self.try_verdict(w, who, party, verdict, at)
+            .unwrap_or_else(|r| panic!("callback verdict by {who}: {r:?}"));
     }
 
     pub fn act(&mut self, w: &World, who: &str, action: &str, fields: Value, at: Timestamp) {

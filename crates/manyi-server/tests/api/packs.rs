@@ -229,6 +229,22 @@ async fn step(
     case
 }
 
+/// A callback (回访) call — `what` is `attempts`, `verdict` or `waive` — as `login`.
+async fn callback(
+    app: &TestApp,
+    number: &str,
+    login: &str,
+    what: &str,
+    body: Value,
+) -> crate::helpers::Reply {
+    app.post_json(
+        &format!("/api/v1/cases/{number}/callback/{what}"),
+        &token(login),
+        &body,
+    )
+    .await
+}
+
 // ---------------------------------------------------------------------------------------------
 // jinbi-property — 金碧物业客户服务部投诉处理管理制度
 // ---------------------------------------------------------------------------------------------
@@ -332,8 +348,64 @@ async fn jinbi_property_main_path_late_dispatch_is_fined_30_yuan_appealed_once_a
     .await;
     assert_eq!(clock(&reviewed, "record_review")["met"], true);
 
-    // NEXT(callbacks): the callback (回访) after `resolve`: a dissatisfied verdict reopens the
-    // case, a satisfied one lets `close` through. jinbi-property has no verdict field today.
+    // 第一条 回访 (CLAUSES.md §4.4 default): closing waits for the customer-service callback.
+    refused(
+        &app,
+        number,
+        "jb_cs",
+        "close",
+        json!({}),
+        (StatusCode::CONFLICT, "callback_owed", "第一条"),
+    )
+    .await;
+    // The handler does not call back on their own work.
+    let reply = callback(
+        &app,
+        number,
+        "jb_fixer",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    // Dissatisfied: back to dispatch; resolved again; then satisfied.
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "jb_cs",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "天花板仍有水渍"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "dispatched", "{reopened:#}");
+    step(
+        &app,
+        number,
+        "jb_fixer",
+        "resolve",
+        json!({"result": "补漏后修补天花板，已验收"}),
+        "resolved",
+    )
+    .await;
+    refused(
+        &app,
+        number,
+        "jb_cs",
+        "close",
+        json!({}),
+        (StatusCode::CONFLICT, "callback_owed", "第一条"),
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "jb_cs",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     step(&app, number, "jb_cs", "close", json!({}), "closed").await;
     tick_at(&app, "2026-10-20T00:00:00+08:00").await;
     assert_eq!(violations_of(&app, number).await.len(), 1);
@@ -458,7 +530,13 @@ async fn no_penalties(app: &TestApp, number: &str) {
 async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_branch_closes_after_feedback()
  {
     // The bank of `helpers` is ccb-counter's organisation; the pack is installed already.
-    let app = pack_app(None, &[], &[]).await;
+    // A second service-management holder, at head office, reviews appeals (第三十三条).
+    let app = pack_app(
+        None,
+        &[],
+        &[("hq_svc", "总行服务管理部吴", "HQ", &["service_mgmt"])],
+    )
+    .await;
 
     // 第十七条 / 第十八条: the teller who takes the complaint is its first-contact owner.
     let case = register(&app, TELLER, ccb_complaint(), "CCB2026000001").await;
@@ -565,7 +643,8 @@ async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_br
         number,
         BRANCH_HEAD,
         "reply",
-        json!({"handling_result": "高峰时段固定开放两个对公窗口", "reply_channel": "written"}),
+        json!({"handling_result": "高峰时段固定开放两个对公窗口", "reply_channel": "written",
+               "category": "efficiency", "substantiated": "yes"}),
         "replied",
     )
     .await;
@@ -580,11 +659,41 @@ async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_br
     .await;
     assert_eq!(closed["closed"], true);
 
-    // 第三十三条's fines are for complaints found substantiated (`upheld:` rules), not for a
-    // clock breach: the breach proposes nothing.
-    // NEXT(violations): once an upheld complaint is recorded (the validity gate), its proposal
-    // (50–1000 元) is decided inside the range, 1001 元 refused, appealed once.
-    no_penalties(&app, number).await;
+    // 第三十三条(一): the complaint closed as substantiated (服务效率低) is an `upheld_complaint`
+    // violation; its 50–1000 元 proposals (first-contact owner; the outlet head where the case
+    // was then owned) are decided inside the range, 1001 元 refused, appealed once. The clock
+    // breach itself proposes nothing.
+    let found = violations_of(&app, number).await;
+    let upheld: Vec<&Value> = found
+        .iter()
+        .filter(|v| v["kind"] == "upheld_complaint")
+        .collect();
+    assert_eq!(upheld.len(), 1, "{found:#?}");
+    assert_eq!(upheld[0]["clause"], "第三十三条", "{found:#?}");
+    let penalties = penalties_of(&app, number).await;
+    assert!(
+        penalties.iter().all(|p| p["rule"] == "upheld_efficiency"),
+        "{penalties:#?}"
+    );
+    let teller = penalties
+        .iter()
+        .find(|p| p["person"]["login"] == TELLER)
+        .unwrap_or_else(|| panic!("a proposal against the first-contact owner: {penalties:#?}"));
+    assert_eq!(teller["status"], "proposed");
+    decide_appeal_once(
+        &app,
+        teller["id"].as_i64().expect("id"),
+        Penalty {
+            decider: BRANCH_HEAD,
+            person: TELLER,
+            reviewer: "hq_svc",
+            outside: json!("1001.00"),
+            inside: json!("200.00"),
+            range: "1000.00",
+            clause: "第三十三条",
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -667,26 +776,39 @@ async fn default_complaint_main_path_a_late_reply_is_a_violation_of_the_handler_
     )
     .await;
 
-    // NEXT(callbacks): the callback (回访) replaces these steps — a dissatisfied verdict
-    // reopens the case (ISO 10002 8.9), a satisfied one lets it close.
+    // ISO 10002 8.9: the callback (回访) is owed now; closing before it is refused.
     refused(
         &app,
         number,
         BRANCH_HEAD,
-        "callback",
-        json!({"satisfaction": "dissatisfied", "final_result": "x"}),
-        (StatusCode::CONFLICT, "condition_failed", "ISO 10002 8.9"),
+        "close",
+        json!({"final_result": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "ISO 10002 8.9"),
     )
     .await;
-    let reopened = step(
+    // Only the service department or a unit head calls back, not the handler.
+    let reply = callback(
+        &app,
+        number,
+        INVESTIGATOR,
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "role_not_allowed", "{problem:#}");
+    // The branch head calls: the customer is not satisfied — the case goes back.
+    let (status, _, reopened) = callback(
         &app,
         number,
         BRANCH_HEAD,
-        "reopen",
-        json!({"satisfaction": "dissatisfied"}),
-        "investigating",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "要求负责人当面致歉"}),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "investigating", "{reopened:#}");
+    assert_eq!(reopened["closed"], false);
     // A new 2-working-day clock from Saturday 10-10 (调休): 10-12 and 10-13.
     assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
     step(
@@ -707,12 +829,34 @@ async fn default_complaint_main_path_a_late_reply_is_a_violation_of_the_handler_
         "replied",
     )
     .await;
+    // The next resolution owes a new callback round: still no closing before it.
+    refused(
+        &app,
+        number,
+        BRANCH_HEAD,
+        "close",
+        json!({"final_result": "客户接受道歉"}),
+        (StatusCode::CONFLICT, "callback_owed", "ISO 10002 8.9"),
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        BRANCH_HEAD,
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
+    assert_eq!(satisfied["state"], "replied");
+    assert_eq!(satisfied["callback"]["status"], "done");
+    assert_eq!(satisfied["callback"]["rounds"].as_array().unwrap().len(), 2);
     let closed = step(
         &app,
         number,
         BRANCH_HEAD,
-        "callback",
-        json!({"satisfaction": "satisfied", "final_result": "客户接受道歉"}),
+        "close",
+        json!({"final_result": "客户接受道歉"}),
         "closed",
     )
     .await;
@@ -802,37 +946,61 @@ async fn regional_complaint_main_path_a_late_investigation_is_the_supervisors_vi
     )
     .await;
     assert_eq!(investigating["assignee"]["login"], "qy_sup");
+    // 第七条: the supervisor records the complaint as substantiated on investigation.
     let replied = step(
         &app,
         number,
         "qy_sup",
         "reply",
-        json!({"resolution_plan": "重新预约上门并致歉", "reply_content": "已电话致歉，明日上午上门"}),
+        json!({"resolution_plan": "重新预约上门并致歉", "reply_content": "已电话致歉，明日上午上门",
+               "substantiated": "yes"}),
         "replied",
     )
     .await;
     assert_eq!(clock(&replied, "reply")["met"], true);
+    assert_eq!(replied["callback"]["status"], "pending", "{replied:#}");
 
-    // NEXT(callbacks): the HR/admin manager's callback (四(三)1) replaces these steps — a
-    // dissatisfied verdict reopens the case, a satisfied one lets it close.
+    // 四(三)1: the HR/admin manager's callback is owed; closing before it is refused.
     refused(
         &app,
         number,
         "qy_hr",
         "close_after_callback",
-        json!({"customer_feedback": "dissatisfied", "final_result": "x", "evaluation": "x"}),
-        (StatusCode::CONFLICT, "condition_failed", "四(三)1"),
+        json!({"customer_feedback": "satisfied", "final_result": "x", "evaluation": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "四(三)1"),
     )
     .await;
-    let reopened = step(
+    // The supervisor who replied does not call back.
+    let reply = callback(
+        &app,
+        number,
+        "qy_sup",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["clause"], "四(三)1", "{problem:#}");
+    // A first call unanswered; then the customer is not satisfied: back to investigation.
+    let (status, _, attempted) = callback(
         &app,
         number,
         "qy_hr",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
-        "investigating",
+        "attempts",
+        json!({"channel": "phone", "reached": false, "note": "无人接听"}),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{attempted:#}");
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "qy_hr",
+        "verdict",
+        json!({"verdict": "不满意", "channel": "phone", "note": "要求更换维修人员"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "investigating", "{reopened:#}");
     // CLAUSES A12: a new 2-working-day reply clock from 10-09: Saturday 10-10 (调休), 10-12.
     assert_eq!(due(&reopened, "reply").0, "2026-10-12", "{reopened:#}");
     step(
@@ -844,6 +1012,26 @@ async fn regional_complaint_main_path_a_late_investigation_is_the_supervisors_vi
         "replied",
     )
     .await;
+    refused(
+        &app,
+        number,
+        "qy_hr",
+        "close_after_callback",
+        json!({"customer_feedback": "satisfied", "final_result": "x", "evaluation": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "四(三)1"),
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "qy_hr",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
+    assert_eq!(satisfied["callback"]["status"], "done");
+    assert!(penalties_of(&app, number).await.is_empty());
     let closed = step(
         &app,
         number,
@@ -856,11 +1044,37 @@ async fn regional_complaint_main_path_a_late_investigation_is_the_supervisors_vi
     .await;
     assert_eq!(closed["closed"], true);
 
-    // 第七条's 30–100 元 are for substantiated complaints (`upheld:` rules), decided by the
-    // general manager; a clock breach proposes nothing.
-    // NEXT(violations): once the complaint is recorded as substantiated, its proposal against
-    // the supervisor is decided by qy_gm inside 30–100 元, 101 元 refused, appealed once.
-    no_penalties(&app, number).await;
+    // 第七条: the upheld complaint (category attitude, substantiated) is a violation against the
+    // supervisor responsible, with a 30–100 元 proposal decided by the general manager inside
+    // the range and appealed once (decided by the HR/admin manager). The clock breach itself
+    // proposes nothing.
+    let found = violations_of(&app, number).await;
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let upheld: Vec<&Value> = found
+        .iter()
+        .filter(|v| v["kind"] == "upheld_complaint")
+        .collect();
+    assert_eq!(upheld.len(), 1, "{found:#?}");
+    assert_eq!(upheld[0]["clause"], "第七条", "{found:#?}");
+    assert_eq!(liable(upheld[0]), ["qy_sup"], "{found:#?}");
+    let penalties = penalties_of(&app, number).await;
+    assert_eq!(penalties.len(), 1, "{penalties:#?}");
+    assert_eq!(penalties[0]["rule"], "upheld_attitude", "{penalties:#?}");
+    assert_eq!(penalties[0]["person"]["login"], "qy_sup", "{penalties:#?}");
+    decide_appeal_once(
+        &app,
+        penalties[0]["id"].as_i64().expect("id"),
+        Penalty {
+            decider: "qy_gm",
+            person: "qy_sup",
+            reviewer: "qy_hr",
+            outside: json!("101.00"),
+            inside: json!("50.00"),
+            range: "30.00",
+            clause: "第七条",
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1159,7 +1373,7 @@ async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is
         number,
         "ph_rh",
         "close_invalid",
-        json!({"invalid_explanation": "x"}),
+        json!({"invalid_reason": "x", "invalid_explanation": "x"}),
         (StatusCode::CONFLICT, "condition_failed", "2.2.2"),
     )
     .await;
@@ -1173,8 +1387,67 @@ async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is
     )
     .await;
     assert_eq!(clock(&replied, "reply")["met"], true);
-    // NEXT(callbacks): the customer's verdict goes here — a dissatisfied one reopens the case
-    // (pharma-complaint has no reopen today), a satisfied one lets `close` through.
+    // CLAUSES.md §4.4 callback (the seed has none): closing waits for it; the regional head
+    // who replied does not make it; a dissatisfied customer sends the case back for a new
+    // opinion, with a new reply clock; a satisfied one lets `close` through.
+    refused(
+        &app,
+        number,
+        "ph_am",
+        "close",
+        json!({"summary": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "CLAUSES §4.4"),
+    )
+    .await;
+    let reply = callback(
+        &app,
+        number,
+        "ph_rh",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "not_independent", "{problem:#}");
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "ph_md",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "配送仍未调整"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "referred", "{reopened:#}");
+    // CLAUSES A18: a new 2-working-day reply clock from Friday 10-09: 10-10 (调休) and 10-12.
+    assert_eq!(due(&reopened, "reply").0, "2026-10-12", "{reopened:#}");
+    step(
+        &app,
+        number,
+        "ph_rh",
+        "give_opinion",
+        json!({"handling_opinion": "固定每周二配送并提前告知", "validity": "valid"}),
+        "opinion_given",
+    )
+    .await;
+    step(
+        &app,
+        number,
+        "ph_rh",
+        "reply",
+        json!({"reply_content": "已固定每周二配送"}),
+        "replied",
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "ph_md",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     let closed = step(
         &app,
         number,
@@ -1302,14 +1575,15 @@ async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_l
         "decided",
     )
     .await;
-    // 二(七)5: in writing, or a reason for another form.
+    // 二(七)5 原则上书面: a phone reply is a soft rule — it warns; the partner in charge may
+    // override it with a reason; here the officer replies in writing.
     refused(
         &app,
         number,
         "ls_officer",
         "reply",
         json!({"implementation": "已更换", "reply_channel": "phone", "reply_content": "x"}),
-        (StatusCode::CONFLICT, "condition_failed", "二(七)5"),
+        (StatusCode::CONFLICT, "soft_rule", "二(七)5"),
     )
     .await;
     let replied = step(
@@ -1323,44 +1597,88 @@ async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_l
     )
     .await;
     assert_eq!(clock(&replied, "reply")["met"], true);
+    assert_eq!(replied["callback"]["status"], "pending", "{replied:#}");
 
-    // NEXT(callbacks): the callback of both the complainant and the lawyer complained about
-    // (三(二)) replaces these steps — a dissatisfied verdict reopens (三(三)), satisfied ones
-    // let it be archived (三(一)).
+    // 三(二): both parties' satisfaction is asked before filing (三(一)); the officer who
+    // replied does not ask it, the admin staff does.
     refused(
         &app,
         number,
         "ls_clerk",
         "archive",
-        json!({"complainant_satisfaction": "dissatisfied", "archive_year": 2026}),
-        (StatusCode::CONFLICT, "condition_failed", "三(一)"),
+        json!({"archive_year": 2026}),
+        (StatusCode::CONFLICT, "callback_owed", "三(二)"),
     )
     .await;
-    let reopened = step(
+    let reply = callback(
         &app,
         number,
         "ls_officer",
-        "reopen",
-        json!({"complainant_satisfaction": "dissatisfied", "follow_up": "客户要求更换承办律师"}),
-        "with_partner",
+        "verdict",
+        json!({"verdict": "satisfied"}),
     )
     .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "not_independent", "{problem:#}");
+    // 三(三): the complainant is not satisfied — back to the handler.
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "ls_clerk",
+        "verdict",
+        json!({"verdict": "dissatisfied", "party": "customer", "channel": "phone",
+               "note": "客户要求更换承办律师"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "with_partner", "{reopened:#}");
     // A new 2-working-day clock from 10-09: Saturday 10-10 (调休) and 10-12.
     assert_eq!(due(&reopened, "reply").0, "2026-10-12", "{reopened:#}");
     step(&app, number, "ls_pic", "decide", json!({}), "decided").await;
     step(&app, number, "ls_officer", "reply", json!({}), "replied").await;
+    // Both parties this time: the complainant satisfied, the lawyer basically satisfied.
+    for (party, verdict) in [
+        ("customer", "satisfied"),
+        ("subject", "basically_satisfied"),
+    ] {
+        let (status, _, case) = callback(
+            &app,
+            number,
+            "ls_clerk",
+            "verdict",
+            json!({"verdict": verdict, "party": party, "channel": "phone"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{case:#}");
+    }
     let closed = step(
         &app,
         number,
         "ls_clerk",
         "archive",
-        json!({"complainant_satisfaction": "satisfied", "subject_satisfaction": "basically",
-               "archive_year": 2026}),
+        json!({"archive_year": 2026}),
         "closed",
     )
     .await;
     assert_eq!(closed["closed"], true);
-    assert_eq!(violations_of(&app, number).await.len(), 1);
+    // Two violations: the late acknowledgement (二(五)) against the officer, and the recused
+    // partner's attempt to decide (二(二), logged as `recusal_attempt`) against the partner.
+    let found = violations_of(&app, number).await;
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let of_kind = |kind: &str| -> Value {
+        let hits: Vec<&Value> = found.iter().filter(|v| v["kind"] == kind).collect();
+        assert_eq!(hits.len(), 1, "one {kind}: {found:#?}");
+        hits[0].clone()
+    };
+    let late = of_kind("deadline_breach");
+    assert_eq!(late["rule"], "acknowledge", "{late:#}");
+    assert_eq!(late["clause"], "二(五)", "{late:#}");
+    assert_eq!(late["due"], "2026-10-09T00:00:00+08:00", "{late:#}");
+    assert_eq!(liable(&late), ["ls_officer"], "{late:#}");
+    let recusal = of_kind("recusal_attempt");
+    assert_eq!(recusal["rule"], "decide", "{recusal:#}");
+    assert_eq!(recusal["clause"], "二(二)", "{recusal:#}");
+    assert_eq!(liable(&recusal), ["ls_lawyer"], "{recusal:#}");
 
     // lawfirm-complaint has no [[penalty]] rule.
     no_penalties(&app, number).await;
@@ -1449,26 +1767,36 @@ async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_en
         "replied",
     )
     .await;
-    // NEXT(callbacks): the callback (5.1.6) replaces these steps — a dissatisfied verdict
-    // reopens the case, a satisfied one lets it close.
+    // 5.1.6: the marketing management department's callback; closing waits for it.
     refused(
         &app,
         number,
         "dk_mm",
         "analyse_and_close",
-        json!({"customer_feedback": "dissatisfied", "analysis": "x"}),
-        (StatusCode::CONFLICT, "condition_failed", "5.1.1"),
+        json!({"analysis": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "5.1.6"),
     )
     .await;
-    let reopened = step(
+    let reply = callback(
+        &app,
+        number,
+        "dk_sup",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["clause"], "5.1.6", "{problem:#}");
+    let (status, _, reopened) = callback(
         &app,
         number,
         "dk_mm",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
-        "registered",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "账单仍未更正"}),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "registered", "{reopened:#}");
     // A new 2-working-day clock from Saturday 10-10 (调休, not counted): 10-12 and 10-13.
     assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
     step(
@@ -1489,6 +1817,15 @@ async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_en
         "replied",
     )
     .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "dk_mm",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     let closed = step(
         &app,
         number,
@@ -1605,26 +1942,37 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
         "replied",
     )
     .await;
-    // NEXT(callbacks): the callback (2.1.8) replaces these steps — a dissatisfied verdict
-    // reopens the case, a satisfied one lets it close.
+    // 2.1.8: the callback is owed before closing; the subsidiary's service department replied,
+    // so Market Trading calls back.
     refused(
         &app,
         number,
         "csg_ss",
         "close",
-        json!({"satisfaction": "dissatisfied"}),
-        (StatusCode::CONFLICT, "condition_failed", "2.1.8"),
+        json!({}),
+        (StatusCode::CONFLICT, "callback_owed", "2.1.8"),
     )
     .await;
-    let reopened = step(
+    let reply = callback(
         &app,
         number,
         "csg_ss",
-        "reopen",
-        json!({"satisfaction": "dissatisfied"}),
-        "handling",
+        "verdict",
+        json!({"verdict": "satisfied"}),
     )
     .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "not_independent", "{problem:#}");
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "csg_mt",
+        "verdict",
+        json!({"verdict": "dissatisfied", "channel": "phone", "note": "要求出具电表校验报告"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "handling", "{reopened:#}");
     // A new 2-working-day clock from Saturday 10-10 (调休, not counted): 10-12 and 10-13.
     assert_eq!(due(&reopened, "reply").0, "2026-10-13", "{reopened:#}");
     step(
@@ -1636,6 +1984,15 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
         "replied",
     )
     .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "csg_mt",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     let closed = step(
         &app,
         number,

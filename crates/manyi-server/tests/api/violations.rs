@@ -103,6 +103,15 @@ async fn jinbi_5_closing_with_record_items_missing_records_one_violation_and_pro
     .await;
     app.take(&n, &token("sup"), "resolve", json!({"result": "已修复"}))
         .await;
+    // 第一条 回访 first (CLAUSES.md §4.4), by the customer-service department.
+    let (status, _, body) = app
+        .post_json(
+            &format!("/api/v1/cases/{n}/callback/verdict"),
+            &token("cs"),
+            &json!({"verdict": "satisfied", "channel": "phone"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
     app.take(&n, &token("cs"), "close", json!({})).await;
 
     let body = case_violations(&app, &n, "cs").await;
@@ -349,12 +358,16 @@ async fn regional_6_5_a_soft_rule_is_overridden_only_with_a_reason_and_the_overr
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions[actions.len() - 2..], ["rule_overridden", "reply"]);
+    // The reply enters `replied`, which opens the 四(三)1 callback in the same transaction.
     assert_eq!(
-        events[events.len() - 2]["reason"],
+        actions[actions.len() - 3..],
+        ["rule_overridden", "reply", "callback_opened"]
+    );
+    assert_eq!(
+        events[events.len() - 3]["reason"],
         "主管出差，总经理代为答复",
         "{:#}",
-        events[events.len() - 2]
+        events[events.len() - 3]
     );
 }
 
