@@ -360,7 +360,8 @@ fn pcb_七_3_4_the_person_qa_holds_responsible_takes_no_part_in_the_ruling() {
 }
 
 #[test]
-fn pcb_七_4_2_七_3_5_traceability_and_verified_improvement_before_closing() {
+fn pcb_七_4_2_七_3_5_clauses_4_4_traceability_the_callback_and_verified_improvement_before_closing()
+{
     let w = world();
     let mut r = investigated(&w, "op");
     let refusal = r.refused(

@@ -155,7 +155,7 @@ fn sht_5_1_1_an_unanswered_complaint_breaches_the_default_reply_limit() {
 }
 
 #[test]
-fn sht_5_1_1_the_owner_analyses_before_closing_and_a_dissatisfied_customer_reopens() {
+fn sht_5_1_1_5_1_6_the_owner_analyses_after_the_callback_and_a_dissatisfied_customer_reopens() {
     let w = world();
     let mut r = open(&w, "account_manager");
     r.act(
