@@ -11,11 +11,13 @@
 //!
 //! A case's violations and penalties are read from the ledgers with `?case=NUMBER`.
 //!
-//! Today the customer's verdict is a field of the closing / reopening transitions; each test
-//! marks with `NEXT(callbacks)` where the callback (回访) steps of issue 5 will replace them.
-//! Only jinbi-property has a penalty rule a breach triggers; ccb-counter's and
-//! regional-complaint's fines are for upheld complaints (`NEXT(violations)` marks them), and
-//! the other packs have no fine schedule.
+//! The customer's verdict is the callback (回访, `POST /cases/{n}/callback/verdict`): each main
+//! path closing is refused while it is owed, a dissatisfied verdict reopens the case and a
+//! satisfied one lets it close — except ccb-counter, whose feedback is still a field of its
+//! closing / reopening transitions (`NEXT(callbacks)` marks it). Only jinbi-property has a
+//! penalty rule a breach triggers; ccb-counter's and regional-complaint's fines are for upheld
+//! complaints, proposed at a substantiated close and decided inside their range with one
+//! appeal; the other packs have no fine schedule.
 
 use hyper::StatusCode;
 use jiff::Timestamp;
