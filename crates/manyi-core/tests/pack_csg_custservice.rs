@@ -72,6 +72,19 @@ fn csg_1_3_the_business_is_one_of_the_eight_customer_service_businesses() {
     .expect_err("not a business");
     assert_eq!(refusal.reason, RefusalReason::InvalidFields);
     assert_eq!(refusal.fields[0].field, "service_type");
+    // The eight businesses are a versioned code list: the error names it and its version.
+    assert_eq!(refusal.fields[0].code, "code.unknown");
+    assert!(
+        refusal.fields[0].message.contains("2026-pack1"),
+        "{}",
+        refusal.fields[0].message
+    );
+    let list = p
+        .codelists
+        .iter()
+        .find(|l| l.id == "csg_service_business")
+        .expect("the list");
+    assert_eq!(list.codes.len(), 8);
 }
 
 #[test]

@@ -63,7 +63,13 @@ fn sht_4_1_the_quality_dimension_is_one_of_the_listed_codes() {
     .expect_err("unknown dimension");
     assert_eq!(refusal.reason, RefusalReason::InvalidFields);
     assert_eq!(refusal.fields[0].field, "quality_dimension");
-    assert_eq!(refusal.fields[0].code, "choice.unknown");
+    // A versioned code list (4.1): the error names the list and its version.
+    assert_eq!(refusal.fields[0].code, "code.unknown");
+    let message = &refusal.fields[0].message;
+    assert!(
+        message.contains("sht_quality_dimension") && message.contains("2026-pack1"),
+        "{message}"
+    );
 }
 
 #[test]
