@@ -2,6 +2,7 @@
 
 mod packs_common;
 
+use manyi_core::archive;
 use manyi_core::callback::Party;
 
 use manyi_core::engine::RefusalReason;
@@ -71,6 +72,19 @@ fn csg_1_3_the_business_is_one_of_the_eight_customer_service_businesses() {
     .expect_err("not a business");
     assert_eq!(refusal.reason, RefusalReason::InvalidFields);
     assert_eq!(refusal.fields[0].field, "service_type");
+    // The eight businesses are a versioned code list: the error names it and its version.
+    assert_eq!(refusal.fields[0].code, "code.unknown");
+    assert!(
+        refusal.fields[0].message.contains("2026-pack1"),
+        "{}",
+        refusal.fields[0].message
+    );
+    let list = p
+        .codelists
+        .iter()
+        .find(|l| l.id == "csg_service_business")
+        .expect("the list");
+    assert_eq!(list.codes.len(), 8);
 }
 
 #[test]
@@ -112,7 +126,7 @@ fn csg_2_2_7_integrity_and_disciplinary_complaints_go_to_supervision_not_market_
 }
 
 #[test]
-fn csg_2_2_7_only_supervision_registers_and_investigates_integrity_reports() {
+fn csg_2_2_7_only_supervision_registers_investigates_and_reads_the_archived_integrity_reports() {
     let w = world();
     let p = load(P);
     let report =
@@ -166,6 +180,26 @@ fn csg_2_2_7_only_supervision_registers_and_investigates_integrity_reports() {
         t("2026-10-09T12:00:00+08:00"),
     );
     assert!(r.case.closed);
+    // 2.2.7 need-to-know: 30 days after it is concluded (the CLAUSES.md §4.4 default) the report
+    // is archived — read-only, read by Supervision and its registrant, not by Market Trading.
+    let rule = r
+        .policy
+        .kind("integrity_report")
+        .unwrap()
+        .archive
+        .clone()
+        .expect("an archive");
+    assert_eq!(rule.clause, "2.2.7");
+    assert!(archive::entry(&rule, &r.case, t("2026-11-08T23:59:00+08:00")).is_none());
+    let filed = archive::entry(&rule, &r.case, t("2026-11-09T00:00:00+08:00")).expect("archived");
+    assert_eq!(filed.reference, format!("2026-{}", r.case.number));
+    let refusal = archive::check_writable(Some(&rule), &r.case, t("2026-11-09T00:00:00+08:00"))
+        .expect_err("read-only");
+    assert_eq!(refusal.clause.as_deref(), Some("2.2.7"));
+    assert!(archive::may_read(&rule, &r.case, 11, &["supervision".to_owned()]).is_ok());
+    let refusal = archive::may_read(&rule, &r.case, 10, &["market_trading".to_owned()])
+        .expect_err("market trading has no need to know");
+    assert_eq!(refusal.clause.as_deref(), Some("2.2.7"));
 }
 
 #[test]

@@ -114,7 +114,7 @@ fn jinbi_第七条_dispatch_names_the_department_and_the_complainant_is_reassure
 }
 
 #[test]
-fn jinbi_第八条_the_handler_is_assigned_with_a_briefing() {
+fn jinbi_第八条_第一条_the_handler_is_briefed_and_the_callback_comes_before_closing() {
     let w = world();
     let mut r = open(&w, "2026-09-29T10:00:00+08:00");
     r.act(

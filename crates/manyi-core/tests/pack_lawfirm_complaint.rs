@@ -2,6 +2,7 @@
 
 mod packs_common;
 
+use manyi_core::archive;
 use manyi_core::callback::Party;
 use manyi_core::case::Change;
 use manyi_core::engine::RefusalReason;
@@ -416,6 +417,23 @@ fn lawfirm_三_二_三_三_either_party_dissatisfied_reopens_satisfied_files_by_
         t("2026-09-30T12:00:00+08:00"),
     );
     assert!(r.case.closed);
+    // 三(一) 行政人员归档 / 二(七)4: filed under the year 30 days after closing (CLAUSES.md §4.4
+    // default), read by the admin staff, not by the partner complained about.
+    let rule = r
+        .policy
+        .kind("complaint")
+        .unwrap()
+        .archive
+        .clone()
+        .expect("an archive");
+    assert_eq!(rule.clause, "三(一)");
+    let filed = archive::entry(&rule, &r.case, t("2026-10-31T00:00:00+08:00")).expect("filed");
+    assert_eq!(filed.year, 2026);
+    assert!(archive::entry(&rule, &r.case, t("2026-10-30T23:59:00+08:00")).is_none());
+    assert!(archive::may_read(&rule, &r.case, 15, &["admin_staff".to_owned()]).is_ok());
+    let refusal =
+        archive::may_read(&rule, &r.case, 14, &["partner".to_owned()]).expect_err("need-to-know");
+    assert_eq!(refusal.clause.as_deref(), Some("三(一)"));
     // 三(一) 按年度建立案宗: numbers run per year.
     let p = load(P);
     let n = &p.kind("complaint").unwrap().numbering;

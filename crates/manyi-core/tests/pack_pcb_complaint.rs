@@ -4,6 +4,8 @@
 
 mod packs_common;
 
+use manyi_core::callback::Party;
+
 use jiff::civil::date;
 use manyi_core::case::Change;
 use manyi_core::deadlines::ClockStatus;
@@ -358,7 +360,8 @@ fn pcb_七_3_4_the_person_qa_holds_responsible_takes_no_part_in_the_ruling() {
 }
 
 #[test]
-fn pcb_七_4_2_七_3_5_traceability_and_verified_improvement_before_closing() {
+fn pcb_七_4_2_七_3_5_clauses_4_4_traceability_the_callback_and_verified_improvement_before_closing()
+{
     let w = world();
     let mut r = investigated(&w, "op");
     let refusal = r.refused(
@@ -418,6 +421,32 @@ fn pcb_七_4_2_七_3_5_traceability_and_verified_improvement_before_closing() {
         t("2026-09-30T10:00:00+08:00"),
     );
     assert_eq!(r.case.clocks["handling"].met(), Some(true));
+    // CLAUSES.md §4.4 (pcb is silent): the callback comes first, not by the salesperson.
+    let owed = r.refused(
+        &w,
+        "pc",
+        "verify_and_close",
+        json!({"improvement_effect": "x"}),
+        t("2026-10-09T10:00:00+08:00"),
+    );
+    assert_refused(&owed, RefusalReason::CallbackOwed, "CLAUSES §4.4");
+    let refusal = r
+        .try_verdict(
+            &w,
+            "sales",
+            Party::Customer,
+            "satisfied",
+            t("2026-10-09T09:00:00+08:00"),
+        )
+        .expect_err("the salesperson gave the result");
+    assert_eq!(refusal.clause.as_deref(), Some("CLAUSES §4.4"));
+    r.verdict(
+        &w,
+        "qa",
+        Party::Customer,
+        "satisfied",
+        t("2026-10-09T09:00:00+08:00"),
+    );
     let refusal = r.refused(
         &w,
         "pc",

@@ -306,7 +306,7 @@ fn pharma_3_3_beyond_authority_goes_up_at_once_or_is_resolved_on_the_spot() {
 }
 
 #[test]
-fn pharma_4_1_3_only_a_serious_back_office_complaint_goes_up_to_the_marketing_director() {
+fn pharma_4_1_3_clauses_4_4_a_serious_back_office_complaint_goes_up_and_the_callback_reopens() {
     let w = world();
     let mut r = open(&w, "bo", "service", "2026-09-29T09:00:00+08:00");
     r.act(

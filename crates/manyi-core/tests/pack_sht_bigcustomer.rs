@@ -63,7 +63,13 @@ fn sht_4_1_the_quality_dimension_is_one_of_the_listed_codes() {
     .expect_err("unknown dimension");
     assert_eq!(refusal.reason, RefusalReason::InvalidFields);
     assert_eq!(refusal.fields[0].field, "quality_dimension");
-    assert_eq!(refusal.fields[0].code, "choice.unknown");
+    // A versioned code list (4.1): the error names the list and its version.
+    assert_eq!(refusal.fields[0].code, "code.unknown");
+    let message = &refusal.fields[0].message;
+    assert!(
+        message.contains("sht_quality_dimension") && message.contains("2026-pack1"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -155,7 +161,7 @@ fn sht_5_1_1_an_unanswered_complaint_breaches_the_default_reply_limit() {
 }
 
 #[test]
-fn sht_5_1_1_the_owner_analyses_before_closing_and_a_dissatisfied_customer_reopens() {
+fn sht_5_1_1_5_1_6_the_owner_analyses_after_the_callback_and_a_dissatisfied_customer_reopens() {
     let w = world();
     let mut r = open(&w, "account_manager");
     r.act(

@@ -11,11 +11,13 @@
 //!
 //! A case's violations and penalties are read from the ledgers with `?case=NUMBER`.
 //!
-//! Today the customer's verdict is a field of the closing / reopening transitions; each test
-//! marks with `NEXT(callbacks)` where the callback (回访) steps of issue 5 will replace them.
-//! Only jinbi-property has a penalty rule a breach triggers; ccb-counter's and
-//! regional-complaint's fines are for upheld complaints (`NEXT(violations)` marks them), and
-//! the other packs have no fine schedule.
+//! The customer's verdict is the callback (回访, `POST /cases/{n}/callback/verdict`): each main
+//! path closing is refused while it is owed, a dissatisfied verdict reopens the case and a
+//! satisfied one lets it close — except ccb-counter, whose feedback is still a field of its
+//! closing / reopening transitions (`NEXT(callbacks)` marks it). Only jinbi-property has a
+//! penalty rule a breach triggers; ccb-counter's and regional-complaint's fines are for upheld
+//! complaints, proposed at a substantiated close and decided inside their range with one
+//! appeal; the other packs have no fine schedule.
 
 use hyper::StatusCode;
 use jiff::Timestamp;
@@ -1257,8 +1259,74 @@ async fn pcb_complaint_main_path_filled_placeholders_activate_and_a_late_case_go
         "replied",
     )
     .await;
-    // NEXT(callbacks): the customer's verdict goes here — a dissatisfied one reopens the case
-    // (pcb-complaint has no reopen today), a satisfied one lets `verify_and_close` through.
+    // CLAUSES.md §4.4 callback (pcb is silent): closing waits for it; the salesperson who gave
+    // the result does not make it, the quality department does. Dissatisfied: back to
+    // investigation, and the whole decision runs again.
+    refused(
+        &app,
+        number,
+        "pcb_pc",
+        "verify_and_close",
+        json!({"improvement_effect": "x"}),
+        (StatusCode::CONFLICT, "callback_owed", "CLAUSES §4.4"),
+    )
+    .await;
+    let reply = callback(
+        &app,
+        number,
+        "pcb_sales",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "pcb_qa",
+        "verdict",
+        json!({"verdict": "dissatisfied", "note": "客户要求提供8D报告"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "investigating", "{reopened:#}");
+    step(
+        &app,
+        number,
+        "pcb_qa",
+        "report_investigation",
+        json!({}),
+        "investigated",
+    )
+    .await;
+    step(
+        &app,
+        number,
+        "pcb_pc",
+        "refer_to_gm",
+        json!({}),
+        "gm_review",
+    )
+    .await;
+    step(&app, number, "pcb_gm", "gm_decide", json!({}), "decided").await;
+    step(
+        &app,
+        number,
+        "pcb_sales",
+        "communicate_result",
+        json!({"result_communicated": "已向客户提交8D报告"}),
+        "replied",
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "pcb_qa",
+        "verdict",
+        json!({"verdict": "satisfied"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
     let closed = step(
         &app,
         number,
