@@ -5,7 +5,7 @@
 // the live check of the phone number), opens the case, assesses it, is refused an action with
 // the clause that refuses it; the outlet head dispatches it; the branch head looks at the
 // dashboard; a customer complains through the public page on a phone-sized screen and follows
-// the case. Every page is saved as a screenshot under target/ui-screenshots/.
+// the case, and answers the satisfaction survey the branch head issued for the first case. Every page is saved as a screenshot under target/ui-screenshots/.
 //
 // Environment: MANYI_BIN (the manyi binary; default target/debug/manyi), SCREENSHOTS (the
 // directory; default target/ui-screenshots), CHROMIUM (default /usr/bin/chromium).
@@ -288,6 +288,33 @@ async function main() {
   check((await customer.textContent(".tracked")).includes("已登记"), "the customer follows the case");
   check(!(await customer.content()).includes("周先生"), "no personal data on the tracking page");
   await shot(customer, "13-public-track");
+
+  step = "satisfaction survey";
+  // bjhd.head (unit_head, one of the policy's survey issue_roles) issues a survey for the case
+  // of the BJHD01 outlet; the customer answers it from its link, with no login.
+  const issued = await page.request.post(`${base}/api/v1/cases/${number}/surveys`, { data: {} });
+  check(issued.status() === 201, `a unit head issues a survey through the API (${issued.status()})`);
+  const survey = await issued.json();
+  check(survey.path === `/public/survey/${survey.token}` && survey.link.endsWith(survey.path), "the survey has its link");
+  const mobile = await browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const answerer = await mobile.newPage();
+  const opened = await answerer.goto(`${base}${survey.path}`);
+  check(opened.status() === 200 && (await answerer.textContent("h1")).includes("客户满意度调查"), "the customer opens the survey without logging in");
+  check((await answerer.textContent(".survey")).includes(number), "the survey names the case");
+  await answerer.check("input[name='q.overall'][value='4']");
+  await answerer.check("input[name='q.timeliness'][value='timely']");
+  await answerer.fill("textarea[name='q.comment']", "处理及时，态度很好。");
+  await shot(answerer, "21-public-survey");
+  await Promise.all([answerer.waitForLoadState("load"), answerer.waitForSelector("#survey-notice"), answerer.click("button[type=submit]")]);
+  check((await answerer.textContent("#survey-notice")).includes("感谢您的评价"), "the customer is thanked for the answer");
+  await answerer.screenshot({ path: join(shots, "21b-public-survey-thanks.png"), fullPage: true });
+  console.log("  shot 21b-public-survey-thanks.png");
+  await answerer.goto(`${base}${survey.path}`);
+  check((await answerer.textContent("#survey-notice")).includes("已提交过"), "opening the link again says the survey was already answered");
+  check((await answerer.locator("form[action^='/public/survey/']").count()) === 0, "an answered survey shows no form");
+  const forged = await answerer.goto(`${base}/public/survey/${"A".repeat(survey.token.length)}`);
+  check(forged.status() === 404, `a forged survey token is 404 (${forged.status()})`);
+  await mobile.close();
 
   step = "admin";
   await logOut(page, base);
