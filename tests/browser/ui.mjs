@@ -59,7 +59,8 @@ function startServer() {
     const timer = setTimeout(() => reject(new Error(`the server did not start in 180 s:\n${output}`)), 180_000);
     const onData = (chunk) => {
       output += chunk.toString();
-      const m = output.match(/listening on (http:\/\/[0-9.:]+)/);
+      // The whole address: a chunk may end in the middle of it.
+      const m = output.match(/listening on (http:\/\/[0-9.:]+)\s/);
       if (m) {
         clearTimeout(timer);
         resolvePromise(m[1]);
