@@ -276,6 +276,12 @@ async function main() {
   await customer.fill("#f-contact_phone", "13912345678");
   await customer.fill("#f-matter", "网点营业时间变更未提前公示，白跑一趟。");
   await customer.fill("#f-customer_demand", "要求今后提前张贴变更通知。");
+  // An HTML file is refused beside the field, the values typed are kept; a text file goes.
+  await customer.setInputFiles("#file", { name: "page.html", mimeType: "text/html", buffer: Buffer.from("<p>x</p>") });
+  await Promise.all([customer.waitForSelector("#file-error"), customer.click("button[type=submit]")]);
+  check((await customer.textContent("#file-error")).includes("不支持此文件类型"), "the public form refuses an HTML file beside the field");
+  check((await customer.inputValue("#f-complainant_name")) === "周先生", "the public form keeps the values typed");
+  await customer.setInputFiles("#file", { name: "通知照片.txt", mimeType: "text/plain", buffer: Buffer.from("营业时间变更通知未张贴") });
   await shot(customer, "11-public-complaint");
   await Promise.all([customer.waitForURL(/\/public\/complaint\/done/), customer.click("button[type=submit]")]);
   const publicNumber = (await customer.textContent("#case-number")).trim();

@@ -338,6 +338,69 @@ impl Browser {
         }
     }
 
+    /// Posts a `multipart/form-data` form: the CSRF token (when `csrf`), `fields`, and a file
+    /// part (`None`: an empty file input, as a browser sends it).
+    async fn post_multipart(
+        &self,
+        path: &str,
+        csrf: bool,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+    ) -> Page {
+        let boundary = "----manyitestboundary";
+        let token = self.cookie("manyi_csrf").unwrap_or_default();
+        let mut body = Vec::new();
+        let mut all: Vec<(&str, &str)> = Vec::new();
+        if csrf {
+            all.push(("csrf", token.as_str()));
+        }
+        all.extend_from_slice(fields);
+        for (k, v) in all {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (filename, content_type, data) = file.unwrap_or(("", "application/octet-stream", b""));
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let jar = self
+            .cookies
+            .lock()
+            .expect("cookies")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("http://{}{path}", self.addr))
+            .header(COOKIE, jar)
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let response = self.http.request(request).await.expect("response");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        Page {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     /// Logs in through the form and checks that it worked.
     async fn log_in(&self, login: &str) {
         let form = self.get("/login").await;
@@ -1382,6 +1445,127 @@ async fn a_customer_submits_a_complaint_and_follows_it() {
         .await;
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     wrong.assert_contains("没有找到匹配的案件");
+}
+
+#[tokio::test]
+async fn a_customer_attaches_a_file_to_the_public_complaint() {
+    let app = spawn_app(true).await;
+    let customer = Browser::new(&app);
+    let form = customer.get("/public/complaint").await;
+    form.assert_contains("enctype=\"multipart/form-data\"");
+    form.assert_contains("附件（可选");
+    let idem = form.input_value("idem").expect("idem");
+    let fields = [
+        ("policy", "default-complaint"),
+        ("kind", "complaint"),
+        ("idem", idem.as_str()),
+        ("f.complainant_name", "孙女士"),
+        ("f.contact_phone", "13600004321"),
+        ("f.matter", "转账未到账，柜台说查不到。"),
+        ("f.customer_demand", "要求查明去向。"),
+    ];
+
+    // A file of a refused type: said beside the field, the values kept, no case opened.
+    let html: &[u8] = b"<script>alert(1)</script>";
+    let refused = customer
+        .post_multipart(
+            "/public/complaint",
+            true,
+            &fields,
+            Some(("a.html", "text/html", html)),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        refused.body
+    );
+    refused.assert_contains("id=\"file-error\"");
+    refused.assert_contains("不支持此文件类型");
+    refused.assert_contains("孙女士");
+    refused.assert_contains("转账未到账，柜台说查不到。");
+    assert_eq!(refused.input_value("idem").as_deref(), Some(idem.as_str()));
+    assert_eq!(case_count(&app.store).await, 0);
+
+    // Bytes that do not match the type claimed are refused too.
+    let fake: &[u8] = b"not a png";
+    let fake = customer
+        .post_multipart(
+            "/public/complaint",
+            true,
+            &fields,
+            Some(("r.png", "image/png", fake)),
+        )
+        .await;
+    assert_eq!(fake.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(case_count(&app.store).await, 0);
+
+    // Without the CSRF token nothing is registered.
+    let forged = customer
+        .post_multipart("/public/complaint", false, &fields, None)
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert_eq!(case_count(&app.store).await, 0);
+
+    // A PNG: the case is registered with the file, uploaded by the customer (no user).
+    let png: &[u8] = b"\x89PNG\r\n\x1a\nrest of the image";
+    let done = customer
+        .post_multipart(
+            "/public/complaint",
+            true,
+            &fields,
+            Some(("回单.png", "image/png", png)),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let number = done
+        .location()
+        .trim_start_matches("/public/complaint/done?number=")
+        .to_owned();
+    let record = app
+        .store
+        .case_by_number(&number)
+        .await
+        .expect("store")
+        .expect("the case");
+    let files = app
+        .store
+        .case_attachments(record.id)
+        .await
+        .expect("attachments");
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].filename, "回单.png");
+    assert_eq!(files[0].content_type, "image/png");
+    assert_eq!(files[0].uploaded_by, None, "uploaded by the customer");
+
+    // The file input left empty: the complaint alone.
+    let form = customer.get("/public/complaint").await;
+    let idem = form.input_value("idem").expect("idem");
+    let mut plain = fields;
+    plain[2] = ("idem", idem.as_str());
+    // Every submission with a phone counts towards its daily limit, refused ones too.
+    plain[4] = ("f.contact_phone", "13600008765");
+    let done = customer
+        .post_multipart("/public/complaint", true, &plain, None)
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let number = done
+        .location()
+        .trim_start_matches("/public/complaint/done?number=")
+        .to_owned();
+    let record = app
+        .store
+        .case_by_number(&number)
+        .await
+        .expect("store")
+        .expect("the case");
+    let files = app
+        .store
+        .case_attachments(record.id)
+        .await
+        .expect("attachments");
+    assert!(files.is_empty());
 }
 
 #[tokio::test]

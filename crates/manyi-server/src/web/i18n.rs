@@ -760,6 +760,11 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("pub.complaint.submit", "提交投诉", "Submit"),
     (
+        "pub.complaint.file",
+        "附件（可选，如凭证、照片）",
+        "Attachment (optional: a receipt, a photo)",
+    ),
+    (
         "pub.complaint.not_configured",
         "在线投诉暂未开通，请通过柜台或客服热线反映。",
         "Online complaints are not available yet; please contact us at a counter or by phone.",

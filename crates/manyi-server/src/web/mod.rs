@@ -88,7 +88,11 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         .route("/dashboard", get(dashboard::page))
         .route(
             "/public/complaint",
-            get(public::complaint_form).post(public::complaint_submit),
+            get(public::complaint_form)
+                .post(public::complaint_submit)
+                .layer(DefaultBodyLimit::max(crate::api::notes::upload_body_limit(
+                    attachment_limit,
+                ))),
         )
         .route("/public/complaint/done", get(public::complaint_done))
         .route("/public/check", post(public::check_field))

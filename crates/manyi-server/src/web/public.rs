@@ -8,6 +8,14 @@
 //! complaints, such as `frontline` or `service_dept`); without it the page says online
 //! complaints are not available.
 //!
+//! **Attachment.** The form may carry one optional file (`multipart/form-data`, field `file`;
+//! a plain urlencoded form still works). It passes the checks of the staff upload (the
+//! attachment size limit, an allowed type whose bytes match it: `api::notes::check_file`)
+//! *before* anything is registered: a refused file is said beside the field, with the values
+//! typed kept, and no case is opened. An accepted file is stored with the new case, with
+//! `uploaded_by` null (the customer). A body over the route's limit (the attachment limit plus
+//! 64 KiB) cannot be read: the form comes back empty, with the size error beside the field.
+//!
 //! **Rate limits.** Per client address and per phone number, counted in the database
 //! (`Store::rate_limit_hit`, fixed windows), so that several instances share one count and a
 //! restart forgets nothing. Phone numbers are kept there only as a hash. Every submission with
@@ -19,8 +27,10 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
@@ -30,12 +40,14 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::forms::{self, Input, Typed};
+use super::i18n::{Lang, tr, tr_with};
 use super::register::{Outcome, active_kind, register_from_form};
-use super::session::{CsrfForm, Ctx};
+use super::session::{CSRF_FIELD, CsrfForm, Ctx, FormData, check_csrf};
 use super::templates::{WebError, percent_encode, redirect, render_status, s};
 use super::view;
 use crate::AppState;
 use crate::api::cases::case_view;
+use crate::api::notes::{FileProblem, Upload, check_file, clean_filename, read_form};
 use crate::auth::random_token;
 use crate::error::AppError;
 
@@ -134,8 +146,89 @@ pub async fn complaint_form(ctx: Ctx, State(state): State<AppState>) -> Result<R
             idem => random_token(16),
             errors => Vec::<String>::new(),
             notice => None::<&str>,
+            attachment_limit => view::file_size(i64::try_from(state.config.attachment_limit).unwrap_or(i64::MAX)),
         },
     )
+}
+
+/// The posted complaint form: urlencoded, or `multipart/form-data` with an optional file. The
+/// CSRF token is checked either way.
+pub struct ComplaintForm {
+    form: FormData,
+    upload: Option<Upload>,
+    /// The body was over the route's limit and could not be read.
+    too_large: bool,
+}
+
+impl FromRequest<AppState> for ComplaintForm {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<ComplaintForm, WebError> {
+        let multipart = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.trim_start().starts_with("multipart/form-data"));
+        if !multipart {
+            let CsrfForm(form) = CsrfForm::from_request(req, state).await?;
+            return Ok(ComplaintForm {
+                form,
+                upload: None,
+                too_large: false,
+            });
+        }
+        let headers = req.headers().clone();
+        let body = match Bytes::from_request(req, state).await {
+            Ok(body) => body,
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                // Nothing of the form can be read, not even its token: nothing is done
+                // with it, the empty form comes back with the size error.
+                return Ok(ComplaintForm {
+                    form: FormData::default(),
+                    upload: None,
+                    too_large: true,
+                });
+            }
+            Err(r) => return Err(AppError::BadRequest(r.body_text()).into()),
+        };
+        let (fields, upload) = read_form(&headers, &body)?;
+        let csrf = fields
+            .iter()
+            .find(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v.as_str());
+        check_csrf(&headers, csrf)?;
+        Ok(ComplaintForm {
+            form: FormData(fields),
+            // A file input left empty still sends an empty part.
+            upload: upload.filter(|u| !u.data.is_empty()),
+            too_large: false,
+        })
+    }
+}
+
+/// Why a file was refused, as said beside the field, and the status of the page saying it.
+fn file_refusal(problem: &FileProblem, lang: Lang, limit: usize) -> (StatusCode, String) {
+    match problem {
+        FileProblem::TooLarge(_) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            tr_with(
+                lang,
+                "attachments.too_large",
+                &[(
+                    "limit",
+                    &view::file_size(i64::try_from(limit).unwrap_or(i64::MAX)),
+                )],
+            ),
+        ),
+        FileProblem::Type => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            tr(lang, "attachments.bad_type").to_owned(),
+        ),
+        FileProblem::Empty => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tr(lang, "attachments.required").to_owned(),
+        ),
+    }
 }
 
 fn not_configured(ctx: &Ctx) -> Result<Response, WebError> {
@@ -153,7 +246,7 @@ pub async fn complaint_submit(
     ctx: Ctx,
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    CsrfForm(form): CsrfForm,
+    posted: ComplaintForm,
 ) -> Result<Response, WebError> {
     let Some(intake) = state.store.user_by_login(INTAKE_LOGIN).await? else {
         return not_configured(&ctx);
@@ -162,6 +255,32 @@ pub async fn complaint_submit(
         return not_configured(&ctx);
     };
     let kind = &policy.kinds[index];
+    let limit = state.config.attachment_limit;
+    let limit_text = view::file_size(i64::try_from(limit).unwrap_or(i64::MAX));
+    let ComplaintForm {
+        form,
+        upload,
+        too_large,
+    } = posted;
+    if too_large {
+        let (status, file_error) = file_refusal(&FileProblem::TooLarge(limit), ctx.lang, limit);
+        let inputs = public_inputs(kind, &Typed::default(), &HashMap::new(), ctx.lang);
+        return render_status(
+            status,
+            &ctx,
+            None,
+            "public_complaint.html",
+            context! {
+                inputs => s(inputs),
+                policy => POLICY,
+                kind => KIND,
+                idem => random_token(16),
+                errors => Vec::<String>::new(),
+                file_error,
+                attachment_limit => limit_text,
+            },
+        );
+    }
     if let Some(ip) = addr
         && !allow(
             &state,
@@ -199,6 +318,36 @@ pub async fn complaint_submit(
         .map(|(f, _)| f.id.clone())
         .collect();
     let only: Vec<&str> = required.iter().map(String::as_str).collect();
+    // The file is checked before anything is registered: a refused file opens no case.
+    let refused = upload.as_ref().and_then(|u| {
+        check_file(
+            &clean_filename(&u.filename),
+            u.content_type.as_deref(),
+            &u.data,
+            limit,
+        )
+        .err()
+    });
+    if let Some(problem) = refused {
+        let (status, file_error) = file_refusal(&problem, ctx.lang, limit);
+        let (_, typed) = forms::fields_from_form(kind, &form, &only);
+        let inputs = public_inputs(kind, &typed, &HashMap::new(), ctx.lang);
+        return render_status(
+            status,
+            &ctx,
+            None,
+            "public_complaint.html",
+            context! {
+                inputs => s(inputs),
+                policy => POLICY,
+                kind => KIND,
+                idem => form.text("idem"),
+                errors => Vec::<String>::new(),
+                file_error,
+                attachment_limit => limit_text,
+            },
+        );
+    }
     let (outcome, typed) = register_from_form(
         &state,
         &intake,
@@ -211,6 +360,15 @@ pub async fn complaint_submit(
     .await?;
     let (errors, notice, idem) = match outcome {
         Outcome::Created(created) => {
+            // A replayed form (the same idempotency key) got its file the first time.
+            if let Some(upload) = upload.filter(|_| created.new) {
+                // Checked above; a failure to store it now does not lose the complaint.
+                if let Err(e) =
+                    crate::api::notes::attach(&state, created.record.id, None, upload).await
+                {
+                    tracing::warn!(case_id = created.record.id, error = ?e, "the customer's attachment was not stored");
+                }
+            }
             return Ok(redirect(&format!(
                 "/public/complaint/done?number={}",
                 percent_encode(&created.record.number)
@@ -234,6 +392,7 @@ pub async fn complaint_submit(
             errors => other,
             error_count => errors.len(),
             notice,
+            attachment_limit => limit_text,
         },
     )
 }
