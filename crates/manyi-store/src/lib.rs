@@ -114,7 +114,8 @@ pub struct StoreOptions {
     /// How long a request waits for a free connection (or, on PostgreSQL, for a new one to
     /// open) before failing with a "pool timed out" error, which the server answers with 503.
     /// Default 5 s: long enough to ride out a short burst, short enough that clients (and
-    /// load balancers) learn of a database outage quickly.
+    /// load balancers) learn of a database outage quickly. SQLite waits at least 30 s (a
+    /// local file has no outage; only bursts queue).
     pub acquire_timeout: std::time::Duration,
 }
 

@@ -44,6 +44,16 @@ use crate::{StoreError, StoreOptions, Synchronous};
 /// beside the server) before failing with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The shortest wait for a pooled SQLite connection. The database is a local file: it cannot
+/// be unreachable, so a wait for a connection only means a burst is queueing (1,000
+/// registrations at once on 2 cores wait several seconds). A short `--db-acquire-timeout`,
+/// meant to surface a PostgreSQL outage quickly, would turn such a burst into 503s.
+const SQLITE_MIN_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn sqlite_acquire_timeout(configured: Duration) -> Duration {
+    configured.max(SQLITE_MIN_ACQUIRE_TIMEOUT)
+}
+
 /// The SQLite implementation of the store.
 #[derive(Clone)]
 pub(crate) struct SqliteStore {
@@ -85,7 +95,7 @@ impl SqliteStore {
         // persistent in the file, so readers opened afterwards find it in place.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(opts.acquire_timeout)
+            .acquire_timeout(sqlite_acquire_timeout(opts.acquire_timeout))
             // Keep the writer open for the life of the store: closing the last connection
             // checkpoints and removes the WAL, and reopening costs a round of pragmas.
             .min_connections(1)
@@ -119,7 +129,7 @@ impl SqliteStore {
 
         let read = SqlitePoolOptions::new()
             .max_connections(opts.read_connections)
-            .acquire_timeout(opts.acquire_timeout)
+            .acquire_timeout(sqlite_acquire_timeout(opts.acquire_timeout))
             .connect_with(base.pragma("query_only", "ON"))
             .await
             .map_err(connect_error)?;
