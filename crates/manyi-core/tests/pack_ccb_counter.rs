@@ -1,10 +1,11 @@
 //! ccb-counter (中国建设银行柜面服务管理办法, complaint articles), the clauses the older tests
 //! (`deadlines.rs`, `engine.rs`, `recusal_and_penalty_rules.rs`) leave out: 第五条's levels,
-//! 第十七条's first-contact rule and referral, 第十八条's record, 第二十二条's feedback and
+//! 第十七条's first-contact rule and referral, 第十八条's record, 第二十二条's callback (回访) and
 //! 第二十三条's service department.
 
 mod packs_common;
 
+use manyi_core::callback::Party;
 use manyi_core::engine::RefusalReason;
 use packs_common::*;
 use serde_json::{Value, json};
@@ -192,52 +193,75 @@ fn ccb_第二十三条_only_the_unit_now_owning_the_case_takes_it_up() {
     assert_eq!(r.case.clocks["handling"].level.as_deref(), Some("branch2"));
 }
 
-#[test]
-fn ccb_第二十二条_a_dissatisfied_customer_is_not_archived_but_handled_again() {
-    let w = world();
-    let mut r = open(&w);
+/// Registered Tuesday 09-29, handled and replied by the teller the same afternoon.
+fn replied(w: &World) -> Run {
+    let mut r = open(w);
     r.act(
-        &w,
+        w,
         "teller",
         "start_handling",
         json!({}),
         t("2026-09-29T10:05:00+08:00"),
     );
     r.act(
-        &w,
+        w,
         "teller",
         "reply",
         json!({"handling_result": "已致歉", "reply_channel": "phone"}),
         t("2026-09-29T15:00:00+08:00"),
     );
-    let refusal = r.refused(
+    r
+}
+
+#[test]
+fn ccb_第二十二条_the_callback_by_someone_other_than_the_replier_reopens_a_dissatisfied_case_and_lets_a_satisfied_one_close()
+ {
+    let w = world();
+    let mut r = replied(&w);
+    // 第二十二条: the callback is owed; archiving before it is refused, naming the clause.
+    assert_eq!(r.case.callbacks.len(), 1);
+    let owed = r.refused(
         &w,
         "head",
-        "record_feedback_and_close",
-        json!({"customer_feedback": "dissatisfied", "analysis": "x"}),
-        t("2026-09-30T09:00:00+08:00"),
+        "close_after_callback",
+        json!({"analysis": "x"}),
+        t("2026-09-29T16:00:00+08:00"),
     );
-    assert_refused(&refusal, RefusalReason::ConditionFailed, "第二十二条");
-    let refusal = r.refused(
+    assert_refused(&owed, RefusalReason::CallbackOwed, "第二十二条");
+    // 及时 (CLAUSES A4): due within 1 working day of the reply.
+    assert_eq!(r.due_day("callback"), "2026-09-30");
+    // The callback is a head's or the service department's, not the teller's who replied.
+    let before = r.case.clone();
+    let refusal = r
+        .try_verdict(
+            &w,
+            "teller",
+            Party::Customer,
+            "satisfied",
+            t("2026-09-30T09:00:00+08:00"),
+        )
+        .expect_err("the teller who replied may not call back");
+    assert_refused(&refusal, RefusalReason::RoleNotAllowed, "第二十二条");
+    assert_eq!(r.case, before);
+    // Dissatisfied: back to the outlet head, and 第十九条's one working day starts anew
+    // (09-30 + 1 working day = 10-08 after the National Day holiday).
+    r.verdict(
         &w,
         "head",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied"}),
-        t("2026-09-30T09:00:00+08:00"),
-    );
-    assert_eq!(
-        refusal.reason,
-        RefusalReason::InvalidFields,
-        "the feedback notes are required"
-    );
-    r.act(
-        &w,
-        "head",
-        "reopen",
-        json!({"customer_feedback": "dissatisfied", "feedback_notes": "要求书面道歉"}),
+        Party::Customer,
+        "dissatisfied",
         t("2026-09-30T09:00:00+08:00"),
     );
     assert_eq!(r.case.state, "with_head");
+    assert_eq!(r.case.clocks["handling"].generation, 2);
+    assert_eq!(r.due_day("handling"), "2026-10-08");
+    r.act(
+        &w,
+        "head",
+        "take_over",
+        json!({}),
+        t("2026-09-30T09:10:00+08:00"),
+    );
     r.act(
         &w,
         "head",
@@ -245,24 +269,95 @@ fn ccb_第二十二条_a_dissatisfied_customer_is_not_archived_but_handled_again
         json!({"handling_result": "书面致歉", "reply_channel": "written"}),
         t("2026-09-30T14:00:00+08:00"),
     );
+    // Resolved again: a second round is owed, and the head who replied may not make it.
+    assert_eq!(r.case.callbacks.len(), 2);
+    let owed = r.refused(
+        &w,
+        "head",
+        "close_after_callback",
+        json!({"analysis": "服务态度培训"}),
+        t("2026-09-30T16:00:00+08:00"),
+    );
+    assert_refused(&owed, RefusalReason::CallbackOwed, "第二十二条");
+    let refusal = r
+        .try_verdict(
+            &w,
+            "head",
+            Party::Customer,
+            "satisfied",
+            t("2026-09-30T16:00:00+08:00"),
+        )
+        .expect_err("the head who replied may not call back");
+    // Not independent of the one who resolved it (CLAUSES A19).
+    assert_refused(&refusal, RefusalReason::NotIndependent, "第二十二条");
+    // The tier-2 branch's service-management department calls back: satisfied.
+    r.verdict(
+        &w,
+        "svc2",
+        Party::Customer,
+        "satisfied",
+        t("2026-09-30T16:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "replied");
     let refusal = r.refused(
         &w,
         "head",
-        "record_feedback_and_close",
-        json!({"customer_feedback": "satisfied"}),
-        t("2026-09-30T16:00:00+08:00"),
+        "close_after_callback",
+        json!({}),
+        t("2026-09-30T16:30:00+08:00"),
     );
     assert_eq!(
         refusal.reason,
         RefusalReason::InvalidFields,
         "the analysis is required to archive"
     );
+    assert_eq!(refusal.fields[0].field, "analysis");
     r.act(
         &w,
         "head",
-        "record_feedback_and_close",
-        json!({"customer_feedback": "satisfied", "analysis": "服务态度培训"}),
-        t("2026-09-30T16:00:00+08:00"),
+        "close_after_callback",
+        json!({"analysis": "服务态度培训"}),
+        t("2026-09-30T16:30:00+08:00"),
+    );
+    assert!(r.case.closed);
+}
+
+#[test]
+fn ccb_第二十二条_a_callback_not_made_within_a_working_day_is_the_outlets_violation_and_only_service_mgmt_waives_it_with_a_reason()
+ {
+    let w = world();
+    let mut r = replied(&w);
+    // Not made by the end of 09-30: a violation against the owning outlet.
+    let breach = r
+        .breach(&w, "callback", t("2026-10-01T00:00:00+08:00"))
+        .expect("the callback clock breaches");
+    let (clause, persons, units) = violation_of(&breach);
+    assert_eq!(clause, "第二十二条");
+    assert!(persons.is_empty(), "{persons:?}");
+    assert_eq!(units, ["BJHD01"]);
+    // The customer refuses to be called back: the outlet head may not waive it; the service
+    // management department may, but not without a reason (CLAUSES §3.2).
+    let refusal = r
+        .try_waive(&w, "head", "客户拒绝回访", t("2026-10-08T09:00:00+08:00"))
+        .expect_err("the outlet head holds no waiving role");
+    assert_eq!(refusal.reason, RefusalReason::RoleNotAllowed, "{refusal:?}");
+    let refusal = r
+        .try_waive(&w, "svc2", " ", t("2026-10-08T09:00:00+08:00"))
+        .expect_err("a waiver needs a reason");
+    assert_refused(&refusal, RefusalReason::ReasonRequired, "CLAUSES §3.2");
+    r.try_waive(
+        &w,
+        "svc2",
+        "客户明确表示不接受回访",
+        t("2026-10-08T09:00:00+08:00"),
+    )
+    .expect("waived");
+    r.act(
+        &w,
+        "head",
+        "close_after_callback",
+        json!({"analysis": "柜员解释不到位"}),
+        t("2026-10-08T09:30:00+08:00"),
     );
     assert!(r.case.closed);
 }

@@ -579,21 +579,34 @@ pub async fn seed(state: &AppState, now: Timestamp) -> Result<Option<DemoSummary
             if steps <= 5 {
                 continue;
             }
-            let closer = if refer {
-                parent_head.clone()
+            // 第二十二条 回访: by someone other than whoever gave the result or handles the case
+            // — the outlet head after a teller's reply, else head office's service department.
+            let (closer, caller) = if refer {
+                (parent_head.clone(), service.clone())
             } else {
-                head.clone()
+                (head.clone(), head.clone())
             };
+            clock.advance(SignedDuration::from_mins(30));
+            let verdict = crate::api::callbacks::VerdictRequest {
+                party: None,
+                verdict: if rng.below(8) == 0 {
+                    "basically_satisfied"
+                } else {
+                    "satisfied"
+                }
+                .into(),
+                channel: Some("phone".into()),
+                note: None,
+            }
+            .into_action()?;
+            crate::api::callbacks::act_as(&demo_state, &caller, &number, &verdict).await?;
             step(
                 closer,
-                "record_feedback_and_close",
-                vec![
-                    ("customer_feedback", json!("satisfied")),
-                    (
-                        "analysis",
-                        json!("服务流程执行不到位，已组织网点学习整改。"),
-                    ),
-                ],
+                "close_after_callback",
+                vec![(
+                    "analysis",
+                    json!("服务流程执行不到位，已组织网点学习整改。"),
+                )],
             )
             .await?;
         }

@@ -599,7 +599,7 @@ impl World {
             deadlines::timer_plan(&BTreeMap::new(), &event.clocks),
         );
 
-        let full = if ccb { 3 } else { 5 };
+        let full = if ccb { 4 } else { 5 };
         // Young cases stop anywhere; old ones are closed, or (4 %) wait for the customer's
         // callback or feedback, replied, with no clock running.
         let young = at + SignedDuration::from_hours(3 * 24) > now;
@@ -807,20 +807,23 @@ fn steps<'a>(ccb: bool, o: &'a Outlet, category: &str, rng: &mut Rng) -> Vec<Ste
                     ("category", json!(category)),
                 ],
             ),
+            // 第二十二条: the outlet head, not the teller who replied, calls the customer back.
             (
                 &o.head,
-                "record_feedback_and_close",
-                vec![
-                    (
-                        "customer_feedback",
-                        json!(if rng.below(8) == 0 {
-                            "basically"
-                        } else {
-                            "satisfied"
-                        }),
-                    ),
-                    ("analysis", json!(rng.pick(ANALYSES))),
-                ],
+                "callback_verdict",
+                vec![(
+                    "verdict",
+                    json!(if rng.below(8) == 0 {
+                        "basically_satisfied"
+                    } else {
+                        "satisfied"
+                    }),
+                )],
+            ),
+            (
+                &o.head,
+                "close_after_callback",
+                vec![("analysis", json!(rng.pick(ANALYSES)))],
             ),
         ]
     } else {

@@ -247,6 +247,27 @@ impl Run {
         Ok(())
     }
 
+    /// Waives the callback (回访) owed, as `who`, with `reason`.
+    pub fn try_waive(
+        &mut self,
+        w: &World,
+        who: &str,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<(), Refusal> {
+        let event = callback::decide_waiver(
+            &self.policy,
+            &self.case,
+            Some(reason),
+            &w.actor(who),
+            &cal(),
+            at,
+        )?;
+        self.case = case::apply("N1", Some(self.case.clone()), &event).unwrap();
+        self.log.push(event);
+        Ok(())
+    }
+
     pub fn verdict(&mut self, w: &World, who: &str, party: Party, verdict: &str, at: Timestamp) {
         self.try_verdict(w, who, party, verdict, at)
             .unwrap_or_else(|r| panic!("callback verdict by {who}: {r:?}"));

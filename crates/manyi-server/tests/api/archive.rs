@@ -14,7 +14,8 @@ fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-/// Registers a ccb-counter complaint at 2026-03-10 10:00 (+08:00) and closes it at once.
+/// Registers a ccb-counter complaint at 2026-03-10 10:00 (+08:00) and closes it at once, after
+/// the callback.
 async fn closed_ccb_case(app: &TestApp) -> String {
     let teller = token(TELLER);
     let case = app.open_ccb_complaint(&teller).await;
@@ -28,12 +29,21 @@ async fn closed_ccb_case(app: &TestApp) -> String {
         json!({ "handling_result": "已增开对公窗口。", "reply_channel": "phone" }),
     )
     .await;
+    // 第二十二条: the outlet head calls the customer back (回访), then archives.
+    let (status, _, called) = app
+        .post_json(
+            &format!("/api/v1/cases/{number}/callback/verdict"),
+            &token(OUTLET_HEAD),
+            &json!({ "verdict": "satisfied", "channel": "phone" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{called:#}");
     let case = app
         .take(
             &number,
             &token(OUTLET_HEAD),
-            "record_feedback_and_close",
-            json!({ "customer_feedback": "satisfied", "analysis": "高峰时段窗口不足。" }),
+            "close_after_callback",
+            json!({ "analysis": "高峰时段窗口不足。" }),
         )
         .await;
     assert_eq!(case["closed"], true);
@@ -65,8 +75,8 @@ async fn a_closed_case_is_archived_after_thirty_days_and_becomes_read_only() {
         .transition(
             &number,
             &token(BRANCH_HEAD),
-            "reopen",
-            json!({ "customer_feedback": "dissatisfied", "feedback_notes": "仍不满意" }),
+            "reply",
+            json!({ "handling_result": "再次致歉", "reply_channel": "phone" }),
         )
         .await;
     let problem = assert_problem(&reply, StatusCode::CONFLICT, "refused");

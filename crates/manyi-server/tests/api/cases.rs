@@ -6,8 +6,8 @@ use hyper::header::LOCATION;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    BRANCH_HEAD, INVESTIGATOR, OUTLET_HEAD, SH_TELLER, TELLER, complaint, replay_stored_log,
-    spawn_app, token, valid_assessment,
+    BRANCH_HEAD, HQ_HEAD, INVESTIGATOR, OUTLET_HEAD, SH_TELLER, TELLER, complaint,
+    replay_stored_log, spawn_app, token, valid_assessment,
 };
 
 /// `^TS\d{6}\d{5}$`, without pulling in a regex engine.
@@ -278,13 +278,23 @@ async fn a_ccb_counter_complaint_handed_up_to_the_tier_2_branch_keeps_its_first_
         .await;
     assert_eq!(case["state"], "replied");
 
-    // 第二十二条: the customer's feedback is recorded and the case archived.
+    // 第二十二条: someone other than the branch head who gave the result — head office's
+    // department head — hears the customer's feedback (回访); then the case is archived.
+    assert_eq!(case["callback"]["status"], "pending");
+    let (status, _, called) = app
+        .post_json(
+            &format!("/api/v1/cases/{number}/callback/verdict"),
+            &token(HQ_HEAD),
+            &json!({ "verdict": "satisfied", "channel": "phone" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{called:#}");
     let case = app
         .take(
             &number,
             &token(BRANCH_HEAD),
-            "record_feedback_and_close",
-            json!({ "customer_feedback": "satisfied", "analysis": "高峰时段窗口不足。" }),
+            "close_after_callback",
+            json!({ "analysis": "高峰时段窗口不足。" }),
         )
         .await;
     assert_eq!(case["state"], "closed");
@@ -293,7 +303,7 @@ async fn a_ccb_counter_complaint_handed_up_to_the_tier_2_branch_keeps_its_first_
     assert_eq!(case["first_contact"]["login"], TELLER);
 
     let events = app.events(&number, &teller).await;
-    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert_eq!(
         actions(&events),
         [
@@ -303,7 +313,9 @@ async fn a_ccb_counter_complaint_handed_up_to_the_tier_2_branch_keeps_its_first_
             "hand_up",
             "accept_escalated",
             "reply",
-            "record_feedback_and_close"
+            "callback_opened",
+            "callback_verdict",
+            "close_after_callback"
         ]
     );
     assert_eq!(
@@ -315,6 +327,8 @@ async fn a_ccb_counter_complaint_handed_up_to_the_tier_2_branch_keeps_its_first_
             "第十九条",
             "第二十三条",
             "第十九条",
+            "第二十二条",
+            "第二十二条",
             "第二十二条"
         ]
     );

@@ -13,11 +13,10 @@
 //!
 //! The customer's verdict is the callback (回访, `POST /cases/{n}/callback/verdict`): each main
 //! path closing is refused while it is owed, a dissatisfied verdict reopens the case and a
-//! satisfied one lets it close — except ccb-counter, whose feedback is still a field of its
-//! closing / reopening transitions (`NEXT(callbacks)` marks it). Only jinbi-property has a
-//! penalty rule a breach triggers; ccb-counter's and regional-complaint's fines are for upheld
-//! complaints, proposed at a substantiated close and decided inside their range with one
-//! appeal; the other packs have no fine schedule.
+//! satisfied one lets it close. Only jinbi-property has a penalty rule a breach triggers;
+//! ccb-counter's and regional-complaint's fines are for upheld complaints, proposed at a
+//! substantiated close and decided inside their range with one appeal; the other packs have no
+//! fine schedule.
 
 use hyper::StatusCode;
 use jiff::Timestamp;
@@ -529,7 +528,7 @@ async fn no_penalties(app: &TestApp, number: &str) {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_branch_closes_after_feedback()
+async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_branch_closes_after_the_callback()
  {
     // The bank of `helpers` is ccb-counter's organisation; the pack is installed already.
     // A second service-management holder, at head office, reviews appeals (第三十三条).
@@ -619,27 +618,48 @@ async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_br
     .await;
     assert_eq!(clock(&replied, "handling")["met"], true, "{replied:#}");
 
-    // NEXT(callbacks): the callback (回访) replaces these two steps — a dissatisfied verdict
-    // reopens the case, a satisfied one lets it close (第二十二条).
+    // 第二十二条: the callback (回访) is owed; archiving before it is refused, naming the clause.
+    // 及时 (CLAUSES A4): due within 1 working day of the reply — Monday 10-12.
+    assert_eq!(replied["callback"]["status"], "pending", "{replied:#}");
+    assert_eq!(due(&replied, "callback").0, "2026-10-12");
     refused(
         &app,
         number,
         BRANCH_HEAD,
-        "record_feedback_and_close",
-        json!({"customer_feedback": "dissatisfied", "analysis": "窗口不足"}),
-        (StatusCode::CONFLICT, "condition_failed", "第二十二条"),
+        "close_after_callback",
+        json!({"analysis": "窗口不足"}),
+        (StatusCode::CONFLICT, "callback_owed", "第二十二条"),
     )
     .await;
-    let reopened = step(
+    // The branch head gave the result: not independent (CLAUSES A19).
+    let reply = callback(
         &app,
         number,
         BRANCH_HEAD,
-        "reopen",
-        json!({"customer_feedback": "dissatisfied", "feedback_notes": "客户要求长期增开窗口"}),
-        "with_head",
+        "verdict",
+        json!({"verdict": "satisfied"}),
     )
     .await;
+    let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "refused");
+    assert_eq!(problem["reason"], "not_independent", "{problem:#}");
+    assert_eq!(problem["clause"], "第二十二条", "{problem:#}");
+    // Head office's service-management department calls back: dissatisfied — the case goes
+    // back to the head with a fresh 第十九条 limit at the tier-2 branch (2 working days).
+    tick_at(&app, "2026-10-10T11:00:00+08:00").await;
+    let (status, _, reopened) = callback(
+        &app,
+        number,
+        "hq_svc",
+        "verdict",
+        json!({"verdict": "不满意", "channel": "phone", "note": "客户要求长期增开窗口"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reopened:#}");
+    assert_eq!(reopened["state"], "with_head", "{reopened:#}");
+    assert_eq!(reopened["callback"]["status"], "done");
     assert_eq!(reopened["assignee"]["login"], BRANCH_HEAD);
+    assert_eq!(clock(&reopened, "handling")["level"], "branch2");
+    assert_eq!(due(&reopened, "handling").0, "2026-10-13");
     step(
         &app,
         number,
@@ -650,12 +670,34 @@ async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_br
         "replied",
     )
     .await;
+    // Resolved again: a second round is owed before archiving; satisfied, the case closes.
+    refused(
+        &app,
+        number,
+        BRANCH_HEAD,
+        "close_after_callback",
+        json!({"analysis": "对公窗口配置不足，已调整排班"}),
+        (StatusCode::CONFLICT, "callback_owed", "第二十二条"),
+    )
+    .await;
+    let (status, _, satisfied) = callback(
+        &app,
+        number,
+        "hq_svc",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{satisfied:#}");
+    assert_eq!(satisfied["state"], "replied");
+    assert_eq!(satisfied["callback"]["status"], "done");
+    assert_eq!(satisfied["callback"]["rounds"].as_array().unwrap().len(), 2);
     let closed = step(
         &app,
         number,
         BRANCH_HEAD,
-        "record_feedback_and_close",
-        json!({"customer_feedback": "satisfied", "analysis": "对公窗口配置不足，已调整排班"}),
+        "close_after_callback",
+        json!({"analysis": "对公窗口配置不足，已调整排班"}),
         "closed",
     )
     .await;

@@ -189,12 +189,19 @@ async fn ccb_33_an_upheld_close_proposes_the_range_and_a_decision_inside_it_stan
         json!({"handling_result": "已道歉", "reply_channel": "phone"}),
     )
     .await;
+    let (status, _, called) = app
+        .post_json(
+            &format!("/api/v1/cases/{n}/callback/verdict"),
+            &token(OUTLET_HEAD),
+            &json!({"verdict": "satisfied"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{called:#}");
     app.take(
         n,
         &token(OUTLET_HEAD),
-        "record_feedback_and_close",
-        json!({"customer_feedback": "satisfied", "analysis": "柜员态度问题",
-               "category": "attitude", "substantiated": "yes"}),
+        "close_after_callback",
+        json!({"analysis": "柜员态度问题", "category": "attitude", "substantiated": "yes"}),
     )
     .await;
     let body = case_violations(&app, n, BRANCH_HEAD).await;
