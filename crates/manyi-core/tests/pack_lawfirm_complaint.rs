@@ -6,6 +6,7 @@ use manyi_core::archive;
 use manyi_core::callback::Party;
 use manyi_core::case::Change;
 use manyi_core::engine::RefusalReason;
+use manyi_core::survey;
 use packs_common::*;
 use serde_json::{Value, json};
 
@@ -442,4 +443,59 @@ fn lawfirm_三_二_三_三_either_party_dissatisfied_reopens_satisfied_files_by_
         n.period(jiff::civil::date(2027, 1, 1))
     );
     assert_eq!(n.format(jiff::civil::date(2026, 9, 30), 7), "LS2026-0007");
+}
+
+#[test]
+fn lawfirm_三_二_the_complainant_gets_a_survey_link_with_the_reply_and_only_the_officer_issues_another()
+ {
+    let w = world();
+    let mut r = with_partner(&w);
+    r.act(
+        &w,
+        "partner",
+        "decide",
+        json!({"signed_decision": "x", "investigation": "x"}),
+        t("2026-09-29T14:00:00+08:00"),
+    );
+    let kind = r.policy.kind("complaint").unwrap();
+    assert!(
+        !survey::issues_on(kind, r.log.last().unwrap()),
+        "no survey before the reply"
+    );
+    r.act(
+        &w,
+        "officer",
+        "reply",
+        json!({"implementation": "x", "reply_channel": "written",
+        "reply_content": "书面答复"}),
+        t("2026-09-29T15:00:00+08:00"),
+    );
+    // 三(二): the reply issues the complainant's survey link (the callback is owed as well).
+    let reply = r
+        .log
+        .iter()
+        .rev()
+        .find(|e| e.action == "reply")
+        .expect("the reply");
+    let kind = r.policy.kind("complaint").unwrap();
+    assert!(survey::issues_on(kind, reply));
+    assert_eq!(r.case.callbacks.len(), 1);
+    let rule = survey::check_issue(&r.policy, &r.case, &w.actor("officer")).expect("officer");
+    assert_eq!(rule.clause, "三(二)");
+    // Another link only by the officer (e.g. the first expired): not the partner nor the
+    // admin staff.
+    for who in ["partner", "admin"] {
+        let refusal = survey::check_issue(&r.policy, &r.case, &w.actor(who))
+            .expect_err("only the officer issues");
+        assert_refused(&refusal, RefusalReason::RoleNotAllowed, "三(二)");
+    }
+    let errors = survey::validate_answers(rule, &obj(json!({"informed": "maybe"})))
+        .expect_err("overall missing, unknown choice");
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert!(
+        fields.contains(&"overall") && fields.contains(&"informed"),
+        "{fields:?}"
+    );
+    survey::validate_answers(rule, &obj(json!({"overall": 5, "informed": "yes"})))
+        .expect("valid answers");
 }

@@ -5,6 +5,7 @@ mod packs_common;
 use manyi_core::callback::Party;
 
 use manyi_core::engine::RefusalReason;
+use manyi_core::survey;
 use packs_common::*;
 use serde_json::{Value, json};
 
@@ -22,7 +23,8 @@ fn world() -> World {
     w.person(10, "mm", 1, &["marketing_mgmt"])
         .person(11, "support", 3, &["support"])
         .person(12, "am", 4, &["account_manager"])
-        .person(13, "mkt", 4, &["marketing"]);
+        .person(13, "mkt", 4, &["marketing"])
+        .person(14, "hr", 1, &["hr"]);
     w
 }
 
@@ -290,4 +292,141 @@ fn sht_5_3_2_an_issue_from_a_satisfaction_report_is_passed_to_the_back_end_and_t
         t("2026-10-20T09:00:00+08:00"),
     );
     assert!(r.case.closed);
+}
+
+fn survey_round() -> Value {
+    json!({
+        "customer": "浦江银行",
+        "contact_phone": "13800138000",
+        "survey_round": "2026年第四季度",
+    })
+}
+
+#[test]
+fn sht_5_1_3_5_4_2_a_routine_survey_of_a_key_account_is_sent_answered_and_evaluated() {
+    let w = world();
+    // 5.1.3: a round is organised by marketing management, not by support.
+    let refusal = try_open(
+        &load(P),
+        &w,
+        "quality_survey",
+        "sms",
+        "support",
+        survey_round(),
+        t("2026-10-12T10:00:00+08:00"),
+    )
+    .expect_err("support does not organise surveys");
+    assert_refused(&refusal, RefusalReason::RoleNotAllowed, "5.1.3");
+    let mut r = Run::open(
+        load(P),
+        &w,
+        "quality_survey",
+        "sms",
+        "mm",
+        survey_round(),
+        t("2026-10-12T10:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "planned");
+    // 5.4.2: sending it issues the tokenised link (the shell makes the token).
+    r.act(
+        &w,
+        "mm",
+        "send_survey",
+        json!({}),
+        t("2026-10-12T10:05:00+08:00"),
+    );
+    let kind = r.policy.kind("quality_survey").unwrap();
+    assert!(survey::issues_on(kind, r.log.last().unwrap()));
+    let rule = survey::check_issue(&r.policy, &r.case, &w.actor("mm")).expect("mm issues");
+    assert_eq!(rule.clause, "5.4.2");
+    assert_eq!(
+        survey::expires_at(rule, t("2026-10-12T10:05:00+08:00")),
+        t("2026-10-26T10:05:00+08:00"),
+        "valid 14 days"
+    );
+    let refusal =
+        survey::check_issue(&r.policy, &r.case, &w.actor("hr")).expect_err("HR may not issue");
+    assert_refused(&refusal, RefusalReason::RoleNotAllowed, "5.4.2");
+    // The customer's answers: the overall rating is required and 1–5; needs, views and
+    // suggestions are free text (5.4.2).
+    let errors = survey::validate_answers(rule, &obj(json!({"overall": 6, "needs": "x"})))
+        .expect_err("a rating of 6");
+    assert_eq!(errors[0].field, "overall");
+    let kept = survey::validate_answers(
+        rule,
+        &obj(json!({"overall": 4, "account_manager_service": 5,
+                    "needs": "希望专线扩容", "opinions": "装机偏慢", "suggestions": "缩短装机周期"})),
+    )
+    .expect("valid answers");
+    assert_eq!(kept["needs"], "希望专线扩容");
+    // 5.1.3 评估分析: only marketing management evaluates, and not without the evaluation.
+    let refusal = r.refused(
+        &w,
+        "am",
+        "evaluate",
+        json!({"evaluation": "x"}),
+        t("2026-10-27T09:00:00+08:00"),
+    );
+    assert_eq!(
+        refusal.reason,
+        RefusalReason::OutsideJurisdiction,
+        "{refusal:?}"
+    );
+    let refusal = r.refused(
+        &w,
+        "mm",
+        "evaluate",
+        json!({}),
+        t("2026-10-27T09:00:00+08:00"),
+    );
+    assert_eq!(refusal.fields[0].field, "evaluation");
+    r.act(
+        &w,
+        "mm",
+        "evaluate",
+        json!({"evaluation": "满意度良好；装机周期问题转综合支撑部跟踪（5.3.2）"}),
+        t("2026-10-27T09:00:00+08:00"),
+    );
+    assert!(r.case.closed);
+}
+
+#[test]
+fn sht_5_4_2_an_account_manager_surveys_their_own_account_and_marketing_management_evaluates() {
+    let w = world();
+    let mut r = Run::open(
+        load(P),
+        &w,
+        "quality_survey",
+        "visit",
+        "am",
+        survey_round(),
+        t("2026-10-12T10:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "am",
+        "send_survey",
+        json!({}),
+        t("2026-10-12T10:05:00+08:00"),
+    );
+    let kind = r.policy.kind("quality_survey").unwrap();
+    assert!(survey::issues_on(kind, r.log.last().unwrap()));
+    // Another link for the account (e.g. a second contact) may be issued by hand.
+    survey::check_issue(&r.policy, &r.case, &w.actor("am")).expect("the account manager issues");
+    let refusal = r.refused(
+        &w,
+        "am",
+        "evaluate",
+        json!({"evaluation": "x"}),
+        t("2026-10-27T09:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::RoleNotAllowed, "5.1.3");
+    r.act(
+        &w,
+        "mm",
+        "evaluate",
+        json!({"evaluation": "客户希望专线扩容"}),
+        t("2026-10-27T09:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "evaluated");
 }

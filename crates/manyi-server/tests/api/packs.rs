@@ -1708,6 +1708,20 @@ async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_l
     .await;
     assert_eq!(clock(&replied, "reply")["met"], true);
     assert_eq!(replied["callback"]["status"], "pending", "{replied:#}");
+    // 三(二): the reply also issues the complainant's satisfaction survey link, answered once
+    // without logging in.
+    let link = replied["survey_issued"]["path"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the reply issues a survey: {replied:#}"))
+        .replace("/public/survey/", "/api/v1/public/surveys/");
+    let (status, _, answered) = app
+        .post_json(
+            &link,
+            &token("ls_officer"),
+            &json!({"answers": {"overall": 4, "informed": "yes"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answered:#}");
 
     // 三(二): both parties' satisfaction is asked before filing (三(一)); the officer who
     // replied does not ask it, the admin staff does.
