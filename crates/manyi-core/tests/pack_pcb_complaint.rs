@@ -121,9 +121,10 @@ fn pcb_二_a31_truncated_values_are_placeholders_warned_at_their_place() {
     assert_eq!(
         names,
         [
+            "（五）其余分类",
+            "（六）分类（原文缺失）",
             "处理期限",
             "逾期预警点",
-            "（五）其余分类",
             "核决权限（生产管理组可核决的金额，分）"
         ]
     );
@@ -463,4 +464,70 @@ fn pcb_七_4_2_七_3_5_clauses_4_4_traceability_the_callback_and_verified_improv
         t("2026-10-09T10:00:00+08:00"),
     );
     assert!(r.case.closed);
+}
+
+#[test]
+fn pcb_五_六_a31_the_cause_list_keeps_item_1_and_leaves_the_lost_items_to_the_organisation() {
+    let src = source(P);
+    let p = load(P);
+    let list = p
+        .codelists
+        .iter()
+        .find(|l| l.id == "pcb_cause")
+        .expect("（五）'s list");
+    assert_eq!(list.clause.as_deref(), Some("（五）"));
+    let codes: Vec<&str> = list.codes.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, ["non_quality", "quality", "other", "item_6"]);
+    assert_eq!(list.codes[0].label, "非质量异常（人为因素）");
+    // The lost items are placeholders, warned at their place: the pack cannot be activated
+    // until the organisation writes its own list (CLAUSES.md A31).
+    let outcome = policy::load("pcb-complaint.toml", &src);
+    let warnings: Vec<String> = outcome.diagnostics.iter().map(|d| d.to_string()).collect();
+    for name in ["（五）其余分类", "（六）分类（原文缺失）"] {
+        let line = src
+            .lines()
+            .position(|l| l.contains(&format!("<<待填: {name}")))
+            .unwrap()
+            + 1;
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with(&format!("pcb-complaint.toml:{line}:"))
+                    && w.contains(&format!("placeholder `{name}`"))),
+            "{name}: {warnings:#?}"
+        );
+    }
+    // QA's cause class must be a code of the list.
+    let w = world();
+    let mut r = open(&w);
+    r.act(
+        &w,
+        "sales",
+        "send_to_gm_office",
+        json!({"return_undetermined": "yes", "sample": "att-1", "sales_opinion": "孔铜不足"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    r.act(
+        &w,
+        "pc",
+        "register",
+        json!({}),
+        t("2026-09-29T11:30:00+08:00"),
+    );
+    let refusal = r.refused(
+        &w,
+        "qa",
+        "report_investigation",
+        json!({
+            "cause_type": "human", "qa_verification": "x",
+            "root_cause": "x", "proposed_responsible": "pc2",
+        }),
+        t("2026-09-29T15:00:00+08:00"),
+    );
+    assert_eq!(refusal.fields[0].field, "cause_type");
+    assert_eq!(refusal.fields[0].code, "code.unknown");
+    assert!(
+        refusal.fields[0].message.contains("pcb_cause"),
+        "{refusal:?}"
+    );
 }

@@ -420,3 +420,44 @@ fn pharma_4_1_2_a_large_region_manager_gives_the_opinion_on_complaints_made_to_t
     assert_eq!(r.case.state, "opinion_given");
     assert_eq!(r.case.fields["public_notice"], json!("大区通报"));
 }
+
+#[test]
+fn pharma_2_1_the_object_is_a_code_of_the_versioned_list_service_or_product() {
+    let w = world();
+    let p = load(P);
+    let list = p
+        .codelists
+        .iter()
+        .find(|l| l.id == "pharma_complaint_object")
+        .expect("2.1's list");
+    assert_eq!(list.clause.as_deref(), Some("2.1"));
+    let codes: Vec<(&str, &str)> = list
+        .codes
+        .iter()
+        .map(|c| (c.code.as_str(), c.label.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [("service", "服务质量投诉"), ("product", "产品质量投诉")]
+    );
+    let refusal = try_open(
+        &p,
+        &w,
+        "complaint",
+        "sales_dept",
+        "sales",
+        complaint("delivery"),
+        t("2026-09-29T10:00:00+08:00"),
+    )
+    .expect_err("not an object of 2.1");
+    assert_eq!(refusal.fields[0].field, "object");
+    assert_eq!(refusal.fields[0].code, "code.unknown");
+    let message = &refusal.fields[0].message;
+    assert!(
+        message.contains("pharma_complaint_object") && message.contains("2026-pack1"),
+        "{message}"
+    );
+    // Registered with a code of the list, it classifies the case.
+    let r = open(&w, "sales", "product", "2026-09-29T10:00:00+08:00");
+    assert_eq!(r.case.fields["object"], "product");
+}

@@ -293,3 +293,127 @@ fn regional_第七条_30_to_100_yuan_per_substantiated_complaint_decided_by_the_
         && r.requires_substantiation
         && r.decided_by == ["general_manager"]));
 }
+
+/// A complaint of the given 投诉级别, sent on to the engineering department.
+fn sent_with_severity(w: &World, severity: &str) -> Run {
+    let mut f = fields();
+    f["severity"] = json!(severity);
+    let mut r = Run::open(
+        load(P),
+        w,
+        "complaint",
+        "phone",
+        "hr",
+        f,
+        t("2026-09-29T10:00:00+08:00"),
+    );
+    r.act(
+        w,
+        "hr",
+        "send_to_department_unit",
+        json!({"complained_unit": "ENG"}),
+        t("2026-09-29T10:30:00+08:00"),
+    );
+    r
+}
+
+#[test]
+fn regional_六_五_the_complaint_level_is_a_code_of_the_severity_list() {
+    let w = world();
+    let mut f = fields();
+    f["severity"] = json!("urgent");
+    let refusal = try_open(
+        &load(P),
+        &w,
+        "complaint",
+        "phone",
+        "hr",
+        f,
+        t("2026-09-29T10:00:00+08:00"),
+    )
+    .expect_err("not a level of the list");
+    assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+    assert_eq!(refusal.fields[0].field, "severity");
+    assert_eq!(refusal.fields[0].code, "code.unknown");
+    assert!(
+        refusal.fields[0].message.contains("complaint_severity"),
+        "{:?}",
+        refusal.fields[0]
+    );
+    let p = load(P);
+    let codes: Vec<&str> = p
+        .codelists
+        .iter()
+        .find(|l| l.id == "complaint_severity")
+        .expect("the list")
+        .codes
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["normal", "serious", "major", "media"],
+        "CLAUSES A24/A36"
+    );
+}
+
+#[test]
+fn regional_六_五_a_media_exposed_complaint_is_investigated_and_answered_by_the_general_manager_personally()
+ {
+    let w = world();
+    let mut r = sent_with_severity(&w, "media");
+    let refusal = r.refused(
+        &w,
+        "sup",
+        "start_investigation",
+        json!({"responsible_person": "维修工王某"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "第五条");
+    assert!(
+        refusal.message_zh.contains("六(五)"),
+        "{}",
+        refusal.message_zh
+    );
+    r.act(
+        &w,
+        "gm",
+        "gm_start_investigation",
+        json!({"responsible_person": "维修工王某"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "investigating");
+    assert_eq!(r.case.assignee.as_ref().unwrap().login, "gm");
+    assert_eq!(r.case.clocks["investigation"].status, ClockStatus::Stopped);
+    // 四(二)3: the general manager who investigates replies personally.
+    r.act(
+        &w,
+        "gm",
+        "reply",
+        json!({"resolution_plan": "公开致歉并免费返修", "reply_content": "已致歉"}),
+        t("2026-09-29T16:00:00+08:00"),
+    );
+    assert_eq!(r.case.state, "replied");
+}
+
+#[test]
+fn regional_六_五_a_normal_complaint_stays_with_the_department_supervisor() {
+    let w = world();
+    let mut r = sent_with_severity(&w, "normal");
+    let refusal = r.refused(
+        &w,
+        "gm",
+        "gm_start_investigation",
+        json!({"responsible_person": "维修工王某"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    assert_refused(&refusal, RefusalReason::ConditionFailed, "六(五)");
+    r.act(
+        &w,
+        "sup",
+        "start_investigation",
+        json!({"responsible_person": "维修工王某"}),
+        t("2026-09-29T11:00:00+08:00"),
+    );
+    assert_eq!(r.case.assignee.as_ref().unwrap().login, "sup");
+}

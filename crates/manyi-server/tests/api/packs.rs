@@ -1134,6 +1134,10 @@ async fn pcb_complaint_main_path_filled_placeholders_activate_and_a_late_case_go
         .replace("\"<<待填: 逾期预警点 | 80%>>\"", "\"75%\"")
         .replace("\"<<待填: （五）其余分类 | 其他>>\"", "\"其他\"")
         .replace(
+            "\"<<待填: （六）分类（原文缺失） | （六）>>\"",
+            "\"来料异常\"",
+        )
+        .replace(
             "<<待填: 核决权限（生产管理组可核决的金额，分） | 1000000>>",
             "500000",
         );

@@ -372,7 +372,7 @@ async fn a_pack_with_unfilled_placeholders_is_stored_but_refuses_to_activate() {
         .await;
     let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
     let detail = problem["detail"].as_str().expect("detail");
-    assert!(detail.contains("4 unfilled placeholder(s)"), "{detail}");
+    assert!(detail.contains("5 unfilled placeholder(s)"), "{detail}");
     assert!(detail.contains("`处理期限`"), "{detail}");
     let line = line_of(&source, "limit = \"<<待填: 处理期限");
     let places: Vec<&str> = problem["errors"]
@@ -381,7 +381,7 @@ async fn a_pack_with_unfilled_placeholders_is_stored_but_refuses_to_activate() {
         .iter()
         .map(|e| e["field"].as_str().expect("field"))
         .collect();
-    assert_eq!(places.len(), 4, "{problem:#}");
+    assert_eq!(places.len(), 5, "{problem:#}");
     assert!(
         places.contains(&format!("{line}:10").as_str()),
         "{places:?}"
@@ -397,6 +397,10 @@ async fn a_pack_with_unfilled_placeholders_is_stored_but_refuses_to_activate() {
         .replace("\"<<待填: 处理期限 | 2 workdays>>\"", "\"3 workdays\"")
         .replace("\"<<待填: 逾期预警点 | 80%>>\"", "\"75%\"")
         .replace("\"<<待填: （五）其余分类 | 其他>>\"", "\"其他\"")
+        .replace(
+            "\"<<待填: （六）分类（原文缺失） | （六）>>\"",
+            "\"来料异常\"",
+        )
         .replace(
             "<<待填: 核决权限（生产管理组可核决的金额，分） | 1000000>>",
             "500000",
