@@ -6,6 +6,7 @@ use manyi_core::archive;
 use manyi_core::callback::Party;
 
 use manyi_core::engine::RefusalReason;
+use manyi_core::rewards;
 use packs_common::*;
 use serde_json::{Value, json};
 
@@ -285,4 +286,60 @@ fn csg_2_1_8_a_dissatisfied_customer_reopens_with_a_new_reply_clock_and_overdue_
         r.case.owner_unit.code, "GZ",
         "overdue: up from the window to the subsidiary"
     );
+}
+
+#[test]
+fn csg_2_1_10_a_subsidiary_nominates_a_window_and_market_trading_decides_the_ranking_with_a_reason()
+{
+    let w = world();
+    let p = load(P);
+    let rule = p
+        .rewards
+        .iter()
+        .find(|r| r.id == "model_window")
+        .expect("2.1.10's reward");
+    assert_eq!(rule.clause, "2.1.10");
+    assert_eq!(rule.recipient, rewards::Recipient::Unit);
+    assert_eq!(
+        rule.amount_text(),
+        "—",
+        "an honour: the clause names no prize"
+    );
+    // The subsidiary's service department nominates a window, for a year, with the basis.
+    rewards::check_proposal(rule, &w.actor("sub"), "2026", "全年投诉零逾期", None)
+        .expect("nominated");
+    // 2.2.5: Supervision takes part in the ranking too.
+    rewards::check_proposal(rule, &w.actor("sup"), "2026", "行风评议第一", None)
+        .expect("nominated by Supervision");
+    // A window's own staff may not nominate it; a window is a unit, not a person.
+    let refusal = rewards::check_proposal(rule, &w.actor("win"), "2026", "x", None)
+        .expect_err("window staff do not nominate");
+    assert_refused(&refusal, RefusalReason::RoleNotAllowed, "2.1.10");
+    let refusal = rewards::check_proposal(rule, &w.actor("sub"), "2026", "x", Some(13))
+        .expect_err("a collective award");
+    assert_eq!(refusal.fields[0].field, "person");
+    let refusal =
+        rewards::check_proposal(rule, &w.actor("sub"), "2026年", "x", None).expect_err("a year");
+    assert_eq!(refusal.fields[0].code, "period.year");
+    // Market Trading organises the ranking: it decides, with a reason; nobody else does.
+    let refusal =
+        rewards::check_decision(rule, "proposed", None, 12, &w.actor("sub"), true, None, "x")
+            .expect_err("the nominator's role does not decide");
+    assert_refused(&refusal, RefusalReason::RoleNotAllowed, "2.1.10");
+    let refusal =
+        rewards::check_decision(rule, "proposed", None, 12, &w.actor("mt"), true, None, " ")
+            .expect_err("a reason");
+    assert_eq!(refusal.reason, RefusalReason::ReasonRequired);
+    let amount = rewards::check_decision(
+        rule,
+        "proposed",
+        None,
+        12,
+        &w.actor("mt"),
+        true,
+        None,
+        "考核得分第一",
+    )
+    .expect("granted");
+    assert_eq!(amount, None, "an honour records no amount");
 }
