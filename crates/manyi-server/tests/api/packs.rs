@@ -1970,6 +1970,101 @@ async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_en
     no_penalties(&app, number).await;
 }
 
+/// 5.1.3 / 5.4.2: a routine survey round of a key account, not tied to a complaint — the account
+/// manager sends the tokenised link, the customer answers it once, marketing management
+/// evaluates.
+#[tokio::test]
+async fn sht_bigcustomer_routine_survey_round_the_customer_answers_the_link_and_marketing_management_evaluates()
+ {
+    let source = shipped_policy("sht-bigcustomer.toml");
+    let app = pack_app(
+        Some(&source),
+        &[
+            ("DK", "大客户部", "department", None),
+            ("DK-PD", "浦东区局大客户中心", "district", Some("DK")),
+        ],
+        &[
+            ("dk_mm", "营销管理部沈", "DK", &["marketing_mgmt"]),
+            ("dk_am", "客户经理韩", "DK-PD", &["account_manager"]),
+            ("dk_hr", "人力资源处葛", "DK", &["hr"]),
+        ],
+    )
+    .await;
+    let (status, _, refused_body) = app
+        .create_case(
+            &token("dk_hr"),
+            &json!({
+                "policy": "sht-bigcustomer", "kind": "quality_survey", "channel": "sms",
+                "fields": {"customer": "某证券公司", "contact_phone": "13800138000",
+                           "survey_round": "2026年第四季度"},
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused_body:#}");
+    register(
+        &app,
+        "dk_am",
+        json!({
+            "policy": "sht-bigcustomer", "kind": "quality_survey", "channel": "sms",
+            "fields": {"customer": "某证券公司", "contact_phone": "13800138000",
+                       "survey_round": "2026年第四季度", "account_manager": "dk_am"},
+        }),
+        "DC20260001",
+    )
+    .await;
+    let number = "DC20260001";
+    let sent = step(&app, number, "dk_am", "send_survey", json!({}), "sent").await;
+    let path = sent["survey_issued"]["path"]
+        .as_str()
+        .unwrap_or_else(|| panic!("sending issues the link: {sent:#}"))
+        .replace("/public/survey/", "/api/v1/public/surveys/");
+    let (status, _, questions) = app.get(&path, &token("dk_am")).await;
+    assert_eq!(status, StatusCode::OK, "{questions:#}");
+    let ids: Vec<&str> = questions["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .map(|q| q["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "overall",
+            "account_manager_service",
+            "installation_repair",
+            "needs",
+            "opinions",
+            "suggestions"
+        ]
+    );
+    let answers =
+        json!({"answers": {"overall": 4, "needs": "专线扩容", "suggestions": "缩短装机周期"}});
+    let (status, _, body) = app.post_json(&path, &token("dk_am"), &answers).await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    let again = app.post_json(&path, &token("dk_am"), &answers).await;
+    assert_problem(&again, StatusCode::CONFLICT, "conflict");
+    // 5.1.3 评估分析: marketing management, with the evaluation.
+    refused(
+        &app,
+        number,
+        "dk_am",
+        "evaluate",
+        json!({"evaluation": "x"}),
+        (StatusCode::FORBIDDEN, "role_not_allowed", "5.1.3"),
+    )
+    .await;
+    let evaluated = step(
+        &app,
+        number,
+        "dk_mm",
+        "evaluate",
+        json!({"evaluation": "总体满意；装机周期问题转综合支撑部跟踪"}),
+        "evaluated",
+    )
+    .await;
+    assert_eq!(evaluated["closed"], true);
+}
+
 // ---------------------------------------------------------------------------------------------
 // csg-custservice — 中国南方电网有限责任公司客户服务管理办法
 // ---------------------------------------------------------------------------------------------
