@@ -2198,3 +2198,106 @@ async fn quick_find_searches_the_jurisdiction_on_the_server_and_nothing_outside_
         assert!(!page.body.contains(&number), "outside the jurisdiction");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Survey results, the rewards ledger, business hours (issue 6, the pieces added last)
+// ---------------------------------------------------------------------------------------------
+
+/// Issues a survey for `number` and answers it as the customer would, through the public page.
+async fn answer_survey(app: &TestApp, number: &str, token: &str, answers: &[(&str, &str)]) {
+    let case = app
+        .store
+        .case_by_number(number)
+        .await
+        .expect("store")
+        .expect("case");
+    let now = manyi_core::clock::Clock::now(&app.clock);
+    app.store
+        .insert_survey(manyi_store::NewSurvey {
+            token_hash: manyi_server::auth::token_hash(token),
+            case_id: case.id,
+            kind: "complaint".into(),
+            unit_id: case.owner_unit_id,
+            handler_id: case.assignee_id,
+            category: None,
+            issued_by: None,
+            issued_at: now,
+            expires_at: now + SignedDuration::from_hours(24),
+        })
+        .await
+        .expect("issue");
+    let customer = Browser::new(app);
+    let path = format!("/public/survey/{token}");
+    assert_eq!(customer.get(&path).await.status, StatusCode::OK);
+    let done = customer.post(&path, answers).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+}
+
+#[tokio::test]
+async fn the_survey_results_page_shows_each_question_per_unit_within_the_readers_subtree() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let first = teller.register(&[]).await;
+    let second = teller.register(&[("f.contact_phone", "13900139000")]).await;
+    answer_survey(
+        &app,
+        &first,
+        &"a1".repeat(32),
+        &[("q.overall", "5"), ("q.timeliness", "timely")],
+    )
+    .await;
+    answer_survey(
+        &app,
+        &second,
+        &"b2".repeat(32),
+        &[("q.overall", "2"), ("q.timeliness", "slow")],
+    )
+    .await;
+
+    let head = Browser::new(&app);
+    head.log_in("branch_head").await;
+    let page = head.get("/surveys/results?by=unit").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("满意度调查结果");
+    page.assert_contains("href=\"/surveys/results\" aria-current=\"page\"");
+    page.assert_contains("北京海淀支行及下级机构");
+    let groups = &page.body[page.body.find("id=\"sr-groups\"").expect("overview")..];
+    assert!(groups.contains("中关村营业网点"), "{groups}");
+    // Two answers, 5 and 2: mean 3.50, one of two satisfied.
+    assert!(groups.contains(">3.50<"), "{groups}");
+    assert!(groups.contains(">50%<"), "{groups}");
+    // The choice question, option by option: one 及时, no 基本及时, one 不及时.
+    let timeliness = &page.body[page.body.find("id=\"q-timeliness\"").expect("question")..];
+    assert!(timeliness.contains("<th scope=\"col\" class=\"n\">及时</th>"), "{timeliness}");
+    let row = &timeliness[timeliness.find("中关村营业网点").expect("unit row")..];
+    let row: String = row[..row.find("</tr>").expect("row end")]
+        .split_whitespace()
+        .collect();
+    assert!(
+        row.contains("<tdclass=\"n\">2</td><tdclass=\"n\">1</td><tdclass=\"n\">0</td><tdclass=\"n\">1</td>"),
+        "answered 2, then 1 / 0 / 1: {row}"
+    );
+    page.assert_contains("id=\"q-overall\"");
+    page.assert_contains("文字意见可能含个人信息");
+
+    // Outside the period, nothing; a bad date is said beside its field, what was typed kept.
+    let later = head.get("/surveys/results?from=2026-04-01").await;
+    later.assert_contains("该期间没有已提交的调查");
+    let bad = head.get("/surveys/results?from=2026-02-30&by=person").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        field_error(&bad.body, "sr-from").contains("“2026-02-30”不是有效日期"),
+        "{}",
+        bad.body
+    );
+    bad.assert_contains("value=\"2026-02-30\"");
+
+    // Shanghai's teller sees none of Beijing's answers.
+    let other = Browser::new(&app);
+    other.log_in("sh_teller").await;
+    let theirs = other.get("/surveys/results").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.body.contains("中关村营业网点"), "{}", theirs.body);
+    theirs.assert_contains("该期间没有已提交的调查");
+}

@@ -20,7 +20,8 @@
 //! - `forms`: policy fields → form inputs, and form posts → field values for the engine.
 //! - `workspace` (`/`), `register` (`/cases/new`), `case_page` (`/cases/{number}`), `notes`
 //!   (its notes and attachments),
-//!   `dashboard`, `public` (customers, no login), `admin`.
+//!   `dashboard`, `survey_results` (`/surveys/results`), `rewards` (`/rewards`), `public`
+//!   (customers, no login), `admin`.
 //! - `assets`: CSS, a little JavaScript and htmx, served from the binary.
 //!
 //! ## Security
@@ -43,6 +44,7 @@ mod public;
 mod register;
 mod session;
 mod survey;
+mod survey_results;
 mod templates;
 mod view;
 mod violations_view;
@@ -86,6 +88,7 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         )
         .route("/cases/{number}/attachments/{id}", get(notes::get))
         .route("/dashboard", get(dashboard::page))
+        .route("/surveys/results", get(survey_results::page))
         .route(
             "/public/complaint",
             get(public::complaint_form)
