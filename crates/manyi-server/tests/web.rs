@@ -2301,3 +2301,138 @@ async fn the_survey_results_page_shows_each_question_per_unit_within_the_readers
     assert!(!theirs.body.contains("中关村营业网点"), "{}", theirs.body);
     theirs.assert_contains("该期间没有已提交的调查");
 }
+
+#[tokio::test]
+async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_beside_the_fields() {
+    let app = spawn_app(false).await;
+    let head = Browser::new(&app);
+    head.log_in("outlet_head").await;
+    let page = head.get("/rewards").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("奖励台账");
+    let body = unescape(&page.body);
+    assert!(body.contains("value=\"ccb-counter/advanced_worker\""), "{body}");
+    assert!(body.contains("href=\"/dashboard#ledger\""), "{body}");
+
+    // Without a basis, and with both a person and a unit: each said beside its field.
+    let empty = head
+        .post(
+            "/rewards",
+            &[
+                ("rule", "ccb-counter/advanced_worker"),
+                ("period", "2026"),
+                ("person", "teller"),
+                ("basis", ""),
+            ],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", empty.body);
+    assert!(!field_error(&empty.body, "rw-basis").is_empty(), "{}", empty.body);
+    let both = head
+        .post(
+            "/rewards",
+            &[
+                ("rule", "ccb-counter/advanced_worker"),
+                ("period", "26"),
+                ("person", "teller"),
+                ("unit", "BJHD01"),
+                ("basis", "全年零投诉"),
+            ],
+        )
+        .await;
+    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", both.body);
+    assert!(
+        field_error(&both.body, "rw-person").contains("个人或集体中的一个"),
+        "{}",
+        both.body
+    );
+    both.assert_contains("全年零投诉</textarea>");
+
+    let done = head
+        .post(
+            "/rewards",
+            &[
+                ("rule", "ccb-counter/advanced_worker"),
+                ("period", "2026"),
+                ("person", "teller"),
+                ("basis", "全年零投诉，客户表扬 12 次"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let listed = head.get(done.location()).await;
+    listed.assert_contains("提名已记录");
+    listed.assert_contains("柜员小王");
+    listed.assert_contains("已提名");
+    let id = {
+        let at = listed.body.find("id=\"reward-").expect("a reward row") + 11;
+        listed.body[at..at + listed.body[at..].find('"').expect("id end")].to_owned()
+    };
+
+    // The outlet head may not decide it; the decider's amount must be inside 0–5000 yuan.
+    let own = head
+        .post(
+            &format!("/rewards/{id}/decide"),
+            &[("decision", "grant"), ("amount", "500"), ("reason", "同意")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.body);
+    own.assert_contains("只有service_mgmt可以决定先进工作者");
+    own.assert_contains("同意");
+    let decider = Browser::new(&app);
+    decider.log_in("branch_head").await;
+    let too_much = decider
+        .post(
+            &format!("/rewards/{id}/decide"),
+            &[("decision", "grant"), ("amount", "6000"), ("reason", "同意")],
+        )
+        .await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        field_error(&too_much.body, &format!("rw{id}-amount")).contains("超出规定范围"),
+        "{}",
+        too_much.body
+    );
+    let granted = decider
+        .post(
+            &format!("/rewards/{id}/decide"),
+            &[("decision", "grant"), ("amount", "800"), ("reason", "事迹属实")],
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+    let after = decider.get("/rewards?period=2026&status=granted").await;
+    after.assert_contains("已授予");
+    after.assert_contains("800.00");
+    after.assert_contains("事迹属实");
+    assert!(
+        unescape(&after.body).contains("/api/v1/rewards.csv?period=2026&status=granted"),
+        "the CSV link keeps the filters"
+    );
+    let csv = decider
+        .get("/api/v1/rewards.csv?period=2026&status=granted")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("advanced_worker"), "{}", csv.body);
+
+    // A teller may not nominate: said above the form, with the clause.
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let refused = teller
+        .post(
+            "/rewards",
+            &[
+                ("rule", "ccb-counter/advanced_team"),
+                ("period", "2026"),
+                ("unit", "BJHD01"),
+                ("basis", "团队协作"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains("第三十二条");
+    // Shanghai sees none of Beijing's rewards.
+    let sh = Browser::new(&app);
+    sh.log_in("sh_teller").await;
+    let theirs = sh.get("/rewards").await;
+    assert!(!theirs.body.contains("柜员小王"), "{}", theirs.body);
+}

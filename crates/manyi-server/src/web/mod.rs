@@ -42,6 +42,7 @@ pub mod i18n;
 mod notes;
 mod public;
 mod register;
+mod rewards;
 mod session;
 mod survey;
 mod survey_results;
@@ -89,6 +90,8 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         .route("/cases/{number}/attachments/{id}", get(notes::get))
         .route("/dashboard", get(dashboard::page))
         .route("/surveys/results", get(survey_results::page))
+        .route("/rewards", get(rewards::page).post(rewards::propose))
+        .route("/rewards/{id}/decide", post(rewards::decide))
         .route(
             "/public/complaint",
             get(public::complaint_form)

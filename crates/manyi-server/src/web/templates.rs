@@ -105,6 +105,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "survey_results.html",
         include_str!("../../templates/survey_results.html"),
     ),
+    ("rewards.html", include_str!("../../templates/rewards.html")),
 ];
 
 fn env() -> &'static Environment<'static> {
