@@ -2436,3 +2436,70 @@ async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_besi
     let theirs = sh.get("/rewards").await;
     assert!(!theirs.body.contains("柜员小王"), "{}", theirs.body);
 }
+
+#[tokio::test]
+async fn an_administrator_sets_a_units_business_hours_with_errors_beside_each_day() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let page = admin.get("/admin/calendar?unit=BJHD01&year=2026").await;
+    page.assert_contains("id=\"cal-hours_monday\"");
+    page.assert_contains("id=\"cal-weekend_as\"");
+    let lunch = "09:00-12:00, 13:30-17:30";
+    let mut form = vec![
+        ("year", "2026"),
+        ("closures", ""),
+        ("extra_workdays", ""),
+        ("hours_monday", "09:00-12:00, 13:30-12:00"),
+        ("hours_tuesday", "13:00-17:00, 09:00-12:00"),
+        ("hours_wednesday", lunch),
+        ("hours_thursday", lunch),
+        ("hours_friday", ""),
+        ("weekend_as", "tuesday"),
+    ];
+    let bad = admin.post("/admin/calendar/BJHD01", &form).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        field_error(&bad.body, "cal-hours_monday").contains("“13:30-12:00”不是有效的营业时段"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        field_error(&bad.body, "cal-hours_tuesday").contains("按时间先后排列且互不重叠"),
+        "{}",
+        bad.body
+    );
+    assert!(field_error(&bad.body, "cal-hours_wednesday").is_empty());
+    bad.assert_contains("value=\"13:00-17:00, 09:00-12:00\"");
+    assert!(
+        app.store.unit_calendars().await.expect("calendars").is_empty(),
+        "nothing saved"
+    );
+
+    form[3] = ("hours_monday", lunch);
+    form[4] = ("hours_tuesday", "09:00-17:00");
+    let saved = admin.post("/admin/calendar/BJHD01", &form).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = admin.get(saved.location()).await;
+    page.assert_contains("09:00-12:00，13:30-17:30");
+    // Friday left empty: closed; the form shows what is stored.
+    page.assert_contains("不营业");
+    page.assert_contains("<option value=\"tuesday\" selected>");
+    let stored = app.store.unit_calendars().await.expect("calendars");
+    let hours = &stored[0].1["business_hours"];
+    assert_eq!(hours["monday"][1], "13:30-17:30");
+    assert_eq!(hours["tuesday"][0], "09:00-17:00");
+    assert_eq!(hours["friday"].as_array().map(Vec::len), Some(0));
+    assert_eq!(hours["weekend_workday_as"], "tuesday");
+
+    // All five days empty: the unit has no business hours any more.
+    for slot in form.iter_mut().skip(3).take(5) {
+        slot.1 = "";
+    }
+    let cleared = admin.post("/admin/calendar/BJHD01", &form).await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
+    assert!(
+        app.store.unit_calendars().await.expect("calendars").is_empty(),
+        "an empty overlay is removed"
+    );
+}

@@ -649,8 +649,28 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     (
         "admin.calendar.edit.hint",
-        "每行一个日期（YYYY-MM-DD）。保存后，未结案件的时限按新日历重新计算。营业时间请通过 API 设置：PUT /api/v1/units/{code}/calendar",
-        "One date per line (YYYY-MM-DD). Deadlines of open cases are recomputed on save. Set business hours through the API: PUT /api/v1/units/{code}/calendar",
+        "每行一个日期（YYYY-MM-DD）。保存后，未结案件的时限按新日历重新计算（与 PUT /api/v1/units/{code}/calendar 相同）。",
+        "One date per line (YYYY-MM-DD). Deadlines of open cases are recomputed on save (as PUT /api/v1/units/{code}/calendar does).",
+    ),
+    (
+        "admin.calendar.hours.hint",
+        "每天填写营业时段，如 09:00-12:00, 13:30-17:30（中间为午休）；留空表示当天不营业；五天都留空表示不设营业时间（时限截至 24:00）。",
+        "Each day's opening intervals, e.g. 09:00-12:00, 13:30-17:30 (the gap is lunch); empty: closed that day; all five empty: no business hours (deadlines end at 24:00).",
+    ),
+    (
+        "admin.calendar.bad_interval",
+        "“{value}”不是有效的营业时段：应为 HH:MM-HH:MM，开始早于结束，结束不晚于 24:00",
+        "“{value}” is not an opening interval: HH:MM-HH:MM, the start before the end, the end at most 24:00",
+    ),
+    (
+        "admin.calendar.overlap",
+        "营业时段须按时间先后排列且互不重叠",
+        "Intervals must be in time order and must not overlap",
+    ),
+    (
+        "admin.calendar.bad_weekday",
+        "“{value}”不是星期一至星期五之一",
+        "“{value}” is not one of Monday to Friday",
     ),
     ("admin.calendar.save", "保存日历", "Save calendar"),
     (
