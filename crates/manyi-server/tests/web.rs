@@ -2503,3 +2503,77 @@ async fn an_administrator_sets_a_units_business_hours_with_errors_beside_each_da
         "an empty overlay is removed"
     );
 }
+
+#[tokio::test]
+async fn quick_find_scans_until_the_keys_are_backfilled_then_looks_phone_endings_up_in_the_index()
+{
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller
+        .register(&[
+            ("f.complainant_name", "司马小明"),
+            ("f.contact_phone", "13700135555"),
+        ])
+        .await;
+    // As if the case were stored before migration 0016: no keys, the backfill not done.
+    app.store
+        .raw_execute_for_tests("DELETE FROM case_find")
+        .await
+        .expect("delete keys");
+    app.store
+        .raw_execute_for_tests("UPDATE case_find_backfill SET done = 0, last_case_id = 0")
+        .await
+        .expect("reset the backfill");
+    // The scan finds a run of digits anywhere in the phone.
+    let scanned = teller.get("/?q=0013").await;
+    assert!(found_queue(&scanned.body).contains(&number), "{}", scanned.body);
+
+    let state = AppState::new(
+        app.store.clone(),
+        Arc::new(app.clock.clone()),
+        ServerConfig::default(),
+    );
+    let examined = manyi_server::find::backfill(&state, 1).await.expect("backfill");
+    assert_eq!(examined, 1);
+    assert!(app.store.find_backfill().await.expect("progress").done);
+
+    // The index answers the end of the number and any part of the name, not a middle run.
+    let by_end = teller.get("/?q=5555").await;
+    let results = found_queue(&by_end.body);
+    assert!(results.contains(&number), "{results}");
+    let by_name = teller.get(&format!("/?q={}", encode("小明"))).await;
+    by_name.assert_contains(&number);
+    let middle = teller.get("/?q=0013").await;
+    let results = found_queue(&middle.body);
+    assert!(!results.contains(&number), "a middle run is not the end: {results}");
+
+    // The backfilled keys are the case's own.
+    let case = app
+        .store
+        .case_by_number(&number)
+        .await
+        .expect("store")
+        .expect("case");
+    let keys: Vec<String> = app
+        .store
+        .find_cases(&manyi_store::FindQuery {
+            kind: "name".into(),
+            prefix: "小明".into(),
+            visible_to: None,
+            limit: 10,
+        })
+        .await
+        .expect("find")
+        .into_iter()
+        .map(|c| c.number)
+        .collect();
+    assert_eq!(keys, vec![case.number]);
+}
+
+/// The quick-find results queue of a workspace page (up to the end of its section).
+fn found_queue(body: &str) -> &str {
+    let start = body.find("h-found").expect("a results queue");
+    let rest = &body[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
