@@ -164,21 +164,22 @@ mod tests {
     }
 
     fn matches(keys: &[SearchKey], text: &str) -> bool {
-        lookups(text)
-            .iter()
-            .any(|l| keys.iter().any(|k| k.kind == l.kind && k.key.starts_with(&l.prefix)))
+        lookups(text).iter().any(|l| {
+            keys.iter()
+                .any(|k| k.kind == l.kind && k.key.starts_with(&l.prefix))
+        })
     }
 
     #[test]
     fn the_last_digits_of_a_phone_find_it_and_middle_digits_do_not() {
-        let keys = keys(
-            &kind(),
-            &fields(&[("contact_phone", "13800138000")]),
-        );
+        let keys = keys(&kind(), &fields(&[("contact_phone", "13800138000")]));
         assert!(matches(&keys, "8000"));
         assert!(matches(&keys, "138 000"));
         assert!(matches(&keys, "13800138000"));
-        assert!(!matches(&keys, "0013"), "a middle run is not the end of the number");
+        assert!(
+            !matches(&keys, "0013"),
+            "a middle run is not the end of the number"
+        );
         assert!(!matches(&keys, "000"), "three digits are too few");
     }
 

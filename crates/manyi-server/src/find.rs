@@ -18,16 +18,16 @@ pub async fn backfill(state: &AppState, batch: u32) -> Result<usize, AppError> {
     let mut progress = state.store.find_backfill().await?;
     let mut examined = 0;
     while !progress.done {
-        let cases = state.store.cases_after(progress.last_case_id, batch).await?;
+        let cases = state
+            .store
+            .cases_after(progress.last_case_id, batch)
+            .await?;
         let mut rows = Vec::with_capacity(cases.len());
         for record in &cases {
             let case = crate::api::cases::case_of(record)?;
             let policy = state.policies.get(&state.store, record.policy_id).await?;
             if let Some(kind) = policy.kind(&case.kind) {
-                rows.push((
-                    record.id,
-                    crate::api::cases::find_keys(kind, &case.fields),
-                ));
+                rows.push((record.id, crate::api::cases::find_keys(kind, &case.fields)));
             }
         }
         progress = FindBackfill {

@@ -2269,13 +2269,18 @@ async fn the_survey_results_page_shows_each_question_per_unit_within_the_readers
     assert!(groups.contains(">50%<"), "{groups}");
     // The choice question, option by option: one 及时, no 基本及时, one 不及时.
     let timeliness = &page.body[page.body.find("id=\"q-timeliness\"").expect("question")..];
-    assert!(timeliness.contains("<th scope=\"col\" class=\"n\">及时</th>"), "{timeliness}");
+    assert!(
+        timeliness.contains("<th scope=\"col\" class=\"n\">及时</th>"),
+        "{timeliness}"
+    );
     let row = &timeliness[timeliness.find("中关村营业网点").expect("unit row")..];
     let row: String = row[..row.find("</tr>").expect("row end")]
         .split_whitespace()
         .collect();
     assert!(
-        row.contains("<tdclass=\"n\">2</td><tdclass=\"n\">1</td><tdclass=\"n\">0</td><tdclass=\"n\">1</td>"),
+        row.contains(
+            "<tdclass=\"n\">2</td><tdclass=\"n\">1</td><tdclass=\"n\">0</td><tdclass=\"n\">1</td>"
+        ),
         "answered 2, then 1 / 0 / 1: {row}"
     );
     page.assert_contains("id=\"q-overall\"");
@@ -2311,7 +2316,10 @@ async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_besi
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     page.assert_contains("奖励台账");
     let body = unescape(&page.body);
-    assert!(body.contains("value=\"ccb-counter/advanced_worker\""), "{body}");
+    assert!(
+        body.contains("value=\"ccb-counter/advanced_worker\""),
+        "{body}"
+    );
     assert!(body.contains("href=\"/dashboard#ledger\""), "{body}");
 
     // Without a basis, and with both a person and a unit: each said beside its field.
@@ -2326,8 +2334,17 @@ async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_besi
             ],
         )
         .await;
-    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", empty.body);
-    assert!(!field_error(&empty.body, "rw-basis").is_empty(), "{}", empty.body);
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.body
+    );
+    assert!(
+        !field_error(&empty.body, "rw-basis").is_empty(),
+        "{}",
+        empty.body
+    );
     let both = head
         .post(
             "/rewards",
@@ -2340,7 +2357,12 @@ async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_besi
             ],
         )
         .await;
-    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", both.body);
+    assert_eq!(
+        both.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        both.body
+    );
     assert!(
         field_error(&both.body, "rw-person").contains("个人或集体中的一个"),
         "{}",
@@ -2384,7 +2406,11 @@ async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_besi
     let too_much = decider
         .post(
             &format!("/rewards/{id}/decide"),
-            &[("decision", "grant"), ("amount", "6000"), ("reason", "同意")],
+            &[
+                ("decision", "grant"),
+                ("amount", "6000"),
+                ("reason", "同意"),
+            ],
         )
         .await;
     assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -2396,7 +2422,11 @@ async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_besi
     let granted = decider
         .post(
             &format!("/rewards/{id}/decide"),
-            &[("decision", "grant"), ("amount", "800"), ("reason", "事迹属实")],
+            &[
+                ("decision", "grant"),
+                ("amount", "800"),
+                ("reason", "事迹属实"),
+            ],
         )
         .await;
     assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
@@ -2472,7 +2502,11 @@ async fn an_administrator_sets_a_units_business_hours_with_errors_beside_each_da
     assert!(field_error(&bad.body, "cal-hours_wednesday").is_empty());
     bad.assert_contains("value=\"13:00-17:00, 09:00-12:00\"");
     assert!(
-        app.store.unit_calendars().await.expect("calendars").is_empty(),
+        app.store
+            .unit_calendars()
+            .await
+            .expect("calendars")
+            .is_empty(),
         "nothing saved"
     );
 
@@ -2499,14 +2533,17 @@ async fn an_administrator_sets_a_units_business_hours_with_errors_beside_each_da
     let cleared = admin.post("/admin/calendar/BJHD01", &form).await;
     assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
     assert!(
-        app.store.unit_calendars().await.expect("calendars").is_empty(),
+        app.store
+            .unit_calendars()
+            .await
+            .expect("calendars")
+            .is_empty(),
         "an empty overlay is removed"
     );
 }
 
 #[tokio::test]
-async fn quick_find_scans_until_the_keys_are_backfilled_then_looks_phone_endings_up_in_the_index()
-{
+async fn quick_find_scans_until_the_keys_are_backfilled_then_looks_phone_endings_up_in_the_index() {
     let app = spawn_app(false).await;
     let teller = Browser::new(&app);
     teller.log_in("teller").await;
@@ -2527,14 +2564,20 @@ async fn quick_find_scans_until_the_keys_are_backfilled_then_looks_phone_endings
         .expect("reset the backfill");
     // The scan finds a run of digits anywhere in the phone.
     let scanned = teller.get("/?q=0013").await;
-    assert!(found_queue(&scanned.body).contains(&number), "{}", scanned.body);
+    assert!(
+        found_queue(&scanned.body).contains(&number),
+        "{}",
+        scanned.body
+    );
 
     let state = AppState::new(
         app.store.clone(),
         Arc::new(app.clock.clone()),
         ServerConfig::default(),
     );
-    let examined = manyi_server::find::backfill(&state, 1).await.expect("backfill");
+    let examined = manyi_server::find::backfill(&state, 1)
+        .await
+        .expect("backfill");
     assert_eq!(examined, 1);
     assert!(app.store.find_backfill().await.expect("progress").done);
 
@@ -2546,7 +2589,10 @@ async fn quick_find_scans_until_the_keys_are_backfilled_then_looks_phone_endings
     by_name.assert_contains(&number);
     let middle = teller.get("/?q=0013").await;
     let results = found_queue(&middle.body);
-    assert!(!results.contains(&number), "a middle run is not the end: {results}");
+    assert!(
+        !results.contains(&number),
+        "a middle run is not the end: {results}"
+    );
 
     // The backfilled keys are the case's own.
     let case = app

@@ -140,12 +140,18 @@ async fn numbers(store: &Store, q: FindQuery) -> Vec<String> {
         .collect()
 }
 
-async fn keys_are_written_with_the_case_and_found_by_prefix_within_the_jurisdiction(
-    store: &Store,
-) {
+async fn keys_are_written_with_the_case_and_found_by_prefix_within_the_jurisdiction(store: &Store) {
     let f = fixture(store).await;
-    let wang = create(store, new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明"))).await;
-    let li = create(store, new_case(&f, f.b2, f.other, keys("13900008000", "李小明"))).await;
+    let wang = create(
+        store,
+        new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明")),
+    )
+    .await;
+    let li = create(
+        store,
+        new_case(&f, f.b2, f.other, keys("13900008000", "李小明")),
+    )
+    .await;
     let none = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
 
     // The last four digits: both, newest first; five digits tell them apart.
@@ -166,7 +172,11 @@ async fn keys_are_written_with_the_case_and_found_by_prefix_within_the_jurisdict
         numbers(store, query("name", "王", None)).await,
         vec![wang.number.clone()]
     );
-    assert!(numbers(store, query("phone", "小明", None)).await.is_empty());
+    assert!(
+        numbers(store, query("phone", "小明", None))
+            .await
+            .is_empty()
+    );
     assert!(numbers(store, query("name", "小红", None)).await.is_empty());
     // Within B1's subtree only B1's case; the registrar sees theirs wherever it is.
     let clerk = Visibility {
@@ -199,7 +209,11 @@ async fn keys_are_written_with_the_case_and_found_by_prefix_within_the_jurisdict
 
 async fn an_update_with_keys_replaces_them_and_one_without_keeps_them(store: &Store) {
     let f = fixture(store).await;
-    let case = create(store, new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明"))).await;
+    let case = create(
+        store,
+        new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明")),
+    )
+    .await;
     let update = |case: &CaseRecord, find: Option<Vec<FindKey>>| CaseUpdate {
         id: case.id,
         expected_version: case.version,
@@ -220,14 +234,21 @@ async fn an_update_with_keys_replaces_them_and_one_without_keeps_them(store: &St
         violations: Vec::new(),
         find,
     };
-    let case = store.update_case(update(&case, None)).await.expect("update");
+    let case = store
+        .update_case(update(&case, None))
+        .await
+        .expect("update");
     assert_eq!(numbers(store, query("name", "小明", None)).await.len(), 1);
     store
         .update_case(update(&case, Some(keys("13700001234", "王晓明"))))
         .await
         .expect("update");
     assert!(numbers(store, query("name", "小明", None)).await.is_empty());
-    assert!(numbers(store, query("phone", "0008", None)).await.is_empty());
+    assert!(
+        numbers(store, query("phone", "0008", None))
+            .await
+            .is_empty()
+    );
     assert_eq!(
         numbers(store, query("name", "晓明", None)).await,
         vec![case.number.clone()]
@@ -278,7 +299,11 @@ async fn bulk_loaded_cases_carry_their_keys_and_the_backfill_keys_only_those_wit
         vec!["BULK0001".to_owned()]
     );
 
-    let keyed = create(store, new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明"))).await;
+    let keyed = create(
+        store,
+        new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明")),
+    )
+    .await;
     let bare = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
     let batch = store.cases_after(0, 10).await.expect("batch");
     assert_eq!(batch.len(), 3, "lowest id first, all three");
@@ -297,7 +322,11 @@ async fn bulk_loaded_cases_carry_their_keys_and_the_backfill_keys_only_those_wit
         )
         .await
         .expect("backfill");
-    assert!(numbers(store, query("name", "旧名字", None)).await.is_empty());
+    assert!(
+        numbers(store, query("name", "旧名字", None))
+            .await
+            .is_empty()
+    );
     assert_eq!(
         numbers(store, query("name", "小明", None)).await,
         vec![keyed.number.clone()]

@@ -1052,9 +1052,11 @@ fn parse_hours(edit: &mut CalendarEdit, lang: Lang) -> Option<BusinessHours> {
             match token.parse::<OpenInterval>() {
                 Ok(i) => intervals.push(i),
                 Err(_) => {
-                    edit.errors.entry(format!("hours_{}", day.name())).or_insert_with(|| {
-                        tr_with(lang, "admin.calendar.bad_interval", &[("value", token)])
-                    });
+                    edit.errors
+                        .entry(format!("hours_{}", day.name()))
+                        .or_insert_with(|| {
+                            tr_with(lang, "admin.calendar.bad_interval", &[("value", token)])
+                        });
                 }
             }
         }
@@ -1303,7 +1305,12 @@ pub async fn calendar_save(
         extra_workdays: form.text("extra_workdays"),
         hours: WorkWeekday::ALL
             .iter()
-            .map(|d| (d.name().to_owned(), form.text(&format!("hours_{}", d.name()))))
+            .map(|d| {
+                (
+                    d.name().to_owned(),
+                    form.text(&format!("hours_{}", d.name())),
+                )
+            })
             .collect(),
         weekend_as: form.text("weekend_as"),
         errors: HashMap::new(),

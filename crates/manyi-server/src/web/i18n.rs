@@ -158,7 +158,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "每年评选先进工作者和先进集体",
         "Annual awards for outstanding staff and teams",
     ),
-    ("rw.penalty_ledger", "违规与处罚台账", "Violations and penalties ledger"),
+    (
+        "rw.penalty_ledger",
+        "违规与处罚台账",
+        "Violations and penalties ledger",
+    ),
     ("rw.period", "评选年度", "Year"),
     ("rw.status", "状态", "Status"),
     ("rw.status.proposed", "已提名", "Proposed"),
@@ -202,8 +206,16 @@ const TABLE: &[(&str, &str, &str)] = &[
         "该奖励已被他人提名或决定，请刷新后再试。",
         "Someone proposed or decided this meanwhile: reload and try again.",
     ),
-    ("rw.done.proposed", "提名已记录。", "The nomination is recorded."),
-    ("rw.done.decided", "决定已记录。", "The decision is recorded."),
+    (
+        "rw.done.proposed",
+        "提名已记录。",
+        "The nomination is recorded.",
+    ),
+    (
+        "rw.done.decided",
+        "决定已记录。",
+        "The decision is recorded.",
+    ),
     ("rw.bad_rule", "请选择奖项", "Choose an award"),
     (
         "rw.bad_period",
@@ -216,7 +228,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "The status is proposed, granted or declined",
     ),
     ("rw.bad_unit", "没有机构“{value}”", "No unit “{value}”"),
-    ("rw.choose_decision", "请选择授予或不予授予", "Choose grant or decline"),
+    (
+        "rw.choose_decision",
+        "请选择授予或不予授予",
+        "Choose grant or decline",
+    ),
     (
         "rw.bad_amount",
         "“{value}”不是金额（元，如 500 或 500.00）",
@@ -240,7 +256,11 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("sr.mean", "平均分", "Mean"),
     ("sr.satisfied", "满意率（4–5 分）", "Satisfied (4–5)"),
     ("sr.total", "合计", "Total"),
-    ("sr.none", "该期间没有已提交的调查。", "No survey was answered in this period."),
+    (
+        "sr.none",
+        "该期间没有已提交的调查。",
+        "No survey was answered in this period.",
+    ),
     ("sr.kind.rating", "评分", "rating"),
     ("sr.kind.choice", "选择", "choice"),
     ("sr.kind.text", "文字", "text"),
@@ -250,7 +270,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Written comments may hold personal data: counted here, read on the case page.",
     ),
     ("sr.scope.all", "全部机构", "All units"),
-    ("sr.scope.unit", "{unit}及下级机构", "{unit} and the units below it"),
+    (
+        "sr.scope.unit",
+        "{unit}及下级机构",
+        "{unit} and the units below it",
+    ),
     (
         "sr.bad_date",
         "“{value}”不是有效日期（YYYY-MM-DD）",

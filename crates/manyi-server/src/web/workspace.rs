@@ -278,7 +278,7 @@ async fn search(
             .await?;
         records.extend(found);
     }
-    records.sort_by(|a, b| b.id.cmp(&a.id));
+    records.sort_by_key(|r| std::cmp::Reverse(r.id));
     records.dedup_by_key(|r| r.id);
     records.truncate(FIND_LIMIT);
     let mut out = Vec::with_capacity(records.len());
