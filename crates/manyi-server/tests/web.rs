@@ -2386,6 +2386,11 @@ async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_besi
     listed.assert_contains("提名已记录");
     listed.assert_contains("柜员小王");
     listed.assert_contains("已提名");
+    let row = &listed.body[listed.body.find("id=\"reward-").expect("a reward row")..];
+    assert!(
+        row[..row.find("</tr>").expect("row end")].contains("先进工作者"),
+        "the award by its name: {row}"
+    );
     let id = {
         let at = listed.body.find("id=\"reward-").expect("a reward row") + 11;
         listed.body[at..at + listed.body[at..].find('"').expect("id end")].to_owned()

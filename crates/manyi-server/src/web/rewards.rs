@@ -113,6 +113,9 @@ struct RuleOption {
     /// `policy/rule`.
     code: String,
     label: String,
+    /// The award's own name (先进工作者), for the ledger's rows.
+    #[serde(skip)]
+    name: String,
 }
 
 #[derive(Serialize)]
@@ -142,6 +145,7 @@ async fn rule_options(state: &AppState) -> Result<Vec<RuleOption>, AppError> {
             out.push(RuleOption {
                 code: format!("{}/{}", record.name, r.id),
                 label: format!("{}（{}，{}）", r.label, r.clause, r.amount_text()),
+                name: r.label.clone(),
             });
         }
     }
@@ -220,6 +224,15 @@ async fn ledger_page(
             Err(e) => return Err(e.into()),
         }
     }
+    let rules = rule_options(state).await?;
+    // An award of a policy no longer active keeps its id as its name.
+    let award = |policy: &str, rule: &str| {
+        let code = format!("{policy}/{rule}");
+        rules
+            .iter()
+            .find(|o| o.code == code)
+            .map_or_else(|| rule.to_owned(), |o| o.name.clone())
+    };
     let name = |p: &Option<crate::api::penalties::PersonBody>| {
         p.as_ref().map(|p| p.name.clone()).unwrap_or_default()
     };
@@ -227,7 +240,7 @@ async fn ledger_page(
         .into_iter()
         .map(|r| RewardRow {
             id: r.id,
-            rule: r.rule.clone(),
+            rule: award(&r.policy, &r.rule),
             clause: r.clause.clone(),
             recipient: match &r.person {
                 Some(p) => p.name.clone(),
@@ -281,7 +294,7 @@ async fn ledger_page(
             filters => s(&filters),
             filter_errors => s(&filter_errors),
             rows => s(rows),
-            rules => s(rule_options(state).await?),
+            rules => s(rules),
             statuses,
             propose => s(&forms.propose),
             decide_id,
