@@ -3,10 +3,11 @@
 //!
 //! The queues are the API's case list (`api::cases::list`, so jurisdiction and filters are
 //! the API's), at most [`QUEUE_LIMIT`] cases each. Quick find opens a case by its full
-//! number; otherwise it searches on the server, within the user's jurisdiction, the newest
-//! [`FIND_SCAN`] cases for a number containing the text, a phone whose digits contain it
-//! (the last four are enough) or a customer name containing it, and lists up to
-//! [`FIND_LIMIT`] of them as a queue of its own (the page says when the scan was cut short).
+//! number; otherwise it searches on the server, within the user's jurisdiction: the end of a
+//! phone number (4 digits or more) or a part of the customer's name through the quick-find
+//! index (`manyi_core::find`, `Store::find_cases`), a part of a case number by scanning the
+//! newest [`FIND_SCAN`] cases (as everything is until the index is backfilled), and lists up
+//! to [`FIND_LIMIT`] of them as a queue of its own (the page says when a scan was cut short).
 //! Chinese full-text search over all cases is a later capability.
 
 use axum::Json;
