@@ -323,6 +323,39 @@ async function main() {
   check(forged.status() === 404, `a forged survey token is 404 (${forged.status()})`);
   await mobile.close();
 
+  step = "survey results";
+  await page.click("nav.nav >> text=满意度");
+  check((await page.locator("#sr-groups tbody tr").count()) > 0, "the survey results list the answered surveys by unit");
+  check(await page.isVisible("#q-timeliness"), "each question has its table of answers");
+  await page.selectOption("#sr-by", "category");
+  await Promise.all([page.waitForURL(/by=category/), page.click("form[action='/surveys/results'] button[type=submit]")]);
+  check(await page.isVisible("#q-overall"), "the results regroup by category");
+  await shot(page, "22-survey-results");
+
+  step = "quick find";
+  await page.click("nav.nav >> text=工作台");
+  await page.fill("#q", "8000");
+  await page.press("#q", "Enter");
+  await page.waitForSelector("#h-found");
+  check((await page.textContent("section[aria-labelledby=h-found]")).includes(number), "quick find finds the case by the end of its phone number");
+  await page.fill("#q", "孙");
+  await page.press("#q", "Enter");
+  await page.waitForFunction(() => document.querySelector("#q") && new URL(location.href).searchParams.get("q") === "孙");
+  check((await page.textContent("section[aria-labelledby=h-found]")).includes(number), "quick find finds the case by a part of the name");
+  await shot(page, "23-quick-find");
+
+  step = "rewards";
+  await page.click("nav.nav >> text=奖励台账");
+  await page.selectOption("#rw-rule", "ccb-counter/advanced_worker");
+  await page.fill("#rw-person", "bjhd01.teller");
+  await Promise.all([page.waitForSelector("#err-rw-basis:not([hidden])"), page.click("#rw-propose button[type=submit]")]);
+  check((await page.textContent("#err-rw-basis")).length > 0, "a nomination without its basis is refused beside the field");
+  await page.fill("#rw-basis", "全年零投诉，客户表扬 12 次");
+  await Promise.all([page.waitForURL(/done=proposed/), page.click("#rw-propose button[type=submit]")]);
+  check(await page.isVisible("#rewards >> text=已提名"), "the nomination is listed in the rewards ledger");
+  check(await page.isVisible("#rewards-csv"), "the rewards ledger links to its CSV export");
+  await shot(page, "24-rewards");
+
   step = "admin";
   await logOut(page, base);
   await logIn(page, base, "admin");
@@ -400,6 +433,17 @@ async function main() {
   await page.locator("#unit-calendar").scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, "19-admin-unit-calendar.png") });
   console.log("  shot 19-admin-unit-calendar.png");
+
+  step = "admin: business hours";
+  await page.fill("#cal-hours_monday", "09:00-12:00, 13:30-12:00");
+  await Promise.all([page.waitForSelector("#err-cal-hours_monday:not([hidden])"), page.click("form.calendar-edit button[type=submit]")]);
+  check((await page.textContent("#err-cal-hours_monday")).includes("不是有效的营业时段"), "a bad opening interval is said beside its weekday");
+  await page.fill("#cal-hours_monday", "09:00-12:00, 13:30-17:30");
+  await Promise.all([page.waitForURL(/saved=BJHD01/), page.click("form.calendar-edit button[type=submit]")]);
+  check(await page.isVisible("table.hours >> text=09:00-12:00，13:30-17:30"), "the unit's business hours are saved and shown");
+  await page.locator("#unit-calendar").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, "25-admin-business-hours.png") });
+  console.log("  shot 25-admin-business-hours.png");
 
   step = "change password";
   await page.click("a.account");

@@ -36,6 +36,7 @@
 //! - [`calendar`] — mainland China's official working-day calendar and deadline arithmetic.
 //! - [`assist`] — assistance between units (ccb 第二十条): requests, answers, deadline violations.
 //! - [`dispute`] — disputes between units, decided by their lowest common superior (ccb 第二十一条).
+//! - [`find`] — quick find: the search keys of a case (phone digits, name) and lookups.
 //! - [`archive`] — archived (read-only) closed cases, filed by year, need-to-know reading.
 //! - [`codes`] — versioned code lists (`[[codelist]]`), `code` fields, counts by code level.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
@@ -51,6 +52,7 @@ pub mod deadlines;
 pub mod dispute;
 pub mod engine;
 pub mod expr;
+pub mod find;
 pub mod numbering;
 pub mod org;
 pub mod penalties;

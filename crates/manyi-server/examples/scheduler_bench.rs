@@ -74,6 +74,7 @@ async fn seed(store: &Store) {
                 events: Vec::new(),
                 idempotency: None,
                 timers: Vec::new(),
+                find: Vec::new(),
             },
             |n| format!("B{n}"),
         )

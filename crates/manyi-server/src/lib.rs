@@ -18,6 +18,7 @@ pub mod auth;
 pub mod calendar;
 pub mod demo;
 pub mod error;
+pub mod find;
 pub mod json;
 pub mod multipart;
 pub mod org_cache;
@@ -251,6 +252,13 @@ pub async fn serve(
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx));
+    // Quick find's keys of cases stored before migration 0016 (resumable; see `find`).
+    let backfill_state = state.clone();
+    let backfill = tokio::spawn(async move {
+        if let Err(e) = find::backfill(&backfill_state, find::BATCH).await {
+            tracing::error!(error = ?e, "quick-find backfill stopped; it resumes at the next start");
+        }
+    });
     // The client address feeds the public pages' per-IP rate limit.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
@@ -258,5 +266,6 @@ pub async fn serve(
         .await;
     let _ = stop_tx.send(true);
     let _ = scheduler.await;
+    backfill.abort();
     result
 }

@@ -2198,3 +2198,433 @@ async fn quick_find_searches_the_jurisdiction_on_the_server_and_nothing_outside_
         assert!(!page.body.contains(&number), "outside the jurisdiction");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Survey results, the rewards ledger, business hours (issue 6, the pieces added last)
+// ---------------------------------------------------------------------------------------------
+
+/// Issues a survey for `number` and answers it as the customer would, through the public page.
+async fn answer_survey(app: &TestApp, number: &str, token: &str, answers: &[(&str, &str)]) {
+    let case = app
+        .store
+        .case_by_number(number)
+        .await
+        .expect("store")
+        .expect("case");
+    let now = manyi_core::clock::Clock::now(&app.clock);
+    app.store
+        .insert_survey(manyi_store::NewSurvey {
+            token_hash: manyi_server::auth::token_hash(token),
+            case_id: case.id,
+            kind: "complaint".into(),
+            unit_id: case.owner_unit_id,
+            handler_id: case.assignee_id,
+            category: None,
+            issued_by: None,
+            issued_at: now,
+            expires_at: now + SignedDuration::from_hours(24),
+        })
+        .await
+        .expect("issue");
+    let customer = Browser::new(app);
+    let path = format!("/public/survey/{token}");
+    assert_eq!(customer.get(&path).await.status, StatusCode::OK);
+    let done = customer.post(&path, answers).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+}
+
+#[tokio::test]
+async fn the_survey_results_page_shows_each_question_per_unit_within_the_readers_subtree() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let first = teller.register(&[]).await;
+    let second = teller.register(&[("f.contact_phone", "13900139000")]).await;
+    answer_survey(
+        &app,
+        &first,
+        &"a1".repeat(32),
+        &[("q.overall", "5"), ("q.timeliness", "timely")],
+    )
+    .await;
+    answer_survey(
+        &app,
+        &second,
+        &"b2".repeat(32),
+        &[("q.overall", "2"), ("q.timeliness", "slow")],
+    )
+    .await;
+
+    let head = Browser::new(&app);
+    head.log_in("branch_head").await;
+    let page = head.get("/surveys/results?by=unit").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("满意度调查结果");
+    page.assert_contains("href=\"/surveys/results\" aria-current=\"page\"");
+    page.assert_contains("北京海淀支行及下级机构");
+    let groups = &page.body[page.body.find("id=\"sr-groups\"").expect("overview")..];
+    assert!(groups.contains("中关村营业网点"), "{groups}");
+    // Two answers, 5 and 2: mean 3.50, one of two satisfied.
+    assert!(groups.contains(">3.50<"), "{groups}");
+    assert!(groups.contains(">50%<"), "{groups}");
+    // The choice question, option by option: one 及时, no 基本及时, one 不及时.
+    let timeliness = &page.body[page.body.find("id=\"q-timeliness\"").expect("question")..];
+    assert!(
+        timeliness.contains("<th scope=\"col\" class=\"n\">及时</th>"),
+        "{timeliness}"
+    );
+    let row = &timeliness[timeliness.find("中关村营业网点").expect("unit row")..];
+    let row: String = row[..row.find("</tr>").expect("row end")]
+        .split_whitespace()
+        .collect();
+    assert!(
+        row.contains(
+            "<tdclass=\"n\">2</td><tdclass=\"n\">1</td><tdclass=\"n\">0</td><tdclass=\"n\">1</td>"
+        ),
+        "answered 2, then 1 / 0 / 1: {row}"
+    );
+    page.assert_contains("id=\"q-overall\"");
+    page.assert_contains("文字意见可能含个人信息");
+
+    // Outside the period, nothing; a bad date is said beside its field, what was typed kept.
+    let later = head.get("/surveys/results?from=2026-04-01").await;
+    later.assert_contains("该期间没有已提交的调查");
+    let bad = head.get("/surveys/results?from=2026-02-30&by=person").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        field_error(&bad.body, "sr-from").contains("“2026-02-30”不是有效日期"),
+        "{}",
+        bad.body
+    );
+    bad.assert_contains("value=\"2026-02-30\"");
+
+    // Shanghai's teller sees none of Beijing's answers.
+    let other = Browser::new(&app);
+    other.log_in("sh_teller").await;
+    let theirs = other.get("/surveys/results").await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(!theirs.body.contains("中关村营业网点"), "{}", theirs.body);
+    theirs.assert_contains("该期间没有已提交的调查");
+}
+
+#[tokio::test]
+async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_beside_the_fields() {
+    let app = spawn_app(false).await;
+    let head = Browser::new(&app);
+    head.log_in("outlet_head").await;
+    let page = head.get("/rewards").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("奖励台账");
+    let body = unescape(&page.body);
+    assert!(
+        body.contains("value=\"ccb-counter/advanced_worker\""),
+        "{body}"
+    );
+    assert!(body.contains("href=\"/dashboard#ledger\""), "{body}");
+
+    // Without a basis, and with both a person and a unit: each said beside its field.
+    let empty = head
+        .post(
+            "/rewards",
+            &[
+                ("rule", "ccb-counter/advanced_worker"),
+                ("period", "2026"),
+                ("person", "teller"),
+                ("basis", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.body
+    );
+    assert!(
+        !field_error(&empty.body, "rw-basis").is_empty(),
+        "{}",
+        empty.body
+    );
+    let both = head
+        .post(
+            "/rewards",
+            &[
+                ("rule", "ccb-counter/advanced_worker"),
+                ("period", "26"),
+                ("person", "teller"),
+                ("unit", "BJHD01"),
+                ("basis", "全年零投诉"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        both.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        both.body
+    );
+    assert!(
+        field_error(&both.body, "rw-person").contains("个人或集体中的一个"),
+        "{}",
+        both.body
+    );
+    both.assert_contains("全年零投诉</textarea>");
+
+    let done = head
+        .post(
+            "/rewards",
+            &[
+                ("rule", "ccb-counter/advanced_worker"),
+                ("period", "2026"),
+                ("person", "teller"),
+                ("basis", "全年零投诉，客户表扬 12 次"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let listed = head.get(done.location()).await;
+    listed.assert_contains("提名已记录");
+    listed.assert_contains("柜员小王");
+    listed.assert_contains("已提名");
+    let row = &listed.body[listed.body.find("id=\"reward-").expect("a reward row")..];
+    assert!(
+        row[..row.find("</tr>").expect("row end")].contains("先进工作者"),
+        "the award by its name: {row}"
+    );
+    let id = {
+        let at = listed.body.find("id=\"reward-").expect("a reward row") + 11;
+        listed.body[at..at + listed.body[at..].find('"').expect("id end")].to_owned()
+    };
+
+    // The outlet head may not decide it; the decider's amount must be inside 0–5000 yuan.
+    let own = head
+        .post(
+            &format!("/rewards/{id}/decide"),
+            &[("decision", "grant"), ("amount", "500"), ("reason", "同意")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.body);
+    own.assert_contains("只有service_mgmt可以决定先进工作者");
+    own.assert_contains("同意");
+    let decider = Browser::new(&app);
+    decider.log_in("branch_head").await;
+    let too_much = decider
+        .post(
+            &format!("/rewards/{id}/decide"),
+            &[
+                ("decision", "grant"),
+                ("amount", "6000"),
+                ("reason", "同意"),
+            ],
+        )
+        .await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        field_error(&too_much.body, &format!("rw{id}-amount")).contains("超出规定范围"),
+        "{}",
+        too_much.body
+    );
+    let granted = decider
+        .post(
+            &format!("/rewards/{id}/decide"),
+            &[
+                ("decision", "grant"),
+                ("amount", "800"),
+                ("reason", "事迹属实"),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+    let after = decider.get("/rewards?period=2026&status=granted").await;
+    after.assert_contains("已授予");
+    after.assert_contains("800.00");
+    after.assert_contains("事迹属实");
+    assert!(
+        unescape(&after.body).contains("/api/v1/rewards.csv?period=2026&status=granted"),
+        "the CSV link keeps the filters"
+    );
+    let csv = decider
+        .get("/api/v1/rewards.csv?period=2026&status=granted")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("advanced_worker"), "{}", csv.body);
+
+    // A teller may not nominate: said above the form, with the clause.
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let refused = teller
+        .post(
+            "/rewards",
+            &[
+                ("rule", "ccb-counter/advanced_team"),
+                ("period", "2026"),
+                ("unit", "BJHD01"),
+                ("basis", "团队协作"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains("第三十二条");
+    // Shanghai sees none of Beijing's rewards.
+    let sh = Browser::new(&app);
+    sh.log_in("sh_teller").await;
+    let theirs = sh.get("/rewards").await;
+    assert!(!theirs.body.contains("柜员小王"), "{}", theirs.body);
+}
+
+#[tokio::test]
+async fn an_administrator_sets_a_units_business_hours_with_errors_beside_each_day() {
+    let app = spawn_app(false).await;
+    let admin = Browser::new(&app);
+    admin.log_in("admin").await;
+    let page = admin.get("/admin/calendar?unit=BJHD01&year=2026").await;
+    page.assert_contains("id=\"cal-hours_monday\"");
+    page.assert_contains("id=\"cal-weekend_as\"");
+    let lunch = "09:00-12:00, 13:30-17:30";
+    let mut form = vec![
+        ("year", "2026"),
+        ("closures", ""),
+        ("extra_workdays", ""),
+        ("hours_monday", "09:00-12:00, 13:30-12:00"),
+        ("hours_tuesday", "13:00-17:00, 09:00-12:00"),
+        ("hours_wednesday", lunch),
+        ("hours_thursday", lunch),
+        ("hours_friday", ""),
+        ("weekend_as", "tuesday"),
+    ];
+    let bad = admin.post("/admin/calendar/BJHD01", &form).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        field_error(&bad.body, "cal-hours_monday").contains("“13:30-12:00”不是有效的营业时段"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        field_error(&bad.body, "cal-hours_tuesday").contains("按时间先后排列且互不重叠"),
+        "{}",
+        bad.body
+    );
+    assert!(field_error(&bad.body, "cal-hours_wednesday").is_empty());
+    bad.assert_contains("value=\"13:00-17:00, 09:00-12:00\"");
+    assert!(
+        app.store
+            .unit_calendars()
+            .await
+            .expect("calendars")
+            .is_empty(),
+        "nothing saved"
+    );
+
+    form[3] = ("hours_monday", lunch);
+    form[4] = ("hours_tuesday", "09:00-17:00");
+    let saved = admin.post("/admin/calendar/BJHD01", &form).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = admin.get(saved.location()).await;
+    page.assert_contains("09:00-12:00，13:30-17:30");
+    // Friday left empty: closed; the form shows what is stored.
+    page.assert_contains("不营业");
+    page.assert_contains("<option value=\"tuesday\" selected>");
+    let stored = app.store.unit_calendars().await.expect("calendars");
+    let hours = &stored[0].1["business_hours"];
+    assert_eq!(hours["monday"][1], "13:30-17:30");
+    assert_eq!(hours["tuesday"][0], "09:00-17:00");
+    assert_eq!(hours["friday"].as_array().map(Vec::len), Some(0));
+    assert_eq!(hours["weekend_workday_as"], "tuesday");
+
+    // All five days empty: the unit has no business hours any more.
+    for slot in form.iter_mut().skip(3).take(5) {
+        slot.1 = "";
+    }
+    let cleared = admin.post("/admin/calendar/BJHD01", &form).await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
+    assert!(
+        app.store
+            .unit_calendars()
+            .await
+            .expect("calendars")
+            .is_empty(),
+        "an empty overlay is removed"
+    );
+}
+
+#[tokio::test]
+async fn quick_find_scans_until_the_keys_are_backfilled_then_looks_phone_endings_up_in_the_index() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller
+        .register(&[
+            ("f.complainant_name", "司马小明"),
+            ("f.contact_phone", "13700135555"),
+        ])
+        .await;
+    // As if the case were stored before migration 0016: no keys, the backfill not done.
+    app.store
+        .raw_execute_for_tests("DELETE FROM case_find")
+        .await
+        .expect("delete keys");
+    app.store
+        .raw_execute_for_tests("UPDATE case_find_backfill SET done = 0, last_case_id = 0")
+        .await
+        .expect("reset the backfill");
+    // The scan finds a run of digits anywhere in the phone.
+    let scanned = teller.get("/?q=0013").await;
+    assert!(
+        found_queue(&scanned.body).contains(&number),
+        "{}",
+        scanned.body
+    );
+
+    let state = AppState::new(
+        app.store.clone(),
+        Arc::new(app.clock.clone()),
+        ServerConfig::default(),
+    );
+    let examined = manyi_server::find::backfill(&state, 1)
+        .await
+        .expect("backfill");
+    assert_eq!(examined, 1);
+    assert!(app.store.find_backfill().await.expect("progress").done);
+
+    // The index answers the end of the number and any part of the name, not a middle run.
+    let by_end = teller.get("/?q=5555").await;
+    let results = found_queue(&by_end.body);
+    assert!(results.contains(&number), "{results}");
+    let by_name = teller.get(&format!("/?q={}", encode("小明"))).await;
+    by_name.assert_contains(&number);
+    let middle = teller.get("/?q=0013").await;
+    let results = found_queue(&middle.body);
+    assert!(
+        !results.contains(&number),
+        "a middle run is not the end: {results}"
+    );
+
+    // The backfilled keys are the case's own.
+    let case = app
+        .store
+        .case_by_number(&number)
+        .await
+        .expect("store")
+        .expect("case");
+    let keys: Vec<String> = app
+        .store
+        .find_cases(&manyi_store::FindQuery {
+            kind: "name".into(),
+            prefix: "小明".into(),
+            visible_to: None,
+            limit: 10,
+        })
+        .await
+        .expect("find")
+        .into_iter()
+        .map(|c| c.number)
+        .collect();
+    assert_eq!(keys, vec![case.number]);
+}
+
+/// The quick-find results queue of a workspace page (up to the end of its section).
+fn found_queue(body: &str) -> &str {
+    let start = body.find("h-found").expect("a results queue");
+    let rest = &body[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}

@@ -39,6 +39,8 @@ pub struct BulkCase {
     pub events: Vec<NewEvent>,
     /// The timers still pending (those of running clocks).
     pub timers: Vec<BulkTimer>,
+    /// Its quick-find keys (`manyi_core::find::keys`).
+    pub find: Vec<crate::FindKey>,
 }
 
 /// A pending timer of a [`BulkCase`].

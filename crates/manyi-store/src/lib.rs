@@ -18,6 +18,7 @@
 //! - `rows` — the selected columns and the decoding of rows into records, shared by backends.
 //! - `ledger` — the violations and penalty ledgers' records and decoders ([`NewViolation`],
 //!   [`PenaltyRecord`], [`PenaltyStep`], …).
+//! - `find` — quick-find keys of cases and prefix lookups over them ([`FindKey`], [`FindQuery`]).
 //! - `stats` — monthly case statistics: the query and its rows ([`StatsQuery`], [`StatsRow`]).
 //! - `time` — instants as BIGINT Unix milliseconds.
 //! - `migrate` — the embedded migrations of both backends.
@@ -46,6 +47,7 @@
 
 mod bulk;
 mod error;
+mod find;
 mod ledger;
 mod migrate;
 mod postgres;
@@ -69,6 +71,7 @@ use jiff::Timestamp;
 #[doc(hidden)]
 pub use bulk::{BulkCase, BulkTimer};
 pub use error::StoreError;
+pub use find::{FindBackfill, FindKey, FindQuery};
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };

@@ -71,6 +71,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0010_performance.sql"),
     ),
     (11, "web", include_str!("../migrations/sqlite/0011_web.sql")),
+    (
+        16,
+        "find",
+        include_str!("../migrations/sqlite/0016_find.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -128,6 +133,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         11,
         "web",
         include_str!("../migrations/postgres/0011_web.sql"),
+    ),
+    (
+        16,
+        "find",
+        include_str!("../migrations/postgres/0016_find.sql"),
     ),
 ];
 

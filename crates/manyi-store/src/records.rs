@@ -170,6 +170,8 @@ pub struct NewCase {
     pub idempotency: Option<Idempotency>,
     /// Deadline timers to schedule (or cancel) for the new case, in the same transaction.
     pub timers: Vec<TimerChange>,
+    /// Its quick-find keys (`manyi_core::find::keys`), written in the same transaction.
+    pub find: Vec<crate::FindKey>,
 }
 
 /// An idempotency key presented with a create request.
@@ -226,6 +228,9 @@ pub struct CaseUpdate {
     /// Violations the events record (with their penalty proposals), written to the ledger in
     /// the same transaction. Usually empty.
     pub violations: Vec<crate::NewViolation>,
+    /// The case's quick-find keys when its fields changed them (they replace the old ones in
+    /// the same transaction); `None` keeps them.
+    pub find: Option<Vec<crate::FindKey>>,
 }
 
 /// A stored case: its current state.

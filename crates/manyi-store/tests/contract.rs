@@ -163,6 +163,7 @@ fn complaint(org: &Org, owner: &Unit, first_contact: &User) -> NewCase {
         ],
         idempotency: None,
         timers: Vec::new(),
+        find: Vec::new(),
     }
 }
 
@@ -192,6 +193,7 @@ fn update_of(case: &CaseRecord, state: &str, minutes: i64) -> CaseUpdate {
         }],
         timers: Vec::new(),
         violations: Vec::new(),
+        find: None,
     }
 }
 

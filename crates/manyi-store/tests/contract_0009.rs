@@ -74,6 +74,7 @@ async fn fixture(store: &Store) -> Fixture {
                 }],
                 idempotency: None,
                 timers: Vec::new(),
+                find: Vec::new(),
             },
             |serial| format!("TS-{serial:06}"),
         )

@@ -656,6 +656,7 @@ impl World {
                 created_at: at,
                 updated_at: case.updated_at,
                 closed: case.closed,
+                find: manyi_server::api::cases::find_keys(kind, &case.fields),
                 snapshot,
                 events,
                 timers: timers

@@ -81,8 +81,24 @@ pub fn update_for(
         events: vec![event_of(event)?],
         timers: timer_changes(deadlines::timer_plan(&case.clocks, &event.clocks)),
         violations: Vec::new(),
+        // Only a transition changes the customer's fields; it sets the keys (`transition_as`).
+        find: None,
     };
     Ok((next, update))
+}
+
+/// The quick-find keys of a case of `kind` (`manyi_core::find`), as the store keeps them.
+pub fn find_keys(
+    kind: &manyi_core::policy::CaseKind,
+    fields: &BTreeMap<String, Value>,
+) -> Vec<manyi_store::FindKey> {
+    manyi_core::find::keys(kind, fields)
+        .into_iter()
+        .map(|k| manyi_store::FindKey {
+            kind: k.kind.to_owned(),
+            key: k.key,
+        })
+        .collect()
 }
 
 /// The store's form of the core's timer plan.
@@ -564,6 +580,7 @@ pub async fn create_as(
         events: vec![event_of(&event)?],
         idempotency,
         timers: timer_changes(deadlines::timer_plan(&BTreeMap::new(), &event.clocks)),
+        find: find_keys(kind, &case.fields),
     };
     let outcome = state
         .store
@@ -834,6 +851,13 @@ pub async fn transition_with(
             .map_err(AppError::Refused)?;
         }
         let (mut next, mut update) = update_for(&record, &case, &decided.event, now)?;
+        // A transition that changes the customer's phone or name moves their find keys.
+        if let Some(kind) = policy.kind(&case.kind) {
+            let keys = find_keys(kind, &next.fields);
+            if keys != find_keys(kind, &case.fields) {
+                update.find = Some(keys);
+            }
+        }
         // 回访: entering a state that owes a callback opens it, in the same transaction.
         if let Some(opened) = manyi_core::callback::follow_up(&policy, &next, &decided.event) {
             next = case::apply(&next.number, Some(next.clone()), &opened)

@@ -370,6 +370,35 @@ pub struct ResultGroup {
     pub ratings: [u64; 5],
     /// Share of rating answers of 4 or 5 (满意率).
     pub satisfied_share: Option<f64>,
+    /// The answers question by question (rating and choice questions; a text question counts
+    /// its answers only: free text may carry personal data), in the order the policy asks.
+    pub questions: Vec<QuestionResult>,
+}
+
+/// The answers to one question within a group.
+#[derive(Serialize, Default, Clone)]
+pub struct QuestionResult {
+    pub id: String,
+    pub label: String,
+    pub label_en: Option<String>,
+    /// `rating`, `choice` or `text`.
+    pub kind: String,
+    /// Surveys of the group that answered it.
+    pub answered: u64,
+    /// Rating questions: answers of 1, 2, 3, 4 and 5, their mean and the share of 4 or 5.
+    pub ratings: [u64; 5],
+    pub mean_rating: Option<f64>,
+    pub satisfied_share: Option<f64>,
+    /// Choice questions: each option with its count, in the policy's order.
+    pub options: Vec<OptionCount>,
+}
+
+/// One option of a choice question and how often it was chosen.
+#[derive(Serialize, Default, Clone)]
+pub struct OptionCount {
+    pub code: String,
+    pub label: String,
+    pub count: u64,
 }
 
 #[derive(Serialize)]
@@ -386,37 +415,86 @@ fn add(group: &mut ResultGroup, record: &SurveyRecord, rule: Option<&SurveyRule>
     let Some(rule) = rule else {
         return;
     };
-    for q in rule
-        .questions
-        .iter()
-        .filter(|q| q.kind == QuestionKind::Rating)
-    {
-        if let Some(n) = record.answers.get(&q.id).and_then(Value::as_i64)
-            && (1..=5).contains(&n)
-            && let Some(slot) = usize::try_from(n - 1)
-                .ok()
-                .and_then(|i| group.ratings.get_mut(i))
-        {
-            *slot += 1;
+    for q in &rule.questions {
+        let answer = record.answers.get(&q.id).filter(|v| !v.is_null());
+        // Questions are keyed by id: two policy versions asking the same id are one row.
+        let slot = match group.questions.iter().position(|r| r.id == q.id) {
+            Some(i) => i,
+            None => {
+                group.questions.push(QuestionResult {
+                    id: q.id.clone(),
+                    label: q.label.clone(),
+                    label_en: q.label_en.clone(),
+                    kind: q.kind.keyword().to_owned(),
+                    options: match &q.kind {
+                        QuestionKind::Choice { options } => options
+                            .iter()
+                            .map(|o| OptionCount {
+                                code: o.code.clone(),
+                                label: o.label.clone(),
+                                count: 0,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    },
+                    ..QuestionResult::default()
+                });
+                group.questions.len() - 1
+            }
+        };
+        let Some(answer) = answer else { continue };
+        let question = &mut group.questions[slot];
+        question.answered += 1;
+        match &q.kind {
+            QuestionKind::Rating => {
+                if let Some(n) = answer.as_i64()
+                    && (1..=5).contains(&n)
+                    && let Some(i) = usize::try_from(n - 1).ok()
+                {
+                    if let Some(c) = group.ratings.get_mut(i) {
+                        *c += 1;
+                    }
+                    if let Some(c) = question.ratings.get_mut(i) {
+                        *c += 1;
+                    }
+                }
+            }
+            QuestionKind::Choice { .. } => {
+                if let Some(code) = answer.as_str() {
+                    match question.options.iter_mut().find(|o| o.code == code) {
+                        Some(o) => o.count += 1,
+                        // An option a later policy version dropped: still counted, by code.
+                        None => question.options.push(OptionCount {
+                            code: code.to_owned(),
+                            label: code.to_owned(),
+                            count: 1,
+                        }),
+                    }
+                }
+            }
+            QuestionKind::Text { .. } => {}
         }
     }
 }
 
+/// Mean and share of 4–5 of rating counts, rounded to two decimals (what a report shows).
+fn rating_stats(ratings: &[u64; 5]) -> (Option<f64>, Option<f64>) {
+    let count: u64 = ratings.iter().sum();
+    if count == 0 {
+        return (None, None);
+    }
+    let sum: u64 = ratings.iter().zip(1u64..).map(|(n, score)| n * score).sum();
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    (
+        Some(round(sum as f64 / count as f64)),
+        Some(round((ratings[3] + ratings[4]) as f64 / count as f64)),
+    )
+}
+
 fn finish(group: &mut ResultGroup) {
-    let count: u64 = group.ratings.iter().sum();
-    if count > 0 {
-        let sum: u64 = group
-            .ratings
-            .iter()
-            .zip(1u64..)
-            .map(|(n, score)| n * score)
-            .sum();
-        // Two decimals are what a report shows.
-        let round = |x: f64| (x * 100.0).round() / 100.0;
-        group.mean_rating = Some(round(sum as f64 / count as f64));
-        group.satisfied_share = Some(round(
-            (group.ratings[3] + group.ratings[4]) as f64 / count as f64,
-        ));
+    (group.mean_rating, group.satisfied_share) = rating_stats(&group.ratings);
+    for q in &mut group.questions {
+        (q.mean_rating, q.satisfied_share) = rating_stats(&q.ratings);
     }
 }
 
@@ -427,6 +505,16 @@ pub async fn results(
     user: CurrentUser,
     Query(q): Query<ResultsQuery>,
 ) -> Result<axum::Json<ResultsBody>, AppError> {
+    Ok(axum::Json(results_for(&state, &user.0, q).await?))
+}
+
+/// The survey results `user` may see (their unit's subtree; an admin all), grouped as `q`
+/// asks: the API's and the results page's one implementation.
+pub async fn results_for(
+    state: &AppState,
+    user: &User,
+    q: ResultsQuery,
+) -> Result<ResultsBody, AppError> {
     let by = q.by.clone().unwrap_or_else(|| "unit".into());
     if !["unit", "person", "category"].contains(&by.as_str()) {
         return Err(AppError::BadRequest(format!(
@@ -441,7 +529,7 @@ pub async fn results(
     let filter = SurveyFilter {
         from: instant("from", &q.from)?,
         to: instant("to", &q.to)?,
-        unit_path: (!is_admin(&user.0)).then(|| user.0.unit_path.clone()),
+        unit_path: (!is_admin(user)).then(|| user.unit_path.clone()),
     };
     let records = state.store.answered_surveys(&filter).await?;
     let mut policies: BTreeMap<i64, std::sync::Arc<crate::policies::Compiled>> = BTreeMap::new();
@@ -489,13 +577,13 @@ pub async fn results(
     let mut groups: Vec<ResultGroup> = groups.into_values().collect();
     groups.iter_mut().for_each(finish);
     finish(&mut total);
-    Ok(axum::Json(ResultsBody {
+    Ok(ResultsBody {
         by,
         from: q.from,
         to: q.to,
         groups,
         total,
-    }))
+    })
 }
 
 fn is_admin(user: &User) -> bool {

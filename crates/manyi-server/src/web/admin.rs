@@ -14,7 +14,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::ToSpan;
 use jiff::civil::Date;
-use manyi_core::calendar::{DayKind, Overlay};
+use manyi_core::calendar::{
+    BusinessHours, DayKind, OpenInterval, Overlay, OverlayError, WorkWeekday,
+};
 use manyi_core::org::UnitRef;
 use manyi_core::policy;
 use manyi_store::{NewUnit, NewUser, StoreError};
@@ -1006,7 +1008,89 @@ pub async fn calendar(
 struct CalendarEdit {
     closures: String,
     extra_workdays: String,
+    /// Business hours as typed, by weekday (`monday` … `friday`): intervals such as
+    /// `09:00-12:00, 13:30-17:30`; empty = closed that day. All five empty = no business
+    /// hours (deadlines end at 24:00).
+    hours: HashMap<String, String>,
+    /// The weekday whose hours a weekend working day takes.
+    weekend_as: String,
     errors: HashMap<String, String>,
+}
+
+/// The hours of `h` as the form shows them.
+fn hours_typed(h: Option<&BusinessHours>) -> (HashMap<String, String>, String) {
+    let Some(h) = h else {
+        return (HashMap::new(), String::new());
+    };
+    let hours = WorkWeekday::ALL
+        .iter()
+        .map(|d| {
+            let text = h
+                .day(*d)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            (d.name().to_owned(), text)
+        })
+        .collect();
+    (hours, h.weekend_workday_as.name().to_owned())
+}
+
+/// Business hours from the form: each weekday's intervals through the core's parser and
+/// `BusinessHours::validate`, every problem said beside its weekday. `Ok(None)`: no hours.
+fn parse_hours(edit: &mut CalendarEdit, lang: Lang) -> Option<BusinessHours> {
+    let mut hours = BusinessHours::default();
+    let mut any = false;
+    for day in WorkWeekday::ALL {
+        let text = edit.hours.get(day.name()).cloned().unwrap_or_default();
+        let mut intervals = Vec::new();
+        for token in text
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == '、' || c == ';')
+            .filter(|t| !t.is_empty())
+        {
+            match token.parse::<OpenInterval>() {
+                Ok(i) => intervals.push(i),
+                Err(_) => {
+                    edit.errors
+                        .entry(format!("hours_{}", day.name()))
+                        .or_insert_with(|| {
+                            tr_with(lang, "admin.calendar.bad_interval", &[("value", token)])
+                        });
+                }
+            }
+        }
+        any |= !text.trim().is_empty();
+        match day {
+            WorkWeekday::Monday => hours.monday = intervals,
+            WorkWeekday::Tuesday => hours.tuesday = intervals,
+            WorkWeekday::Wednesday => hours.wednesday = intervals,
+            WorkWeekday::Thursday => hours.thursday = intervals,
+            WorkWeekday::Friday => hours.friday = intervals,
+        }
+    }
+    hours.weekend_workday_as = match edit.weekend_as.as_str() {
+        "" => WorkWeekday::Monday,
+        name => match WorkWeekday::ALL.iter().find(|d| d.name() == name) {
+            Some(d) => *d,
+            None => {
+                edit.errors.insert(
+                    "weekend_as".into(),
+                    tr_with(lang, "admin.calendar.bad_weekday", &[("value", name)]),
+                );
+                WorkWeekday::Monday
+            }
+        },
+    };
+    if !any {
+        return None;
+    }
+    if let Err(OverlayError::BadHours { weekday, .. }) = hours.validate() {
+        edit.errors
+            .entry(format!("hours_{weekday}"))
+            .or_insert_with(|| tr(lang, "admin.calendar.overlap").to_owned());
+    }
+    Some(hours)
 }
 
 async fn calendar_page(
@@ -1064,6 +1148,8 @@ async fn calendar_page(
     };
     // The form starts from the unit's own overlay (not the inherited one: saving writes
     // only what this unit sets).
+    let (hours, weekend_as) =
+        hours_typed(own_overlay.as_ref().and_then(|o| o.business_hours.as_ref()));
     let edit = edit.unwrap_or_else(|| {
         let dates = |d: &[Date]| {
             d.iter()
@@ -1080,6 +1166,8 @@ async fn calendar_page(
                 .as_ref()
                 .map(|o| dates(&o.extra_workdays))
                 .unwrap_or_default(),
+            hours,
+            weekend_as,
             errors: HashMap::new(),
         }
     });
@@ -1152,6 +1240,10 @@ async fn calendar_page(
             active => "admin",
             tab => "calendar",
             edit => s(edit),
+            hour_days => WorkWeekday::ALL
+                .iter()
+                .map(|d| (d.name(), tr(lang, &format!("weekday.{}", d.name())).to_owned()))
+                .collect::<Vec<_>>(),
             notice,
             year,
             months => s(months),
@@ -1193,8 +1285,10 @@ fn parse_dates(text: &str, lang: Lang) -> Result<Vec<Date>, String> {
     Ok(out)
 }
 
-/// `POST /admin/calendar/{code}`: `closures`, `extra_workdays` (dates); the unit's business
-/// hours are kept as they are (set them through `PUT /api/v1/units/{code}/calendar`).
+/// `POST /admin/calendar/{code}`: `closures`, `extra_workdays` (dates), the business hours
+/// `hours_monday` … `hours_friday` (intervals; all empty: none) and `weekend_as` (the weekday
+/// whose hours a weekend working day takes) — the unit's whole own overlay, as
+/// `PUT /api/v1/units/{code}/calendar` sets it.
 /// Deadlines of open cases are rebuilt on the new calendar, as through the API.
 pub async fn calendar_save(
     ctx: Ctx,
@@ -1209,6 +1303,16 @@ pub async fn calendar_save(
     let mut edit = CalendarEdit {
         closures: form.text("closures"),
         extra_workdays: form.text("extra_workdays"),
+        hours: WorkWeekday::ALL
+            .iter()
+            .map(|d| {
+                (
+                    d.name().to_owned(),
+                    form.text(&format!("hours_{}", d.name())),
+                )
+            })
+            .collect(),
+        weekend_as: form.text("weekend_as"),
         errors: HashMap::new(),
     };
     let closures = parse_dates(&edit.closures, lang)
@@ -1228,15 +1332,8 @@ pub async fn calendar_save(
         .unit_by_code(&code)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no unit `{code}`")))?;
+    let hours = parse_hours(&mut edit, lang);
     if edit.errors.is_empty() {
-        let hours = state
-            .store
-            .unit_calendars()
-            .await?
-            .into_iter()
-            .find(|(id, _)| *id == unit.id)
-            .and_then(|(_, json)| serde_json::from_value::<Overlay>(json).ok())
-            .and_then(|o| o.business_hours);
         let overlay = Overlay {
             closures,
             extra_workdays: extra,

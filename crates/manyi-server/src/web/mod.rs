@@ -20,7 +20,8 @@
 //! - `forms`: policy fields → form inputs, and form posts → field values for the engine.
 //! - `workspace` (`/`), `register` (`/cases/new`), `case_page` (`/cases/{number}`), `notes`
 //!   (its notes and attachments),
-//!   `dashboard`, `public` (customers, no login), `admin`.
+//!   `dashboard`, `survey_results` (`/surveys/results`), `rewards` (`/rewards`), `public`
+//!   (customers, no login), `admin`.
 //! - `assets`: CSS, a little JavaScript and htmx, served from the binary.
 //!
 //! ## Security
@@ -41,8 +42,10 @@ pub mod i18n;
 mod notes;
 mod public;
 mod register;
+mod rewards;
 mod session;
 mod survey;
+mod survey_results;
 mod templates;
 mod view;
 mod violations_view;
@@ -86,6 +89,9 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         )
         .route("/cases/{number}/attachments/{id}", get(notes::get))
         .route("/dashboard", get(dashboard::page))
+        .route("/surveys/results", get(survey_results::page))
+        .route("/rewards", get(rewards::page).post(rewards::propose))
+        .route("/rewards/{id}/decide", post(rewards::decide))
         .route(
             "/public/complaint",
             get(public::complaint_form)

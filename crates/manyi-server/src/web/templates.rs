@@ -101,6 +101,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_calendar.html",
         include_str!("../../templates/admin_calendar.html"),
     ),
+    (
+        "survey_results.html",
+        include_str!("../../templates/survey_results.html"),
+    ),
+    ("rewards.html", include_str!("../../templates/rewards.html")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -143,16 +143,15 @@ pub fn masked_value(field: &Field, value: &Value) -> String {
     }
 }
 
-/// The customer's name: the personal text field whose id contains `name`.
+/// The customer's name: the personal text field whose id contains `name` (the field quick
+/// find indexes, `manyi_core::find::name_field`).
 pub fn customer_name(
     kind: &CaseKind,
     fields: &std::collections::BTreeMap<String, Value>,
 ) -> String {
-    kind.fields
-        .iter()
-        .filter(|f| f.personal && matches!(f.field_type, FieldType::Text { .. }))
-        .filter(|f| f.id.contains("name"))
-        .find_map(|f| fields.get(&f.id).and_then(Value::as_str))
+    manyi_core::find::name_field(kind)
+        .and_then(|id| fields.get(id))
+        .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned()
 }

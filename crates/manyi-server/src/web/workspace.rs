@@ -3,10 +3,11 @@
 //!
 //! The queues are the API's case list (`api::cases::list`, so jurisdiction and filters are
 //! the API's), at most [`QUEUE_LIMIT`] cases each. Quick find opens a case by its full
-//! number; otherwise it searches on the server, within the user's jurisdiction, the newest
-//! [`FIND_SCAN`] cases for a number containing the text, a phone whose digits contain it
-//! (the last four are enough) or a customer name containing it, and lists up to
-//! [`FIND_LIMIT`] of them as a queue of its own (the page says when the scan was cut short).
+//! number; otherwise it searches on the server, within the user's jurisdiction: the end of a
+//! phone number (4 digits or more) or a part of the customer's name through the quick-find
+//! index (`manyi_core::find`, `Store::find_cases`), a part of a case number by scanning the
+//! newest [`FIND_SCAN`] cases (as everything is until the index is backfilled), and lists up
+//! to [`FIND_LIMIT`] of them as a queue of its own (the page says when a scan was cut short).
 //! Chinese full-text search over all cases is a later capability.
 
 use axum::Json;
@@ -245,11 +246,61 @@ async fn exact_case(
     Ok(None)
 }
 
-/// Quick find on the server: the newest cases of the user's jurisdiction (the API's: their
+/// Quick find on the server, within the user's jurisdiction (the API's: their unit's subtree
+/// and the cases they registered; everything for `admin`): the end of a phone number (4 digits
+/// or more) or a part of the customer's name is looked up in the quick-find keys
+/// (`manyi_core::find`, the `case_find` index), newest case first; a part of a case number
+/// (letters and digits) is scanned for. Also whether the answer is complete.
+async fn search(
+    state: &AppState,
+    user: &WebUser,
+    find: &str,
+) -> Result<(Vec<CaseBody>, bool), AppError> {
+    let number_like = find.chars().any(|c| c.is_ascii_alphabetic())
+        && find.chars().any(|c| c.is_ascii_digit())
+        && find.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if number_like || !state.store.find_backfill().await?.done {
+        return scan(state, user, find).await;
+    }
+    let visible_to = (!user.is_admin()).then(|| manyi_store::Visibility {
+        unit_path: user.user.unit_path.clone(),
+        user_id: user.user.id,
+    });
+    let mut records: Vec<manyi_store::CaseRecord> = Vec::new();
+    for lookup in manyi_core::find::lookups(find) {
+        let found = state
+            .store
+            .find_cases(&manyi_store::FindQuery {
+                kind: lookup.kind.to_owned(),
+                prefix: lookup.prefix,
+                visible_to: visible_to.clone(),
+                limit: FIND_LIMIT as u32,
+            })
+            .await?;
+        records.extend(found);
+    }
+    records.sort_by_key(|r| std::cmp::Reverse(r.id));
+    records.dedup_by_key(|r| r.id);
+    records.truncate(FIND_LIMIT);
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        let Json(body) = show(
+            State(state.clone()),
+            CurrentUser(user.user.clone()),
+            ApiPath(record.number),
+        )
+        .await?;
+        out.push(body);
+    }
+    Ok((out, true))
+}
+
+/// Quick find by scanning: the newest cases of the user's jurisdiction (the API's: their
 /// unit's subtree and the cases they registered; everything for `admin`), at most
 /// [`FIND_SCAN`] examined, whose number, phone digits or customer name contain `find`. Also
-/// whether every case of the jurisdiction was examined.
-async fn search(
+/// whether every case of the jurisdiction was examined. Used for parts of case numbers and
+/// until the quick-find keys are backfilled.
+async fn scan(
     state: &AppState,
     user: &WebUser,
     find: &str,

@@ -124,6 +124,12 @@ impl PgStore {
             });
             q.build().execute(&mut *tx).await?;
         }
+        super::find::insert_keys(
+            &mut tx,
+            rows.iter()
+                .flat_map(|(id, c, _)| c.find.iter().map(move |k| (*id, k))),
+        )
+        .await?;
         if let Some((last, _, _)) = rows.last() {
             sqlx::query("SELECT setval(pg_get_serial_sequence('cases', 'id'), $1)")
                 .bind(*last)

@@ -98,6 +98,7 @@ impl PgStore {
 
         append_events(&mut tx, case.id, 1, &c.events).await?;
         apply_timer_changes(&mut tx, case.id, c.created_at, &c.timers).await?;
+        super::find::write_keys(&mut tx, case.id, &c.find, false).await?;
 
         if let Some(idem) = &c.idempotency {
             let stored: Option<i64> = sqlx::query_scalar(
@@ -355,6 +356,9 @@ pub(super) async fn apply_update(
     append_events(conn, u.id, last_seq + 1, &u.events).await?;
     super::ledger::insert_violations(conn, u.id, last_seq + 1, &u.violations).await?;
     apply_timer_changes(conn, u.id, u.updated_at, &u.timers).await?;
+    if let Some(keys) = &u.find {
+        super::find::write_keys(conn, u.id, keys, true).await?;
+    }
     Ok(case)
 }
 

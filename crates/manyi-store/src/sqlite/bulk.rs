@@ -118,6 +118,12 @@ impl SqliteStore {
             });
             q.build().execute(&mut *tx).await?;
         }
+        super::find::insert_keys(
+            &mut tx,
+            rows.iter()
+                .flat_map(|(id, c, _)| c.find.iter().map(move |k| (*id, k))),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

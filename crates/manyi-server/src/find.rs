@@ -1,0 +1,46 @@
+//! Quick find's start-up step: the backfill of the search keys (`manyi_core::find`) of cases
+//! stored before migration 0016. New and changed cases get their keys in their own
+//! transaction (`api::cases::find_keys`); this walks the older ones once, in batches, lowest
+//! id first, and records its progress in the database, so that a restart resumes where it
+//! stopped and several instances may run it at once (a case that already has keys is left
+//! alone). Until it is done, quick find falls back to scanning the newest cases.
+
+use manyi_store::FindBackfill;
+
+use crate::AppState;
+use crate::error::AppError;
+
+/// Cases read and keyed per transaction.
+pub const BATCH: u32 = 500;
+
+/// Backfills every case without keys; returns how many cases were examined.
+pub async fn backfill(state: &AppState, batch: u32) -> Result<usize, AppError> {
+    let mut progress = state.store.find_backfill().await?;
+    let mut examined = 0;
+    while !progress.done {
+        let cases = state
+            .store
+            .cases_after(progress.last_case_id, batch)
+            .await?;
+        let mut rows = Vec::with_capacity(cases.len());
+        for record in &cases {
+            let case = crate::api::cases::case_of(record)?;
+            let policy = state.policies.get(&state.store, record.policy_id).await?;
+            if let Some(kind) = policy.kind(&case.kind) {
+                rows.push((record.id, crate::api::cases::find_keys(kind, &case.fields)));
+            }
+        }
+        progress = FindBackfill {
+            last_case_id: cases.last().map_or(progress.last_case_id, |c| c.id),
+            // A short batch was the last one: every case created from now on is keyed by its
+            // own transaction.
+            done: cases.len() < batch as usize,
+        };
+        state.store.backfill_find_keys(&rows, progress).await?;
+        examined += cases.len();
+    }
+    if examined > 0 {
+        tracing::info!(cases = examined, "quick-find keys backfilled");
+    }
+    Ok(examined)
+}

@@ -1,0 +1,385 @@
+//! The store's contract for quick find (migration 0016, `case_find`), on every backend: the
+//! same bodies, one `#[tokio::test]` per backend, each on a fresh database from
+//! `manyi_store::testing::TestDb` (see `contract.rs` for `MANYI_TEST_PG`). Kept in its own
+//! file so that the branches of issue 6 merge without touching one list.
+
+use jiff::Timestamp;
+use manyi_store::testing::TestDb;
+use manyi_store::{
+    BulkCase, CaseRecord, CaseUpdate, CreateOutcome, FindBackfill, FindKey, FindQuery, NewCase,
+    NewEvent, NewUnit, NewUser, Store, StoreError, Visibility,
+};
+use serde_json::json;
+
+fn at(minutes: i64) -> Timestamp {
+    Timestamp::from_second(1_788_220_800 + minutes * 60).expect("in range")
+}
+
+fn key(kind: &str, key: &str) -> FindKey {
+    FindKey {
+        kind: kind.into(),
+        key: key.into(),
+    }
+}
+
+/// Keys as `manyi_core::find` makes them: the phone's digits reversed, the name's suffixes.
+fn keys(phone: &str, name: &str) -> Vec<FindKey> {
+    let mut out = vec![key("phone", &phone.chars().rev().collect::<String>())];
+    let chars: Vec<char> = name.chars().collect();
+    for i in 0..chars.len() {
+        out.push(key("name", &chars[i..].iter().collect::<String>()));
+    }
+    out
+}
+
+struct Fixture {
+    policy: i64,
+    b1: i64,
+    b2: i64,
+    b1_path: String,
+    clerk: i64,
+    other: i64,
+}
+
+async fn fixture(store: &Store) -> Fixture {
+    let mut units = Vec::new();
+    for (code, parent) in [("HQ", None), ("B1", Some("HQ")), ("B2", Some("HQ"))] {
+        units.push(
+            store
+                .insert_unit(NewUnit {
+                    code: code.into(),
+                    name: format!("unit {code}"),
+                    level: "分行".into(),
+                    parent_code: parent.map(Into::into),
+                })
+                .await
+                .expect("unit"),
+        );
+    }
+    let mut ids = Vec::new();
+    for (login, unit) in [("clerk", "B1"), ("other", "B2")] {
+        let u = store
+            .insert_user(NewUser {
+                login: login.into(),
+                name: format!("name of {login}"),
+                unit_code: unit.into(),
+                roles: vec!["agent".into()],
+                password_hash: None,
+            })
+            .await
+            .expect("user");
+        ids.push(u.id);
+    }
+    let policy = store
+        .store_policy_version("bank", "[policy]\nname = 'bank'", "hash-1", at(0))
+        .await
+        .expect("policy");
+    Fixture {
+        policy: policy.id,
+        b1: units[1].id,
+        b2: units[2].id,
+        b1_path: units[1].path.clone(),
+        clerk: ids[0],
+        other: ids[1],
+    }
+}
+
+fn new_case(f: &Fixture, unit: i64, first_contact: i64, find: Vec<FindKey>) -> NewCase {
+    NewCase {
+        kind: "complaint".into(),
+        policy_id: f.policy,
+        number_scope: "bank/complaint".into(),
+        number_period: "2026".into(),
+        state: "received".into(),
+        owner_unit_id: unit,
+        first_contact_id: first_contact,
+        assignee_id: None,
+        channel: "counter".into(),
+        created_at: at(1),
+        snapshot: json!({}),
+        events: vec![NewEvent {
+            at: at(1),
+            actor_id: Some(first_contact),
+            action: "open".into(),
+            clause: None,
+            payload: json!({}),
+        }],
+        idempotency: None,
+        timers: Vec::new(),
+        find,
+    }
+}
+
+async fn create(store: &Store, c: NewCase) -> CaseRecord {
+    match store
+        .create_case(c, |serial| format!("TS-{serial:06}"))
+        .await
+        .expect("create")
+    {
+        CreateOutcome::Created(case) => case,
+        other => panic!("expected a new case, got {other:?}"),
+    }
+}
+
+fn query(kind: &str, prefix: &str, visible_to: Option<Visibility>) -> FindQuery {
+    FindQuery {
+        kind: kind.into(),
+        prefix: prefix.into(),
+        visible_to,
+        limit: 50,
+    }
+}
+
+async fn numbers(store: &Store, q: FindQuery) -> Vec<String> {
+    store
+        .find_cases(&q)
+        .await
+        .expect("find")
+        .into_iter()
+        .map(|c| c.number)
+        .collect()
+}
+
+async fn keys_are_written_with_the_case_and_found_by_prefix_within_the_jurisdiction(store: &Store) {
+    let f = fixture(store).await;
+    let wang = create(
+        store,
+        new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明")),
+    )
+    .await;
+    let li = create(
+        store,
+        new_case(&f, f.b2, f.other, keys("13900008000", "李小明")),
+    )
+    .await;
+    let none = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
+
+    // The last four digits: both, newest first; five digits tell them apart.
+    assert_eq!(
+        numbers(store, query("phone", "0008", None)).await,
+        vec![li.number.clone(), wang.number.clone()]
+    );
+    assert_eq!(
+        numbers(store, query("phone", "00083", None)).await,
+        vec![wang.number.clone()]
+    );
+    // A part of the name (a suffix key's prefix); a different kind never matches.
+    assert_eq!(
+        numbers(store, query("name", "小明", None)).await,
+        vec![li.number.clone(), wang.number.clone()]
+    );
+    assert_eq!(
+        numbers(store, query("name", "王", None)).await,
+        vec![wang.number.clone()]
+    );
+    assert!(
+        numbers(store, query("phone", "小明", None))
+            .await
+            .is_empty()
+    );
+    assert!(numbers(store, query("name", "小红", None)).await.is_empty());
+    // Within B1's subtree only B1's case; the registrar sees theirs wherever it is.
+    let clerk = Visibility {
+        unit_path: f.b1_path.clone(),
+        user_id: f.clerk,
+    };
+    assert_eq!(
+        numbers(store, query("name", "小明", Some(clerk))).await,
+        vec![wang.number.clone()]
+    );
+    let other = Visibility {
+        unit_path: "/999/".into(),
+        user_id: f.other,
+    };
+    assert_eq!(
+        numbers(store, query("name", "小明", Some(other))).await,
+        vec![li.number.clone()]
+    );
+    // An empty prefix is refused rather than matching everything.
+    assert!(matches!(
+        store.find_cases(&query("name", "", None)).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(
+        !numbers(store, query("name", "王", None))
+            .await
+            .contains(&none.number)
+    );
+}
+
+async fn an_update_with_keys_replaces_them_and_one_without_keeps_them(store: &Store) {
+    let f = fixture(store).await;
+    let case = create(
+        store,
+        new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明")),
+    )
+    .await;
+    let update = |case: &CaseRecord, find: Option<Vec<FindKey>>| CaseUpdate {
+        id: case.id,
+        expected_version: case.version,
+        state: "assessed".into(),
+        owner_unit_id: case.owner_unit_id,
+        assignee_id: None,
+        closed: false,
+        updated_at: at(5),
+        snapshot: json!({}),
+        events: vec![NewEvent {
+            at: at(5),
+            actor_id: None,
+            action: "assess".into(),
+            clause: None,
+            payload: json!({}),
+        }],
+        timers: Vec::new(),
+        violations: Vec::new(),
+        find,
+    };
+    let case = store
+        .update_case(update(&case, None))
+        .await
+        .expect("update");
+    assert_eq!(numbers(store, query("name", "小明", None)).await.len(), 1);
+    store
+        .update_case(update(&case, Some(keys("13700001234", "王晓明"))))
+        .await
+        .expect("update");
+    assert!(numbers(store, query("name", "小明", None)).await.is_empty());
+    assert!(
+        numbers(store, query("phone", "0008", None))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        numbers(store, query("name", "晓明", None)).await,
+        vec![case.number.clone()]
+    );
+    assert_eq!(
+        numbers(store, query("phone", "4321", None)).await,
+        vec![case.number.clone()]
+    );
+}
+
+async fn bulk_loaded_cases_carry_their_keys_and_the_backfill_keys_only_those_without(
+    store: &Store,
+) {
+    let f = fixture(store).await;
+    // Nothing stored yet: the migration found nothing to backfill.
+    assert!(store.find_backfill().await.expect("progress").done);
+    store
+        .bulk_insert_cases(&[BulkCase {
+            number: "BULK0001".into(),
+            number_scope: "bulk".into(),
+            number_period: "".into(),
+            serial: 1,
+            kind: "complaint".into(),
+            policy_id: f.policy,
+            state: "received".into(),
+            owner_unit_id: f.b2,
+            first_contact_id: f.other,
+            assignee_id: None,
+            channel: "counter".into(),
+            created_at: at(1),
+            updated_at: at(1),
+            closed: false,
+            snapshot: json!({}),
+            events: vec![NewEvent {
+                at: at(1),
+                actor_id: None,
+                action: "open".into(),
+                clause: None,
+                payload: json!({}),
+            }],
+            timers: Vec::new(),
+            find: keys("13511112222", "张三"),
+        }])
+        .await
+        .expect("bulk");
+    assert_eq!(
+        numbers(store, query("phone", "2222", None)).await,
+        vec!["BULK0001".to_owned()]
+    );
+
+    let keyed = create(
+        store,
+        new_case(&f, f.b1, f.clerk, keys("13800138000", "王小明")),
+    )
+    .await;
+    let bare = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
+    let batch = store.cases_after(0, 10).await.expect("batch");
+    assert_eq!(batch.len(), 3, "lowest id first, all three");
+    assert!(batch.windows(2).all(|w| w[0].id < w[1].id));
+    // A backfill computed from older fields must not overwrite the keys a case already has.
+    store
+        .backfill_find_keys(
+            &[
+                (keyed.id, keys("13000000000", "旧名字")),
+                (bare.id, keys("18612345678", "赵六")),
+            ],
+            FindBackfill {
+                last_case_id: bare.id,
+                done: true,
+            },
+        )
+        .await
+        .expect("backfill");
+    assert!(
+        numbers(store, query("name", "旧名字", None))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        numbers(store, query("name", "小明", None)).await,
+        vec![keyed.number.clone()]
+    );
+    assert_eq!(
+        numbers(store, query("name", "赵", None)).await,
+        vec![bare.number.clone()]
+    );
+    // Progress never moves back, whoever records it.
+    store
+        .backfill_find_keys(
+            &[],
+            FindBackfill {
+                last_case_id: 1,
+                done: false,
+            },
+        )
+        .await
+        .expect("stale progress");
+    assert_eq!(
+        store.find_backfill().await.expect("progress"),
+        FindBackfill {
+            last_case_id: bare.id,
+            done: true
+        }
+    );
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        contract!(@backend sqlite, [$($name),*]);
+        contract!(@backend postgres, [$($name),*]);
+    };
+    (@backend $backend:ident, [$($name:ident),*]) => {
+        mod $backend {
+            use super::TestDb;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = TestDb::create(stringify!($backend)).await else {
+                        return;
+                    };
+                    let store = db.store().await;
+                    super::$name(&store).await;
+                    store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    keys_are_written_with_the_case_and_found_by_prefix_within_the_jurisdiction,
+    an_update_with_keys_replaces_them_and_one_without_keeps_them,
+    bulk_loaded_cases_carry_their_keys_and_the_backfill_keys_only_those_without,
+);
