@@ -11,6 +11,7 @@
 
 use crate::engine::{FieldError, Refusal, RefusalReason};
 use crate::org::Actor;
+use crate::policy::Policy;
 use crate::values::Money;
 
 /// Who receives an award.
@@ -68,6 +69,29 @@ fn refuse(rule: &RewardRule, reason: RefusalReason, zh: String, en: String) -> R
     Refusal::new(reason, Some(&rule.clause), zh, en)
 }
 
+/// The roles as the policy labels them, for a refusal: (Chinese, English). English uses
+/// `label_en`, else the Chinese label; an id the policy does not declare (the loader refuses
+/// those, so only a hand-built rule) shows as itself.
+fn role_labels(policy: &Policy, roles: &[String]) -> (String, String) {
+    let zh: Vec<&str> = roles
+        .iter()
+        .map(|r| {
+            policy
+                .role(r)
+                .map_or(r.as_str(), |role| role.label.as_str())
+        })
+        .collect();
+    let en: Vec<&str> = roles
+        .iter()
+        .map(|r| {
+            policy.role(r).map_or(r.as_str(), |role| {
+                role.label_en.as_deref().unwrap_or(&role.label)
+            })
+        })
+        .collect();
+    (zh.join("或"), en.join(" or "))
+}
+
 fn invalid(rule: &RewardRule, field: &str, code: &str, en: String, zh: String) -> Refusal {
     let mut r = refuse(rule, RefusalReason::InvalidFields, zh.clone(), en.clone());
     r.fields = vec![FieldError {
@@ -82,6 +106,7 @@ fn invalid(rule: &RewardRule, field: &str, code: &str, en: String, zh: String) -
 /// Checks a nomination: by a holder of a `proposed_by` role, for the right kind of recipient,
 /// for a year (`2026`), with a basis (事迹); nobody nominates themselves.
 pub fn check_proposal(
+    policy: &Policy,
     rule: &RewardRule,
     proposer: &Actor,
     period: &str,
@@ -89,15 +114,12 @@ pub fn check_proposal(
     person: Option<i64>,
 ) -> Result<(), Refusal> {
     if !proposer.has_any_role(&rule.proposed_by) {
+        let (zh, en) = role_labels(policy, &rule.proposed_by);
         return Err(refuse(
             rule,
             RefusalReason::RoleNotAllowed,
-            format!("只有{}可以提名{}", rule.proposed_by.join("或"), rule.label),
-            format!(
-                "only {} may propose `{}`",
-                rule.proposed_by.join(" or "),
-                rule.id
-            ),
+            format!("只有{zh}可以提名{}", rule.label),
+            format!("only {en} may propose `{}`", rule.id),
         ));
     }
     let year_ok = period.len() == 4 && period.bytes().all(|b| b.is_ascii_digit());
@@ -158,6 +180,7 @@ pub fn check_proposal(
 /// inside the range (an honour without money records none), declined without an amount.
 #[allow(clippy::too_many_arguments)]
 pub fn check_decision(
+    policy: &Policy,
     rule: &RewardRule,
     status: &str,
     recipient: Option<i64>,
@@ -176,15 +199,12 @@ pub fn check_decision(
         ));
     }
     if !decider.has_any_role(&rule.decided_by) {
+        let (zh, en) = role_labels(policy, &rule.decided_by);
         return Err(refuse(
             rule,
             RefusalReason::RoleNotAllowed,
-            format!("只有{}可以决定{}", rule.decided_by.join("或"), rule.label),
-            format!(
-                "only {} may decide `{}`",
-                rule.decided_by.join(" or "),
-                rule.id
-            ),
+            format!("只有{zh}可以决定{}", rule.label),
+            format!("only {en} may decide `{}`", rule.id),
         ));
     }
     if recipient == Some(decider.id) || proposer == decider.id {
@@ -242,6 +262,60 @@ mod tests {
     use super::*;
     use crate::org::UnitRef;
 
+    /// The roles the refusals name: one with an English label, one without.
+    const POLICY: &str = r#"
+[policy]
+id = "rewards"
+title = "奖励"
+
+[[role]]
+id = "outlet_head"
+label = "网点负责人"
+label_en = "Outlet head"
+
+[[role]]
+id = "service_mgmt"
+label = "服务管理部门"
+
+[kind.complaint]
+label = "投诉"
+initial = "received"
+create_roles = ["outlet_head"]
+channels = ["counter"]
+numbering = { pattern = "TS{YYYY}{SEQ:4}", reset = "yearly" }
+
+[kind.complaint.state.received]
+label = "已受理"
+
+[kind.complaint.state.closed]
+label = "已结案"
+final = true
+
+[[kind.complaint.transition]]
+id = "close"
+label = "结案"
+from = ["received"]
+to = "closed"
+roles = ["outlet_head"]
+clause = "第一条"
+
+[[reward]]
+id = "advanced_worker"
+label = "先进工作者"
+recipient = "person"
+period = "yearly"
+amount = [0, 5000]
+proposed_by = ["outlet_head"]
+decided_by = ["service_mgmt"]
+clause = "第三十二条"
+"#;
+
+    fn policy() -> Policy {
+        let outcome = crate::policy::load("rewards.toml", POLICY);
+        let diagnostics: Vec<String> = outcome.diagnostics.iter().map(|d| d.to_string()).collect();
+        outcome.policy.unwrap_or_else(|| panic!("{diagnostics:#?}"))
+    }
+
     fn rule() -> RewardRule {
         RewardRule {
             id: "advanced_worker".into(),
@@ -253,6 +327,43 @@ mod tests {
             decided_by: vec!["service_mgmt".into()],
             clause: "第三十二条".into(),
         }
+    }
+
+    #[test]
+    fn the_loaded_rule_is_the_one_the_tests_build() {
+        assert_eq!(policy().rewards, vec![rule()]);
+    }
+
+    #[test]
+    fn role_refusals_name_the_roles_by_their_labels() {
+        let (p, r) = (policy(), rule());
+        let e = check_proposal(&p, &r, &actor(3, &["teller"]), "2026", "x", Some(2)).unwrap_err();
+        assert_eq!(e.message_zh, "第三十二条: 只有网点负责人可以提名先进工作者");
+        assert_eq!(
+            e.message,
+            "第三十二条: only Outlet head may propose `advanced_worker`"
+        );
+        let e = check_decision(
+            &p,
+            &r,
+            "proposed",
+            Some(2),
+            1,
+            &actor(3, &["outlet_head"]),
+            true,
+            None,
+            "x",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message_zh,
+            "第三十二条: 只有服务管理部门可以决定先进工作者"
+        );
+        // No `label_en`: the Chinese label rather than the id.
+        assert_eq!(
+            e.message,
+            "第三十二条: only 服务管理部门 may decide `advanced_worker`"
+        );
     }
 
     fn actor(id: i64, roles: &[&str]) -> Actor {
@@ -267,26 +378,27 @@ mod tests {
 
     #[test]
     fn ccb_32_a_nomination_needs_the_role_a_year_a_person_and_a_basis() {
-        let r = rule();
+        let (p, r) = (policy(), rule());
         let head = actor(1, &["outlet_head"]);
-        assert!(check_proposal(&r, &head, "2026", "全年零投诉", Some(2)).is_ok());
-        let e = check_proposal(&r, &actor(3, &["teller"]), "2026", "x", Some(2)).unwrap_err();
+        assert!(check_proposal(&p, &r, &head, "2026", "全年零投诉", Some(2)).is_ok());
+        let e = check_proposal(&p, &r, &actor(3, &["teller"]), "2026", "x", Some(2)).unwrap_err();
         assert_eq!(e.reason, RefusalReason::RoleNotAllowed);
         assert_eq!(e.clause.as_deref(), Some("第三十二条"));
-        let e = check_proposal(&r, &head, "2026Q1", "x", Some(2)).unwrap_err();
+        let e = check_proposal(&p, &r, &head, "2026Q1", "x", Some(2)).unwrap_err();
         assert_eq!(e.fields[0].field, "period");
-        let e = check_proposal(&r, &head, "2026", " ", Some(2)).unwrap_err();
+        let e = check_proposal(&p, &r, &head, "2026", " ", Some(2)).unwrap_err();
         assert_eq!(e.reason, RefusalReason::ReasonRequired);
-        let e = check_proposal(&r, &head, "2026", "x", Some(1)).unwrap_err();
+        let e = check_proposal(&p, &r, &head, "2026", "x", Some(1)).unwrap_err();
         assert_eq!(e.reason, RefusalReason::SelfDecision);
     }
 
     #[test]
     fn ccb_32_a_reward_is_decided_once_inside_the_range_with_a_reason_by_someone_else() {
-        let r = rule();
+        let (p, r) = (policy(), rule());
         let mgmt = actor(5, &["service_mgmt"]);
         assert_eq!(
             check_decision(
+                &p,
                 &r,
                 "proposed",
                 Some(2),
@@ -298,17 +410,40 @@ mod tests {
             ),
             Ok(Some(100_000))
         );
-        let e = check_decision(&r, "proposed", Some(2), 1, &mgmt, true, Some(500_001), "x")
-            .unwrap_err();
+        let e = check_decision(
+            &p,
+            &r,
+            "proposed",
+            Some(2),
+            1,
+            &mgmt,
+            true,
+            Some(500_001),
+            "x",
+        )
+        .unwrap_err();
         assert_eq!(e.reason, RefusalReason::OutOfRange);
-        let e = check_decision(&r, "proposed", Some(2), 1, &mgmt, true, Some(1), "").unwrap_err();
+        let e =
+            check_decision(&p, &r, "proposed", Some(2), 1, &mgmt, true, Some(1), "").unwrap_err();
         assert_eq!(e.reason, RefusalReason::ReasonRequired);
-        let e = check_decision(&r, "granted", Some(2), 1, &mgmt, true, Some(1), "x").unwrap_err();
+        let e =
+            check_decision(&p, &r, "granted", Some(2), 1, &mgmt, true, Some(1), "x").unwrap_err();
         assert_eq!(e.reason, RefusalReason::WrongState);
-        let e = check_decision(&r, "proposed", Some(5), 1, &mgmt, true, Some(1), "x").unwrap_err();
+        let e =
+            check_decision(&p, &r, "proposed", Some(5), 1, &mgmt, true, Some(1), "x").unwrap_err();
         assert_eq!(e.reason, RefusalReason::SelfDecision);
         assert_eq!(
-            check_decision(&r, "proposed", Some(2), 1, &mgmt, false, None, "名额已满"),
+            check_decision(
+                &p,
+                &r,
+                "proposed",
+                Some(2),
+                1,
+                &mgmt,
+                false,
+                None,
+                "名额已满"
+            ),
             Ok(None)
         );
     }

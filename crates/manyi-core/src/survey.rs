@@ -27,6 +27,147 @@ pub struct SurveyRule {
     /// How long a link stays valid.
     pub expires: SignedDuration,
     pub questions: Vec<Question>,
+    /// The SMS / e-mail text carrying the link (`invitation`), if the policy sets one;
+    /// otherwise [`DEFAULT_INVITATION`]. Checked by [`check_invitation`] when the policy loads.
+    pub invitation: Option<String>,
+    /// Its English version (`invitation_en`); without it the English text is the Chinese one
+    /// when `invitation` is set (the default English follows the complaint wording, which
+    /// would not fit a text the policy rewrote).
+    pub invitation_en: Option<String>,
+}
+
+/// The placeholders an invitation text may use: the survey's title, the case number, the link
+/// and the day the link expires (`YYYY-MM-DD`).
+pub const INVITATION_PLACEHOLDERS: [&str; 4] = ["title", "case_number", "link", "expires"];
+
+/// The invitation when the policy sets none: the complaint follow-up wording.
+pub const DEFAULT_INVITATION: &str = "【{title}】您好，您反映的事项（编号 {case_number}）已处理完毕。请点击链接评价我们的服务：{link} （{expires} 前有效，每个链接仅可提交一次）";
+
+/// The English invitation when the policy sets no `invitation`.
+pub const DEFAULT_INVITATION_EN: &str = "[{title}] Your case {case_number} has been handled. Please tell us how we did: {link} (valid until {expires}; one answer per link)";
+
+/// A problem with an invitation text: the byte offset in the text it starts at, and what is
+/// wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// One piece of a parsed invitation text.
+enum Piece<'t> {
+    Text(&'t str),
+    /// The name, and the byte offset of its `{` in the text.
+    Placeholder(&'t str, usize),
+}
+
+/// Splits an invitation into text and `{name}` placeholders; `{{` and `}}` are literal braces.
+/// An unclosed `{` or a lone `}` is an error at its offset.
+fn pieces(text: &str) -> Result<Vec<Piece<'_>>, InvitationError> {
+    let mut out = Vec::new();
+    let mut rest_at = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                out.push(Piece::Text(&text[rest_at..=i]));
+                i += 2;
+                rest_at = i;
+            }
+            b'}' if bytes.get(i + 1) == Some(&b'}') => {
+                out.push(Piece::Text(&text[rest_at..=i]));
+                i += 2;
+                rest_at = i;
+            }
+            b'{' => {
+                let Some(close) = text[i + 1..].find('}') else {
+                    return Err(InvitationError {
+                        offset: i,
+                        message: "unclosed `{`: write a placeholder as `{link}`, a brace as `{{`"
+                            .into(),
+                    });
+                };
+                out.push(Piece::Text(&text[rest_at..i]));
+                out.push(Piece::Placeholder(&text[i + 1..i + 1 + close], i));
+                i += close + 2;
+                rest_at = i;
+            }
+            b'}' => {
+                return Err(InvitationError {
+                    offset: i,
+                    message: "lone `}`: write a brace as `}}`".into(),
+                });
+            }
+            _ => i += 1,
+        }
+    }
+    out.push(Piece::Text(&text[rest_at..]));
+    Ok(out)
+}
+
+/// Checks an invitation text: every placeholder known, and the link in it (a text without the
+/// link would invite to nothing). Returns every problem, in text order.
+pub fn check_invitation(text: &str) -> Vec<InvitationError> {
+    let parsed = match pieces(text) {
+        Ok(p) => p,
+        Err(e) => return vec![e],
+    };
+    let mut errors = Vec::new();
+    let mut has_link = false;
+    for piece in &parsed {
+        match piece {
+            Piece::Text(_) => {}
+            Piece::Placeholder(name, at) => {
+                let at = *at;
+                if *name == "link" {
+                    has_link = true;
+                } else if !INVITATION_PLACEHOLDERS.contains(name) {
+                    errors.push(InvitationError {
+                        offset: at,
+                        message: format!(
+                            "unknown placeholder `{{{name}}}`; known: {}",
+                            INVITATION_PLACEHOLDERS
+                                .iter()
+                                .map(|p| format!("{{{p}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    if !has_link {
+        errors.push(InvitationError {
+            offset: 0,
+            message: "the text has no `{link}`: the customer would get no link to answer".into(),
+        });
+    }
+    errors
+}
+
+/// Fills a checked invitation's placeholders. An unknown placeholder (only possible in a text
+/// that was not checked) is kept as written rather than dropped.
+fn render(text: &str, values: &[(&str, &str)]) -> String {
+    let Ok(parsed) = pieces(text) else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    for piece in parsed {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Placeholder(name, _) => match values.iter().find(|(k, _)| *k == name) {
+                Some((_, v)) => out.push_str(v),
+                None => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+            },
+        }
+    }
+    out
 }
 
 /// One question of a survey.
@@ -236,23 +377,40 @@ pub fn expires_at(rule: &SurveyRule, now: Timestamp) -> Timestamp {
     now.checked_add(rule.expires).unwrap_or(Timestamp::MAX)
 }
 
-/// The SMS / e-mail text carrying the link: (Chinese, English).
+/// The SMS / e-mail text carrying the link: (Chinese, English). The policy's `invitation` /
+/// `invitation_en` if set, else the default complaint follow-up wording.
 pub fn message(
     rule: &SurveyRule,
     case_number: &str,
     link: &str,
     expires: &str,
 ) -> (String, String) {
-    (
-        format!(
-            "【{}】您好，您反映的事项（编号 {case_number}）已处理完毕。请点击链接评价我们的服务：{link} （{expires} 前有效，每个链接仅可提交一次）",
-            rule.title
+    let title_en = rule.title_en.as_deref().unwrap_or(&rule.title);
+    let zh_values = [
+        ("title", rule.title.as_str()),
+        ("case_number", case_number),
+        ("link", link),
+        ("expires", expires),
+    ];
+    let en_values = [
+        ("title", title_en),
+        ("case_number", case_number),
+        ("link", link),
+        ("expires", expires),
+    ];
+    match (&rule.invitation, &rule.invitation_en) {
+        (None, _) => (
+            render(DEFAULT_INVITATION, &zh_values),
+            render(DEFAULT_INVITATION_EN, &en_values),
         ),
-        format!(
-            "[{}] Your case {case_number} has been handled. Please tell us how we did: {link} (valid until {expires}; one answer per link)",
-            rule.title_en.as_deref().unwrap_or(&rule.title)
+        (Some(zh), en) => (
+            render(zh, &zh_values),
+            match en {
+                Some(en) => render(en, &en_values),
+                None => render(zh, &zh_values),
+            },
         ),
-    )
+    }
 }
 
 /// The compliance-matrix rows of a kind's survey section: (clause, element, enforcement).
@@ -272,4 +430,93 @@ pub fn explain(kind: &CaseKind) -> Vec<(String, String, String)> {
         how.push_str(&format!("; issued by {}", rule.issue_roles.join("/")));
     }
     vec![(rule.clause.clone(), format!("{} / survey", kind.id), how)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(invitation: Option<&str>, invitation_en: Option<&str>) -> SurveyRule {
+        SurveyRule {
+            clause: "5.4.2".into(),
+            title: "大客户服务质量调查".into(),
+            title_en: Some("Key-account survey".into()),
+            issue_on: Vec::new(),
+            issue_roles: Vec::new(),
+            expires: SignedDuration::from_hours(24),
+            questions: Vec::new(),
+            invitation: invitation.map(str::to_owned),
+            invitation_en: invitation_en.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn without_an_invitation_the_text_is_the_complaint_follow_up() {
+        let (zh, en) = message(
+            &rule(None, None),
+            "DC20260001",
+            "https://x/s/t",
+            "2026-12-01",
+        );
+        assert_eq!(
+            zh,
+            "【大客户服务质量调查】您好，您反映的事项（编号 DC20260001）已处理完毕。请点击链接评价我们的服务：https://x/s/t （2026-12-01 前有效，每个链接仅可提交一次）"
+        );
+        assert_eq!(
+            en,
+            "[Key-account survey] Your case DC20260001 has been handled. Please tell us how we did: https://x/s/t (valid until 2026-12-01; one answer per link)"
+        );
+    }
+
+    #[test]
+    fn the_policy_invitation_replaces_the_default_in_both_languages() {
+        let r = rule(
+            Some("【{title}】请评价本季度服务：{link}，{expires} 前有效。{{编号 {case_number}}}"),
+            Some("[{title}] Rate this quarter: {link}"),
+        );
+        let (zh, en) = message(&r, "DC20260001", "https://x/s/t", "2026-12-01");
+        assert_eq!(
+            zh,
+            "【大客户服务质量调查】请评价本季度服务：https://x/s/t，2026-12-01 前有效。{编号 DC20260001}"
+        );
+        assert_eq!(en, "[Key-account survey] Rate this quarter: https://x/s/t");
+        assert!(!zh.contains("已处理完毕"));
+    }
+
+    #[test]
+    fn an_invitation_without_english_is_sent_in_chinese_rather_than_the_complaint_wording() {
+        let (zh, en) = message(&rule(Some("请评价：{link}"), None), "N1", "L", "D");
+        assert_eq!((zh.as_str(), en.as_str()), ("请评价：L", "请评价：L"));
+    }
+
+    #[test]
+    fn invitation_checks_name_the_placeholder_and_its_offset() {
+        assert_eq!(check_invitation(DEFAULT_INVITATION), Vec::new());
+        assert_eq!(check_invitation(DEFAULT_INVITATION_EN), Vec::new());
+        let errors = check_invitation("ab{lnk} {link} {who}");
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors[0].offset, 2);
+        assert!(
+            errors[0]
+                .message
+                .starts_with("unknown placeholder `{lnk}`; known: {title}"),
+            "{}",
+            errors[0].message
+        );
+        assert_eq!(errors[1].offset, 15);
+        let errors = check_invitation("请评价 {title}");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("no `{link}`"));
+        let errors = check_invitation("{link} {title");
+        assert_eq!(errors[0].offset, 7);
+        assert!(errors[0].message.starts_with("unclosed `{`"));
+        let errors = check_invitation("{link} }");
+        assert_eq!(errors[0].offset, 7);
+        // `{{link}}` is the literal text "{link}", not the link.
+        assert!(
+            check_invitation("{{link}}")[0]
+                .message
+                .contains("no `{link}`")
+        );
+    }
 }

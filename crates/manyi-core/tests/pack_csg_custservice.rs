@@ -306,31 +306,50 @@ fn csg_2_1_10_a_subsidiary_nominates_a_window_and_market_trading_decides_the_ran
         "an honour: the clause names no prize"
     );
     // The subsidiary's service department nominates a window, for a year, with the basis.
-    rewards::check_proposal(rule, &w.actor("sub"), "2026", "全年投诉零逾期", None)
+    rewards::check_proposal(&p, rule, &w.actor("sub"), "2026", "全年投诉零逾期", None)
         .expect("nominated");
     // 2.2.5: Supervision takes part in the ranking too.
-    rewards::check_proposal(rule, &w.actor("sup"), "2026", "行风评议第一", None)
+    rewards::check_proposal(&p, rule, &w.actor("sup"), "2026", "行风评议第一", None)
         .expect("nominated by Supervision");
     // A window's own staff may not nominate it; a window is a unit, not a person.
-    let refusal = rewards::check_proposal(rule, &w.actor("win"), "2026", "x", None)
+    let refusal = rewards::check_proposal(&p, rule, &w.actor("win"), "2026", "x", None)
         .expect_err("window staff do not nominate");
     assert_refused(&refusal, RefusalReason::RoleNotAllowed, "2.1.10");
-    let refusal = rewards::check_proposal(rule, &w.actor("sub"), "2026", "x", Some(13))
+    let refusal = rewards::check_proposal(&p, rule, &w.actor("sub"), "2026", "x", Some(13))
         .expect_err("a collective award");
     assert_eq!(refusal.fields[0].field, "person");
-    let refusal =
-        rewards::check_proposal(rule, &w.actor("sub"), "2026年", "x", None).expect_err("a year");
+    let refusal = rewards::check_proposal(&p, rule, &w.actor("sub"), "2026年", "x", None)
+        .expect_err("a year");
     assert_eq!(refusal.fields[0].code, "period.year");
     // Market Trading organises the ranking: it decides, with a reason; nobody else does.
-    let refusal =
-        rewards::check_decision(rule, "proposed", None, 12, &w.actor("sub"), true, None, "x")
-            .expect_err("the nominator's role does not decide");
+    let refusal = rewards::check_decision(
+        &p,
+        rule,
+        "proposed",
+        None,
+        12,
+        &w.actor("sub"),
+        true,
+        None,
+        "x",
+    )
+    .expect_err("the nominator's role does not decide");
     assert_refused(&refusal, RefusalReason::RoleNotAllowed, "2.1.10");
-    let refusal =
-        rewards::check_decision(rule, "proposed", None, 12, &w.actor("mt"), true, None, " ")
-            .expect_err("a reason");
+    let refusal = rewards::check_decision(
+        &p,
+        rule,
+        "proposed",
+        None,
+        12,
+        &w.actor("mt"),
+        true,
+        None,
+        " ",
+    )
+    .expect_err("a reason");
     assert_eq!(refusal.reason, RefusalReason::ReasonRequired);
     let amount = rewards::check_decision(
+        &p,
         rule,
         "proposed",
         None,

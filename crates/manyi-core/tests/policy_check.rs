@@ -52,6 +52,24 @@ fn unknown_keys_wrong_types_and_missing_clauses_are_all_reported() {
 }
 
 #[test]
+fn survey_invitations_with_unknown_placeholders_or_no_link_are_refused_at_their_column() {
+    assert_eq!(
+        check("survey-invitation.toml"),
+        [
+            "survey-invitation.toml:35:35: error: survey invitation: unknown placeholder \
+             `{expiry}`; known: {title}, {case_number}, {link}, {expires}",
+            "survey-invitation.toml:36:18: error: survey invitation: the text has no `{link}`: \
+             the customer would get no link to answer",
+            "survey-invitation.toml:67:17: error: `invitation_en` without `invitation`: the \
+             Chinese text comes first (set both, or neither for the default wording)",
+            "survey-invitation.toml:67:34: error: survey invitation: unclosed `{`: write a \
+             placeholder as `{link}`, a brace as `{{`",
+        ]
+        .join("\n")
+    );
+}
+
+#[test]
 fn a_toml_syntax_error_is_reported_with_its_location() {
     insta::assert_snapshot!(check("syntax.toml"));
 }

@@ -29,6 +29,8 @@ pub(super) fn read(
             "issue_on",
             "issue_roles",
             "expires",
+            "invitation",
+            "invitation_en",
             "question",
         ],
     );
@@ -73,6 +75,17 @@ pub(super) fn read(
             }
         },
     };
+    let invitation = st.str(cx, "invitation");
+    let invitation_en = st.str(cx, "invitation_en");
+    for text in [&invitation, &invitation_en].into_iter().flatten() {
+        check_invitation(cx, text);
+    }
+    if let (None, Some(en)) = (&invitation, &invitation_en) {
+        cx.error(
+            &en.span,
+            "`invitation_en` without `invitation`: the Chinese text comes first (set both, or neither for the default wording)",
+        );
+    }
 
     let mut ids: Vec<At<String>> = Vec::new();
     let mut questions = Vec::new();
@@ -153,7 +166,26 @@ pub(super) fn read(
         issue_roles,
         expires: expires?,
         questions,
+        invitation: invitation.map(|t| t.value),
+        invitation_en: invitation_en.map(|t| t.value),
     })
+}
+
+/// Reports each problem of an invitation text at its place in the file. The offset inside the
+/// text maps onto the file only when the string is written as it reads (a basic or literal
+/// one-line string without escapes); otherwise the error points at the string's start.
+fn check_invitation(cx: &mut Ctx<'_>, text: &At<String>) {
+    let written = cx.source.get(text.span.clone()).unwrap_or_default();
+    let verbatim = written.len() == text.value.len() + 2
+        && written.get(1..written.len() - 1) == Some(text.value.as_str());
+    for e in crate::survey::check_invitation(&text.value) {
+        let offset = if verbatim {
+            text.span.start + 1 + e.offset
+        } else {
+            text.span.start
+        };
+        cx.error_at(offset, format!("survey invitation: {}", e.message));
+    }
 }
 
 /// `options = ["a", "b"]` or `options = [{ code = "a", label = "…" }]`.

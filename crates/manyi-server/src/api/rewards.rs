@@ -195,7 +195,7 @@ pub async fn propose(
     user: CurrentUser,
     ApiJson(req): ApiJson<ProposeRequest>,
 ) -> Result<Response, AppError> {
-    let (_, rule) = rule_of(&state, &req.policy, &req.rule).await?;
+    let (compiled, rule) = rule_of(&state, &req.policy, &req.rule).await?;
     let actor = actor_of(&state, &user.0).await?;
     let (person_id, unit_id) = match (&req.person, &req.unit) {
         (Some(login), None) => {
@@ -224,8 +224,15 @@ pub async fn propose(
             ));
         }
     };
-    rewards::check_proposal(&rule, &actor, req.period.trim(), &req.basis, person_id)
-        .map_err(AppError::Refused)?;
+    rewards::check_proposal(
+        &compiled,
+        &rule,
+        &actor,
+        req.period.trim(),
+        &req.basis,
+        person_id,
+    )
+    .map_err(AppError::Refused)?;
     let record = state
         .store
         .insert_reward(NewReward {
@@ -280,10 +287,11 @@ pub async fn decide(
     if !may_see {
         return Err(not_found());
     }
-    let (_, rule) = rule_of(&state, &record.policy, &record.rule).await?;
+    let (compiled, rule) = rule_of(&state, &record.policy, &record.rule).await?;
     let actor = actor_of(&state, &user.0).await?;
     let amount = req.amount.as_ref().map(amount_of).transpose()?;
     let amount = rewards::check_decision(
+        &compiled,
         &rule,
         &record.status,
         record.person_id,
