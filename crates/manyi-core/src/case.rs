@@ -142,6 +142,9 @@ pub enum Change {
         /// The action that was attempted (a recused person's attempt).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attempted: Option<String>,
+        /// What the recorder saw (a person's recorded conduct, `crate::conduct`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
     },
     /// A notice to send outside (the explanation to the customer of a complaint judged
     /// invalid). Channels deliver it later; the case keeps it.

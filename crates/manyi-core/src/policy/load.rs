@@ -62,7 +62,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
     root.deny_unknown(
         &mut cx,
         &[
-            "policy", "level", "role", "kind", "penalty", "reward", "codelist",
+            "policy", "level", "role", "kind", "penalty", "reward", "codelist", "conduct",
         ],
     );
     cx.codelists = super::codes::read_codelists(&mut cx, &root);
@@ -120,7 +120,8 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         None => {}
     }
 
-    let penalties = read_penalties(&mut cx, &root, &role_ids, &kinds);
+    let conduct = super::conduct::read_conduct(&mut cx, &root, &role_ids);
+    let penalties = read_penalties(&mut cx, &root, &role_ids, &kinds, &conduct);
     let rewards = super::violations::read_rewards(&mut cx, &root, &role_ids);
 
     let policy = match (id, title) {
@@ -133,6 +134,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             kinds,
             penalties,
             rewards,
+            conduct,
             codelists: std::mem::take(&mut cx.codelists),
         }),
         _ => None,
@@ -159,7 +161,7 @@ fn is_identifier(s: &str, allow_dash: bool) -> bool {
         })
 }
 
-fn check_identifier(cx: &mut Ctx<'_>, id: &str, span: &Span, what: &str) {
+pub(super) fn check_identifier(cx: &mut Ctx<'_>, id: &str, span: &Span, what: &str) {
     if !is_identifier(id, false) {
         cx.error(
             span,
@@ -169,7 +171,11 @@ fn check_identifier(cx: &mut Ctx<'_>, id: &str, span: &Span, what: &str) {
 }
 
 /// Reports ids seen twice in one list.
-fn check_unique<'a>(cx: &mut Ctx<'_>, what: &str, ids: impl Iterator<Item = &'a At<String>>) {
+pub(super) fn check_unique<'a>(
+    cx: &mut Ctx<'_>,
+    what: &str,
+    ids: impl Iterator<Item = &'a At<String>>,
+) {
     let mut seen = HashMap::new();
     for id in ids {
         if let Some(first) = seen.insert(id.value.clone(), id.span.clone()) {
@@ -1377,6 +1383,7 @@ fn read_penalties(
     root: &Table<'_, '_>,
     role_ids: &HashSet<String>,
     kinds: &[CaseKind],
+    conduct: &[crate::conduct::ConductType],
 ) -> Vec<PenaltyRule> {
     let mut ids = Vec::new();
     let mut rules = Vec::new();
@@ -1411,7 +1418,7 @@ fn read_penalties(
                 cx.error(
                     &v.span,
                     format!(
-                        "`{}` is not a violation; use clock:CLOCK, upheld:FIELD=CODE, record, record:FIELD, repeat or recusal",
+                        "`{}` is not a violation; use clock:CLOCK, upheld:FIELD=CODE, record, record:FIELD, repeat, recusal, assist, assist:refused, assist:overdue, dispute or conduct:ID",
                         v.value
                     ),
                 );
@@ -1433,6 +1440,11 @@ fn read_penalties(
                             &v.span,
                             format!("no kind has a choice field `{field}` with the option `{code}`"),
                         );
+                    }
+                }
+                ViolationSelector::Conduct(c) => {
+                    if !conduct.iter().any(|t| &t.id == c) {
+                        cx.error(&v.span, format!("no `[[conduct]]` type `{c}` is declared"));
                     }
                 }
                 other => super::violations::check_selector(cx, &v.span, other, kinds),

@@ -9,6 +9,7 @@ mod archive;
 mod assist;
 mod callback;
 mod codes;
+mod conduct;
 mod diag;
 mod dispute;
 mod explain;
@@ -46,6 +47,9 @@ pub struct Policy {
     pub rewards: Vec<crate::rewards::RewardRule>,
     /// Versioned code lists (`[[codelist]]`) that `code` fields take their values from.
     pub codelists: Vec<crate::codes::CodeList>,
+    /// Conduct violations a person records against another (`[[conduct]]`, e.g.
+    /// jinbi-property 第四条 礼仪).
+    pub conduct: Vec<crate::conduct::ConductType>,
 }
 
 impl Policy {

@@ -379,7 +379,26 @@ pub(super) fn check_selector(
                 cx.error(span, "no kind declares a `subject_field` (回避)");
             }
         }
-        ViolationSelector::Clock(_) | ViolationSelector::Upheld { .. } => {}
+        ViolationSelector::Assist(_) => {
+            if !kinds.iter().any(|k| k.assist.is_some()) {
+                cx.error(
+                    span,
+                    "no kind declares `[kind.<id>.assist]` (assistance between units)",
+                );
+            }
+        }
+        ViolationSelector::Dispute => {
+            if !kinds.iter().any(|k| k.dispute.is_some()) {
+                cx.error(
+                    span,
+                    "no kind declares `[kind.<id>.dispute]` (disputes between units)",
+                );
+            }
+        }
+        // Checked against the `[[conduct]]` types by the caller.
+        ViolationSelector::Clock(_)
+        | ViolationSelector::Upheld { .. }
+        | ViolationSelector::Conduct(_) => {}
     }
 }
 
