@@ -103,6 +103,10 @@ pub enum Change {
         owner_unit: Option<Moved<UnitRef>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         assignee: Option<Moved<Option<PersonRef>>>,
+        /// The intake owner (首问负责人, `Case::first_contact`) handed over (a `hand_intake`
+        /// effect: recusal, or the intake department routed up; CLAUSES.md A20/A26).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        intake_owner: Option<Moved<PersonRef>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
@@ -402,6 +406,7 @@ fn apply_change(
                 fields,
                 owner_unit,
                 assignee,
+                intake_owner,
                 note: _,
             },
             Some(mut case),
@@ -421,6 +426,9 @@ fn apply_change(
             };
             case.closed = *closed;
             apply_moves(&mut case, fields, owner_unit, assignee);
+            if let Some(moved) = intake_owner {
+                case.first_contact = moved.after.clone();
+            }
             case.updated_at = event.at;
             case.version += 1;
             Ok(case)

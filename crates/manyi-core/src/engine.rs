@@ -553,6 +553,7 @@ pub fn decide_transition_with(
     // Ownership and assignment effects.
     let mut owner = case.owner_unit.clone();
     let mut assignee = case.assignee.clone();
+    let mut intake = case.first_contact.clone();
     for effect in &t.effects {
         match effect {
             Effect::HandUp => {
@@ -597,6 +598,26 @@ pub fn decide_transition_with(
                 assignee = directory.person(login).cloned();
             }
             Effect::Unassign => assignee = None,
+            Effect::HandIntakeToActor => intake = person_of(actor),
+            Effect::HandIntakeFromField(field) => {
+                let login = fields
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                intake = directory.person(login).cloned().ok_or_else(|| {
+                    Refusal::invalid(
+                        vec![FieldError {
+                            field: field.clone(),
+                            code: "person.unknown".into(),
+                            message: format!(
+                                "{field} = {login:?}: no such person to hand the intake to"
+                            ),
+                            message_zh: format!("{field} = {login:?}：没有此人员，无法移交首问"),
+                        }],
+                        clause,
+                    )
+                })?;
+            }
             Effect::SetField { .. } => {}
         }
     }
@@ -610,6 +631,17 @@ pub fn decide_transition_with(
         && is_subject(kind, &fields, &a.login)
     {
         return Err(recused(kind, &a.name, &a.login));
+    }
+    // The intake is handed over so that the subject does not keep it: never to the subject
+    // (nor "handed" back to a subject who holds it).
+    let hands_intake = t.effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::HandIntakeToActor | Effect::HandIntakeFromField(_)
+        )
+    });
+    if hands_intake && is_subject(kind, &fields, &intake.login) {
+        return Err(recused(kind, &intake.name, &intake.login));
     }
 
     let target = t.target(&case.state).to_owned();
@@ -629,6 +661,10 @@ pub fn decide_transition_with(
         assignee: (assignee != case.assignee).then(|| Moved {
             before: case.assignee.clone(),
             after: assignee,
+        }),
+        intake_owner: (intake.id != case.first_contact.id).then(|| Moved {
+            before: case.first_contact.clone(),
+            after: intake,
         }),
         note: input.note.clone().filter(|n| !n.trim().is_empty()),
     };

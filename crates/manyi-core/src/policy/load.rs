@@ -1235,6 +1235,17 @@ fn read_effects(
         };
         let effect = match op.value.as_str() {
             "hand_up" => Some(Effect::HandUp),
+            "hand_intake" => match (et.str(cx, "to"), et.get("field")) {
+                (Some(to), None) if to.value == "actor" => Some(Effect::HandIntakeToActor),
+                (None, Some(_)) => field_of(cx, Some("person")).map(Effect::HandIntakeFromField),
+                _ => {
+                    cx.error(
+                        &et.span,
+                        "`hand_intake` takes either to = \"actor\", or field = \"<a person field>\"",
+                    );
+                    None
+                }
+            },
             "assign" => match (et.str(cx, "to"), et.get("field")) {
                 (Some(to), None) if to.value == "actor" => Some(Effect::AssignActor),
                 (Some(to), None) if to.value == "none" => Some(Effect::Unassign),
@@ -1276,7 +1287,7 @@ fn read_effects(
                 cx.error(
                     &op.span,
                     format!(
-                        "unknown effect `{other}`; expected hand_up, hand_across, assign or set"
+                        "unknown effect `{other}`; expected hand_up, hand_across, assign, hand_intake or set"
                     ),
                 );
                 None

@@ -353,6 +353,12 @@ pub enum Effect {
     AssignFromField(String),
     /// Clear the assignee.
     Unassign,
+    /// Hand the intake ownership (首问负责人: customer contact, deadline watch, callback,
+    /// archive) to the acting user — e.g. the general manager taking the intake over when the
+    /// intake department is the one complained about (CLAUSES.md A26).
+    HandIntakeToActor,
+    /// Hand the intake ownership to the user named in a `person` field.
+    HandIntakeFromField(String),
     /// Hand the case up to the parent of the owning unit (beyond authority).
     HandUp,
     /// Hand the case across to the unit named in a `unit` field.

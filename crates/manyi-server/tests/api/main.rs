@@ -20,6 +20,7 @@ mod deadlines;
 mod disputes;
 mod helpers;
 mod idempotency;
+mod intake;
 mod notes;
 mod packs;
 mod policies;
