@@ -280,6 +280,7 @@ pub async fn decide(
         let view_unit = ordered_unit
             .clone()
             .unwrap_or_else(|| case.owner_unit.clone());
+        let owner_view = owner_unit.as_ref().map(|u| calendars.view(u));
         let event = dispute::decide_decision(
             &policy,
             &case,
@@ -289,6 +290,7 @@ pub async fn decide(
                 ruling: &req.ruling,
                 owner_unit,
                 ordered_unit,
+                owner_calendar: owner_view.as_ref(),
             },
             &calendars.view(&view_unit),
             state.clock.now(),
