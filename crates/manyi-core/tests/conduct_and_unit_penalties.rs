@@ -313,3 +313,29 @@ fn a_well_formed_conduct_type_with_its_penalty_checks_clean() {
         ViolationSelector::Conduct("rude".into())
     );
 }
+
+#[test]
+fn the_compliance_matrix_lists_the_conduct_types_under_their_clauses() {
+    let p = load("jinbi-property.toml");
+    let rows = policy::compliance_matrix(&p);
+    let conduct: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| r.element.starts_with("conduct "))
+        .map(|r| (r.clause.clone(), r.element.clone()))
+        .collect();
+    assert_eq!(
+        conduct,
+        [
+            ("第四条".to_owned(), "conduct etiquette".to_owned()),
+            (
+                "第四条".to_owned(),
+                "conduct etiquette_complaint".to_owned()
+            ),
+            ("第六条".to_owned(), "conduct phone_language".to_owned()),
+            (
+                "第六条".to_owned(),
+                "conduct phone_misunderstanding".to_owned()
+            ),
+        ]
+    );
+}

@@ -280,6 +280,18 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
             ),
         );
     }
+    for c in &policy.conduct {
+        push(
+            &Some(c.clause.clone()),
+            format!("conduct {}", c.id),
+            format!(
+                "conduct {} recorded against a person by {} (never against oneself), with a description; a violation conduct:{}",
+                c.label,
+                c.recorded_by.join("/"),
+                c.id
+            ),
+        );
+    }
     for p in &policy.penalties {
         let mut how = format!(
             "penalty {}: {} per {} on {}",
