@@ -484,7 +484,7 @@ pub fn decide_transition_with(
         let actor_view = ActorView::new(actor, case);
         match condition.evaluate(&view, &actor_view, &input_fields) {
             Ok(true) => {}
-            Ok(false) if t.soft.is_some() => {
+            Ok(false) if t.soft.as_ref().is_some_and(|s| s.when) => {
                 let warning = t
                     .refusal
                     .clone()
@@ -528,11 +528,17 @@ pub fn decide_transition_with(
     }
 
     let mut errors = Vec::new();
+    // Fields required only in principle (`soft_requires`): their absence warns.
+    let mut soft_missing = Vec::new();
     for id in &t.requires {
         if let Some(field) = kind.field(id)
             && is_empty(fields.get(id))
         {
-            errors.push(required_error(field, clause));
+            if t.soft.as_ref().is_some_and(|s| s.requires.contains(id)) {
+                soft_missing.push(field.label.clone());
+            } else {
+                errors.push(required_error(field, clause));
+            }
         }
     }
     if let Some(target) = kind.state(t.target(&case.state)) {
@@ -547,6 +553,25 @@ pub fn decide_transition_with(
     }
     if !errors.is_empty() {
         return Err(Refusal::invalid(errors, clause));
+    }
+    if let (Some(rule), false) = (&t.soft, soft_missing.is_empty()) {
+        // One override covers the whole action: its warning names everything it let through.
+        let mut warning = format!("应填写{}", soft_missing.join("、"));
+        if let Some(Event {
+            change: Change::RuleOverridden { warning: w, .. },
+            ..
+        }) = &overridden
+        {
+            warning = format!("{w}；{warning}");
+        }
+        overridden = Some(crate::soft::check_override(
+            t,
+            rule,
+            &warning,
+            actor,
+            override_request,
+            now,
+        )?);
     }
     crate::violations::check_validity(kind, &fields, t.target(&case.state))?;
 

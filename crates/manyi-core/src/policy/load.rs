@@ -1076,6 +1076,7 @@ fn read_transition(
             "clause",
             "refusal",
             "soft",
+            "soft_requires",
             "override_by",
         ],
     );
@@ -1170,7 +1171,7 @@ fn read_transition(
             }
         });
     let effects = read_effects(cx, t, fields, &id.value);
-    let soft = super::violations::read_soft(cx, t, condition.is_some(), role_ids);
+    let soft = super::violations::read_soft(cx, t, condition.is_some(), &requires, role_ids);
     let transition = Transition {
         id: id.value.clone(),
         label: label.map(|l| l.value).unwrap_or_default(),
