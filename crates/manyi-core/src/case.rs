@@ -103,6 +103,10 @@ pub enum Change {
         owner_unit: Option<Moved<UnitRef>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         assignee: Option<Moved<Option<PersonRef>>>,
+        /// The intake owner (首问负责人, `Case::first_contact`) handed over (a `hand_intake`
+        /// effect: recusal, or the intake department routed up; CLAUSES.md A20/A26).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        intake_owner: Option<Moved<PersonRef>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
@@ -142,6 +146,9 @@ pub enum Change {
         /// The action that was attempted (a recused person's attempt).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attempted: Option<String>,
+        /// What the recorder saw (a person's recorded conduct, `crate::conduct`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
     },
     /// A notice to send outside (the explanation to the customer of a complaint judged
     /// invalid). Channels deliver it later; the case keeps it.
@@ -399,6 +406,7 @@ fn apply_change(
                 fields,
                 owner_unit,
                 assignee,
+                intake_owner,
                 note: _,
             },
             Some(mut case),
@@ -418,6 +426,9 @@ fn apply_change(
             };
             case.closed = *closed;
             apply_moves(&mut case, fields, owner_unit, assignee);
+            if let Some(moved) = intake_owner {
+                case.first_contact = moved.after.clone();
+            }
             case.updated_at = event.at;
             case.version += 1;
             Ok(case)

@@ -346,6 +346,28 @@ fn warn_instant(
     }
 }
 
+/// Restarts every clock of `kind` that is running or paused, with `owner`'s limit from `now`
+/// (a dispute decision that moves the case with `on_decide = "restart"`, ccb-counter
+/// 第二十一条: the new owner gets its full time). Stopped clocks stay stopped. Returns the
+/// clocks that changed, in rule order.
+pub fn restart_active(
+    kind: &CaseKind,
+    clocks: &BTreeMap<String, ClockState>,
+    owner: &UnitRef,
+    calendar: &CalendarView<'_>,
+    now: Timestamp,
+) -> Result<Vec<ClockState>, Refusal> {
+    let mut changed = Vec::new();
+    for rule in &kind.clocks {
+        if let Some(before) = clocks.get(&rule.id)
+            && before.status != ClockStatus::Stopped
+        {
+            changed.push(start(rule, owner, before.generation + 1, calendar, now)?);
+        }
+    }
+    Ok(changed)
+}
+
 /// Updates the clocks of `case` for one event. Returns the clocks that changed (their new
 /// state), in rule order.
 pub fn advance(

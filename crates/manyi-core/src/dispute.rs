@@ -27,6 +27,10 @@ pub struct DisputeRule {
     pub decide_roles: Vec<String>,
     /// The time an ordered party has to carry the decision out.
     pub comply_within: Duration,
+    /// `on_decide = "restart"`: a decision that moves the case restarts its running clocks
+    /// with the new owner's limit (like a clock's `on_hand_up = "restart"`); `"keep"` (the
+    /// default) leaves them running as they were.
+    pub restart_on_decide: bool,
     pub clause: String,
 }
 
@@ -254,6 +258,9 @@ pub struct Ruling<'a> {
     pub ruling: &'a str,
     pub owner_unit: Option<UnitRef>,
     pub ordered_unit: Option<UnitRef>,
+    /// The new owner's working-day calendar, for clocks restarted by `on_decide = "restart"`
+    /// (`None`: the decision's `calendar`).
+    pub owner_calendar: Option<&'a CalendarView<'a>>,
 }
 
 pub fn decide_decision(
@@ -351,6 +358,17 @@ pub fn decide_decision(
             before: case.owner_unit.clone(),
             after: u.clone(),
         });
+    // on_decide = "restart": the unit that takes the case gets its full time from now.
+    let clocks = match (&moved, policy.kind(&case.kind)) {
+        (Some(m), Some(kind)) if rule.restart_on_decide => crate::deadlines::restart_active(
+            kind,
+            &case.clocks,
+            &m.after,
+            ruling.owner_calendar.unwrap_or(calendar),
+            now,
+        )?,
+        _ => Vec::new(),
+    };
     next.decision = Some(Decision {
         by: person(actor),
         at: now,
@@ -359,14 +377,9 @@ pub fn decide_decision(
         ordered_unit: ruling.ordered_unit,
         due,
     });
-    Ok(event(
-        person(actor),
-        "dispute_decide",
-        next,
-        moved,
-        None,
-        now,
-    ))
+    let mut decided = event(person(actor), "dispute_decide", next, moved, None, now);
+    decided.clocks = clocks;
+    Ok(decided)
 }
 
 fn find<'c>(case: &'c Case, no: u32, clause: &str) -> Result<&'c Dispute, Refusal> {

@@ -484,7 +484,7 @@ pub fn decide_transition_with(
         let actor_view = ActorView::new(actor, case);
         match condition.evaluate(&view, &actor_view, &input_fields) {
             Ok(true) => {}
-            Ok(false) if t.soft.is_some() => {
+            Ok(false) if t.soft.as_ref().is_some_and(|s| s.when) => {
                 let warning = t
                     .refusal
                     .clone()
@@ -528,11 +528,17 @@ pub fn decide_transition_with(
     }
 
     let mut errors = Vec::new();
+    // Fields required only in principle (`soft_requires`): their absence warns.
+    let mut soft_missing = Vec::new();
     for id in &t.requires {
         if let Some(field) = kind.field(id)
             && is_empty(fields.get(id))
         {
-            errors.push(required_error(field, clause));
+            if t.soft.as_ref().is_some_and(|s| s.requires.contains(id)) {
+                soft_missing.push(field.label.clone());
+            } else {
+                errors.push(required_error(field, clause));
+            }
         }
     }
     if let Some(target) = kind.state(t.target(&case.state)) {
@@ -548,11 +554,31 @@ pub fn decide_transition_with(
     if !errors.is_empty() {
         return Err(Refusal::invalid(errors, clause));
     }
+    if let (Some(rule), false) = (&t.soft, soft_missing.is_empty()) {
+        // One override covers the whole action: its warning names everything it let through.
+        let mut warning = format!("应填写{}", soft_missing.join("、"));
+        if let Some(Event {
+            change: Change::RuleOverridden { warning: w, .. },
+            ..
+        }) = &overridden
+        {
+            warning = format!("{w}；{warning}");
+        }
+        overridden = Some(crate::soft::check_override(
+            t,
+            rule,
+            &warning,
+            actor,
+            override_request,
+            now,
+        )?);
+    }
     crate::violations::check_validity(kind, &fields, t.target(&case.state))?;
 
     // Ownership and assignment effects.
     let mut owner = case.owner_unit.clone();
     let mut assignee = case.assignee.clone();
+    let mut intake = case.first_contact.clone();
     for effect in &t.effects {
         match effect {
             Effect::HandUp => {
@@ -597,6 +623,26 @@ pub fn decide_transition_with(
                 assignee = directory.person(login).cloned();
             }
             Effect::Unassign => assignee = None,
+            Effect::HandIntakeToActor => intake = person_of(actor),
+            Effect::HandIntakeFromField(field) => {
+                let login = fields
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                intake = directory.person(login).cloned().ok_or_else(|| {
+                    Refusal::invalid(
+                        vec![FieldError {
+                            field: field.clone(),
+                            code: "person.unknown".into(),
+                            message: format!(
+                                "{field} = {login:?}: no such person to hand the intake to"
+                            ),
+                            message_zh: format!("{field} = {login:?}：没有此人员，无法移交首问"),
+                        }],
+                        clause,
+                    )
+                })?;
+            }
             Effect::SetField { .. } => {}
         }
     }
@@ -610,6 +656,17 @@ pub fn decide_transition_with(
         && is_subject(kind, &fields, &a.login)
     {
         return Err(recused(kind, &a.name, &a.login));
+    }
+    // The intake is handed over so that the subject does not keep it: never to the subject
+    // (nor "handed" back to a subject who holds it).
+    let hands_intake = t.effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::HandIntakeToActor | Effect::HandIntakeFromField(_)
+        )
+    });
+    if hands_intake && is_subject(kind, &fields, &intake.login) {
+        return Err(recused(kind, &intake.name, &intake.login));
     }
 
     let target = t.target(&case.state).to_owned();
@@ -629,6 +686,10 @@ pub fn decide_transition_with(
         assignee: (assignee != case.assignee).then(|| Moved {
             before: case.assignee.clone(),
             after: assignee,
+        }),
+        intake_owner: (intake.id != case.first_contact.id).then(|| Moved {
+            before: case.first_contact.clone(),
+            after: intake,
         }),
         note: input.note.clone().filter(|n| !n.trim().is_empty()),
     };

@@ -38,6 +38,8 @@
 //! - [`dispute`] — disputes between units, decided by their lowest common superior (ccb 第二十一条).
 //! - [`find`] — quick find: the search keys of a case (phone digits, name) and lookups.
 //! - [`archive`] — archived (read-only) closed cases, filed by year, need-to-know reading.
+//! - [`conduct`] — violations a person records against another (礼仪, 规范用语: conduct is not a
+//!   case event), by the policy's `[[conduct]]` types, into the violations ledger.
 //! - [`codes`] — versioned code lists (`[[codelist]]`), `code` fields, counts by code level.
 //! - [`clock`] — the one place that reads the system clock; everything else takes a [`clock::Clock`].
 
@@ -48,6 +50,7 @@ pub mod callback;
 pub mod case;
 pub mod clock;
 pub mod codes;
+pub mod conduct;
 pub mod deadlines;
 pub mod dispute;
 pub mod engine;

@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::case::{Case, PersonRef};
 use crate::deadlines::{Liable, Violation};
 use crate::engine::{Directory, Refusal, RefusalReason};
-use crate::org::Actor;
+use crate::org::{Actor, UnitRef};
 use crate::values::Money;
 
 /// `Violation::kind` of a complaint closed as substantiated (`rule`: `FIELD=CODE`).
@@ -32,6 +32,15 @@ pub const RECORD_INCOMPLETE: &str = "record_incomplete";
 pub const REPEAT: &str = "repeat_complaint";
 /// `Violation::kind` of a recused person's attempt to act (`rule`: the action).
 pub const RECUSAL: &str = "recusal_attempt";
+/// `Violation::kind` of an assistance request refused (ccb-counter 第二十条: 不得推诿).
+pub const ASSIST_REFUSED: &str = "assistance_refused";
+/// `Violation::kind` of an assistance request still open at its deadline (不得拖延).
+pub const ASSIST_OVERDUE: &str = "assistance_overdue";
+/// `Violation::kind` of a dispute decision not carried out in time (ccb-counter 第二十一条).
+pub const DISPUTE_NOT_CARRIED_OUT: &str = "dispute_decision_not_carried_out";
+/// `Violation::kind` of a person's conduct recorded by an authorised role (`rule`: the
+/// `[[conduct]]` type's id; jinbi-property 第四条 礼仪, 第六条 规范用语).
+pub const CONDUCT: &str = "conduct";
 
 /// The violation a penalty rule applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +60,26 @@ pub enum ViolationSelector {
     Repeat,
     /// `recusal`: the person a case is about tried to act on it (回避, CLAUSES.md A26).
     Recusal,
+    /// `assist`, `assist:refused` or `assist:overdue`: an assistance request refused or left
+    /// open past its deadline (ccb-counter 第二十条). `role:ROLE` liability falls on the
+    /// **requested** unit's role holders.
+    Assist(Option<AssistFault>),
+    /// `dispute`: a dispute decision the ordered unit did not carry out in time (ccb-counter
+    /// 第二十一条). `role:ROLE` liability falls on the **ordered** unit's role holders.
+    Dispute,
+    /// `conduct:<id>`: a person's conduct of the `[[conduct]]` type `id`, recorded by an
+    /// authorised role (jinbi-property 第四条, 第六条). `role:ROLE` liability falls on the
+    /// role holders of the person's unit.
+    Conduct(String),
+}
+
+/// Which assistance violation an `assist:` selector names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssistFault {
+    /// 推诿: the requested unit refused.
+    Refused,
+    /// 拖延: the request was still open at its deadline.
+    Overdue,
 }
 
 impl ViolationSelector {
@@ -60,6 +89,8 @@ impl ViolationSelector {
             "record" => return Some(ViolationSelector::Record(None)),
             "repeat" => return Some(ViolationSelector::Repeat),
             "recusal" => return Some(ViolationSelector::Recusal),
+            "assist" => return Some(ViolationSelector::Assist(None)),
+            "dispute" => return Some(ViolationSelector::Dispute),
             _ => {}
         }
         let (word, arg) = s.split_once(':')?;
@@ -67,6 +98,12 @@ impl ViolationSelector {
         match word.trim() {
             "clock" if !arg.is_empty() => Some(ViolationSelector::Clock(arg.to_owned())),
             "record" if !arg.is_empty() => Some(ViolationSelector::Record(Some(arg.to_owned()))),
+            "assist" => match arg {
+                "refused" => Some(ViolationSelector::Assist(Some(AssistFault::Refused))),
+                "overdue" => Some(ViolationSelector::Assist(Some(AssistFault::Overdue))),
+                _ => None,
+            },
+            "conduct" if !arg.is_empty() => Some(ViolationSelector::Conduct(arg.to_owned())),
             "upheld" => {
                 let (field, code) = arg.split_once('=')?;
                 let (field, code) = (field.trim(), code.trim());
@@ -94,7 +131,29 @@ impl ViolationSelector {
             }
             ViolationSelector::Repeat => violation.kind == REPEAT,
             ViolationSelector::Recusal => violation.kind == RECUSAL,
+            ViolationSelector::Assist(fault) => match fault {
+                None => violation.kind == ASSIST_REFUSED || violation.kind == ASSIST_OVERDUE,
+                Some(AssistFault::Refused) => violation.kind == ASSIST_REFUSED,
+                Some(AssistFault::Overdue) => violation.kind == ASSIST_OVERDUE,
+            },
+            ViolationSelector::Dispute => violation.kind == DISPUTE_NOT_CARRIED_OUT,
+            ViolationSelector::Conduct(id) => violation.kind == CONDUCT && &violation.rule == id,
         }
+    }
+}
+
+/// The unit whose role holders answer for `violation` under `role:ROLE` (and whose parent
+/// under `parent_role:ROLE`): the unit the violation names for the violations another unit
+/// commits on a case (an assistance request refused or overdue, a dispute decision not carried
+/// out) and for a person's recorded conduct; the case's owning unit for all others.
+pub fn answering_unit<'a>(case: &'a Case, violation: &'a Violation) -> &'a UnitRef {
+    let elsewhere = matches!(
+        violation.kind.as_str(),
+        ASSIST_REFUSED | ASSIST_OVERDUE | DISPUTE_NOT_CARRIED_OUT | CONDUCT
+    );
+    match violation.liable_units.first() {
+        Some(unit) if elsewhere => unit,
+        _ => &case.owner_unit,
     }
 }
 
@@ -107,6 +166,11 @@ impl std::fmt::Display for ViolationSelector {
             ViolationSelector::Record(Some(field)) => write!(f, "record:{field}"),
             ViolationSelector::Repeat => write!(f, "repeat"),
             ViolationSelector::Recusal => write!(f, "recusal"),
+            ViolationSelector::Assist(None) => write!(f, "assist"),
+            ViolationSelector::Assist(Some(AssistFault::Refused)) => write!(f, "assist:refused"),
+            ViolationSelector::Assist(Some(AssistFault::Overdue)) => write!(f, "assist:overdue"),
+            ViolationSelector::Dispute => write!(f, "dispute"),
+            ViolationSelector::Conduct(id) => write!(f, "conduct:{id}"),
         }
     }
 }
@@ -270,6 +334,7 @@ pub fn propose(
     items: u32,
 ) -> Vec<Proposal> {
     let items = items.max(1);
+    let unit = answering_unit(case, violation);
     let mut out = Vec::new();
     for rule in rules.iter().filter(|r| r.violation.matches(violation)) {
         let mut persons: Vec<PersonRef> = Vec::new();
@@ -292,12 +357,12 @@ pub fn propose(
                 // A unit is not a person: collective liability is recorded on the violation.
                 Liable::OwnerUnit => {}
                 Liable::Role(role) => {
-                    for p in directory.members_with_role(case.owner_unit.id, role) {
+                    for p in directory.members_with_role(unit.id, role) {
                         add(p);
                     }
                 }
                 Liable::ParentRole(role) => {
-                    if let Some(parent) = case.owner_unit.parent() {
+                    if let Some(parent) = unit.parent() {
                         for p in directory.members_with_role(parent, role) {
                             add(p);
                         }
@@ -728,6 +793,80 @@ mod tests {
         assert!(props.iter().all(|p| p.min_fen == 3000 && p.max_fen == 3000));
         // Another clock's breach is not this rule's business.
         assert!(propose(&[r], &case(&[]), &violation("record_review"), &dir, 1).is_empty());
+    }
+
+    #[test]
+    fn assist_dispute_and_conduct_selectors_parse_print_and_match_their_violations() {
+        for text in [
+            "assist",
+            "assist:refused",
+            "assist:overdue",
+            "dispute",
+            "conduct:etiquette",
+        ] {
+            let sel = ViolationSelector::parse(text).expect(text);
+            assert_eq!(sel.to_string(), text);
+        }
+        for bad in ["assist:late", "conduct:", "conduct", "dispute:x"] {
+            assert_eq!(ViolationSelector::parse(bad), None, "{bad}");
+        }
+        let of = |kind: &str, rule: &str| Violation {
+            kind: kind.into(),
+            rule: rule.into(),
+            ..violation("x")
+        };
+        let refused = of(ASSIST_REFUSED, "assist:1");
+        let overdue = of(ASSIST_OVERDUE, "assist:1");
+        let any = ViolationSelector::parse("assist").unwrap();
+        assert!(any.matches(&refused) && any.matches(&overdue));
+        let only_refused = ViolationSelector::parse("assist:refused").unwrap();
+        assert!(only_refused.matches(&refused) && !only_refused.matches(&overdue));
+        let dispute = ViolationSelector::parse("dispute").unwrap();
+        assert!(dispute.matches(&of(DISPUTE_NOT_CARRIED_OUT, "dispute:1")));
+        assert!(!dispute.matches(&refused));
+        let conduct = ViolationSelector::parse("conduct:etiquette").unwrap();
+        assert!(conduct.matches(&of(CONDUCT, "etiquette")));
+        assert!(!conduct.matches(&of(CONDUCT, "language")));
+        // A clock named like a conduct type is not conduct.
+        assert!(!conduct.matches(&of("deadline_breach", "etiquette")));
+    }
+
+    #[test]
+    fn role_liability_for_another_units_fault_falls_on_that_units_role_holders() {
+        // The case is owned by unit 2 (/1/2/); unit 5 (/1/4/5/) was asked to help and refused.
+        let requested = UnitRef::from_path(5, "U5", "u5", "outlet", "/1/4/5/");
+        let mut dir = Directory::default();
+        dir.add_member(2, "outlet_head", person(20, "owner_head"));
+        dir.add_member(5, "outlet_head", person(50, "requested_head"));
+        dir.add_member(4, "service_mgmt", person(40, "requested_parent"));
+        let mut r = rule(5000, 100_000);
+        r.violation = ViolationSelector::Assist(None);
+        r.liable = vec![
+            Liable::Role("outlet_head".into()),
+            Liable::ParentRole("service_mgmt".into()),
+        ];
+        let v = Violation {
+            kind: ASSIST_REFUSED.into(),
+            rule: "assist:1".into(),
+            liable_units: vec![requested.clone()],
+            ..violation("x")
+        };
+        let who: Vec<String> = propose(&[r.clone()], &case(&[]), &v, &dir, 1)
+            .into_iter()
+            .map(|p| p.person.login)
+            .collect();
+        assert_eq!(who, ["requested_head", "requested_parent"]);
+        // A clock breach with the same liability stays with the owning unit.
+        r.violation = ViolationSelector::Clock("x".into());
+        let breach = Violation {
+            liable_units: vec![requested],
+            ..violation("x")
+        };
+        let who: Vec<String> = propose(&[r], &case(&[]), &breach, &dir, 1)
+            .into_iter()
+            .map(|p| p.person.login)
+            .collect();
+        assert_eq!(who, ["owner_head"]);
     }
 
     #[test]

@@ -18,6 +18,11 @@ use crate::policy::Transition;
 pub struct SoftRule {
     /// Roles that may override the warning, with a reason.
     pub override_by: Vec<String>,
+    /// `soft = true`: the `when` condition is the soft rule.
+    pub when: bool,
+    /// `soft_requires = [...]`: fields of `requires` that are required only in principle — left
+    /// empty, they warn like a false soft `when` (the target state's `requires` stay hard).
+    pub requires: Vec<String>,
 }
 
 /// What the user sends to override a soft rule.

@@ -354,6 +354,7 @@ pub fn recorded(violations: Vec<Violation>, now: Timestamp) -> Option<Event> {
             violations,
             related_case: None,
             attempted: None,
+            description: None,
         },
         clocks: Vec::new(),
     })
@@ -408,6 +409,7 @@ pub fn repeat_event(
             violations: vec![violation(REPEAT, "repeat", &rule.clause, now, who)],
             related_case: Some(new_number.to_owned()),
             attempted: None,
+            description: None,
         },
         clocks: Vec::new(),
     })
@@ -439,6 +441,7 @@ pub fn recusal_event(
             violations: vec![v],
             related_case: None,
             attempted: Some(action.to_owned()),
+            description: None,
         },
         clocks: Vec::new(),
     }

@@ -311,8 +311,15 @@ fn jinbi_fines_30_yuan_per_late_dispatch_and_50_per_missed_review() {
 #[test]
 fn ccb_article_33_ranges_require_a_substantiated_complaint() {
     let p = load("ccb-counter.toml");
-    let ranges: Vec<(&str, i64, i64, bool)> = p
+    // The complaint-driven rules (upheld:…); 第三十三条(一) read on 第二十条/第二十一条 (assist,
+    // dispute) needs no substantiation: manyi itself recorded the fault
+    // (`conduct_and_unit_penalties`).
+    let upheld: Vec<&manyi_core::penalties::PenaltyRule> = p
         .penalties
+        .iter()
+        .filter(|r| matches!(r.violation, ViolationSelector::Upheld { .. }))
+        .collect();
+    let ranges: Vec<(&str, i64, i64, bool)> = upheld
         .iter()
         .map(|r| (r.id.as_str(), r.min_fen, r.max_fen, r.discipline_referral))
         .collect();
@@ -325,7 +332,7 @@ fn ccb_article_33_ranges_require_a_substantiated_complaint() {
             ("upheld_media", 20_000, 200_000, true),
         ]
     );
-    assert!(p.penalties.iter().all(|r| {
+    assert!(upheld.iter().all(|r| {
         r.requires_substantiation
             && r.clause == "第三十三条"
             && r.substantiation

@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/cases/{number}/reads", get(api::archive::reads))
         .route("/archive", get(api::archive::list))
+        .route("/cases/{number}/conduct", post(api::conduct::record))
         .route(
             "/cases/{number}/assists",
             get(api::assist::list).post(api::assist::request),

@@ -217,6 +217,8 @@ pub struct CaseUpdate {
     pub state: String,
     pub owner_unit_id: i64,
     pub assignee_id: Option<i64>,
+    /// The new intake owner (首问负责人) when the update hands the intake over; `None` keeps it.
+    pub first_contact_id: Option<i64>,
     pub closed: bool,
     pub updated_at: Timestamp,
     /// The case's fields after the change. Personal data: never logged.

@@ -181,6 +181,7 @@ fn update_of(case: &CaseRecord, state: &str, minutes: i64) -> CaseUpdate {
         state: state.into(),
         owner_unit_id: case.owner_unit_id,
         assignee_id: case.assignee_id,
+        first_contact_id: None,
         closed: false,
         updated_at: at(minutes),
         snapshot: case.snapshot.clone(),
@@ -964,11 +965,20 @@ async fn an_update_bumps_the_version_moves_the_owner_path_and_appends_events_in_
     assert_eq!(updated.updated_at, at(20));
     assert_eq!(updated.created_at, case.created_at);
     assert_eq!(updated.snapshot["note"], "escalated");
+    // Without `first_contact_id` the intake owner stays (CLAUSES.md A20).
+    assert_eq!(updated.first_contact_id, case.first_contact_id);
+
+    // Handing the intake over moves it; the next update without one keeps the new owner.
+    let mut hand = update_of(&updated, "escalated", 25);
+    hand.first_contact_id = Some(o.manager.id);
+    let updated = store.update_case(hand).await.expect("hand the intake over");
+    assert_eq!(updated.first_contact_id, o.manager.id);
 
     let mut close = update_of(&updated, "closed", 30);
     close.closed = true;
     let closed = store.update_case(close).await.expect("close");
-    assert_eq!((closed.version, closed.closed), (3, true));
+    assert_eq!((closed.version, closed.closed), (4, true));
+    assert_eq!(closed.first_contact_id, o.manager.id);
     assert_eq!(
         store.case_by_number(&case.number).await.expect("read"),
         Some(closed)
@@ -977,8 +987,17 @@ async fn an_update_bumps_the_version_moves_the_owner_path_and_appends_events_in_
     let events = store.case_events(case.id).await.expect("events");
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(seqs, [1, 2, 3, 4]);
-    assert_eq!(actions, ["create", "clock_started", "escalated", "closed"]);
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "clock_started",
+            "escalated",
+            "escalated",
+            "closed"
+        ]
+    );
     assert_eq!(events[0].clause.as_deref(), Some("第八条"));
     assert_eq!(events[0].actor_id, Some(o.clerk.id));
     assert_eq!(events[0].at, at(10));

@@ -183,6 +183,7 @@ async fn update(
             state: if closed { "closed" } else { "handling" }.into(),
             owner_unit_id: owner,
             assignee_id: None,
+            first_contact_id: None,
             closed,
             updated_at: case.updated_at,
             snapshot: snapshot(cat),

@@ -18,7 +18,13 @@ pub(super) fn read_dispute(
     let t = kind.table(cx, "dispute")?;
     t.deny_unknown(
         cx,
-        &["comply_within", "raise_roles", "decide_roles", "clause"],
+        &[
+            "comply_within",
+            "raise_roles",
+            "decide_roles",
+            "on_decide",
+            "clause",
+        ],
     );
     let within = match t.str(cx, "comply_within") {
         Some(w) => match w.value.parse::<Duration>() {
@@ -58,6 +64,18 @@ pub(super) fn read_dispute(
             }
         }
     };
+    let restart_on_decide = match t.str(cx, "on_decide") {
+        None => false,
+        Some(v) if v.value == "keep" => false,
+        Some(v) if v.value == "restart" => true,
+        Some(v) => {
+            cx.error(
+                &v.span,
+                format!("`dispute.on_decide` is restart or keep, not `{}`", v.value),
+            );
+            false
+        }
+    };
     let raise_roles = roles(cx, "raise_roles");
     let decide_roles = roles(cx, "decide_roles");
     let clause = t.req_str(cx, "clause");
@@ -65,6 +83,7 @@ pub(super) fn read_dispute(
         comply_within: within?,
         raise_roles,
         decide_roles,
+        restart_on_decide,
         clause: clause?.value,
     })
 }

@@ -166,6 +166,12 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                         Effect::AssignActor => "assigns the actor".to_owned(),
                         Effect::AssignFromField(f) => format!("assigns the person in {f}"),
                         Effect::Unassign => "clears the assignee".to_owned(),
+                        Effect::HandIntakeToActor => {
+                            "hands the intake ownership to the actor".to_owned()
+                        }
+                        Effect::HandIntakeFromField(f) => {
+                            format!("hands the intake ownership to the person in {f}")
+                        }
                         Effect::HandUp => "hands up to the parent unit".to_owned(),
                         Effect::HandAcrossFromField(f) =>
                             format!("hands across to the unit in {f}"),
@@ -271,6 +277,18 @@ pub fn compliance_matrix(policy: &Policy) -> Vec<ComplianceRow> {
                 l.label,
                 l.codes.len(),
                 l.depth()
+            ),
+        );
+    }
+    for c in &policy.conduct {
+        push(
+            &Some(c.clause.clone()),
+            format!("conduct {}", c.id),
+            format!(
+                "conduct {} recorded against a person by {} (never against oneself), with a description; a violation conduct:{}",
+                c.label,
+                c.recorded_by.join("/"),
+                c.id
             ),
         );
     }

@@ -62,7 +62,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
     root.deny_unknown(
         &mut cx,
         &[
-            "policy", "level", "role", "kind", "penalty", "reward", "codelist",
+            "policy", "level", "role", "kind", "penalty", "reward", "codelist", "conduct",
         ],
     );
     cx.codelists = super::codes::read_codelists(&mut cx, &root);
@@ -120,7 +120,8 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
         None => {}
     }
 
-    let penalties = read_penalties(&mut cx, &root, &role_ids, &kinds);
+    let conduct = super::conduct::read_conduct(&mut cx, &root, &role_ids);
+    let penalties = read_penalties(&mut cx, &root, &role_ids, &kinds, &conduct);
     let rewards = super::violations::read_rewards(&mut cx, &root, &role_ids);
 
     let policy = match (id, title) {
@@ -133,6 +134,7 @@ pub fn load(file: &str, source: &str) -> LoadOutcome {
             kinds,
             penalties,
             rewards,
+            conduct,
             codelists: std::mem::take(&mut cx.codelists),
         }),
         _ => None,
@@ -159,7 +161,7 @@ fn is_identifier(s: &str, allow_dash: bool) -> bool {
         })
 }
 
-fn check_identifier(cx: &mut Ctx<'_>, id: &str, span: &Span, what: &str) {
+pub(super) fn check_identifier(cx: &mut Ctx<'_>, id: &str, span: &Span, what: &str) {
     if !is_identifier(id, false) {
         cx.error(
             span,
@@ -169,7 +171,11 @@ fn check_identifier(cx: &mut Ctx<'_>, id: &str, span: &Span, what: &str) {
 }
 
 /// Reports ids seen twice in one list.
-fn check_unique<'a>(cx: &mut Ctx<'_>, what: &str, ids: impl Iterator<Item = &'a At<String>>) {
+pub(super) fn check_unique<'a>(
+    cx: &mut Ctx<'_>,
+    what: &str,
+    ids: impl Iterator<Item = &'a At<String>>,
+) {
     let mut seen = HashMap::new();
     for id in ids {
         if let Some(first) = seen.insert(id.value.clone(), id.span.clone()) {
@@ -1070,6 +1076,7 @@ fn read_transition(
             "clause",
             "refusal",
             "soft",
+            "soft_requires",
             "override_by",
         ],
     );
@@ -1164,7 +1171,7 @@ fn read_transition(
             }
         });
     let effects = read_effects(cx, t, fields, &id.value);
-    let soft = super::violations::read_soft(cx, t, condition.is_some(), role_ids);
+    let soft = super::violations::read_soft(cx, t, condition.is_some(), &requires, role_ids);
     let transition = Transition {
         id: id.value.clone(),
         label: label.map(|l| l.value).unwrap_or_default(),
@@ -1229,6 +1236,17 @@ fn read_effects(
         };
         let effect = match op.value.as_str() {
             "hand_up" => Some(Effect::HandUp),
+            "hand_intake" => match (et.str(cx, "to"), et.get("field")) {
+                (Some(to), None) if to.value == "actor" => Some(Effect::HandIntakeToActor),
+                (None, Some(_)) => field_of(cx, Some("person")).map(Effect::HandIntakeFromField),
+                _ => {
+                    cx.error(
+                        &et.span,
+                        "`hand_intake` takes either to = \"actor\", or field = \"<a person field>\"",
+                    );
+                    None
+                }
+            },
             "assign" => match (et.str(cx, "to"), et.get("field")) {
                 (Some(to), None) if to.value == "actor" => Some(Effect::AssignActor),
                 (Some(to), None) if to.value == "none" => Some(Effect::Unassign),
@@ -1270,7 +1288,7 @@ fn read_effects(
                 cx.error(
                     &op.span,
                     format!(
-                        "unknown effect `{other}`; expected hand_up, hand_across, assign or set"
+                        "unknown effect `{other}`; expected hand_up, hand_across, assign, hand_intake or set"
                     ),
                 );
                 None
@@ -1377,6 +1395,7 @@ fn read_penalties(
     root: &Table<'_, '_>,
     role_ids: &HashSet<String>,
     kinds: &[CaseKind],
+    conduct: &[crate::conduct::ConductType],
 ) -> Vec<PenaltyRule> {
     let mut ids = Vec::new();
     let mut rules = Vec::new();
@@ -1411,7 +1430,7 @@ fn read_penalties(
                 cx.error(
                     &v.span,
                     format!(
-                        "`{}` is not a violation; use clock:CLOCK, upheld:FIELD=CODE, record, record:FIELD, repeat or recusal",
+                        "`{}` is not a violation; use clock:CLOCK, upheld:FIELD=CODE, record, record:FIELD, repeat, recusal, assist, assist:refused, assist:overdue, dispute or conduct:ID",
                         v.value
                     ),
                 );
@@ -1433,6 +1452,11 @@ fn read_penalties(
                             &v.span,
                             format!("no kind has a choice field `{field}` with the option `{code}`"),
                         );
+                    }
+                }
+                ViolationSelector::Conduct(c) => {
+                    if !conduct.iter().any(|t| &t.id == c) {
+                        cx.error(&v.span, format!("no `[[conduct]]` type `{c}` is declared"));
                     }
                 }
                 other => super::violations::check_selector(cx, &v.span, other, kinds),

@@ -9,6 +9,7 @@ mod archive;
 mod assist;
 mod callback;
 mod codes;
+mod conduct;
 mod diag;
 mod dispute;
 mod explain;
@@ -46,6 +47,9 @@ pub struct Policy {
     pub rewards: Vec<crate::rewards::RewardRule>,
     /// Versioned code lists (`[[codelist]]`) that `code` fields take their values from.
     pub codelists: Vec<crate::codes::CodeList>,
+    /// Conduct violations a person records against another (`[[conduct]]`, e.g.
+    /// jinbi-property 第四条 礼仪).
+    pub conduct: Vec<crate::conduct::ConductType>,
 }
 
 impl Policy {
@@ -349,6 +353,12 @@ pub enum Effect {
     AssignFromField(String),
     /// Clear the assignee.
     Unassign,
+    /// Hand the intake ownership (首问负责人: customer contact, deadline watch, callback,
+    /// archive) to the acting user — e.g. the general manager taking the intake over when the
+    /// intake department is the one complained about (CLAUSES.md A26).
+    HandIntakeToActor,
+    /// Hand the intake ownership to the user named in a `person` field.
+    HandIntakeFromField(String),
     /// Hand the case up to the parent of the owning unit (beyond authority).
     HandUp,
     /// Hand the case across to the unit named in a `unit` field.

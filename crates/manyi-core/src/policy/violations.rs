@@ -260,25 +260,41 @@ fn read_repeat(
     })
 }
 
-/// `soft = true` and `override_by = [...]` on a transition.
+/// `soft = true`, `soft_requires = [...]` and `override_by = [...]` on a transition.
 pub(super) fn read_soft(
     cx: &mut Ctx<'_>,
     t: &Table<'_, '_>,
     has_condition: bool,
+    requires: &[At<String>],
     role_ids: &HashSet<String>,
 ) -> Option<SoftRule> {
     let soft = t.bool(cx, "soft").unwrap_or(false);
+    let soft_requires: Vec<At<String>> = t
+        .str_list(cx, "soft_requires")
+        .map(|l| l.value)
+        .unwrap_or_default();
+    for f in &soft_requires {
+        if !requires.iter().any(|r| r.value == f.value) {
+            cx.error(
+                &f.span,
+                format!(
+                    "`soft_requires` names `{}`, which is not in this transition's `requires`",
+                    f.value
+                ),
+            );
+        }
+    }
     let override_by = t.str_list(cx, "override_by");
-    if !soft {
+    if !soft && soft_requires.is_empty() {
         if let Some(l) = &override_by {
             cx.error(
                 &l.span,
-                "`override_by` is only for a soft rule: add `soft = true`",
+                "`override_by` is only for a soft rule: add `soft = true` or `soft_requires`",
             );
         }
         return None;
     }
-    if !has_condition && t.get("when").is_none() {
+    if soft && !has_condition && t.get("when").is_none() {
         cx.error(
             &t.span,
             "`soft = true` makes the `when` condition a 原则上 rule: add a `when`",
@@ -308,7 +324,11 @@ pub(super) fn read_soft(
             Vec::new()
         }
     };
-    Some(SoftRule { override_by: roles })
+    Some(SoftRule {
+        override_by: roles,
+        when: soft,
+        requires: soft_requires.into_iter().map(|f| f.value).collect(),
+    })
 }
 
 /// `stacking = "stack"` (default) or `"highest"` with `group = "…"` (CLAUSES.md A22).
@@ -379,7 +399,26 @@ pub(super) fn check_selector(
                 cx.error(span, "no kind declares a `subject_field` (回避)");
             }
         }
-        ViolationSelector::Clock(_) | ViolationSelector::Upheld { .. } => {}
+        ViolationSelector::Assist(_) => {
+            if !kinds.iter().any(|k| k.assist.is_some()) {
+                cx.error(
+                    span,
+                    "no kind declares `[kind.<id>.assist]` (assistance between units)",
+                );
+            }
+        }
+        ViolationSelector::Dispute => {
+            if !kinds.iter().any(|k| k.dispute.is_some()) {
+                cx.error(
+                    span,
+                    "no kind declares `[kind.<id>.dispute]` (disputes between units)",
+                );
+            }
+        }
+        // Checked against the `[[conduct]]` types by the caller.
+        ViolationSelector::Clock(_)
+        | ViolationSelector::Upheld { .. }
+        | ViolationSelector::Conduct(_) => {}
     }
 }
 

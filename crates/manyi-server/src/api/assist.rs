@@ -145,7 +145,8 @@ async fn write(
             .timers
             .push(TimerChange::CancelClock { clock: timer });
     }
-    update.violations = ledger_entries(event, assist, violation.as_ref())?;
+    update.violations =
+        ledger_entries(state, record, case, event, assist, violation.as_ref()).await?;
     let wrote_timers = !update.timers.is_empty();
     match state.store.update_case(update).await {
         Ok(_) => {
@@ -160,8 +161,12 @@ async fn write(
 }
 
 /// The violation an assistance event records, against the requested unit (whose
-/// jurisdiction it is in), through the existing violations ledger.
-fn ledger_entries(
+/// jurisdiction it is in), through the existing violations ledger, with the penalty proposals
+/// the policy's `assist` rules give (liability by role in the requested unit), stacked.
+async fn ledger_entries(
+    state: &AppState,
+    record: &CaseRecord,
+    case: &Case,
     event: &Event,
     assist: &Assist,
     violation: Option<&manyi_core::deadlines::Violation>,
@@ -169,7 +174,9 @@ fn ledger_entries(
     let Some(v) = violation else {
         return Ok(Vec::new());
     };
-    Ok(vec![NewViolation {
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let penalties = crate::api::violations::proposals_for(state, &policy, case, v).await?;
+    let mut rows = vec![NewViolation {
         event_index: 0,
         kind: v.kind.clone(),
         rule: v.rule.clone(),
@@ -180,8 +187,10 @@ fn ledger_entries(
         person_ids: v.liable_persons.iter().map(|p| p.id).collect(),
         detail: serde_json::to_value(v)
             .map_err(|e| AppError::Internal(format!("violation not serialisable: {e}")))?,
-        penalties: Vec::new(),
-    }])
+        penalties,
+    }];
+    crate::api::violations::stack_rows(state, &policy, record.id, &mut rows).await?;
+    Ok(rows)
 }
 
 /// `POST /api/v1/cases/{number}/assists`: the owning unit asks another unit for help.
@@ -323,7 +332,8 @@ pub(crate) async fn fire_overdue(
     };
     let (_, mut update) = update_for(record, case, &event, now)?;
     if let Change::Assistance { assist, violation } = &event.change {
-        update.violations = ledger_entries(&event, assist, violation.as_ref())?;
+        update.violations =
+            ledger_entries(state, record, case, &event, assist, violation.as_ref()).await?;
     }
     match state.store.fire_timer(timer.id, now, Some(update)).await {
         Ok(outcome) => Ok(Some((outcome, true))),

@@ -75,6 +75,8 @@ pub fn update_for(
         state: next.state.clone(),
         owner_unit_id: next.owner_unit.id,
         assignee_id: next.assignee.as_ref().map(|a| a.id),
+        first_contact_id: (next.first_contact.id != case.first_contact.id)
+            .then_some(next.first_contact.id),
         closed: next.closed,
         updated_at: now,
         snapshot: snapshot_of(&next)?,

@@ -137,7 +137,15 @@ async fn case_for(
     Ok((record, case))
 }
 
-fn ledger_entries(event: &Event) -> Result<Vec<NewViolation>, AppError> {
+/// The violation a dispute event records (a decision not carried out in time), against the
+/// ordered unit, with the penalty proposals the policy's `dispute` rules give (liability by
+/// role in the ordered unit), stacked.
+async fn ledger_entries(
+    state: &AppState,
+    record: &CaseRecord,
+    case: &Case,
+    event: &Event,
+) -> Result<Vec<NewViolation>, AppError> {
     let Change::Dispute {
         violation: Some(v), ..
     } = &event.change
@@ -147,7 +155,9 @@ fn ledger_entries(event: &Event) -> Result<Vec<NewViolation>, AppError> {
     let Some(unit) = v.liable_units.first() else {
         return Ok(Vec::new());
     };
-    Ok(vec![NewViolation {
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let penalties = crate::api::violations::proposals_for(state, &policy, case, v).await?;
+    let mut rows = vec![NewViolation {
         event_index: 0,
         kind: v.kind.clone(),
         rule: v.rule.clone(),
@@ -158,8 +168,10 @@ fn ledger_entries(event: &Event) -> Result<Vec<NewViolation>, AppError> {
         person_ids: v.liable_persons.iter().map(|p| p.id).collect(),
         detail: serde_json::to_value(v)
             .map_err(|e| AppError::Internal(format!("violation not serialisable: {e}")))?,
-        penalties: Vec::new(),
-    }])
+        penalties,
+    }];
+    crate::api::violations::stack_rows(state, &policy, record.id, &mut rows).await?;
+    Ok(rows)
 }
 
 async fn write(
@@ -188,7 +200,7 @@ async fn write(
             _ => {}
         }
     }
-    update.violations = ledger_entries(event)?;
+    update.violations = ledger_entries(state, record, case, event).await?;
     let wrote_timers = !update.timers.is_empty();
     match state.store.update_case(update).await {
         Ok(_) => {
@@ -268,6 +280,7 @@ pub async fn decide(
         let view_unit = ordered_unit
             .clone()
             .unwrap_or_else(|| case.owner_unit.clone());
+        let owner_view = owner_unit.as_ref().map(|u| calendars.view(u));
         let event = dispute::decide_decision(
             &policy,
             &case,
@@ -277,6 +290,7 @@ pub async fn decide(
                 ruling: &req.ruling,
                 owner_unit,
                 ordered_unit,
+                owner_calendar: owner_view.as_ref(),
             },
             &calendars.view(&view_unit),
             state.clock.now(),
@@ -346,7 +360,7 @@ pub(crate) async fn fire_overdue(
         )));
     };
     let (_, mut update) = update_for(record, case, &event, now)?;
-    update.violations = ledger_entries(&event)?;
+    update.violations = ledger_entries(state, record, case, &event).await?;
     match state.store.fire_timer(timer.id, now, Some(update)).await {
         Ok(outcome) => Ok(Some((outcome, true))),
         Err(StoreError::Conflict) => Ok(None),

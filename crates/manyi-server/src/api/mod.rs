@@ -5,6 +5,7 @@ pub mod assist;
 pub mod callbacks;
 pub mod cases;
 pub mod codes;
+pub mod conduct;
 pub mod disputes;
 pub mod notes;
 pub mod org;

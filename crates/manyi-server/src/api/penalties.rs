@@ -74,6 +74,12 @@ pub struct ViolationBody {
     pub unit: String,
     pub liable_persons: Value,
     pub liable_units: Value,
+    /// A recorded conduct violation's description (`api::conduct`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Who recorded a conduct violation (login).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -261,6 +267,16 @@ pub(crate) fn violation_body(v: ViolationRecord) -> ViolationBody {
         unit: v.unit_code,
         liable_persons: v.detail.get("liable_persons").cloned().unwrap_or_default(),
         liable_units: v.detail.get("liable_units").cloned().unwrap_or_default(),
+        description: v
+            .detail
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        recorded_by: v
+            .detail
+            .get("recorded_by")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }
 

@@ -62,6 +62,44 @@ async fn role_directory(state: &AppState, units: &[i64]) -> Result<Directory, Ap
     Ok(directory)
 }
 
+/// The penalty proposals `violation` (recorded on `case`, before the event) gives under
+/// `policy`: liability by role falls on the unit `penalties::answering_unit` names (the
+/// requested or ordered unit for assistance and disputes, the person's unit for conduct) and
+/// its parent. The caller stacks them (`stack_rows`) with the rest of its update.
+pub(crate) async fn proposals_for(
+    state: &AppState,
+    policy: &Policy,
+    case: &Case,
+    violation: &Violation,
+) -> Result<Vec<NewPenalty>, AppError> {
+    if !policy
+        .penalties
+        .iter()
+        .any(|r| r.violation.matches(violation))
+    {
+        return Ok(Vec::new());
+    }
+    let unit = penalties::answering_unit(case, violation);
+    let mut units = vec![unit.id];
+    units.extend(unit.parent());
+    let directory = role_directory(state, &units).await?;
+    Ok(
+        penalties::propose(&policy.penalties, case, violation, &directory, 1)
+            .into_iter()
+            .map(|p| NewPenalty {
+                rule: p.rule,
+                clause: p.clause,
+                person_id: p.person.id,
+                min_fen: p.min_fen,
+                max_fen: p.max_fen,
+                items: i64::from(p.items),
+                discipline_referral: p.discipline_referral,
+                requires_substantiation: p.requires_substantiation,
+            })
+            .collect(),
+    )
+}
+
 fn units_of(case: &Case) -> Vec<i64> {
     let mut units = vec![case.owner_unit.id];
     units.extend(case.owner_unit.parent());

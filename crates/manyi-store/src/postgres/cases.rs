@@ -313,7 +313,8 @@ pub(super) async fn apply_update(
     // row meanwhile, PostgreSQL waits for it and re-checks the version against its result.
     let row = sqlx::query(concat!(
         "UPDATE cases SET state = $1, owner_unit_id = $2, owner_unit_path = $3, \
-         assignee_id = $4, closed = $5, updated_at = $6, snapshot = $7, version = version + $8 \
+         assignee_id = $4, first_contact_id = COALESCE($11, first_contact_id), closed = $5, \
+         updated_at = $6, snapshot = $7, version = version + $8 \
          WHERE id = $9 AND version = $10 RETURNING ",
         case_columns!()
     ))
@@ -328,6 +329,7 @@ pub(super) async fn apply_update(
     .bind(i64::try_from(u.events.len().max(1)).unwrap_or(1))
     .bind(u.id)
     .bind(u.expected_version)
+    .bind(u.first_contact_id)
     .fetch_optional(&mut *conn)
     .await
     .map_err(reference_error)?;

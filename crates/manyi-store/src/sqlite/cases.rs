@@ -349,7 +349,8 @@ pub(super) async fn apply_update(
     // The version check and the write are one statement: no window between them.
     let row = sqlx::query(concat!(
         "UPDATE cases SET state = ?, owner_unit_id = ?, owner_unit_path = ?, \
-         assignee_id = ?, closed = ?, updated_at = ?, snapshot = ?, version = version + ? \
+         assignee_id = ?, first_contact_id = COALESCE(?, first_contact_id), closed = ?, \
+         updated_at = ?, snapshot = ?, version = version + ? \
          WHERE id = ? AND version = ? RETURNING ",
         case_columns!()
     ))
@@ -357,6 +358,7 @@ pub(super) async fn apply_update(
     .bind(u.owner_unit_id)
     .bind(&owner_path)
     .bind(u.assignee_id)
+    .bind(u.first_contact_id)
     .bind(u.closed)
     .bind(to_millis(u.updated_at))
     .bind(Json(&u.snapshot))
