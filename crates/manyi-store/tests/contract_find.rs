@@ -220,6 +220,7 @@ async fn an_update_with_keys_replaces_them_and_one_without_keeps_them(store: &St
         state: "assessed".into(),
         owner_unit_id: case.owner_unit_id,
         assignee_id: None,
+        first_contact_id: None,
         closed: false,
         updated_at: at(5),
         snapshot: json!({}),
