@@ -12,11 +12,14 @@ use std::collections::HashMap;
 use std::io::Write as _;
 
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::PgStore;
 use crate::StoreError;
-use crate::bulk::{BulkCase, BulkTimer, check, check_counter};
+use crate::bulk::{
+    BulkCase, BulkTimer, BulkWrite, CASE_ROWS, EVENT_ROWS, TIMER_ROWS, check, check_counter,
+};
 use crate::NewEvent;
 use crate::time::to_millis;
 
@@ -27,12 +30,19 @@ const CASE_COLUMNS: &str = "id, number, number_scope, number_period, serial, kin
 const EVENT_COLUMNS: &str = "case_id, seq, occurred_at, actor_id, action, clause, payload";
 const TIMER_COLUMNS: &str = "case_id, clock, kind, generation, due_at";
 
+/// A case of the batch: its id, itself, its owner unit's path.
+type Row<'a> = (i64, &'a BulkCase, &'a str);
+
 /// Bytes of `COPY` data sent per message: large enough that the round trips do not count,
 /// small enough that a batch is not held twice in memory.
 const SEND_BYTES: usize = 1 << 20;
 
 impl PgStore {
-    pub(crate) async fn bulk_insert_cases(&self, cases: &[BulkCase]) -> Result<(), StoreError> {
+    pub(crate) async fn bulk_insert_cases(
+        &self,
+        cases: &[BulkCase],
+        how: BulkWrite,
+    ) -> Result<(), StoreError> {
         let groups = check(cases)?;
         let mut tx = self.tx().await?;
         // Explicit ids need the table to ourselves until commit: a normal create meanwhile
@@ -77,37 +87,9 @@ impl PgStore {
                 })?;
             rows.push((id, c, path.as_str()));
         }
-
-        let mut out = CopyText::default();
-        let mut copy = CopyIn::begin(&mut tx, "cases", CASE_COLUMNS).await?;
-        for (id, c, path) in &rows {
-            if let Err(e) = case_row(&mut out, *id, c, path) {
-                return Err(copy.abort(e).await);
-            }
-            copy.flush_if_full(&mut out).await?;
-        }
-        copy.finish(&mut out).await?;
-
-        let mut copy = CopyIn::begin(&mut tx, "case_events", EVENT_COLUMNS).await?;
-        for (id, c, _) in &rows {
-            for (seq, e) in (1_i64..).zip(&c.events) {
-                if let Err(e) = event_row(&mut out, *id, seq, e) {
-                    return Err(copy.abort(e).await);
-                }
-            }
-            copy.flush_if_full(&mut out).await?;
-        }
-        copy.finish(&mut out).await?;
-
-        if rows.iter().any(|(_, c, _)| !c.timers.is_empty()) {
-            let mut copy = CopyIn::begin(&mut tx, "timers", TIMER_COLUMNS).await?;
-            for (id, c, _) in &rows {
-                for t in &c.timers {
-                    timer_row(&mut out, *id, t);
-                }
-                copy.flush_if_full(&mut out).await?;
-            }
-            copy.finish(&mut out).await?;
+        match how {
+            BulkWrite::Copy => copy_rows(&mut tx, &rows).await?,
+            BulkWrite::Insert => insert_rows(&mut tx, &rows).await?,
         }
 
         if let Some((last, _, _)) = rows.last() {
@@ -119,6 +101,104 @@ impl PgStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The rows of a batch, each table with one `COPY`.
+async fn copy_rows(conn: &mut PgConnection, rows: &[Row<'_>]) -> Result<(), StoreError> {
+    let mut out = CopyText::default();
+    let mut copy = CopyIn::begin(&mut *conn, "cases", CASE_COLUMNS).await?;
+    for (id, c, path) in rows {
+        if let Err(e) = case_row(&mut out, *id, c, path) {
+            return Err(copy.abort(e).await);
+        }
+        copy.flush_if_full(&mut out).await?;
+    }
+    copy.finish(&mut out).await?;
+
+    let mut copy = CopyIn::begin(&mut *conn, "case_events", EVENT_COLUMNS).await?;
+    for (id, c, _) in rows {
+        for (seq, e) in (1_i64..).zip(&c.events) {
+            if let Err(e) = event_row(&mut out, *id, seq, e) {
+                return Err(copy.abort(e).await);
+            }
+        }
+        copy.flush_if_full(&mut out).await?;
+    }
+    copy.finish(&mut out).await?;
+
+    if rows.iter().any(|(_, c, _)| !c.timers.is_empty()) {
+        let mut copy = CopyIn::begin(&mut *conn, "timers", TIMER_COLUMNS).await?;
+        for (id, c, _) in rows {
+            for t in &c.timers {
+                timer_row(&mut out, *id, t);
+            }
+            copy.flush_if_full(&mut out).await?;
+        }
+        copy.finish(&mut out).await?;
+    }
+    Ok(())
+}
+
+/// The rows of a batch with multi-row `INSERT`s (the earlier way; see [`BulkWrite`]).
+async fn insert_rows(conn: &mut PgConnection, rows: &[Row<'_>]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CASE_ROWS) {
+        let mut q = QueryBuilder::<Postgres>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+        q.push_values(chunk, |mut b, (id, c, path)| {
+            b.push_bind(*id)
+                .push_bind(&c.number)
+                .push_bind(&c.number_scope)
+                .push_bind(&c.number_period)
+                .push_bind(i64::try_from(c.serial).unwrap_or(i64::MAX))
+                .push_bind(&c.kind)
+                .push_bind(c.policy_id)
+                .push_bind(&c.state)
+                .push_bind(c.owner_unit_id)
+                .push_bind(*path)
+                .push_bind(c.first_contact_id)
+                .push_bind(c.assignee_id)
+                .push_bind(&c.channel)
+                .push_bind(to_millis(c.created_at))
+                .push_bind(to_millis(c.updated_at))
+                .push_bind(c.closed)
+                .push_bind(i64::try_from(c.events.len()).unwrap_or(i64::MAX))
+                .push_bind(Json(&c.snapshot));
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let events: Vec<_> = rows
+        .iter()
+        .flat_map(|(id, c, _)| (1_i64..).zip(&c.events).map(move |(seq, e)| (*id, seq, e)))
+        .collect();
+    for chunk in events.chunks(EVENT_ROWS) {
+        let mut q =
+            QueryBuilder::<Postgres>::new(format!("INSERT INTO case_events ({EVENT_COLUMNS}) "));
+        q.push_values(chunk, |mut b, (id, seq, e)| {
+            b.push_bind(*id)
+                .push_bind(*seq)
+                .push_bind(to_millis(e.at))
+                .push_bind(e.actor_id)
+                .push_bind(&e.action)
+                .push_bind(&e.clause)
+                .push_bind(Json(&e.payload));
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let timers: Vec<_> = rows
+        .iter()
+        .flat_map(|(id, c, _)| c.timers.iter().map(move |t| (*id, t)))
+        .collect();
+    for chunk in timers.chunks(TIMER_ROWS) {
+        let mut q = QueryBuilder::<Postgres>::new(format!("INSERT INTO timers ({TIMER_COLUMNS}) "));
+        q.push_values(chunk, |mut b, (id, t)| {
+            b.push_bind(*id)
+                .push_bind(&t.clock)
+                .push_bind(&t.kind)
+                .push_bind(t.generation)
+                .push_bind(to_millis(t.due_at));
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// One row of `cases`, in the order of [`CASE_COLUMNS`].
