@@ -12,8 +12,8 @@ use manyi_core::clock::ManualClock;
 use manyi_core::stats::Month;
 use manyi_server::api::cases::{CreateRequest, case_of, create_as};
 use manyi_server::{AppState, ServerConfig};
-use manyi_store::{BulkCase, CaseFilter, NewEvent, StatsQuery};
 use manyi_store::testing::TestDb;
+use manyi_store::{BulkCase, CaseFilter, NewEvent, StatsQuery};
 use serde_json::json;
 
 const NOW: &str = "2026-11-26T04:00:00Z";

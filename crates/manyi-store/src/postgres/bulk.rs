@@ -16,11 +16,11 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::PgStore;
+use crate::NewEvent;
 use crate::StoreError;
 use crate::bulk::{
     BulkCase, BulkTimer, BulkWrite, CASE_ROWS, EVENT_ROWS, TIMER_ROWS, check, check_counter,
 };
-use crate::NewEvent;
 use crate::time::to_millis;
 
 /// The columns of `cases` written by a bulk load, in the order [`case_row`] writes them.
@@ -340,11 +340,10 @@ impl CopyText {
     /// JSON as text (PostgreSQL parses it into `jsonb`); escaped on the way, since JSON's own
     /// escapes (`\"`, `\n`, `\\`) are backslashes too.
     pub(crate) fn json(&mut self, v: &Value) -> Result<(), StoreError> {
-        serde_json::to_writer(Escaping(&mut self.0), v)
-            .map_err(|e| StoreError::Invalid {
-                what: "bulk case",
-                reason: format!("JSON that cannot be written: {e}"),
-            })?;
+        serde_json::to_writer(Escaping(&mut self.0), v).map_err(|e| StoreError::Invalid {
+            what: "bulk case",
+            reason: format!("JSON that cannot be written: {e}"),
+        })?;
         self.sep();
         Ok(())
     }
@@ -400,7 +399,8 @@ mod tests {
         out.text("投诉\t\"引号\"\\反斜杠\r\n第二行");
         out.opt_int(None);
         out.bool(true);
-        out.json(&json!({"matter": "换行\n和\\和\"", "n": 1})).expect("json");
+        out.json(&json!({"matter": "换行\n和\\和\"", "n": 1}))
+            .expect("json");
         out.end_row();
         let s = String::from_utf8(out.0).expect("utf-8");
         assert_eq!(
