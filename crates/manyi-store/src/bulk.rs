@@ -54,6 +54,19 @@ pub struct BulkTimer {
     pub due_at: Timestamp,
 }
 
+/// How PostgreSQL writes the rows of a bulk load (SQLite always uses multi-row `INSERT`s).
+/// `Insert` is the earlier way, kept so that the two can be measured against each other on
+/// the same binary (`manyi gen --bulk-write insert`, BENCHMARKS.md).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BulkWrite {
+    /// `COPY … FROM STDIN`, text format.
+    #[default]
+    Copy,
+    /// Multi-row `INSERT`s with bound parameters.
+    Insert,
+}
+
 /// Rows per multi-row `INSERT` of each table: below SQLite's 32,766 and PostgreSQL's 65,535
 /// bind parameters.
 pub(crate) const CASE_ROWS: usize = 1_000;

@@ -69,7 +69,7 @@ pub mod testing;
 use jiff::Timestamp;
 
 #[doc(hidden)]
-pub use bulk::{BulkCase, BulkTimer};
+pub use bulk::{BulkCase, BulkTimer, BulkWrite};
 pub use error::StoreError;
 pub use find::{FindBackfill, FindKey, FindQuery};
 pub use ledger::{
@@ -946,12 +946,23 @@ impl Store {
     /// which must stand right below each (scope, period)'s first serial in the batch.
     #[doc(hidden)]
     pub async fn bulk_insert_cases(&self, cases: &[BulkCase]) -> Result<(), StoreError> {
+        self.bulk_insert_cases_with(cases, BulkWrite::default())
+            .await
+    }
+
+    /// [`Store::bulk_insert_cases`], choosing how PostgreSQL writes the rows (to measure).
+    #[doc(hidden)]
+    pub async fn bulk_insert_cases_with(
+        &self,
+        cases: &[BulkCase],
+        how: BulkWrite,
+    ) -> Result<(), StoreError> {
         if cases.is_empty() {
             return Ok(());
         }
         match &self.backend {
             Backend::Sqlite(s) => s.bulk_insert_cases(cases).await,
-            Backend::Postgres(s) => s.bulk_insert_cases(cases).await,
+            Backend::Postgres(s) => s.bulk_insert_cases(cases, how).await,
         }
     }
 

@@ -40,7 +40,7 @@ use manyi_core::org::{Actor, UnitRef};
 use manyi_server::api::cases::{event_of, snapshot_of};
 use manyi_server::policies::Compiled;
 use manyi_server::{AppState, ServerConfig, auth, demo, policies};
-use manyi_store::{BulkCase, BulkTimer, NewUnit, NewUser, Store};
+use manyi_store::{BulkCase, BulkTimer, BulkWrite, NewUnit, NewUser, Store};
 use serde_json::{Map, Value, json};
 
 use crate::DbArgs;
@@ -68,6 +68,10 @@ pub struct GenArgs {
     /// Print no progress.
     #[arg(long)]
     pub quiet: bool,
+    /// How PostgreSQL is written: `copy` (the default), or `insert`, the earlier multi-row
+    /// INSERTs, to measure the two against each other (BENCHMARKS.md). SQLite ignores it.
+    #[arg(long, hide = true, default_value = "copy", value_parser = ["copy", "insert"])]
+    pub bulk_write: String,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -198,6 +202,11 @@ pub async fn generate(
         }));
     }
 
+    let how = if args.bulk_write == "insert" {
+        BulkWrite::Insert
+    } else {
+        BulkWrite::Copy
+    };
     let mut serials: BTreeMap<(String, String), u64> = BTreeMap::new();
     let started = Instant::now();
     // Time the writer spent waiting for the generators, and in the store.
@@ -233,7 +242,7 @@ pub async fn generate(
         summary.cases += cases.len() as u64;
         let t = Instant::now();
         store
-            .bulk_insert_cases(&cases)
+            .bulk_insert_cases_with(&cases, how)
             .await
             .with_context(|| format!("writing cases {}..", b * batch))?;
         writing += t.elapsed();

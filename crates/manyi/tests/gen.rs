@@ -3,16 +3,17 @@
 //! read back as cases, pending timers only in the future — and one more case created the normal
 //! way (`create_as`), which must continue the serial of its month without a gap.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::process::Command;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use manyi_core::clock::ManualClock;
+use manyi_core::stats::Month;
 use manyi_server::api::cases::{CreateRequest, case_of, create_as};
 use manyi_server::{AppState, ServerConfig};
-use manyi_store::CaseFilter;
 use manyi_store::testing::TestDb;
+use manyi_store::{BulkCase, CaseFilter, NewEvent, StatsQuery};
 use serde_json::json;
 
 const NOW: &str = "2026-11-26T04:00:00Z";
@@ -123,6 +124,27 @@ async fn check(backend: &str) {
     let november = serials.get("202611").map_or(0, Vec::len);
     assert!(november > 0);
 
+    // Every generated case is counted by the statistics triggers (which the bulk writes must
+    // fire), in the bucket the GROUP BY over `cases` gives.
+    let months: BTreeSet<Month> = all.iter().map(|c| Month::of(c.created_at)).collect();
+    let mut counted = 0;
+    for month in months {
+        let (from, to) = month.bounds();
+        let q = StatsQuery {
+            month: month.to_string(),
+            from,
+            to,
+            unit_subtree: None,
+        };
+        let mut aggregate = store.case_stats(&q).await.expect("stats");
+        let mut baseline = store.case_stats_from_cases(&q).await.expect("baseline");
+        aggregate.sort();
+        baseline.sort();
+        assert_eq!(aggregate, baseline, "{month}");
+        counted += aggregate.iter().map(|r| r.cases).sum::<i64>();
+    }
+    assert_eq!(counted, 2_000, "every generated case is counted once");
+
     // One more case, the normal way, in the same month: the next serial.
     let clock = ManualClock::new(now);
     let state = AppState::new(store.clone(), Arc::new(clock), ServerConfig::default());
@@ -156,6 +178,61 @@ async fn check(backend: &str) {
         format!("TS202611{:05}", november + 1)
     );
     assert!(created.record.id > all.iter().map(|c| c.id).max().unwrap_or(0));
+
+    // Text the bulk writer must carry through unchanged (PostgreSQL's COPY text format
+    // escapes backslashes, tabs and newlines; JSON escapes quotes and backslashes itself).
+    let tricky = "投诉\t制表符 \"引号\" 'apostrophe' \\N 反斜杠\\ \r\n第二行 \\. 😀";
+    let model = store
+        .case_by_id(all[0].id)
+        .await
+        .expect("read")
+        .expect("first case");
+    let mut snapshot = model.snapshot.clone();
+    snapshot["fields"]["matter"] = json!(tricky);
+    let payload = json!({"action": "open", "note": tricky, "nested": {"k\\ey\t": [tricky]}});
+    store
+        .bulk_insert_cases(&[BulkCase {
+            number: "X202611-1".into(),
+            number_scope: "X".into(),
+            number_period: "202611".into(),
+            serial: 1,
+            kind: model.kind.clone(),
+            policy_id: model.policy_id,
+            state: model.state.clone(),
+            owner_unit_id: model.owner_unit_id,
+            first_contact_id: model.first_contact_id,
+            assignee_id: None,
+            channel: "counter\t\\".into(),
+            created_at: now,
+            updated_at: now,
+            closed: false,
+            snapshot: snapshot.clone(),
+            events: vec![NewEvent {
+                at: now,
+                actor_id: None,
+                action: "open".into(),
+                clause: Some("第八条\n（二）\\".into()),
+                payload: payload.clone(),
+            }],
+            timers: Vec::new(),
+        }])
+        .await
+        .expect("bulk insert of tricky text");
+    let back = store
+        .case_by_number("X202611-1")
+        .await
+        .expect("read")
+        .expect("the tricky case");
+    assert_eq!(back.snapshot, snapshot);
+    assert_eq!(back.channel, "counter\t\\");
+    assert_eq!(back.owner_unit_path, model.owner_unit_path);
+    assert!(back.assignee_id.is_none());
+    let events = store.case_events(back.id).await.expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].payload, payload);
+    assert_eq!(events[0].clause.as_deref(), Some("第八条\n（二）\\"));
+    assert_eq!(events[0].actor_id, None);
+    assert_eq!(events[0].at, now);
 
     // gen fills an empty database only.
     let again = Command::new(env!("CARGO_BIN_EXE_manyi"))
