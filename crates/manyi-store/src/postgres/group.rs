@@ -210,7 +210,12 @@ async fn run_batch(store: &PgStore, mut jobs: Vec<Job>) {
                 // Undo this create only (its serial too); the others go on. The savepoint is
                 // kept open and released by the next job's round trip or before the commit.
                 if let Err(e) = sqlx::raw_sql("ROLLBACK TO job").execute(&mut *tx).await {
-                    done.push(Done(Err(StoreError::from(e)), reply));
+                    // The create's own error says more (a lost connection, typically).
+                    let own = match result {
+                        Err(own) => own,
+                        Ok(_) => StoreError::from(e),
+                    };
+                    done.push(Done(Err(own), reply));
                     // The transaction is in an unknown state: give it up whole (dropping `tx`
                     // rolls it back) rather than commit half of a create.
                     let e = StoreError::Database(sqlx::Error::Protocol(
