@@ -13,6 +13,7 @@
 //! restarted) is marked fired without effect.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration as StdDuration;
 
 use manyi_core::case::{self, PersonRef};
@@ -29,6 +30,49 @@ use crate::error::AppError;
 
 /// The longest the scheduler sleeps without looking at the database.
 pub const MAX_SLEEP: StdDuration = StdDuration::from_secs(30);
+
+/// When this instance's scheduler will next look at the timers, so that a request that wrote a
+/// timer wakes it only if that timer is due sooner. Under load every create writes timers;
+/// waking the scheduler for each of them made it re-read the due timers continuously, for
+/// nothing: they are due in hours or days.
+///
+/// Holds Unix milliseconds in the scheduler's clock, or [`WakeAt::NOW`] while the scheduler is
+/// not asleep (it is about to read the timers, or does not run): a timer written then might be
+/// missed by a read already under way, so the writer must wake it.
+#[derive(Debug)]
+pub struct WakeAt(AtomicI64);
+
+impl WakeAt {
+    /// "Wake me for any new timer."
+    const NOW: i64 = i64::MIN;
+
+    /// A scheduler that is not asleep: every new timer wakes it.
+    pub fn new() -> WakeAt {
+        WakeAt(AtomicI64::new(Self::NOW))
+    }
+
+    /// Whether a timer due at `due` must wake the scheduler: it sleeps past `due`, or is not
+    /// asleep. One that wakes at `due` or earlier reads the timers then and finds this one.
+    pub fn must_wake_for(&self, due: jiff::Timestamp) -> bool {
+        due.as_millisecond() < self.0.load(Ordering::SeqCst)
+    }
+
+    /// Called before the scheduler reads the timers.
+    fn reading(&self) {
+        self.0.store(Self::NOW, Ordering::SeqCst);
+    }
+
+    /// Called after the read, before the scheduler sleeps until `at`.
+    fn asleep_until(&self, at: jiff::Timestamp) {
+        self.0.store(at.as_millisecond(), Ordering::SeqCst);
+    }
+}
+
+impl Default for WakeAt {
+    fn default() -> Self {
+        WakeAt::new()
+    }
+}
 
 /// How many due timers one query fetches.
 const BATCH: u32 = 256;
@@ -326,7 +370,17 @@ fn ledger_entries(
 
 /// Runs ticks until `stop` turns true.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    // Not asleep while it runs: a timer written meanwhile wakes it (see `WakeAt`).
+    struct Awake<'a>(&'a WakeAt);
+    impl Drop for Awake<'_> {
+        fn drop(&mut self) {
+            self.0.reading();
+        }
+    }
+    let _awake = Awake(&state.scheduler_wake);
     loop {
+        // Before any read: a create that commits from here on wakes this loop again.
+        state.scheduler_wake.reading();
         // Another instance (or the CLI) may have imported holiday notices.
         if let Err(e) = crate::calendar::refresh(&state).await {
             tracing::error!(error = ?e, "calendar refresh failed");
@@ -342,6 +396,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 .clamp(StdDuration::from_millis(20), MAX_SLEEP),
             Ok(None) | Err(_) => MAX_SLEEP,
         };
+        match jiff::SignedDuration::try_from(sleep) {
+            Ok(d) => state
+                .scheduler_wake
+                .asleep_until(now.saturating_add(d).unwrap_or(now)),
+            // Cannot happen (at most MAX_SLEEP); staying "awake" only costs wake-ups.
+            Err(_) => state.scheduler_wake.reading(),
+        }
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
             () = state.timers_changed.notified() => {}
@@ -350,5 +411,32 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WakeAt;
+
+    fn at(ms: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(ms).expect("in range")
+    }
+
+    #[test]
+    fn a_scheduler_that_is_not_asleep_is_woken_for_every_new_timer() {
+        let wake = WakeAt::new();
+        assert!(wake.must_wake_for(at(0)));
+        wake.asleep_until(at(1_000));
+        wake.reading();
+        assert!(wake.must_wake_for(at(1_000_000)));
+    }
+
+    #[test]
+    fn a_sleeping_scheduler_is_woken_only_for_a_timer_due_before_it_wakes() {
+        let wake = WakeAt::new();
+        wake.asleep_until(at(1_000));
+        assert!(wake.must_wake_for(at(999)));
+        assert!(!wake.must_wake_for(at(1_000)));
+        assert!(!wake.must_wake_for(at(86_400_000)));
     }
 }

@@ -565,11 +565,22 @@ pub async fn create_as(
         idempotency,
         timers: timer_changes(deadlines::timer_plan(&BTreeMap::new(), &event.clocks)),
     };
+    let first_due = new_case
+        .timers
+        .iter()
+        .filter_map(|t| match t {
+            TimerChange::Schedule { due_at, .. } => Some(*due_at),
+            TimerChange::CancelClock { .. } => None,
+        })
+        .min();
     let outcome = state
         .store
         .create_case(new_case, move |serial| numbering.format(date, serial))
         .await?;
-    state.timers_changed.notify_one();
+    // Only a timer due before the scheduler's next look needs it awake (`WakeAt`).
+    if first_due.is_some_and(|due| state.scheduler_wake.must_wake_for(due)) {
+        state.timers_changed.notify_one();
+    }
     let (new, record) = match outcome {
         CreateOutcome::Created(record) => (true, record),
         CreateOutcome::Replayed(record) => (false, record),
