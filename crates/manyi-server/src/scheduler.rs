@@ -36,35 +36,51 @@ pub const MAX_SLEEP: StdDuration = StdDuration::from_secs(30);
 /// waking the scheduler for each of them made it re-read the due timers continuously, for
 /// nothing: they are due in hours or days.
 ///
-/// Holds Unix milliseconds in the scheduler's clock, or [`WakeAt::NOW`] while the scheduler is
-/// not asleep (it is about to read the timers, or does not run): a timer written then might be
-/// missed by a read already under way, so the writer must wake it.
+/// A writer (after its commit) records its earliest due instant in `pending`, then wakes the
+/// scheduler only if that instant is before `until`, the instant the scheduler sleeps until.
+/// While the scheduler reads the timers, `until` is [`WakeAt::READING`] (no writer wakes it)
+/// and the scheduler itself looks at `pending` after its read, before it sleeps: a timer whose
+/// commit its read missed is recorded there by then (or the writer saw the new `until`).
 #[derive(Debug)]
-pub struct WakeAt(AtomicI64);
+pub struct WakeAt {
+    until: AtomicI64,
+    pending: AtomicI64,
+}
 
 impl WakeAt {
-    /// "Wake me for any new timer."
-    const NOW: i64 = i64::MIN;
+    /// `until` while the scheduler reads: no due instant is before it.
+    const READING: i64 = i64::MIN;
+    /// `pending` when no timer was written since the last read began.
+    const NONE: i64 = i64::MAX;
 
-    /// A scheduler that is not asleep: every new timer wakes it.
     pub fn new() -> WakeAt {
-        WakeAt(AtomicI64::new(Self::NOW))
+        WakeAt {
+            until: AtomicI64::new(Self::READING),
+            pending: AtomicI64::new(Self::NONE),
+        }
     }
 
-    /// Whether a timer due at `due` must wake the scheduler: it sleeps past `due`, or is not
-    /// asleep. One that wakes at `due` or earlier reads the timers then and finds this one.
-    pub fn must_wake_for(&self, due: jiff::Timestamp) -> bool {
-        due.as_millisecond() < self.0.load(Ordering::SeqCst)
+    /// Records a timer due at `due`, written (committed) by this instance; true if the
+    /// scheduler must be woken for it because it sleeps past `due`. One that wakes at `due` or
+    /// earlier reads the timers then and finds it; one that is reading finds it in `pending`.
+    pub fn wrote(&self, due: jiff::Timestamp) -> bool {
+        let due = due.as_millisecond();
+        self.pending.fetch_min(due, Ordering::SeqCst);
+        due < self.until.load(Ordering::SeqCst)
     }
 
     /// Called before the scheduler reads the timers.
     fn reading(&self) {
-        self.0.store(Self::NOW, Ordering::SeqCst);
+        self.until.store(Self::READING, Ordering::SeqCst);
+        self.pending.store(Self::NONE, Ordering::SeqCst);
     }
 
-    /// Called after the read, before the scheduler sleeps until `at`.
-    fn asleep_until(&self, at: jiff::Timestamp) {
-        self.0.store(at.as_millisecond(), Ordering::SeqCst);
+    /// Called after the read: the scheduler means to sleep until `at`. False if a timer
+    /// written meanwhile is due before `at`: read again instead.
+    fn asleep_until(&self, at: jiff::Timestamp) -> bool {
+        let at = at.as_millisecond();
+        self.until.store(at, Ordering::SeqCst);
+        self.pending.load(Ordering::SeqCst) >= at
     }
 }
 
@@ -370,16 +386,8 @@ fn ledger_entries(
 
 /// Runs ticks until `stop` turns true.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
-    // Not asleep while it runs: a timer written meanwhile wakes it (see `WakeAt`).
-    struct Awake<'a>(&'a WakeAt);
-    impl Drop for Awake<'_> {
-        fn drop(&mut self) {
-            self.0.reading();
-        }
-    }
-    let _awake = Awake(&state.scheduler_wake);
     loop {
-        // Before any read: a create that commits from here on wakes this loop again.
+        // Before any read: a timer committed from here on is checked before the sleep.
         state.scheduler_wake.reading();
         // Another instance (or the CLI) may have imported holiday notices.
         if let Err(e) = crate::calendar::refresh(&state).await {
@@ -396,12 +404,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 .clamp(StdDuration::from_millis(20), MAX_SLEEP),
             Ok(None) | Err(_) => MAX_SLEEP,
         };
-        match jiff::SignedDuration::try_from(sleep) {
-            Ok(d) => state
-                .scheduler_wake
-                .asleep_until(now.saturating_add(d).unwrap_or(now)),
-            // Cannot happen (at most MAX_SLEEP); staying "awake" only costs wake-ups.
-            Err(_) => state.scheduler_wake.reading(),
+        let wake_at = jiff::SignedDuration::try_from(sleep)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok())
+            .unwrap_or(now);
+        if !state.scheduler_wake.asleep_until(wake_at) {
+            // A timer this instance wrote during the read is due sooner: read again.
+            continue;
         }
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
@@ -423,20 +432,30 @@ mod tests {
     }
 
     #[test]
-    fn a_scheduler_that_is_not_asleep_is_woken_for_every_new_timer() {
+    fn a_timer_written_while_the_scheduler_reads_is_seen_before_it_sleeps() {
         let wake = WakeAt::new();
-        assert!(wake.must_wake_for(at(0)));
-        wake.asleep_until(at(1_000));
         wake.reading();
-        assert!(wake.must_wake_for(at(1_000_000)));
+        // No wake-up while it reads: it looks at what was written before it sleeps.
+        assert!(!wake.wrote(at(500)));
+        assert!(
+            !wake.asleep_until(at(1_000)),
+            "due before the planned wake: read again"
+        );
+        wake.reading();
+        assert!(!wake.wrote(at(5_000)));
+        assert!(
+            wake.asleep_until(at(1_000)),
+            "due after the planned wake: sleep"
+        );
     }
 
     #[test]
     fn a_sleeping_scheduler_is_woken_only_for_a_timer_due_before_it_wakes() {
         let wake = WakeAt::new();
-        wake.asleep_until(at(1_000));
-        assert!(wake.must_wake_for(at(999)));
-        assert!(!wake.must_wake_for(at(1_000)));
-        assert!(!wake.must_wake_for(at(86_400_000)));
+        wake.reading();
+        assert!(wake.asleep_until(at(1_000)));
+        assert!(wake.wrote(at(999)));
+        assert!(!wake.wrote(at(1_000)));
+        assert!(!wake.wrote(at(86_400_000)));
     }
 }

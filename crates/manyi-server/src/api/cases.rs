@@ -578,7 +578,7 @@ pub async fn create_as(
         .create_case(new_case, move |serial| numbering.format(date, serial))
         .await?;
     // Only a timer due before the scheduler's next look needs it awake (`WakeAt`).
-    if first_due.is_some_and(|due| state.scheduler_wake.must_wake_for(due)) {
+    if first_due.is_some_and(|due| state.scheduler_wake.wrote(due)) {
         state.timers_changed.notify_one();
     }
     let (new, record) = match outcome {
