@@ -10,7 +10,9 @@
 # write statements single-threaded (python3's sqlite3) on a copy of that server's database,
 # one commit per create and 32 creates per commit: the ceiling of one writer on this disk at
 # that moment. With PG=1 (the default) a manyi on PostgreSQL joins the round robin, on a fresh
-# database created on PG_URL's server and dropped on exit. The summary gives medians and
+# database created on PG_URL's server and dropped on exit — one per PG_MODES entry, the
+# database's `synchronous_commit` (`on`, PostgreSQL's default and manyi's documented durable
+# mode; `off`, which acknowledges before the WAL flush), set with ALTER DATABASE. The summary gives medians and
 # min–max over the rounds, and each row's throughput as a ratio of the baseline's.
 #
 # Usage: scripts/bench-intake.sh [--no-build]
@@ -19,7 +21,7 @@
 #                      the raw SQLite loop) RAW_DURATION=5 OUT=<dir for logs and results>
 #                      POLICIES=<policy directory, default ./policies>
 #                      PG=1 (0 skips PostgreSQL) PG_URL=postgres://postgres@127.0.0.1:5432
-#                      PG_MAX_CONNECTIONS=16 (manyi's pool size)
+#                      PG_MAX_CONNECTIONS=16 (manyi's pool size) PG_MODES="on" (or "on off")
 #                      MANYI=<manyi binary> BENCH=<manyi-bench binary> (with --no-build: binaries
 #                      copied aside, so that a concurrent build cannot swap them mid-run)
 # Only 127.0.0.1 is ever loaded; every run is bounded by `timeout`; servers are stopped on exit.
@@ -40,6 +42,7 @@ POLICIES=${POLICIES:-$ROOT/policies}
 PG=${PG:-1}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_MAX_CONNECTIONS=${PG_MAX_CONNECTIONS:-16}
+PG_MODES=${PG_MODES:-on}
 PG_DB=manyi_bench_intake_$$
 OUT=${OUT:-$(mktemp -d /tmp/manyi-bench-intake.XXXXXX)}
 mkdir -p "$OUT"
@@ -72,7 +75,10 @@ cleanup() {
     stop_all
     rm -rf "$WORK"
     if [[ $PG == 1 ]]; then
-        psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
+        local mode
+        for mode in $PG_MODES; do
+            psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS ${PG_DB}_$mode" >/dev/null 2>&1 || true
+        done
     fi
 }
 trap cleanup EXIT
@@ -192,17 +198,22 @@ for mode in $MODES; do
 done
 
 if [[ $PG == 1 ]]; then
-    label=postgres
-    psql -q "$PG_URL/postgres" -c "CREATE DATABASE $PG_DB" >/dev/null
-    echo "== manyi, PostgreSQL ($PG_DB, pool $PG_MAX_CONNECTIONS) on port $port: seeding the demo" >&2
-    MANYI_LOG=warn "$MANYI" serve --demo --database "$PG_URL/$PG_DB" --listen "127.0.0.1:$port" \
-        --pg-max-connections "$PG_MAX_CONNECTIONS" --policies "$POLICIES" \
-        2>"$OUT/$label-server.log" &
-    LABELS+=("$label"); PIDS[$label]=$!; PORTS[$label]=$port
-    wait_healthy "${PIDS[$label]}" "$port"
-    TOKENS[$label]=$(MANYI_LOG=warn timeout 60 "$MANYI" token create bjhd01.teller \
-        --database "$PG_URL/$PG_DB")
-    port=$((port + 1))
+    for mode in $PG_MODES; do
+        # `on` keeps the historical label, so that runs before and after PG_MODES compare.
+        label=postgres; [[ $mode == on ]] || label=postgres-sync-$mode
+        db=${PG_DB}_$mode
+        psql -q "$PG_URL/postgres" -c "CREATE DATABASE $db" >/dev/null
+        psql -q "$PG_URL/postgres" -c "ALTER DATABASE $db SET synchronous_commit = $mode" >/dev/null
+        echo "== manyi, PostgreSQL ($db, synchronous_commit=$mode, pool $PG_MAX_CONNECTIONS) on port $port: seeding the demo" >&2
+        MANYI_LOG=warn "$MANYI" serve --demo --database "$PG_URL/$db" --listen "127.0.0.1:$port" \
+            --pg-max-connections "$PG_MAX_CONNECTIONS" --policies "$POLICIES" \
+            2>"$OUT/$label-server.log" &
+        LABELS+=("$label"); PIDS[$label]=$!; PORTS[$label]=$port
+        wait_healthy "${PIDS[$label]}" "$port"
+        TOKENS[$label]=$(MANYI_LOG=warn timeout 60 "$MANYI" token create bjhd01.teller \
+            --database "$PG_URL/$db")
+        port=$((port + 1))
+    done
 fi
 
 # --- Load, round robin.
@@ -234,12 +245,17 @@ for mode in $MODES; do
         "$(sqlite3 "$WORK/$mode.db" 'SELECT count(*) FROM cases' 2>/dev/null || echo '?') cases" >&2
 done
 if [[ $PG == 1 ]]; then
-    echo "== postgres: $(psql -tA "$PG_URL/$PG_DB" -c 'SELECT count(*) FROM cases') cases" >&2
+    for mode in $PG_MODES; do
+        echo "== postgres synchronous_commit=$mode: $(psql -tA "$PG_URL/${PG_DB}_$mode" -c 'SELECT count(*) FROM cases') cases," \
+            "serials gap-free: $(psql -tA "$PG_URL/${PG_DB}_$mode" -c \
+                'SELECT bool_and(n = m) FROM (SELECT count(*) AS n, max(serial) AS m FROM cases GROUP BY number_scope, number_period) c')" >&2
+    done
 fi
 
 echo
 echo "Intake benchmark: $CLIENTS clients, ${DURATION}s measured after ${WARMUP}s warm-up, $RUNS rounds"
 echo "($(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%Y-%m-%dT%H:%MZ); logs in $OUT)"
+echo "(load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 "$BENCH" summary "$OUT"/*-[0-9]*.txt
 exit $FAILED

@@ -75,6 +75,8 @@ pub struct AppState {
     /// Woken when a request writes timers, so the scheduler can sleep until the next due
     /// instant and still notice a nearer one.
     pub timers_changed: Arc<tokio::sync::Notify>,
+    /// When the scheduler sleeps until: creates wake it only for a timer due sooner.
+    pub scheduler_wake: Arc<scheduler::WakeAt>,
     pub policies: Arc<PolicyCache>,
     /// Units, unit calendars and active policies, cached behind the database's revision.
     pub org: Arc<org_cache::OrgCache>,
@@ -88,6 +90,7 @@ impl AppState {
             clock,
             calendar: Arc::new(calendar::CalendarCell::official()),
             timers_changed: Arc::new(tokio::sync::Notify::new()),
+            scheduler_wake: Arc::new(scheduler::WakeAt::new()),
             policies: Arc::new(PolicyCache::default()),
             org: Arc::new(org_cache::OrgCache::default()),
             config: Arc::new(config),

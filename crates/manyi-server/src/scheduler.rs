@@ -13,6 +13,7 @@
 //! restarted) is marked fired without effect.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration as StdDuration;
 
 use manyi_core::case::{self, PersonRef};
@@ -29,6 +30,65 @@ use crate::error::AppError;
 
 /// The longest the scheduler sleeps without looking at the database.
 pub const MAX_SLEEP: StdDuration = StdDuration::from_secs(30);
+
+/// When this instance's scheduler will next look at the timers, so that a request that wrote a
+/// timer wakes it only if that timer is due sooner. Under load every create writes timers;
+/// waking the scheduler for each of them made it re-read the due timers continuously, for
+/// nothing: they are due in hours or days.
+///
+/// A writer (after its commit) records its earliest due instant in `pending`, then wakes the
+/// scheduler only if that instant is before `until`, the instant the scheduler sleeps until.
+/// While the scheduler reads the timers, `until` is [`WakeAt::READING`] (no writer wakes it)
+/// and the scheduler itself looks at `pending` after its read, before it sleeps: a timer whose
+/// commit its read missed is recorded there by then (or the writer saw the new `until`).
+#[derive(Debug)]
+pub struct WakeAt {
+    until: AtomicI64,
+    pending: AtomicI64,
+}
+
+impl WakeAt {
+    /// `until` while the scheduler reads: no due instant is before it.
+    const READING: i64 = i64::MIN;
+    /// `pending` when no timer was written since the last read began.
+    const NONE: i64 = i64::MAX;
+
+    pub fn new() -> WakeAt {
+        WakeAt {
+            until: AtomicI64::new(Self::READING),
+            pending: AtomicI64::new(Self::NONE),
+        }
+    }
+
+    /// Records a timer due at `due`, written (committed) by this instance; true if the
+    /// scheduler must be woken for it because it sleeps past `due`. One that wakes at `due` or
+    /// earlier reads the timers then and finds it; one that is reading finds it in `pending`.
+    pub fn wrote(&self, due: jiff::Timestamp) -> bool {
+        let due = due.as_millisecond();
+        self.pending.fetch_min(due, Ordering::SeqCst);
+        due < self.until.load(Ordering::SeqCst)
+    }
+
+    /// Called before the scheduler reads the timers.
+    fn reading(&self) {
+        self.until.store(Self::READING, Ordering::SeqCst);
+        self.pending.store(Self::NONE, Ordering::SeqCst);
+    }
+
+    /// Called after the read: the scheduler means to sleep until `at`. False if a timer
+    /// written meanwhile is due before `at`: read again instead.
+    fn asleep_until(&self, at: jiff::Timestamp) -> bool {
+        let at = at.as_millisecond();
+        self.until.store(at, Ordering::SeqCst);
+        self.pending.load(Ordering::SeqCst) >= at
+    }
+}
+
+impl Default for WakeAt {
+    fn default() -> Self {
+        WakeAt::new()
+    }
+}
 
 /// How many due timers one query fetches.
 const BATCH: u32 = 256;
@@ -327,6 +387,8 @@ fn ledger_entries(
 /// Runs ticks until `stop` turns true.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
+        // Before any read: a timer committed from here on is checked before the sleep.
+        state.scheduler_wake.reading();
         // Another instance (or the CLI) may have imported holiday notices.
         if let Err(e) = crate::calendar::refresh(&state).await {
             tracing::error!(error = ?e, "calendar refresh failed");
@@ -342,6 +404,14 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 .clamp(StdDuration::from_millis(20), MAX_SLEEP),
             Ok(None) | Err(_) => MAX_SLEEP,
         };
+        let wake_at = jiff::SignedDuration::try_from(sleep)
+            .ok()
+            .and_then(|d| now.checked_add(d).ok())
+            .unwrap_or(now);
+        if !state.scheduler_wake.asleep_until(wake_at) {
+            // A timer this instance wrote during the read is due sooner: read again.
+            continue;
+        }
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
             () = state.timers_changed.notified() => {}
@@ -350,5 +420,42 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WakeAt;
+
+    fn at(ms: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(ms).expect("in range")
+    }
+
+    #[test]
+    fn a_timer_written_while_the_scheduler_reads_is_seen_before_it_sleeps() {
+        let wake = WakeAt::new();
+        wake.reading();
+        // No wake-up while it reads: it looks at what was written before it sleeps.
+        assert!(!wake.wrote(at(500)));
+        assert!(
+            !wake.asleep_until(at(1_000)),
+            "due before the planned wake: read again"
+        );
+        wake.reading();
+        assert!(!wake.wrote(at(5_000)));
+        assert!(
+            wake.asleep_until(at(1_000)),
+            "due after the planned wake: sleep"
+        );
+    }
+
+    #[test]
+    fn a_sleeping_scheduler_is_woken_only_for_a_timer_due_before_it_wakes() {
+        let wake = WakeAt::new();
+        wake.reading();
+        assert!(wake.asleep_until(at(1_000)));
+        assert!(wake.wrote(at(999)));
+        assert!(!wake.wrote(at(1_000)));
+        assert!(!wake.wrote(at(86_400_000)));
     }
 }

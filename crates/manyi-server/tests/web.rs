@@ -2404,7 +2404,7 @@ async fn a_reward_is_nominated_and_decided_on_the_ledger_page_with_refusals_besi
         )
         .await;
     assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.body);
-    own.assert_contains("只有service_mgmt可以决定先进工作者");
+    own.assert_contains("只有柜面服务管理部门可以决定先进工作者");
     own.assert_contains("同意");
     let decider = Browser::new(&app);
     decider.log_in("branch_head").await;

@@ -584,11 +584,22 @@ pub async fn create_as(
         timers: timer_changes(deadlines::timer_plan(&BTreeMap::new(), &event.clocks)),
         find: find_keys(kind, &case.fields),
     };
+    let first_due = new_case
+        .timers
+        .iter()
+        .filter_map(|t| match t {
+            TimerChange::Schedule { due_at, .. } => Some(*due_at),
+            TimerChange::CancelClock { .. } => None,
+        })
+        .min();
     let outcome = state
         .store
         .create_case(new_case, move |serial| numbering.format(date, serial))
         .await?;
-    state.timers_changed.notify_one();
+    // Only a timer due before the scheduler's next look needs it awake (`WakeAt`).
+    if first_due.is_some_and(|due| state.scheduler_wake.wrote(due)) {
+        state.timers_changed.notify_one();
+    }
     let (new, record) = match outcome {
         CreateOutcome::Created(record) => (true, record),
         CreateOutcome::Replayed(record) => (false, record),

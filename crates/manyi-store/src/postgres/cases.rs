@@ -2,9 +2,11 @@
 //!
 //! The same transactions as on SQLite, made safe for many concurrent writers:
 //!
+//! - creates are group-committed (`group.rs`): a batch of them shares one transaction, each in
+//!   a savepoint, and batches run one at a time across instances;
 //! - the serial comes from an upsert of the (scope, period) counter row, which locks that row
 //!   until commit: concurrent creates in one scope and period take their serials one after the
-//!   other, and a rolled-back create gives its serial back;
+//!   other, and a rolled-back create (or savepoint) gives its serial back;
 //! - the owner unit's row is locked `FOR SHARE` before the case row is written, so that a unit
 //!   move (which rewrites the paths of units, then of cases) either waits for the case or is
 //!   seen by it: no case keeps a stale owner path;
@@ -12,11 +14,12 @@
 //!   against the latest committed row;
 //! - the idempotency key is inserted last with `ON CONFLICT DO NOTHING`: when two instances
 //!   receive the same keyed request at once, the second waits for the first to commit, finds
-//!   the key taken, rolls back everything it wrote (serial included) and replays.
+//!   the key taken, rolls back to its savepoint (serial included) and replays.
 
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+use super::group::NumberFn;
 use super::timers::apply_timer_changes;
 use super::{PgStore, decode_all};
 use crate::error::{is_foreign_key_violation, is_unique_violation};
@@ -29,110 +32,13 @@ use crate::{
 };
 
 impl PgStore {
+    /// Queues the create for the next group commit (see `group.rs`) and waits for it.
     pub(crate) async fn create_case(
         &self,
         c: NewCase,
-        number: impl FnOnce(u64) -> String + Send,
+        number: impl FnOnce(u64) -> String + Send + 'static,
     ) -> Result<CreateOutcome, StoreError> {
-        let mut tx = self.tx().await?;
-
-        if let Some(idem) = &c.idempotency
-            && let Some(outcome) = replay(&mut tx, idem).await?
-        {
-            tx.commit().await?;
-            return Ok(outcome);
-        }
-
-        // The counter row first, then the owner unit's row: a create holding a unit lock has
-        // its serial already and waits for no other create, so a unit move waiting for that
-        // unit can never close a cycle of waits through the counter.
-        let serial: i64 = sqlx::query_scalar(
-            "INSERT INTO number_counters (scope, period, last_serial) VALUES ($1, $2, 1) \
-             ON CONFLICT (scope, period) \
-             DO UPDATE SET last_serial = number_counters.last_serial + 1 \
-             RETURNING last_serial",
-        )
-        .bind(&c.number_scope)
-        .bind(&c.number_period)
-        .fetch_one(&mut *tx)
-        .await?;
-        let serial_u64 = u64::try_from(serial).map_err(|_| crate::error::corrupt("serial"))?;
-        let owner_path = owner_path(&mut tx, c.owner_unit_id).await?;
-        let number = number(serial_u64);
-
-        let row = sqlx::query(concat!(
-            "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
-             state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
-             created_at, updated_at, closed, version, snapshot) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, FALSE, 1, $14) \
-             RETURNING ",
-            case_columns!()
-        ))
-        .bind(&number)
-        .bind(&c.number_scope)
-        .bind(&c.number_period)
-        .bind(serial)
-        .bind(&c.kind)
-        .bind(c.policy_id)
-        .bind(&c.state)
-        .bind(c.owner_unit_id)
-        .bind(&owner_path)
-        .bind(c.first_contact_id)
-        .bind(c.assignee_id)
-        .bind(&c.channel)
-        .bind(to_millis(c.created_at))
-        .bind(Json(&c.snapshot))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate {
-                    what: "case number",
-                    key: number.clone(),
-                }
-            } else {
-                reference_error(e)
-            }
-        })?;
-        let case = rows::case(&row)?;
-
-        append_events(&mut tx, case.id, 1, &c.events).await?;
-        apply_timer_changes(&mut tx, case.id, c.created_at, &c.timers).await?;
-        super::find::write_keys(&mut tx, case.id, &c.find, false).await?;
-
-        if let Some(idem) = &c.idempotency {
-            let stored: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO idempotency_keys \
-                 (user_id, idempotency_key, request_hash, case_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING case_id",
-            )
-            .bind(idem.user_id)
-            .bind(&idem.key)
-            .bind(&idem.request_hash)
-            .bind(case.id)
-            .bind(to_millis(c.created_at))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(reference_error)?;
-            if stored.is_none() {
-                // Another request with this key committed while this one ran: undo this one
-                // (its serial too) and answer as if it had arrived second, which it did.
-                tx.rollback().await?;
-                let mut conn = self.pool.acquire().await?;
-                return replay(&mut conn, idem).await?.ok_or_else(|| {
-                    // ON CONFLICT only skips a row another transaction committed, and keys
-                    // are never deleted.
-                    StoreError::Database(sqlx::Error::Protocol(
-                        "idempotency key vanished after a conflict".into(),
-                    ))
-                });
-            }
-        }
-
-        tx.commit().await?;
-        tracing::debug!(case_id = case.id, case_number = %case.number, "case created");
-        Ok(CreateOutcome::Created(case))
+        self.submit_create(c, Box::new(number)).await
     }
 
     pub(crate) async fn update_case(&self, u: CaseUpdate) -> Result<CaseRecord, StoreError> {
@@ -249,9 +155,116 @@ impl PgStore {
     }
 }
 
+/// What one create inside a batch did.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per create, moved once into its answer; a box would only add an allocation"
+)]
+pub(super) enum Attempt {
+    /// Written (or replayed from an earlier key, or refused for a reused key): keep it.
+    Done(CreateOutcome),
+    /// Another request with the same idempotency key committed while this one ran: the caller
+    /// rolls back to this create's savepoint (its serial too) and replays the first one.
+    KeyTaken,
+}
+
+/// Opens a case inside the caller's transaction (a group commit's savepoint): the idempotency
+/// check, the next serial, the case row, its events, timers and key. On error, or on
+/// [`Attempt::KeyTaken`], the caller rolls back to its savepoint, which gives the serial back.
+pub(super) async fn create_in(
+    conn: &mut PgConnection,
+    c: &NewCase,
+    number: NumberFn,
+) -> Result<Attempt, StoreError> {
+    if let Some(idem) = &c.idempotency
+        && let Some(outcome) = replay(&mut *conn, idem).await?
+    {
+        return Ok(Attempt::Done(outcome));
+    }
+
+    // The counter row first, then the owner unit's row: a create holding a unit lock has
+    // its serial already and waits for no other create, so a unit move waiting for that
+    // unit can never close a cycle of waits through the counter.
+    let serial: i64 = sqlx::query_scalar(
+        "INSERT INTO number_counters (scope, period, last_serial) VALUES ($1, $2, 1) \
+         ON CONFLICT (scope, period) \
+         DO UPDATE SET last_serial = number_counters.last_serial + 1 \
+         RETURNING last_serial",
+    )
+    .bind(&c.number_scope)
+    .bind(&c.number_period)
+    .fetch_one(&mut *conn)
+    .await?;
+    let serial_u64 = u64::try_from(serial).map_err(|_| crate::error::corrupt("serial"))?;
+    let owner_path = owner_path(&mut *conn, c.owner_unit_id).await?;
+    let number = number(serial_u64);
+
+    let row = sqlx::query(concat!(
+        "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
+         state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
+         created_at, updated_at, closed, version, snapshot) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, FALSE, 1, $14) \
+         RETURNING ",
+        case_columns!()
+    ))
+    .bind(&number)
+    .bind(&c.number_scope)
+    .bind(&c.number_period)
+    .bind(serial)
+    .bind(&c.kind)
+    .bind(c.policy_id)
+    .bind(&c.state)
+    .bind(c.owner_unit_id)
+    .bind(&owner_path)
+    .bind(c.first_contact_id)
+    .bind(c.assignee_id)
+    .bind(&c.channel)
+    .bind(to_millis(c.created_at))
+    .bind(Json(&c.snapshot))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate {
+                what: "case number",
+                key: number.clone(),
+            }
+        } else {
+            reference_error(e)
+        }
+    })?;
+    let case = rows::case(&row)?;
+
+    append_events(&mut *conn, case.id, 1, &c.events).await?;
+    apply_timer_changes(&mut *conn, case.id, c.created_at, &c.timers).await?;
+    super::find::write_keys(&mut *conn, case.id, &c.find, false).await?;
+
+    if let Some(idem) = &c.idempotency {
+        let stored: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO idempotency_keys \
+             (user_id, idempotency_key, request_hash, case_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING case_id",
+        )
+        .bind(idem.user_id)
+        .bind(&idem.key)
+        .bind(&idem.request_hash)
+        .bind(case.id)
+        .bind(to_millis(c.created_at))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(reference_error)?;
+        if stored.is_none() {
+            return Ok(Attempt::KeyTaken);
+        }
+    }
+
+    Ok(Attempt::Done(CreateOutcome::Created(case)))
+}
+
 /// What an idempotency key already stored answers: the first case (same request) or a
 /// refusal (another request); `None` if the key is new.
-async fn replay(
+pub(super) async fn replay(
     conn: &mut PgConnection,
     idem: &Idempotency,
 ) -> Result<Option<CreateOutcome>, StoreError> {

@@ -14,13 +14,14 @@
 //!   transactions never wait for each other in a cycle.
 //!
 //! The SQL for each concern lives beside this file: `org.rs`, `auth.rs`, `policies.rs`,
-//! `cases.rs`, `timers.rs`.
+//! `cases.rs` (with `group.rs`, the group commit of creates), `timers.rs`.
 
 mod auth;
 mod bulk;
 mod calendar;
 mod cases;
 mod find;
+mod group;
 mod ledger;
 mod org;
 mod policies;
@@ -52,6 +53,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct PgStore {
     /// Reads and writes alike: PostgreSQL has no single-writer constraint.
     pool: PgPool,
+    /// The creates waiting for the next group commit (`group.rs`).
+    group: group::GroupCommit,
 }
 
 impl PgStore {
@@ -104,7 +107,10 @@ impl PgStore {
             acquire_timeout_ms = opts.acquire_timeout.as_millis(),
             "store opened"
         );
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            group: group::GroupCommit::default(),
+        })
     }
 
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {

@@ -208,11 +208,20 @@ async fn run_batch(store: &SqliteStore, jobs: Vec<Job>) {
     };
     let mut done = Vec::with_capacity(size);
     let mut jobs = jobs.into_iter();
+    // The savepoint of the job that ran last, still to be released. Releasing it and opening
+    // the next job's go to SQLite's worker thread together: one hand-off per job fewer.
+    let mut open_savepoint = false;
     while let Some(job) = jobs.next() {
-        if let Err(e) = sqlx::raw_sql("SAVEPOINT job").execute(&mut *tx).await {
-            abort(done, jobs, &e.into());
+        let begin = if open_savepoint {
+            "RELEASE job; SAVEPOINT job"
+        } else {
+            "SAVEPOINT job"
+        };
+        if let Err(e) = sqlx::raw_sql(begin).execute(&mut *tx).await {
+            abort(done, std::iter::once(job).chain(jobs), &e.into());
             return;
         }
+        open_savepoint = true;
         let result = match job {
             Job::Create {
                 case,
@@ -223,19 +232,20 @@ async fn run_batch(store: &SqliteStore, jobs: Vec<Job>) {
                 Done::Update(apply_update(&mut tx, &update).await, reply)
             }
         };
-        let end = if result.is_ok() {
-            "RELEASE job"
-        } else {
-            // Undo this job's writes only; the transaction and the other jobs go on.
-            "ROLLBACK TO job; RELEASE job"
-        };
+        let failed = !result.is_ok();
         done.push(result);
-        if let Err(e) = sqlx::raw_sql(end).execute(&mut *tx).await {
+        // Undo a failed job's writes only; the transaction and the other jobs go on. Its
+        // (now empty) savepoint is released with the next job's round trip.
+        if failed && let Err(e) = sqlx::raw_sql("ROLLBACK TO job").execute(&mut *tx).await {
             // The transaction is in an unknown state: give it up whole (dropping `tx` rolls
             // it back) rather than commit half of a job.
             abort(done, jobs, &e.into());
             return;
         }
+    }
+    if open_savepoint && let Err(e) = sqlx::raw_sql("RELEASE job").execute(&mut *tx).await {
+        abort(done, std::iter::empty(), &e.into());
+        return;
     }
     match tx.commit().await {
         Ok(()) => {
