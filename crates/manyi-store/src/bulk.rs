@@ -39,6 +39,8 @@ pub struct BulkCase {
     pub events: Vec<NewEvent>,
     /// The timers still pending (those of running clocks).
     pub timers: Vec<BulkTimer>,
+    /// The case's due time (`manyi_core::deadlines::due_at` of the snapshot).
+    pub due_at: Option<Timestamp>,
 }
 
 /// A pending timer of a [`BulkCase`].

@@ -74,7 +74,7 @@ pub use ledger::{
 };
 pub use reads::{CaseReadRecord, NewCaseRead};
 pub use records::{
-    AttachmentRecord, CalendarFileRecord, CaseFilter, CasePage, CaseRecord, CaseUpdate,
+    AttachmentRecord, CalendarFileRecord, CaseFilter, CaseOrder, CasePage, CaseRecord, CaseUpdate,
     CreateOutcome, EventRecord, FireOutcome, Idempotency, ImportSummary, NewAttachment,
     NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH, TIMER_WARN,
     TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,

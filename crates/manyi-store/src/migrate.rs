@@ -71,6 +71,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0010_performance.sql"),
     ),
     (11, "web", include_str!("../migrations/sqlite/0011_web.sql")),
+    (12, "due", include_str!("../migrations/sqlite/0012_due.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -128,6 +129,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         11,
         "web",
         include_str!("../migrations/postgres/0011_web.sql"),
+    ),
+    (
+        12,
+        "due",
+        include_str!("../migrations/postgres/0012_due.sql"),
     ),
 ];
 

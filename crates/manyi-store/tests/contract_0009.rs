@@ -74,6 +74,7 @@ async fn fixture(store: &Store) -> Fixture {
                 }],
                 idempotency: None,
                 timers: Vec::new(),
+                due_at: None,
             },
             |serial| format!("TS-{serial:06}"),
         )

@@ -156,6 +156,7 @@ async fn create(
         events: vec![event(at, "open")],
         idempotency: None,
         timers: Vec::new(),
+        due_at: None,
     };
     match store
         .create_case(c, |n| format!("N{n:06}"))
@@ -188,6 +189,7 @@ async fn update(
             events: vec![event(case.updated_at, action)],
             timers: Vec::new(),
             violations: Vec::new(),
+            due_at: None,
         })
         .await
         .expect("update")
@@ -338,6 +340,7 @@ async fn the_kept_counts_equal_a_group_by_over_the_cases_after_random_writes() {
                 snapshot: snapshot(cat),
                 events,
                 timers: Vec::new(),
+                due_at: None,
             });
         }
         store.bulk_insert_cases(&bulk).await.expect("bulk insert");
