@@ -74,6 +74,7 @@ async fn seed(store: &Store) {
                 events: Vec::new(),
                 idempotency: None,
                 timers: Vec::new(),
+                due_at: None,
             },
             |n| format!("B{n}"),
         )

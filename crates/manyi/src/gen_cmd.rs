@@ -656,6 +656,7 @@ impl World {
                 created_at: at,
                 updated_at: case.updated_at,
                 closed: case.closed,
+                due_at: manyi_core::deadlines::due_at(&case),
                 snapshot,
                 events,
                 timers: timers

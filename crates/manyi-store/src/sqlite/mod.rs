@@ -14,6 +14,7 @@ mod auth;
 mod bulk;
 mod calendar;
 mod cases;
+mod dashboard;
 mod group;
 mod ledger;
 mod org;
