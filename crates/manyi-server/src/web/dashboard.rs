@@ -608,9 +608,15 @@ pub async fn figures_by_scan(
             continue;
         }
         let case = case_of(record)?;
-        // Late: a breach recorded; for the units also an open case past its deadline whose
-        // breach is not recorded yet (the categories know only recorded breaches).
-        let recorded = case.clocks.values().any(|c| c.breached_at.is_some());
+        // Late: a breach recorded in the log (a restarted clock forgets its `breached_at`, the
+        // log does not); for the units also an open case past its deadline whose breach is not
+        // recorded yet (the categories know only recorded breaches).
+        let recorded = state
+            .store
+            .case_events(record.id)
+            .await?
+            .iter()
+            .any(|e| e.action == "clock_breached");
         let late = recorded
             || (!case.closed
                 && case
