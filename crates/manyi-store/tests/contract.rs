@@ -1370,12 +1370,16 @@ async fn the_due_order_lists_soonest_first_cases_without_a_running_clock_last_ti
     );
 }
 
+/// A case of the backfill test: its clocks (id, status, due), closed, the due time expected.
+type BackfillCase<'a> = (&'a [(&'a str, &'a str, &'a str)], bool, Option<Timestamp>);
+
 /// Migration 0012 fills `due_at` of the cases already there from their snapshots, by the same
 /// rule as the core: the soonest deadline of a running clock; paused and stopped clocks do not
 /// count; closed cases have none.
 async fn the_due_time_backfill_reads_running_clocks_from_the_snapshot(store: &Store) {
     let o = org(store).await;
-    let rows: &[(&[(&str, &str, &str)], bool, Option<Timestamp>)] = &[
+    // (clocks as (id, status, due), closed, the due time expected)
+    let rows: &[BackfillCase] = &[
         (
             &[
                 ("reply", "running", "2026-09-03T16:00:00Z"),

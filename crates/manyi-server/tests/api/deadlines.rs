@@ -563,7 +563,7 @@ async fn the_dashboards_figures_from_indexes_and_the_aggregate_equal_a_scan_of_t
         if i % 4 == 1 {
             app.open_complaint(&token(BRANCH_HEAD)).await;
         }
-        at = at + SignedDuration::from_hours(24 * 3 + 5 * i);
+        at += SignedDuration::from_hours(24 * 3 + 5 * i);
     }
     let units = app.state.store.list_units().await.expect("units");
     let compare = |what: &'static str| {
