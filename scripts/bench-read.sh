@@ -16,6 +16,7 @@
 # Usage: scripts/bench-read.sh [--no-build] DATABASE
 #   DATABASE: a SQLite path (created by gen if missing) or a postgres:// URL (must exist; gen
 #   runs when it has no units yet).
+# ORDER=due times the due order (`order=due`, soonest due first) instead of newest first.
 # Knobs (environment): CASES=1000000 UNITS=1000 SEED=1 NOW=2026-11-26T12:00:00Z RUNS=3
 #                      QUERIES=1000 WARMUP=100 PORT=18490 OUT=<dir for logs>
 #                      MANYI=<manyi binary> READ_BENCH=<read_bench example binary>
@@ -39,6 +40,7 @@ QUERIES=${QUERIES:-1000}
 WARMUP=${WARMUP:-100}
 PORT=${PORT:-18490}
 OUT=${OUT:-$(mktemp -d /tmp/manyi-bench-read.XXXXXX)}
+export READ_BENCH_ORDER=${ORDER:-newest}
 mkdir -p "$OUT"
 export MANYI_POLICIES=${MANYI_POLICIES:-$ROOT/policies}
 

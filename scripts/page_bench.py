@@ -57,6 +57,14 @@ def measure(host, port, path, cookie, warmup, n):
     return {"p50": p(0.50), "p99": p(0.99), "max": times[-1]}
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
@@ -77,11 +85,14 @@ def main():
             cookies[user] = login(u.hostname, u.port, user)
         pages.append((name, cookies.get(user), path))
     results = {name: [] for name, _, _ in pages}
+    # The machine may be shared: say how loaded it was, before and after.
+    print(json.dumps({"loadavg_before": loadavg()}), flush=True)
     for run in range(args.runs):
         for name, cookie, path in pages:
             r = measure(u.hostname, u.port, path, cookie, args.warmup, args.n)
             results[name].append(r)
             print(json.dumps({"run": run + 1, "page": name, "path": path, **r}), flush=True)
+    print(json.dumps({"loadavg_after": loadavg()}), flush=True)
     print()
     print("| page | p50 ms (median, min–max) | p99 ms (median, min–max) |")
     print("|---|---|---|")

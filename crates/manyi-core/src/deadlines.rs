@@ -776,6 +776,31 @@ pub fn recompute(
     }))
 }
 
+/// The case's **due time**: the soonest deadline among its *running* clocks, `None` when no
+/// clock runs or the case is closed. The store keeps it as the `due_at` column of the case row
+/// (written with every snapshot), which lists and the dashboard order and count by.
+///
+/// - A **paused** clock does not count: while it waits (for the customer, an appraisal) it
+///   cannot become late, and its deadline moves by the paused time when it resumes — the
+///   resuming update writes the new due time.
+/// - A **provisional** deadline (a day examined lies in a year whose official notice is not
+///   loaded) counts as it stands: it is the best deadline known, and when the notice arrives
+///   [`recompute`] changes it, and the update that records the change writes the new due time.
+/// - A running clock already **breached** keeps its (past) deadline, so the case sorts first
+///   and counts as overdue until the clock stops.
+/// - Assistance and dispute deadlines (`assist:…`, `dispute:…` timers) are other units'
+///   duties, not the case's clocks, and do not count.
+pub fn due_at(case: &Case) -> Option<Timestamp> {
+    if case.closed {
+        return None;
+    }
+    case.clocks
+        .values()
+        .filter(|c| c.status == ClockStatus::Running)
+        .map(|c| c.deadline.due)
+        .min()
+}
+
 /// Remaining clock time of each running clock at `now` (negative when overdue), for display.
 pub fn remaining(
     clocks: &BTreeMap<String, ClockState>,

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use manyi_core::calendar::{Calendar, CalendarView};
 use manyi_core::case::{self, Case, Change, Event, PersonRef};
-use manyi_core::deadlines::{ClockStatus, TimerInstruction, TimerKind, decide_timer, timer_plan};
+use manyi_core::deadlines::{
+    ClockStatus, TimerInstruction, TimerKind, decide_timer, due_at, timer_plan,
+};
 use manyi_core::engine::{
     CreateInput, Directory, TransitionInput, decide_create, decide_transition,
 };
@@ -497,4 +499,68 @@ fn a_provisional_deadline_is_recomputed_when_the_next_years_notice_arrives() {
     assert_eq!(clock.generation, 2);
     // Nothing more to do on the same data.
     assert!(recompute(&policy, &case, &cal(), at).unwrap().is_none());
+}
+
+#[test]
+fn a_cases_due_time_is_its_soonest_running_deadline_and_a_paused_clock_does_not_count() {
+    let d = org();
+    let hr = actor(&d, 10, "hr", 4, &["hr_admin_manager"]);
+    let supervisor = actor(&d, 11, "supervisor", 4, &["dept_supervisor"]);
+    let mut run = Run::open(
+        load("regional-complaint.toml"),
+        &hr,
+        d,
+        json!({
+            "complainant": "刘女士",
+            "contact_phone": "13700001111",
+            "content": "维修人员迟到两小时",
+            "customer_demand": "要求说明原因",
+            "complained_department": "工程部",
+        }),
+        t("2026-06-01T09:00:00+08:00"), // Monday
+    );
+    // Two clocks run: investigation (1 working day) and reply (2): the sooner one counts.
+    let investigation = run.case.clocks["investigation"].deadline.due;
+    let reply = run.case.clocks["reply"].deadline.due;
+    assert!(investigation < reply);
+    assert_eq!(due_at(&run.case), Some(investigation));
+    run.act(
+        &hr,
+        "send_to_department",
+        json!({}),
+        t("2026-06-01T09:30:00+08:00"),
+    );
+    run.act(
+        &supervisor,
+        "start_investigation",
+        json!({"responsible_person": "李工"}),
+        t("2026-06-01T10:00:00+08:00"),
+    );
+    assert_eq!(
+        run.case.clocks["investigation"].status,
+        ClockStatus::Stopped
+    );
+    assert_eq!(due_at(&run.case), Some(reply));
+    run.act(
+        &supervisor,
+        "wait_for_customer",
+        json!({}),
+        t("2026-06-02T00:00:00+08:00"),
+    );
+    assert_eq!(run.case.clocks["reply"].status, ClockStatus::Paused);
+    assert_eq!(due_at(&run.case), None, "a paused clock cannot become late");
+    run.act(
+        &supervisor,
+        "customer_responded",
+        json!({}),
+        t("2026-06-04T00:00:00+08:00"),
+    );
+    assert_eq!(
+        due_at(&run.case),
+        Some(reply + SignedDuration::from_hours(48)),
+        "resumed: the deadline moved by the paused time"
+    );
+    let mut closed = run.case.clone();
+    closed.closed = true;
+    assert_eq!(due_at(&closed), None);
 }

@@ -12,6 +12,9 @@
 //! order in the store yet). The queries go round robin over every tier-1 branch's service
 //! user, so no single page stays hot. Prints one JSON line.
 //!
+//! `READ_BENCH_ORDER=due` lists in the due order instead (`order=due`: soonest due first, from
+//! the index of open cases by subtree and due time, migration 0012); the JSON lines say which.
+//!
 //! With `READ_BENCH_HTTP=http://127.0.0.1:PORT` and `READ_BENCH_TOKENS=FILE` (one API token
 //! of a tier-1 service user per line), it also times the same list through a running
 //! `manyi serve`: `GET /api/v1/cases?closed=false&limit=50`, one request at a time over one
@@ -51,10 +54,17 @@ async fn main() {
         "no tier-1 service users: is this a `manyi gen` database?"
     );
 
+    let due = std::env::var("READ_BENCH_ORDER").is_ok_and(|o| o == "due");
+    let order = if due {
+        manyi_store::CaseOrder::Due
+    } else {
+        manyi_store::CaseOrder::Newest
+    };
     let filter = |i: usize| CaseFilter {
         visible_to: Some(viewers[i % viewers.len()].clone()),
         closed: Some(false),
         limit: 50,
+        order,
         ..CaseFilter::default()
     };
     for i in 0..warmup {
@@ -73,8 +83,9 @@ async fn main() {
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
     println!(
-        "{{\"bench\":\"read-list\",\"backend\":\"{}\",\"queries\":{queries},\"branches\":{},\
+        "{{\"bench\":\"read-list\",\"order\":\"{}\",\"backend\":\"{}\",\"queries\":{queries},\"branches\":{},\
          \"rows_per_page\":{:.1},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3},\"qps\":{:.0}}}",
+        if due { "due" } else { "newest" },
         store.backend_name(),
         viewers.len(),
         rows as f64 / queries as f64,
@@ -111,7 +122,8 @@ async fn http(base: &str, tokens_file: &str, queries: usize, warmup: usize) {
     let client = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(1)
         .build_http::<Empty<Bytes>>();
-    let uri = format!("{base}/api/v1/cases?closed=false&limit=50");
+    let order = std::env::var("READ_BENCH_ORDER").unwrap_or_else(|_| "newest".to_owned());
+    let uri = format!("{base}/api/v1/cases?closed=false&limit=50&order={order}");
     let mut times = Vec::with_capacity(queries);
     let mut bytes = 0usize;
     for i in 0..warmup + queries {
@@ -141,7 +153,7 @@ async fn http(base: &str, tokens_file: &str, queries: usize, warmup: usize) {
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
     println!(
-        "{{\"bench\":\"read-http\",\"queries\":{queries},\"tokens\":{},\"bytes_per_page\":{},\
+        "{{\"bench\":\"read-http\",\"order\":\"{order}\",\"queries\":{queries},\"tokens\":{},\"bytes_per_page\":{},\
          \"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
         tokens.len(),
         bytes / queries.max(1),

@@ -75,6 +75,7 @@ async fn seed(store: &Store) {
                 idempotency: None,
                 timers: Vec::new(),
                 find: Vec::new(),
+                due_at: None,
             },
             |n| format!("B{n}"),
         )

@@ -1,5 +1,5 @@
 //! Quick find's start-up step: the backfill of the search keys (`manyi_core::find`) of cases
-//! stored before migration 0016. New and changed cases get their keys in their own
+//! stored before migration 0013. New and changed cases get their keys in their own
 //! transaction (`api::cases::find_keys`); this walks the older ones once, in batches, lowest
 //! id first, and records its progress in the database, so that a restart resumes where it
 //! stopped and several instances may run it at once (a case that already has keys is left

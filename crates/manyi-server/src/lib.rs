@@ -256,7 +256,7 @@ pub async fn serve(
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(scheduler::run(state.clone(), stop_rx));
-    // Quick find's keys of cases stored before migration 0016 (resumable; see `find`).
+    // Quick find's keys of cases stored before migration 0013 (resumable; see `find`).
     let backfill_state = state.clone();
     let backfill = tokio::spawn(async move {
         if let Err(e) = find::backfill(&backfill_state, find::BATCH).await {

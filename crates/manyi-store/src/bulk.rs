@@ -41,6 +41,8 @@ pub struct BulkCase {
     pub timers: Vec<BulkTimer>,
     /// Its quick-find keys (`manyi_core::find::keys`).
     pub find: Vec<crate::FindKey>,
+    /// The case's due time (`manyi_core::deadlines::due_at` of the snapshot).
+    pub due_at: Option<Timestamp>,
 }
 
 /// A pending timer of a [`BulkCase`].

@@ -1,4 +1,4 @@
-//! Quick find: the search keys of cases (`case_find`, migration 0016), written with the case in
+//! Quick find: the search keys of cases (`case_find`, migration 0013), written with the case in
 //! one transaction, and the prefix lookups over them. What a key is (reversed phone digits,
 //! name suffixes) is `manyi_core::find`'s business; the store only keeps `(kind, key, case)`
 //! rows and answers "which cases have a key of this kind starting with this prefix", within
@@ -29,7 +29,7 @@ pub struct FindQuery {
     pub limit: u32,
 }
 
-/// How far the backfill of cases stored before migration 0016 has come.
+/// How far the backfill of cases stored before migration 0013 has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FindBackfill {
     /// Every case with a higher id is still to be examined.

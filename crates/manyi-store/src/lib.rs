@@ -20,6 +20,8 @@
 //!   [`PenaltyRecord`], [`PenaltyStep`], …).
 //! - `find` — quick-find keys of cases and prefix lookups over them ([`FindKey`], [`FindQuery`]).
 //! - `stats` — monthly case statistics: the query and its rows ([`StatsQuery`], [`StatsRow`]).
+//! - `dashboard` — the supervisors' dashboard counts read from indexes and the aggregate
+//!   ([`OpenCounts`], [`StatsTotal`]).
 //! - `time` — instants as BIGINT Unix milliseconds.
 //! - `migrate` — the embedded migrations of both backends.
 //! - `sqlite/` and `postgres/` — one backend each: `mod.rs` (pools, transactions, migrations),
@@ -46,6 +48,7 @@
 //!   an error's `Display`.
 
 mod bulk;
+mod dashboard;
 mod error;
 mod find;
 mod ledger;
@@ -70,6 +73,7 @@ use jiff::Timestamp;
 
 #[doc(hidden)]
 pub use bulk::{BulkCase, BulkTimer, BulkWrite};
+pub use dashboard::{OpenCounts, StatsTotal};
 pub use error::StoreError;
 pub use find::{FindBackfill, FindKey, FindQuery};
 pub use ledger::{
@@ -77,7 +81,7 @@ pub use ledger::{
 };
 pub use reads::{CaseReadRecord, NewCaseRead};
 pub use records::{
-    AttachmentRecord, CalendarFileRecord, CaseFilter, CasePage, CaseRecord, CaseUpdate,
+    AttachmentRecord, CalendarFileRecord, CaseFilter, CaseOrder, CasePage, CaseRecord, CaseUpdate,
     CreateOutcome, EventRecord, FireOutcome, Idempotency, ImportSummary, NewAttachment,
     NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH, TIMER_WARN,
     TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,
@@ -1000,6 +1004,51 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.case_stats_from_cases(q).await,
             Backend::Postgres(s) => s.case_stats_from_cases(q).await,
+        }
+    }
+
+    /// The open cases of a subtree (a unit path such as `/1/5/`) per owner unit: how many,
+    /// how many overdue (`due_at <= now`) and due soon (`now < due_at <= soon`). Read from
+    /// the index of open cases by due time alone, so its cost follows the subtree's open
+    /// cases, never its closed ones.
+    pub async fn open_case_counts(
+        &self,
+        subtree: &str,
+        now: Timestamp,
+        soon: Timestamp,
+    ) -> Result<Vec<OpenCounts>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.open_case_counts(subtree, now, soon).await,
+            Backend::Postgres(s) => s.open_case_counts(subtree, now, soon).await,
+        }
+    }
+
+    /// New cases owned in a subtree per week, `weeks` weeks of 7 × 24 h from `from`: one
+    /// count per week, from the index of cases by creation time (its cost follows the cases
+    /// created in those weeks).
+    pub async fn cases_per_week(
+        &self,
+        subtree: &str,
+        from: Timestamp,
+        weeks: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.cases_per_week(subtree, from, weeks).await,
+            Backend::Postgres(s) => s.cases_per_week(subtree, from, weeks).await,
+        }
+    }
+
+    /// `case_stats` of a subtree summed over the months `from_month..=to_month` (`YYYY-MM`):
+    /// by owner unit, category and status, and by month. Never reads `cases`.
+    pub async fn case_stats_totals(
+        &self,
+        subtree: &str,
+        from_month: &str,
+        to_month: &str,
+    ) -> Result<(Vec<StatsTotal>, Vec<(String, i64)>), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.case_stats_totals(subtree, from_month, to_month).await,
+            Backend::Postgres(s) => s.case_stats_totals(subtree, from_month, to_month).await,
         }
     }
 

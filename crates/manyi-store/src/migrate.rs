@@ -71,10 +71,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0010_performance.sql"),
     ),
     (11, "web", include_str!("../migrations/sqlite/0011_web.sql")),
+    (12, "due", include_str!("../migrations/sqlite/0012_due.sql")),
     (
-        16,
+        13,
         "find",
-        include_str!("../migrations/sqlite/0016_find.sql"),
+        include_str!("../migrations/sqlite/0013_find.sql"),
     ),
 ];
 
@@ -135,9 +136,14 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         include_str!("../migrations/postgres/0011_web.sql"),
     ),
     (
-        16,
+        12,
+        "due",
+        include_str!("../migrations/postgres/0012_due.sql"),
+    ),
+    (
+        13,
         "find",
-        include_str!("../migrations/postgres/0016_find.sql"),
+        include_str!("../migrations/postgres/0013_find.sql"),
     ),
 ];
 

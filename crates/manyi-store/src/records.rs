@@ -172,6 +172,10 @@ pub struct NewCase {
     pub timers: Vec<TimerChange>,
     /// Its quick-find keys (`manyi_core::find::keys`), written in the same transaction.
     pub find: Vec<crate::FindKey>,
+    /// The case's due time (`manyi_core::deadlines::due_at` of the snapshot): the soonest
+    /// deadline of a running clock, `None` when none runs. Stored as the `due_at` column,
+    /// which [`CaseOrder::Due`] lists by.
+    pub due_at: Option<Timestamp>,
 }
 
 /// An idempotency key presented with a create request.
@@ -233,6 +237,9 @@ pub struct CaseUpdate {
     /// The case's quick-find keys when its fields changed them (they replace the old ones in
     /// the same transaction); `None` keeps them.
     pub find: Option<Vec<crate::FindKey>>,
+    /// The case's due time after the change (`manyi_core::deadlines::due_at` of `snapshot`):
+    /// the soonest deadline of a running clock, `None` when none runs or the case is closed.
+    pub due_at: Option<Timestamp>,
 }
 
 /// A stored case: its current state.
@@ -257,6 +264,20 @@ pub struct CaseRecord {
     pub version: i64,
     /// Personal data: never logged.
     pub snapshot: Value,
+    /// The soonest deadline of a running clock, as the last write gave it (`None`: no clock
+    /// runs, or closed). The key of [`CaseOrder::Due`].
+    pub due_at: Option<Timestamp>,
+}
+
+/// The order of [`crate::Store::list_cases`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Newest (highest id) first. The default.
+    #[default]
+    Newest,
+    /// Soonest due first (`due_at` ascending), cases with no running clock last, ties by id
+    /// ascending.
+    Due,
 }
 
 /// Which cases [`crate::Store::list_cases`] returns. Every `Some` narrows the list; the
@@ -277,9 +298,15 @@ pub struct CaseFilter {
     /// Exclusive.
     pub created_to: Option<Timestamp>,
     pub closed: Option<bool>,
-    /// Cursor: the list is ordered by id descending; only ids below this are returned. Pass
-    /// the previous page's [`CasePage::next_cursor`].
+    /// Cursor: the id of the last case of the previous page ([`CasePage::next_cursor`]); only
+    /// cases after it in the list's order are returned.
     pub after: Option<i64>,
+    /// With [`CaseOrder::Due`] and `after`: the due time of that last case (its
+    /// [`CaseRecord::due_at`], `None` when it had none) — the cursor is the pair, so that a
+    /// case whose due time changes between pages cannot make the list skip or repeat others.
+    /// Ignored in the newest-first order.
+    pub after_due: Option<Timestamp>,
+    pub order: CaseOrder,
     /// Page size, clamped to `1..=500`.
     pub limit: u32,
 }
@@ -297,6 +324,8 @@ impl Default for CaseFilter {
             created_to: None,
             closed: None,
             after: None,
+            after_due: None,
+            order: CaseOrder::Newest,
             limit: 50,
         }
     }
@@ -314,7 +343,8 @@ pub struct Visibility {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CasePage {
     pub items: Vec<CaseRecord>,
-    /// `Some` when more cases follow: pass it as [`CaseFilter::after`].
+    /// `Some` when more cases follow: pass it as [`CaseFilter::after`] (and, in the due order,
+    /// the last item's `due_at` as [`CaseFilter::after_due`]).
     pub next_cursor: Option<i64>,
 }
 

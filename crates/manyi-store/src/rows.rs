@@ -42,7 +42,7 @@ macro_rules! policy_columns {
 macro_rules! case_columns {
     () => {
         "id, number, kind, policy_id, state, owner_unit_id, owner_unit_path, first_contact_id, \
-         assignee_id, channel, created_at, updated_at, closed, version, snapshot"
+         assignee_id, channel, created_at, updated_at, closed, version, snapshot, due_at"
     };
 }
 
@@ -137,7 +137,8 @@ pub(crate) fn policy(row: &impl RowExt) -> Result<PolicyRecord, sqlx::Error> {
 }
 
 /// Columns: `id, number, kind, policy_id, state, owner_unit_id, owner_unit_path,
-/// first_contact_id, assignee_id, channel, created_at, updated_at, closed, version, snapshot`.
+/// first_contact_id, assignee_id, channel, created_at, updated_at, closed, version, snapshot,
+/// due_at`.
 pub(crate) fn case(row: &impl RowExt) -> Result<CaseRecord, sqlx::Error> {
     Ok(CaseRecord {
         id: row.int("id")?,
@@ -155,6 +156,7 @@ pub(crate) fn case(row: &impl RowExt) -> Result<CaseRecord, sqlx::Error> {
         closed: row.flag("closed")?,
         version: row.int("version")?,
         snapshot: row.json("snapshot")?,
+        due_at: row.opt_instant("due_at")?,
     })
 }
 

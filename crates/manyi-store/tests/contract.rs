@@ -21,9 +21,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use manyi_store::testing::TestDb;
 use manyi_store::{
-    CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, FireOutcome, Idempotency, LedgerFilter,
-    NewAttachment, NewCase, NewEvent, NewPenalty, NewUnit, NewUser, NewViolation, PenaltyStep,
-    Store, StoreError, StoreOptions, TimerChange, TimerRecord, Unit, User, Visibility,
+    CaseFilter, CaseOrder, CaseRecord, CaseUpdate, CreateOutcome, FireOutcome, Idempotency,
+    LedgerFilter, NewAttachment, NewCase, NewEvent, NewPenalty, NewUnit, NewUser, NewViolation,
+    PenaltyStep, Store, StoreError, StoreOptions, TimerChange, TimerRecord, Unit, User, Visibility,
 };
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -164,6 +164,7 @@ fn complaint(org: &Org, owner: &Unit, first_contact: &User) -> NewCase {
         idempotency: None,
         timers: Vec::new(),
         find: Vec::new(),
+        due_at: None,
     }
 }
 
@@ -195,6 +196,7 @@ fn update_of(case: &CaseRecord, state: &str, minutes: i64) -> CaseUpdate {
         timers: Vec::new(),
         violations: Vec::new(),
         find: None,
+        due_at: None,
     }
 }
 
@@ -1231,6 +1233,240 @@ async fn cursor_pagination_walks_every_case_exactly_once_newest_first(store: &St
     assert_eq!(walk(store, &in_b2).await.len(), 11);
 }
 
+/// Every page of `filter` in the due order, following the (due time, id) cursor.
+async fn walk_due(store: &Store, filter: &CaseFilter) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut filter = CaseFilter {
+        order: CaseOrder::Due,
+        ..filter.clone()
+    };
+    loop {
+        let page = store.list_cases(&filter).await.expect("list_cases");
+        ids.extend(page.items.iter().map(|c| c.id));
+        match page.next_cursor {
+            Some(cursor) => {
+                filter.after = Some(cursor);
+                filter.after_due = page.items.last().and_then(|c| c.due_at);
+            }
+            None => return ids,
+        }
+    }
+}
+
+/// A case snapshot with clocks as the core writes them (`status`, `deadline.due`).
+fn snapshot_with_clocks(clocks: &[(&str, &str, &str)]) -> serde_json::Value {
+    let clocks: serde_json::Map<String, serde_json::Value> = clocks
+        .iter()
+        .map(|(id, status, due)| {
+            (
+                (*id).to_owned(),
+                json!({ "id": id, "status": status, "deadline": { "due": due } }),
+            )
+        })
+        .collect();
+    json!({ "customer": { "name": "张三" }, "clocks": clocks })
+}
+
+async fn the_due_order_lists_soonest_first_cases_without_a_running_clock_last_ties_by_id(
+    store: &Store,
+) {
+    let o = org(store).await;
+    // (owner, first contact, due in minutes or none, closed afterwards)
+    let plan: &[(&Unit, &User, Option<i64>, bool)] = &[
+        (&o.o1, &o.clerk, Some(300), false),
+        (&o.b1, &o.manager, None, false),
+        (&o.o1, &o.clerk, Some(100), false),
+        (&o.b2, &o.clerk, Some(200), false),
+        (&o.b2, &o.manager, Some(100), false), // a tie with the third: by id
+        (&o.hq, &o.other, Some(50), false),
+        (&o.o1, &o.clerk, None, false),
+        (&o.b1, &o.clerk, Some(10), true), // closed: out of the open lists
+        (&o.b2, &o.other, Some(-30), false), // overdue: first
+        (&o.o1, &o.manager, Some(200), false),
+    ];
+    let mut cases: Vec<CaseRecord> = Vec::new();
+    for (owner, first, due, closed) in plan {
+        let mut c = complaint(&o, owner, first);
+        c.due_at = due.map(at);
+        let case = create(store, c).await;
+        assert_eq!(case.due_at, due.map(at), "due_at comes back as written");
+        let case = if *closed {
+            let mut u = update_of(&case, "closed", 20);
+            u.closed = true;
+            u.due_at = None;
+            let closed = store.update_case(u).await.expect("close");
+            assert_eq!(closed.due_at, None, "an update writes due_at too");
+            closed
+        } else {
+            case
+        };
+        cases.push(case);
+    }
+    let expected = |keep: &dyn Fn(&CaseRecord) -> bool| -> Vec<i64> {
+        let mut v: Vec<&CaseRecord> = cases.iter().filter(|c| keep(c)).collect();
+        v.sort_by_key(|c| (c.due_at.is_none(), c.due_at, c.id));
+        v.into_iter().map(|c| c.id).collect()
+    };
+    let open = |c: &CaseRecord| !c.closed;
+    let in_path = |c: &CaseRecord, path: &str| c.owner_unit_path.starts_with(path);
+    let filters: Vec<(&str, CaseFilter, Vec<i64>)> = vec![
+        (
+            "all open",
+            CaseFilter {
+                closed: Some(false),
+                ..CaseFilter::default()
+            },
+            expected(&open),
+        ),
+        (
+            "everything (closed cases have no due time)",
+            CaseFilter::default(),
+            expected(&|_| true),
+        ),
+        (
+            "open in B1's subtree",
+            CaseFilter {
+                closed: Some(false),
+                unit_subtree: Some(o.b1.path.clone()),
+                ..CaseFilter::default()
+            },
+            expected(&|c| open(c) && in_path(c, &o.b1.path)),
+        ),
+        (
+            "open cases the B1 manager may see (subtree or first contact)",
+            CaseFilter {
+                closed: Some(false),
+                visible_to: Some(Visibility {
+                    unit_path: o.manager.unit_path.clone(),
+                    user_id: o.manager.id,
+                }),
+                ..CaseFilter::default()
+            },
+            expected(&|c| {
+                open(c) && (in_path(c, &o.manager.unit_path) || c.first_contact_id == o.manager.id)
+            }),
+        ),
+        (
+            "open cases the clerk may see, within B2",
+            CaseFilter {
+                closed: Some(false),
+                unit_subtree: Some(o.b2.path.clone()),
+                visible_to: Some(Visibility {
+                    unit_path: o.clerk.unit_path.clone(),
+                    user_id: o.clerk.id,
+                }),
+                ..CaseFilter::default()
+            },
+            expected(&|c| {
+                open(c)
+                    && in_path(c, &o.b2.path)
+                    && (in_path(c, &o.clerk.unit_path) || c.first_contact_id == o.clerk.id)
+            }),
+        ),
+    ];
+    for (what, filter, want) in &filters {
+        assert!(!want.is_empty(), "{what}: the fixture lists something");
+        for limit in [1, 2, 3, 50] {
+            let f = CaseFilter {
+                limit,
+                ..filter.clone()
+            };
+            assert_eq!(&walk_due(store, &f).await, want, "{what}, pages of {limit}");
+        }
+    }
+    // The newest-first order is unchanged by the new order's existence.
+    let mut newest: Vec<i64> = cases.iter().filter(|c| open(c)).map(|c| c.id).collect();
+    newest.reverse();
+    assert_eq!(
+        walk(
+            store,
+            &CaseFilter {
+                closed: Some(false),
+                limit: 3,
+                ..CaseFilter::default()
+            }
+        )
+        .await,
+        newest
+    );
+}
+
+/// A case of the backfill test: its clocks (id, status, due), closed, the due time expected.
+type BackfillCase<'a> = (&'a [(&'a str, &'a str, &'a str)], bool, Option<Timestamp>);
+
+/// Migration 0012 fills `due_at` of the cases already there from their snapshots, by the same
+/// rule as the core: the soonest deadline of a running clock; paused and stopped clocks do not
+/// count; closed cases have none.
+async fn the_due_time_backfill_reads_running_clocks_from_the_snapshot(store: &Store) {
+    let o = org(store).await;
+    // (clocks as (id, status, due), closed, the due time expected)
+    let rows: &[BackfillCase] = &[
+        (
+            &[
+                ("reply", "running", "2026-09-03T16:00:00Z"),
+                ("handling", "running", "2026-09-02T16:00:00.250Z"),
+                ("dispatch", "stopped", "2026-09-01T00:05:00Z"),
+            ],
+            false,
+            Some("2026-09-02T16:00:00.250Z".parse().expect("instant")),
+        ),
+        (
+            &[
+                ("reply", "paused", "2026-09-01T16:00:00Z"),
+                ("handling", "running", "2026-09-04T16:00:00+08:00"),
+            ],
+            false,
+            Some("2026-09-04T08:00:00Z".parse().expect("instant")),
+        ),
+        (&[("reply", "paused", "2026-09-01T16:00:00Z")], false, None),
+        (&[], false, None),
+        (&[("reply", "running", "2026-09-01T16:00:00Z")], true, None),
+    ];
+    let mut ids = Vec::new();
+    for (clocks, closed, _) in rows {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.snapshot = snapshot_with_clocks(clocks);
+        let case = create(store, c).await;
+        if *closed {
+            let mut u = update_of(&case, "closed", 20);
+            u.closed = true;
+            u.snapshot = case.snapshot.clone();
+            store.update_case(u).await.expect("close");
+        }
+        ids.push(case.id);
+    }
+    // A snapshot without any `clocks` key at all (written before clocks existed).
+    ids.push(create(store, complaint(&o, &o.o1, &o.clerk)).await.id);
+
+    store
+        .raw_execute_for_tests("UPDATE cases SET due_at = NULL")
+        .await
+        .expect("forget");
+    let migration: &'static str = if store.backend_name() == "sqlite" {
+        include_str!("../migrations/sqlite/0012_due.sql")
+    } else {
+        include_str!("../migrations/postgres/0012_due.sql")
+    };
+    // The backfill statement of the migration, as shipped.
+    let start = migration.find("UPDATE cases").expect("the backfill");
+    let len = migration[start..].find(';').expect("its end");
+    let backfill: &'static str = &migration[start..start + len];
+    store
+        .raw_execute_for_tests(backfill)
+        .await
+        .expect("backfill");
+    for (i, (_, _, want)) in rows.iter().enumerate() {
+        let case = store.case_by_id(ids[i]).await.expect("read").expect("case");
+        assert_eq!(case.due_at, *want, "case {i}");
+    }
+    let last = store
+        .case_by_id(ids[rows.len()])
+        .await
+        .expect("read")
+        .expect("case");
+    assert_eq!(last.due_at, None);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Backend differences that must not show
 // ---------------------------------------------------------------------------------------------
@@ -2196,6 +2432,8 @@ contract!(
     importing_an_org_places_parents_first_and_updates_on_a_second_import,
     an_import_with_a_bad_unit_code_on_the_third_user_leaves_nothing_imported,
     text_comes_back_in_byte_order_whatever_the_database_collation,
+    the_due_order_lists_soonest_first_cases_without_a_running_clock_last_ties_by_id,
+    the_due_time_backfill_reads_running_clocks_from_the_snapshot,
     a_session_finds_its_user_until_it_expires,
     an_api_token_finds_its_user_until_revoked,
     storing_the_same_policy_source_twice_returns_the_same_version,

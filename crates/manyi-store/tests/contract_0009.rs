@@ -75,6 +75,7 @@ async fn fixture(store: &Store) -> Fixture {
                 idempotency: None,
                 timers: Vec::new(),
                 find: Vec::new(),
+                due_at: None,
             },
             |serial| format!("TS-{serial:06}"),
         )

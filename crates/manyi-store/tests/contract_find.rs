@@ -1,4 +1,4 @@
-//! The store's contract for quick find (migration 0016, `case_find`), on every backend: the
+//! The store's contract for quick find (migration 0013, `case_find`), on every backend: the
 //! same bodies, one `#[tokio::test]` per backend, each on a fresh database from
 //! `manyi_store::testing::TestDb` (see `contract.rs` for `MANYI_TEST_PG`). Kept in its own
 //! file so that the branches of issue 6 merge without touching one list.
@@ -107,6 +107,7 @@ fn new_case(f: &Fixture, unit: i64, first_contact: i64, find: Vec<FindKey>) -> N
         idempotency: None,
         timers: Vec::new(),
         find,
+        due_at: None,
     }
 }
 
@@ -234,6 +235,7 @@ async fn an_update_with_keys_replaces_them_and_one_without_keeps_them(store: &St
         timers: Vec::new(),
         violations: Vec::new(),
         find,
+        due_at: None,
     };
     let case = store
         .update_case(update(&case, None))
@@ -292,6 +294,7 @@ async fn bulk_loaded_cases_carry_their_keys_and_the_backfill_keys_only_those_wit
             }],
             timers: Vec::new(),
             find: keys("13511112222", "张三"),
+            due_at: None,
         }])
         .await
         .expect("bulk");

@@ -157,6 +157,7 @@ async fn create(
         idempotency: None,
         timers: Vec::new(),
         find: Vec::new(),
+        due_at: None,
     };
     match store
         .create_case(c, |n| format!("N{n:06}"))
@@ -191,6 +192,7 @@ async fn update(
             timers: Vec::new(),
             violations: Vec::new(),
             find: None,
+            due_at: None,
         })
         .await
         .expect("update")
@@ -342,6 +344,7 @@ async fn the_kept_counts_equal_a_group_by_over_the_cases_after_random_writes() {
                 events,
                 timers: Vec::new(),
                 find: Vec::new(),
+                due_at: None,
             });
         }
         store.bulk_insert_cases(&bulk).await.expect("bulk insert");

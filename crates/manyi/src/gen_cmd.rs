@@ -666,6 +666,7 @@ impl World {
                 updated_at: case.updated_at,
                 closed: case.closed,
                 find: manyi_server::api::cases::find_keys(kind, &case.fields),
+                due_at: manyi_core::deadlines::due_at(&case),
                 snapshot,
                 events,
                 timers: timers

@@ -233,6 +233,7 @@ async fn check(backend: &str) {
             }],
             timers: Vec::new(),
             find: Vec::new(),
+            due_at: None,
         }])
         .await
         .expect("bulk insert of tricky text");

@@ -18,8 +18,8 @@ use manyi_core::engine::{self, CreateInput, Directory, TransitionInput};
 use manyi_core::org::Actor;
 use manyi_core::policy::{FieldType, Policy};
 use manyi_store::{
-    CaseFilter, CaseRecord, CaseUpdate, CreateOutcome, Idempotency, NewCase, NewEvent, StoreError,
-    TimerChange, User, Visibility,
+    CaseFilter, CaseOrder, CaseRecord, CaseUpdate, CreateOutcome, Idempotency, NewCase, NewEvent,
+    StoreError, TimerChange, User, Visibility,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -85,6 +85,7 @@ pub fn update_for(
         violations: Vec::new(),
         // Only a transition changes the customer's fields; it sets the keys (`transition_as`).
         find: None,
+        due_at: deadlines::due_at(&next),
     };
     Ok((next, update))
 }
@@ -583,6 +584,7 @@ pub async fn create_as(
         idempotency,
         timers: timer_changes(deadlines::timer_plan(&BTreeMap::new(), &event.clocks)),
         find: find_keys(kind, &case.fields),
+        due_at: deadlines::due_at(&case),
     };
     let first_due = new_case
         .timers
@@ -948,6 +950,9 @@ pub struct ListQuery {
     pub created_to: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+    /// `newest` (the default: highest id first) or `due` (soonest due first, cases with no
+    /// running clock last, ties by id).
+    pub order: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -971,18 +976,79 @@ pub(crate) fn parse_instant(name: &str, s: &str) -> Result<jiff::Timestamp, AppE
         })
 }
 
-/// `GET /api/v1/cases`: the cases the caller may see, newest first, with cursor pagination.
+/// The `order` of `GET /api/v1/cases`; an unknown one is a 422 naming the field, the value and
+/// the orders there are.
+pub fn parse_order(order: Option<&str>) -> Result<CaseOrder, AppError> {
+    match order {
+        None | Some("newest") => Ok(CaseOrder::Newest),
+        Some("due") => Ok(CaseOrder::Due),
+        Some(other) => Err(AppError::Invalid {
+            detail: format!("`order` = {other:?}: the orders are `newest` and `due`"),
+            fields: vec![manyi_core::engine::FieldError {
+                field: "order".into(),
+                code: "unknown".into(),
+                message: format!("`order` = {other:?}: the orders are `newest` and `due`"),
+                message_zh: format!(
+                    "排序方式 {other:?} 无效：可选 `newest`（最新）或 `due`（到期时间）"
+                ),
+            }],
+        }),
+    }
+}
+
+/// A page cursor for the API: the last case's id, and in the due order its due time too
+/// (`<due ms>.<id>`, `-.<id>` when it had none), so that the next page starts right after it.
+pub fn cursor_text(order: CaseOrder, id: i64, due: Option<jiff::Timestamp>) -> String {
+    match order {
+        CaseOrder::Newest => id.to_string(),
+        CaseOrder::Due => match due {
+            Some(due) => format!("{}.{id}", due.as_millisecond()),
+            None => format!("-.{id}"),
+        },
+    }
+}
+
+/// Reads a cursor made by [`cursor_text`] for `order` into `filter`.
+pub fn read_cursor(filter: &mut CaseFilter, order: CaseOrder, text: &str) -> Result<(), AppError> {
+    let bad = || {
+        AppError::BadRequest(format!(
+            "`cursor` = {text:?} is not a cursor from a previous page of this order"
+        ))
+    };
+    match order {
+        CaseOrder::Newest => filter.after = Some(text.parse().map_err(|_| bad())?),
+        CaseOrder::Due => {
+            let (due, id) = text.split_once('.').ok_or_else(bad)?;
+            filter.after = Some(id.parse().map_err(|_| bad())?);
+            filter.after_due = match due {
+                "-" => None,
+                ms => Some(
+                    ms.parse::<i64>()
+                        .ok()
+                        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+                        .ok_or_else(bad)?,
+                ),
+            };
+        }
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/cases`: the cases the caller may see, newest first (or soonest due first with
+/// `order=due`), with cursor pagination.
 pub async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<ListBody>, AppError> {
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let order = parse_order(q.order.as_deref())?;
     let mut filter = CaseFilter {
         kind: q.kind,
         state: q.state,
         closed: q.closed,
         limit: q.limit.unwrap_or(50).clamp(1, 500),
+        order,
         ..CaseFilter::default()
     };
     if !user.is_admin() {
@@ -1016,11 +1082,7 @@ pub async fn list(
         filter.created_to = Some(parse_instant("created_to", s)?);
     }
     if let Some(c) = &q.cursor {
-        filter.after = Some(c.parse().map_err(|_| {
-            AppError::BadRequest(format!(
-                "`cursor` = {c:?} is not a cursor from a previous page"
-            ))
-        })?);
+        read_cursor(&mut filter, order, c)?;
     }
     let page = state.store.list_cases(&filter).await?;
     let directory = directory_for(&state, None, &Map::new()).await?;
@@ -1032,7 +1094,9 @@ pub async fn list(
     }
     Ok(axum::Json(ListBody {
         items,
-        next_cursor: page.next_cursor.map(|c| c.to_string()),
+        next_cursor: page
+            .next_cursor
+            .map(|id| cursor_text(order, id, page.items.last().and_then(|c| c.due_at))),
     }))
 }
 
@@ -1066,9 +1130,10 @@ pub struct DeadlineRow {
 pub struct DeadlinesBody {
     pub overdue: Vec<DeadlineRow>,
     pub due_soon: Vec<DeadlineRow>,
-    /// Open cases examined; the list covers at most [`DEADLINE_SCAN_LIMIT`] open cases.
+    /// Open cases examined: those due within the window, read soonest due first (the due
+    /// order), at most [`DEADLINE_SCAN_LIMIT`].
     pub scanned: usize,
-    /// False when there were more open cases than were examined.
+    /// False when more cases were due within the window than were examined.
     pub complete: bool,
 }
 
@@ -1104,9 +1169,12 @@ pub async fn deadline_list(
 ) -> Result<DeadlinesBody, AppError> {
     let now = state.clock.now();
     let within = jiff::SignedDuration::from_hours(i64::from(within_hours));
+    // Soonest due first: the walk stops at the first case due after the window, so it reads
+    // what is overdue or due soon, not every open case.
     let mut filter = CaseFilter {
         closed: Some(false),
-        limit: manyi_store::MAX_PAGE_SIZE,
+        limit: 100,
+        order: CaseOrder::Due,
         ..CaseFilter::default()
     };
     if let Some(user) = viewer {
@@ -1130,44 +1198,14 @@ pub async fn deadline_list(
         scanned: 0,
         complete: true,
     };
-    loop {
+    'pages: loop {
         let page = state.store.list_cases(&filter).await?;
         for record in &page.items {
+            if record.due_at.is_none_or(|due| due > now + within) {
+                break 'pages;
+            }
             body.scanned += 1;
-            let case = case_of(record)?;
-            let policy = state.policies.get(&state.store, record.policy_id).await?;
-            let remaining =
-                deadlines::remaining(&case.clocks, &calendars.view(&case.owner_unit), now);
-            for clock in case
-                .clocks
-                .values()
-                .filter(|c| c.status == ClockStatus::Running)
-            {
-                let overdue = clock.is_overdue(now);
-                if !overdue && clock.deadline.due > now + within {
-                    continue;
-                }
-                let rule = policy
-                    .kind(&case.kind)
-                    .and_then(|k| k.clocks.iter().find(|r| r.id == clock.id));
-                let row = DeadlineRow {
-                    number: case.number.clone(),
-                    state: case.state.clone(),
-                    owner_unit: case.owner_unit.code.clone(),
-                    first_contact: case.first_contact.login.clone(),
-                    clock: clock.id.clone(),
-                    label: rule.map_or_else(|| clock.id.clone(), |r| r.label.clone()),
-                    clause: rule.map(|r| r.clause.clone()).unwrap_or_default(),
-                    due: timestamp(clock.deadline.due),
-                    due_day: clock
-                        .deadline
-                        .duration
-                        .unit()
-                        .is_day_based()
-                        .then(|| clock.deadline.due_day().to_string()),
-                    remaining_seconds: remaining.get(&clock.id).map(|d| d.as_secs()),
-                    provisional: clock.deadline.provisional,
-                };
+            for (overdue, row) in deadline_rows(state, &calendars, record, now, within).await? {
                 if overdue {
                     body.overdue.push(row);
                 } else {
@@ -1176,7 +1214,10 @@ pub async fn deadline_list(
             }
         }
         match page.next_cursor {
-            Some(cursor) if body.scanned < DEADLINE_SCAN_LIMIT => filter.after = Some(cursor),
+            Some(cursor) if body.scanned < DEADLINE_SCAN_LIMIT => {
+                filter.after = Some(cursor);
+                filter.after_due = page.items.last().and_then(|c| c.due_at);
+            }
             Some(_) => {
                 body.complete = false;
                 break;
@@ -1187,6 +1228,56 @@ pub async fn deadline_list(
     body.overdue.sort_by(|a, b| a.due.cmp(&b.due));
     body.due_soon.sort_by(|a, b| a.due.cmp(&b.due));
     Ok(body)
+}
+
+/// The running clocks of one case that are overdue at `now` or due within `within` after it,
+/// each with whether it is overdue.
+pub async fn deadline_rows(
+    state: &AppState,
+    calendars: &crate::calendar::OrgCalendars,
+    record: &CaseRecord,
+    now: jiff::Timestamp,
+    within: jiff::SignedDuration,
+) -> Result<Vec<(bool, DeadlineRow)>, AppError> {
+    let case = case_of(record)?;
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let remaining = deadlines::remaining(&case.clocks, &calendars.view(&case.owner_unit), now);
+    let mut out = Vec::new();
+    for clock in case
+        .clocks
+        .values()
+        .filter(|c| c.status == ClockStatus::Running)
+    {
+        let overdue = clock.is_overdue(now);
+        if !overdue && clock.deadline.due > now + within {
+            continue;
+        }
+        let rule = policy
+            .kind(&case.kind)
+            .and_then(|k| k.clocks.iter().find(|r| r.id == clock.id));
+        out.push((
+            overdue,
+            DeadlineRow {
+                number: case.number.clone(),
+                state: case.state.clone(),
+                owner_unit: case.owner_unit.code.clone(),
+                first_contact: case.first_contact.login.clone(),
+                clock: clock.id.clone(),
+                label: rule.map_or_else(|| clock.id.clone(), |r| r.label.clone()),
+                clause: rule.map(|r| r.clause.clone()).unwrap_or_default(),
+                due: timestamp(clock.deadline.due),
+                due_day: clock
+                    .deadline
+                    .duration
+                    .unit()
+                    .is_day_based()
+                    .then(|| clock.deadline.due_day().to_string()),
+                remaining_seconds: remaining.get(&clock.id).map(|d| d.as_secs()),
+                provisional: clock.deadline.provisional,
+            },
+        ));
+    }
+    Ok(out)
 }
 
 /// `GET /api/v1/calendar/alerts`: years whose official holiday notice is missing (from

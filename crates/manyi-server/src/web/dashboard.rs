@@ -2,11 +2,22 @@
 //! cases, a table per unit, and new cases per week as a server-rendered SVG bar chart (no
 //! chart library; ECharts may come later for richer charts).
 //!
-//! Due soon and overdue come from `api::cases::deadline_list`. Counts per unit, per week and
-//! per month, and the on-time rates by unit, level and category come from a bounded scan of
-//! the case list (at most [`SCAN_LIMIT`] cases per count; the page says when a count is
-//! incomplete); pre-aggregated statistics are `GET /api/v1/stats`'s business, not this
-//! page's. The violations and penalty ledger below comes from the ledger API's own handlers
+//! Nothing here reads the subtree's cases one by one, so the page costs about the same for an
+//! outlet and for head office over millions of cases:
+//!
+//! - open, overdue and due-soon counts per unit: [`manyi_store::Store::open_case_counts`], the
+//!   index of open cases by due time (a case counts under its soonest running deadline);
+//! - the short overdue / due-soon lists: the first cases of the due order, decoded for their
+//!   clocks (at most [`LIST_CASES`] of each);
+//! - cases registered per unit and per month, and the on-time rates by unit, level and
+//!   category: the pre-aggregated `case_stats` (migration 0006) over the last [`MONTHS`]
+//!   months, per *case*: on time = closed with no clock ever breached, out of the cases closed
+//!   or already late (`closed_on_time / (closed_on_time + closed_late + open_overdue)`);
+//! - new cases per week: a count over the index of cases by creation time.
+//!
+//! [`figures_by_scan`] is the computation this page made before (reading and decoding up to
+//! [`SCAN_LIMIT`] cases per figure); the dashboard test compares the two on small data. The
+//! violations and penalty ledger below comes from the ledger API's own handlers
 //! (same scope, same filters), with a link to its CSV export.
 
 use std::collections::{HashMap, HashSet};
@@ -24,7 +35,7 @@ use super::session::{Ctx, WebUser};
 use super::templates::{WebError, render, s};
 use super::view;
 use crate::AppState;
-use crate::api::cases::{DeadlineRow, case_of, deadline_list};
+use crate::api::cases::{DeadlineRow, case_of};
 use crate::error::AppError;
 
 /// The most cases one count examines.
@@ -148,136 +159,43 @@ pub async fn page(
             )
         })
         .collect();
-    let id_of_code: HashMap<&str, i64> = units.iter().map(|u| (u.code.as_str(), u.id)).collect();
 
-    // Due soon and overdue, through the same function as `GET /api/v1/deadlines`.
-    let viewer = (!user.is_admin()).then_some(&user.user);
-    let deadlines =
-        deadline_list(&state, viewer, Some(&user.user.unit_code), DUE_SOON_HOURS).await?;
-    let count_cases = |list: &[DeadlineRow], rows: &mut HashMap<i64, UnitRow>, overdue: bool| {
-        let mut seen = HashSet::new();
-        for r in list {
-            if !seen.insert(r.number.clone()) {
-                continue;
-            }
-            if let Some(row) = id_of_code
-                .get(r.owner_unit.as_str())
-                .and_then(|id| rows.get_mut(id))
-            {
-                if overdue {
-                    row.overdue += 1;
-                } else {
-                    row.due_soon += 1;
-                }
-            }
-        }
-        seen.len()
-    };
-    let overdue_total = count_cases(&deadlines.overdue, &mut rows, true);
-    let due_soon_total = count_cases(&deadlines.due_soon, &mut rows, false);
-
-    // Open cases per unit.
-    let (open, open_complete) = scan(
-        &state,
-        CaseFilter {
-            closed: Some(false),
-            unit_subtree: Some(root_path.clone()),
-            ..CaseFilter::default()
-        },
-    )
-    .await?;
-    for record in &open {
-        if let Some(row) = rows.get_mut(&record.owner_unit_id) {
-            row.open += 1;
-        }
-    }
-
-    // New cases per week, and how their clocks ended, over the last weeks.
     let now = state.clock.now();
-    let today = now.to_zoned_datetime(manyi_core::china_tz()).date();
-    let this_monday = today
-        .checked_sub(i64::from(today.weekday().to_monday_zero_offset()).days())
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let first_monday = this_monday
-        .checked_sub(((WEEKS - 1) * 7).days())
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let first_month = today
-        .first_of_month()
-        .checked_sub((MONTHS - 1).months())
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let from = first_month
-        .min(first_monday)
-        .to_zoned_datetime(manyi_core::china_tz())
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .timestamp();
-    let (recent, recent_complete) = scan(
-        &state,
-        CaseFilter {
-            created_from: Some(from),
-            unit_subtree: Some(root_path.clone()),
-            ..CaseFilter::default()
-        },
-    )
-    .await?;
-    let mut per_week = vec![0usize; WEEKS as usize];
-    let mut per_month = vec![0usize; MONTHS as usize];
+    let span = Span::at(now)?;
+    let figures = figures(&state, &root_path, span).await?;
     let mut by_level: HashMap<String, RateRow> = HashMap::new();
-    let mut by_category: HashMap<String, RateRow> = HashMap::new();
     let (mut met_total, mut stopped_total) = (0, 0);
     let unit_level: HashMap<i64, &str> = units.iter().map(|u| (u.id, u.level.as_str())).collect();
-    for record in &recent {
-        let date = record
-            .created_at
-            .to_zoned_datetime(manyi_core::china_tz())
-            .date();
-        let months = (i64::from(date.year()) - i64::from(first_month.year())) * 12
-            + i64::from(date.month())
-            - i64::from(first_month.month());
-        if let Some(slot) = usize::try_from(months)
-            .ok()
-            .and_then(|m| per_month.get_mut(m))
-        {
-            *slot += 1;
+    for (id, f) in &figures.units {
+        met_total += f.met;
+        stopped_total += f.stopped;
+        if f.stopped > 0 {
+            let level = unit_level.get(id).copied().unwrap_or("");
+            let r = by_level.entry(level.to_owned()).or_default();
+            r.met += f.met;
+            r.stopped += f.stopped;
         }
-        let days = (date - first_monday).get_days();
-        if days >= 0
-            && let Some(slot) = usize::try_from(days / 7)
-                .ok()
-                .and_then(|w| per_week.get_mut(w))
-        {
-            *slot += 1;
-        }
-        let case = case_of(record)?;
-        let row = rows.get_mut(&record.owner_unit_id);
-        let (mut met, mut stopped) = (0, 0);
-        // Finished clocks count met or missed; a running clock past its deadline is missed
-        // already; the others are still open.
-        for clock in case.clocks.values() {
-            if clock.status == ClockStatus::Stopped {
-                stopped += 1;
-                met += usize::from(clock.met() == Some(true));
-            } else if clock.is_overdue(now) {
-                stopped += 1;
-            }
-        }
-        met_total += met;
-        stopped_total += stopped;
-        if stopped > 0 {
-            let level = unit_level.get(&record.owner_unit_id).copied().unwrap_or("");
-            let row = by_level.entry(level.to_owned()).or_default();
-            row.met += met;
-            row.stopped += stopped;
-            let category = category_label(&state, record.policy_id, &case, lang).await?;
-            let row = by_category.entry(category).or_default();
-            row.met += met;
-            row.stopped += stopped;
-        }
-        if let Some(row) = row {
-            row.created += 1;
-            row.met += met;
-            row.stopped += stopped;
+        if let Some(row) = rows.get_mut(id) {
+            row.open = f.open;
+            row.overdue = f.overdue;
+            row.due_soon = f.due_soon;
+            row.created = f.created;
+            row.met = f.met;
+            row.stopped = f.stopped;
         }
     }
+    let overdue_total = figures.units.values().map(|f| f.overdue).sum::<usize>();
+    let due_soon_total = figures.units.values().map(|f| f.due_soon).sum::<usize>();
+    let mut by_category: HashMap<String, RateRow> = HashMap::new();
+    for (category, (met, stopped)) in &figures.by_category {
+        let label = category_label(&state, category, lang).await?;
+        let r = by_category.entry(label).or_default();
+        r.met += met;
+        r.stopped += stopped;
+    }
+    let (per_week, per_month) = (figures.per_week.clone(), figures.per_month.clone());
+    let (first_monday, first_month) = (span.first_monday, span.first_month);
+    let deadlines = short_lists(&state, &root_path, now).await?;
 
     let percent = |met: usize, stopped: usize| {
         (stopped > 0).then(|| format!("{:.0}%", 100.0 * met as f64 / stopped as f64))
@@ -379,8 +297,8 @@ pub async fn page(
             chart_title => tr(lang, "dash.trend"),
             overdue => s(deadline_views(&deadlines.overdue)),
             due_soon => s(deadline_views(&deadlines.due_soon)),
-            complete => deadlines.complete && open_complete && recent_complete,
-            scan_limit => SCAN_LIMIT,
+            complete => true,
+            scan_limit => LIST_CASES,
         },
     )
 }
@@ -401,6 +319,334 @@ async fn scan(
             None => return Ok((out, true)),
         }
     }
+}
+
+/// The most cases each of the short overdue / due-soon lists decodes.
+pub const LIST_CASES: u32 = 20;
+
+/// The weeks and months the page shows, from the instant it is drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub now: jiff::Timestamp,
+    /// The Monday (Asia/Shanghai) that starts the first of the [`WEEKS`] weeks.
+    pub first_monday: jiff::civil::Date,
+    /// The first day of the first of the [`MONTHS`] months.
+    pub first_month: jiff::civil::Date,
+    pub today: jiff::civil::Date,
+}
+
+impl Span {
+    pub fn at(now: jiff::Timestamp) -> Result<Span, AppError> {
+        let today = now.to_zoned_datetime(manyi_core::china_tz()).date();
+        let this_monday = today
+            .checked_sub(i64::from(today.weekday().to_monday_zero_offset()).days())
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let first_monday = this_monday
+            .checked_sub(((WEEKS - 1) * 7).days())
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let first_month = today
+            .first_of_month()
+            .checked_sub((MONTHS - 1).months())
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(Span {
+            now,
+            first_monday,
+            first_month,
+            today,
+        })
+    }
+
+    fn start_of(date: jiff::civil::Date) -> Result<jiff::Timestamp, AppError> {
+        Ok(date
+            .to_zoned_datetime(manyi_core::china_tz())
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .timestamp())
+    }
+}
+
+/// The figures of one unit of the subtree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitFigures {
+    pub open: usize,
+    pub due_soon: usize,
+    pub overdue: usize,
+    /// Registered in the last [`MONTHS`] months.
+    pub created: usize,
+    /// On-time cases, and the cases the rate is over (closed, or open and late).
+    pub met: usize,
+    pub stopped: usize,
+}
+
+/// Everything the page counts, by unit id, category (the raw `category` value) and period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub units: std::collections::BTreeMap<i64, UnitFigures>,
+    pub by_category: std::collections::BTreeMap<String, (usize, usize)>,
+    pub per_week: Vec<usize>,
+    pub per_month: Vec<usize>,
+}
+
+fn count(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// The page's figures for the subtree at `root_path`, from the indexes and the aggregate.
+pub async fn figures(state: &AppState, root_path: &str, span: Span) -> Result<Figures, AppError> {
+    let mut out = Figures::default();
+    let soon = span.now + jiff::SignedDuration::from_hours(i64::from(DUE_SOON_HOURS));
+    for c in state
+        .store
+        .open_case_counts(root_path, span.now, soon)
+        .await?
+    {
+        let Some(id) = unit_id_of_path(&c.unit_path) else {
+            continue;
+        };
+        let f = out.units.entry(id).or_default();
+        f.open += count(c.open);
+        f.overdue += count(c.overdue);
+        f.due_soon += count(c.due_soon);
+    }
+    let month_key = |d: jiff::civil::Date| format!("{:04}-{:02}", d.year(), d.month());
+    let (totals, months) = state
+        .store
+        .case_stats_totals(
+            root_path,
+            &month_key(span.first_month),
+            &month_key(span.today),
+        )
+        .await?;
+    // Open cases with a recorded breach, per unit: late. So is an open case past its due time
+    // whose breach the scheduler has not written yet (it does so at the deadline); the
+    // aggregate cannot tell which cases are in both sets, so a unit counts the larger of the
+    // two — exact whenever one set holds the other, which is the rule once the scheduler ran.
+    let mut breached_open: HashMap<i64, usize> = HashMap::new();
+    for t in totals {
+        let n = count(t.cases);
+        let (met, stopped) = match t.status.as_str() {
+            "closed_on_time" => (n, n),
+            "closed_late" => (0, n),
+            "open_overdue" => {
+                *breached_open.entry(t.unit_id).or_default() += n;
+                (0, n)
+            }
+            _ => (0, 0),
+        };
+        let f = out.units.entry(t.unit_id).or_default();
+        f.created += n;
+        f.met += met;
+        f.stopped += stopped - if t.status == "open_overdue" { n } else { 0 };
+        if stopped > 0 {
+            let c = out.by_category.entry(t.category).or_default();
+            c.0 += met;
+            c.1 += stopped;
+        }
+    }
+    for (id, f) in &mut out.units {
+        f.stopped += f.overdue.max(breached_open.get(id).copied().unwrap_or(0));
+    }
+    out.per_month = vec![0; MONTHS as usize];
+    for (month, n) in months {
+        let Some((y, m)) = month.split_once('-') else {
+            continue;
+        };
+        let (Ok(y), Ok(m)) = (y.parse::<i64>(), m.parse::<i64>()) else {
+            continue;
+        };
+        let index =
+            (y - i64::from(span.first_month.year())) * 12 + m - i64::from(span.first_month.month());
+        if let Some(slot) = usize::try_from(index)
+            .ok()
+            .and_then(|i| out.per_month.get_mut(i))
+        {
+            *slot += count(n);
+        }
+    }
+    out.per_week = state
+        .store
+        .cases_per_week(root_path, Span::start_of(span.first_monday)?, WEEKS as u32)
+        .await?
+        .into_iter()
+        .map(count)
+        .collect();
+    Ok(out)
+}
+
+/// The id of the unit a path ends with (`/1/5/12/` → 12).
+fn unit_id_of_path(path: &str) -> Option<i64> {
+    path.trim_end_matches('/').rsplit('/').next()?.parse().ok()
+}
+
+/// The overdue and due-soon clocks of the first cases in due order: at most [`LIST_CASES`]
+/// overdue cases and [`LIST_CASES`] due soon, decoded for their clocks.
+async fn short_lists(
+    state: &AppState,
+    root_path: &str,
+    now: jiff::Timestamp,
+) -> Result<crate::api::cases::DeadlinesBody, AppError> {
+    let within = jiff::SignedDuration::from_hours(i64::from(DUE_SOON_HOURS));
+    let calendars = crate::calendar::OrgCalendars::load(state).await?;
+    let base = CaseFilter {
+        closed: Some(false),
+        unit_subtree: Some(root_path.to_owned()),
+        order: manyi_store::CaseOrder::Due,
+        limit: LIST_CASES,
+        ..CaseFilter::default()
+    };
+    // The first page is what is due first (overdue, then the rest); the second starts right
+    // after `now`: the due-soon cases even when more than a page is overdue.
+    let overdue = state.store.list_cases(&base).await?;
+    let later = state
+        .store
+        .list_cases(&CaseFilter {
+            after: Some(i64::MAX),
+            after_due: Some(now),
+            ..base.clone()
+        })
+        .await?;
+    let mut body = crate::api::cases::DeadlinesBody {
+        overdue: Vec::new(),
+        due_soon: Vec::new(),
+        scanned: 0,
+        complete: true,
+    };
+    let mut seen = HashSet::new();
+    for record in overdue.items.iter().chain(&later.items) {
+        if !seen.insert(record.id) || record.due_at.is_none_or(|d| d > now + within) {
+            continue;
+        }
+        body.scanned += 1;
+        for (is_overdue, row) in
+            crate::api::cases::deadline_rows(state, &calendars, record, now, within).await?
+        {
+            if is_overdue {
+                body.overdue.push(row);
+            } else {
+                body.due_soon.push(row);
+            }
+        }
+    }
+    body.overdue.sort_by(|a, b| a.due.cmp(&b.due));
+    body.due_soon.sort_by(|a, b| a.due.cmp(&b.due));
+    Ok(body)
+}
+
+/// The figures as the page computed them before the aggregate: every open case of the subtree
+/// and every case registered in the last [`MONTHS`] months, read and decoded (at most
+/// [`SCAN_LIMIT`] of each; `false` when a scan was cut short). The oracle of the dashboard
+/// test; rates per case, like [`figures`] (late = a clock of it has breached).
+pub async fn figures_by_scan(
+    state: &AppState,
+    root_path: &str,
+    span: Span,
+) -> Result<(Figures, bool), AppError> {
+    let mut out = Figures {
+        per_week: vec![0; WEEKS as usize],
+        per_month: vec![0; MONTHS as usize],
+        ..Figures::default()
+    };
+    let now = span.now;
+    let soon = now + jiff::SignedDuration::from_hours(i64::from(DUE_SOON_HOURS));
+    let (open, open_complete) = scan(
+        state,
+        CaseFilter {
+            closed: Some(false),
+            unit_subtree: Some(root_path.to_owned()),
+            ..CaseFilter::default()
+        },
+    )
+    .await?;
+    for record in &open {
+        let case = case_of(record)?;
+        let f = out.units.entry(record.owner_unit_id).or_default();
+        f.open += 1;
+        let running = || {
+            case.clocks
+                .values()
+                .filter(|c| c.status == ClockStatus::Running)
+        };
+        if running().any(|c| c.is_overdue(now)) {
+            f.overdue += 1;
+        } else if running().any(|c| c.deadline.due <= soon) {
+            f.due_soon += 1;
+        }
+    }
+    let from = Span::start_of(span.first_month.min(span.first_monday))?;
+    let (recent, recent_complete) = scan(
+        state,
+        CaseFilter {
+            created_from: Some(from),
+            unit_subtree: Some(root_path.to_owned()),
+            ..CaseFilter::default()
+        },
+    )
+    .await?;
+    for record in &recent {
+        let date = record
+            .created_at
+            .to_zoned_datetime(manyi_core::china_tz())
+            .date();
+        let months = (i64::from(date.year()) - i64::from(span.first_month.year())) * 12
+            + i64::from(date.month())
+            - i64::from(span.first_month.month());
+        let in_months = usize::try_from(months)
+            .ok()
+            .and_then(|m| out.per_month.get_mut(m));
+        let counted = in_months.is_some();
+        if let Some(slot) = in_months {
+            *slot += 1;
+        }
+        let days = (date - span.first_monday).get_days();
+        if days >= 0
+            && let Some(slot) = usize::try_from(days / 7)
+                .ok()
+                .and_then(|w| out.per_week.get_mut(w))
+        {
+            *slot += 1;
+        }
+        if !counted {
+            continue;
+        }
+        let case = case_of(record)?;
+        // Late: a breach recorded in the log (a restarted clock forgets its `breached_at`, the
+        // log does not); for the units also an open case past its deadline whose breach is not
+        // recorded yet (the categories know only recorded breaches).
+        let recorded = state
+            .store
+            .case_events(record.id)
+            .await?
+            .iter()
+            .any(|e| e.action == "clock_breached");
+        let late = recorded
+            || (!case.closed
+                && case
+                    .clocks
+                    .values()
+                    .any(|c| c.status == ClockStatus::Running && c.is_overdue(now)));
+        let rate = |late: bool| match (case.closed, late) {
+            (true, false) => (1, 1),
+            (_, true) => (0, 1),
+            (false, false) => (0, 0),
+        };
+        let (met, stopped) = rate(late);
+        let f = out.units.entry(record.owner_unit_id).or_default();
+        f.created += 1;
+        f.met += met;
+        f.stopped += stopped;
+        let (met, stopped) = rate(recorded);
+        if stopped > 0 {
+            let category = case
+                .fields
+                .get("category")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let c = out.by_category.entry(category).or_default();
+            c.0 += met;
+            c.1 += stopped;
+        }
+    }
+    Ok((out, open_complete && recent_complete))
 }
 
 /// The bars of the weekly chart (an SVG of 640 × 220 user units).
@@ -451,20 +697,25 @@ pub async fn level_labels(
     Ok(out)
 }
 
-/// The label of a case's category (the `category` field of its kind, as the policy names
-/// its choice), or "uncategorised".
-async fn category_label(
-    state: &AppState,
-    policy_id: i64,
-    case: &manyi_core::case::Case,
-    lang: Lang,
-) -> Result<String, AppError> {
-    let Some(value) = case.fields.get("category") else {
+/// The label of a `category` value as the active policies name its choice (the first kind
+/// with a `category` field that knows it), or "uncategorised" for `""`.
+async fn category_label(state: &AppState, value: &str, lang: Lang) -> Result<String, AppError> {
+    if value.is_empty() {
         return Ok(tr(lang, "dash.uncategorised").to_owned());
-    };
-    let policy = state.policies.get(&state.store, policy_id).await?;
-    let field = policy.kind(&case.kind).and_then(|k| k.field("category"));
-    Ok(view::display_value(field, value))
+    }
+    let raw = serde_json::Value::String(value.to_owned());
+    for record in state.store.active_policies().await? {
+        let policy = state.policies.compile(&record)?;
+        for kind in &policy.kinds {
+            if let Some(field) = kind.field("category") {
+                let label = view::display_value(Some(field), &raw);
+                if label != value {
+                    return Ok(label);
+                }
+            }
+        }
+    }
+    Ok(view::display_value(None, &raw))
 }
 
 /// The bars of the monthly chart (same frame as the weekly one, 12 narrower bars).

@@ -592,8 +592,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("dash.uncategorised", "未分类", "Uncategorised"),
     (
         "dash.rates.hint",
-        "统计近 12 个月登记的案件：已停止的时限按是否按时计，已超时仍在计时的计为未按时。",
-        "Cases registered in the last 12 months: stopped clocks count as met or missed, running clocks past their deadline as missed.",
+        "统计近 12 个月登记的案件（按案件计）：未曾超时而办结的为按时，已办结或已超时的案件为分母。",
+        "Cases registered in the last 12 months, counted per case: closed without any clock ever breached is on time, out of the cases closed or already late.",
     ),
     (
         "ledger.title",
@@ -882,8 +882,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("dash.on_time", "按时率", "On time"),
     (
         "dash.on_time.hint",
-        "近 8 周登记的案件：按时完成的时限占已完成或已超时时限的比例",
-        "Cases of the last 8 weeks: clocks met in time among those finished or overdue",
+        "近 12 个月登记的案件：未曾超时而办结的案件占已办结或已超时案件的比例",
+        "Cases of the last 12 months: closed without a breach, among the cases closed or already late",
     ),
     ("dash.by_unit", "各机构情况", "By unit"),
     ("dash.unit", "机构", "Unit"),
@@ -901,8 +901,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("dash.none", "无", "None"),
     (
         "dash.bounded",
-        "统计基于最多 {n} 件案件的扫描，数量更大时结果不完整。",
-        "Counted over at most {n} cases; larger volumes are not fully counted.",
+        "数量来自到期时间索引与按月汇总，覆盖全部案件；列表显示最先到期的 {n} 件案件的时限。",
+        "Counts come from the due-time index and the monthly aggregate and cover every case; the lists show the clocks of the {n} cases due first.",
     ),
     ("dash.incomplete", "（不完整）", "(incomplete)"),
     ("dash.week_of", "{date} 起的一周", "week of {date}"),

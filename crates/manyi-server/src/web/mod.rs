@@ -35,7 +35,7 @@ mod admin;
 mod assets;
 mod callbacks;
 mod case_page;
-mod dashboard;
+pub mod dashboard;
 mod diff;
 mod forms;
 pub mod i18n;

@@ -2,7 +2,10 @@
 //! on top, each row with the working time left of its running clock.
 //!
 //! The queues are the API's case list (`api::cases::list`, so jurisdiction and filters are
-//! the API's), at most [`QUEUE_LIMIT`] cases each. Quick find opens a case by its full
+//! the API's), at most [`QUEUE_LIMIT`] cases each. Open cases come from the store already in
+//! due order (`order=due`: the index of open cases by due time), so the queue holds the
+//! [`QUEUE_LIMIT`] cases due first, whatever their age; with closed cases included the
+//! newest are loaded and sorted by due here. Quick find opens a case by its full
 //! number; otherwise it searches on the server, within the user's jurisdiction: the end of a
 //! phone number (4 digits or more) or a part of the customer's name through the quick-find
 //! index (`manyi_core::find`, `Store::find_cases`), a part of a case number by scanning the
@@ -118,6 +121,10 @@ pub async fn page(
             created_to: None,
             cursor: None,
             limit: Some(QUEUE_LIMIT),
+            // Open cases: the store's due order. Closed ones have no due time; over every
+            // case of a jurisdiction that order would sort them all, so those lists stay
+            // newest first and are sorted below.
+            order: (!include_closed).then(|| "due".to_owned()),
         };
     let login = user.user.login.clone();
     let assigned = fetch(&state, &user, query(Some(login.clone()), None, None)).await?;
@@ -164,6 +171,8 @@ pub async fn page(
             rows,
         });
     }
+    // "Mine" merges two lists; the loaded rows of open cases are in due order already, and
+    // the (stable) sort only puts the cases without a running clock newest first.
     sort_by_due(&mut mine_rows);
     sort_by_due(&mut unit_rows);
 

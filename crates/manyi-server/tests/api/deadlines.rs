@@ -447,3 +447,181 @@ async fn a_units_own_calendar_moves_its_deadlines_and_its_outlets_inherit_busine
 fn json_body(v: Value) -> Option<(&'static str, Vec<u8>)> {
     Some(("application/json", v.to_string().into_bytes()))
 }
+
+/// The numbers and due instants of one page of `GET /api/v1/cases` (`query`).
+async fn due_page(app: &crate::helpers::TestApp, query: &str) -> (Vec<(String, String)>, Value) {
+    let (status, _, body) = app
+        .get(&format!("/api/v1/cases?{query}"), &token(TELLER))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    let rows = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| {
+            let due = c["clocks"]
+                .as_array()
+                .expect("clocks")
+                .iter()
+                .filter(|k| k["status"] == "running")
+                .filter_map(|k| k["due"].as_str())
+                .map(|d| d.parse::<Timestamp>().expect("due"))
+                .min()
+                .map_or_else(|| "-".to_owned(), |d| d.to_string());
+            (c["number"].as_str().expect("number").to_owned(), due)
+        })
+        .collect();
+    (rows, body["next_cursor"].clone())
+}
+
+#[tokio::test]
+async fn the_work_queue_lists_open_cases_soonest_due_first_and_pages_by_a_due_cursor() {
+    let app = spawn_app().await;
+    // Registered on Friday and Monday: an outlet has one working day, so the Friday cases are
+    // due at the end of Monday, the Monday ones at the end of Tuesday. The clock never passes
+    // a deadline, so the server's scheduler changes nothing while the list is read.
+    let mut opened = Vec::new();
+    for at in [
+        "2026-09-25T10:00:00+08:00",
+        "2026-09-25T11:00:00+08:00",
+        "2026-09-28T09:00:00+08:00",
+        "2026-09-28T10:00:00+08:00",
+        "2026-09-28T11:00:00+08:00",
+    ] {
+        app.clock.set(t(at));
+        opened.push(app.open_ccb_complaint(&token(TELLER)).await);
+    }
+    let (all, cursor) = due_page(&app, "closed=false&order=due&limit=50").await;
+    assert_eq!(cursor, Value::Null);
+    assert_eq!(all.len(), 5, "{all:?}");
+    let mut sorted = all.clone();
+    sorted.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(all, sorted, "soonest due first");
+    // Ties (the two Friday cases, the three Monday ones) go by id: the order of registration.
+    let numbers: Vec<&str> = opened
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        all.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        numbers
+    );
+    // The newest-first list is another order.
+    let (newest, _) = due_page(&app, "closed=false&limit=50").await;
+    assert_ne!(
+        newest.iter().map(|r| &r.0).collect::<Vec<_>>(),
+        all.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+
+    // Page by page, one case at a time, the cursor walks the same list.
+    let mut walked = Vec::new();
+    let mut query = "closed=false&order=due&limit=1".to_owned();
+    loop {
+        let (rows, cursor) = due_page(&app, &query).await;
+        walked.extend(rows);
+        match cursor.as_str() {
+            Some(c) => query = format!("closed=false&order=due&limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all);
+}
+
+#[tokio::test]
+async fn an_unknown_order_is_refused_with_422_naming_the_field_and_a_cursor_of_the_other_order_with_400()
+ {
+    let app = spawn_app().await;
+    let reply = app
+        .get("/api/v1/cases?order=sideways", &token(TELLER))
+        .await;
+    let problem =
+        crate::helpers::assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(
+        crate::helpers::field_errors(&problem),
+        [("order".to_owned(), "unknown".to_owned())]
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("sideways"),
+        "{problem:#}"
+    );
+    let reply = app
+        .get("/api/v1/cases?order=due&cursor=1234", &token(TELLER))
+        .await;
+    crate::helpers::assert_problem(&reply, StatusCode::BAD_REQUEST, "bad-request");
+}
+
+/// The dashboard counts from the index of open cases by due time, the index by creation time
+/// and the monthly aggregate; before, it read and decoded the cases. Both must give the same
+/// figures — for every unit's subtree, while deadlines pass unrecorded and after the scheduler
+/// recorded the breaches.
+#[tokio::test]
+async fn the_dashboards_figures_from_indexes_and_the_aggregate_equal_a_scan_of_the_cases() {
+    use manyi_server::web::dashboard::{Span, figures, figures_by_scan};
+    let app = spawn_app().await;
+    let mut at = t("2026-08-20T10:00:00+08:00");
+    for i in 0..14 {
+        app.clock.set(at);
+        app.open_ccb_complaint(&token(TELLER)).await;
+        if i % 3 == 0 {
+            app.open_complaint(&token(TELLER)).await;
+        }
+        if i % 4 == 1 {
+            app.open_complaint(&token(BRANCH_HEAD)).await;
+        }
+        at += SignedDuration::from_hours(24 * 3 + 5 * i);
+    }
+    let units = app.state.store.list_units().await.expect("units");
+    let compare = |what: &'static str| {
+        let app = &app;
+        let units = &units;
+        async move {
+            let span = Span::at(app.state.clock.now()).expect("span");
+            for unit in units {
+                // The server's own scheduler may still be handing a case up: compare only
+                // figures that did not move while the scan ran.
+                for attempt in 0..10 {
+                    let new = figures(&app.state, &unit.path, span)
+                        .await
+                        .expect("figures");
+                    let (old, complete) = figures_by_scan(&app.state, &unit.path, span)
+                        .await
+                        .expect("scan");
+                    let again = figures(&app.state, &unit.path, span)
+                        .await
+                        .expect("figures");
+                    if new != again && attempt < 9 {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                    assert!(complete);
+                    assert_eq!(new, old, "{what}: {}", unit.code);
+                    break;
+                }
+            }
+        }
+    };
+    // Due soon for some, overdue for others. The server's own scheduler may record breaches at
+    // any moment: tick it first, so that nothing changes between the two computations.
+    app.clock.set(at - SignedDuration::from_hours(24 * 2));
+    scheduler::tick(&app.state).await.expect("tick");
+    compare("with the breaches recorded").await;
+    let figures_hq = {
+        let span = Span::at(app.state.clock.now()).expect("span");
+        figures(&app.state, &units[0].path, span)
+            .await
+            .expect("figures")
+    };
+    let sum = |f: &dyn Fn(&manyi_server::web::dashboard::UnitFigures) -> usize| {
+        figures_hq.units.values().map(f).sum::<usize>()
+    };
+    // The data covers open cases and late ones.
+    assert!(sum(&|u| u.stopped) > 0, "{figures_hq:?}");
+    assert!(sum(&|u| u.open) > 0, "{figures_hq:?}");
+    assert_eq!(
+        figures_hq.per_month.iter().sum::<usize>(),
+        sum(&|u| u.created)
+    );
+    app.clock.set(at + SignedDuration::from_hours(24 * 5));
+    scheduler::tick(&app.state).await.expect("tick");
+    compare("five days later").await;
+}

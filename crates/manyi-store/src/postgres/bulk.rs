@@ -26,7 +26,7 @@ use crate::time::to_millis;
 /// The columns of `cases` written by a bulk load, in the order [`case_row`] writes them.
 const CASE_COLUMNS: &str = "id, number, number_scope, number_period, serial, kind, policy_id, \
      state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, created_at, \
-     updated_at, closed, version, snapshot";
+     updated_at, closed, version, snapshot, due_at";
 const EVENT_COLUMNS: &str = "case_id, seq, occurred_at, actor_id, action, clause, payload";
 const TIMER_COLUMNS: &str = "case_id, clock, kind, generation, due_at";
 
@@ -166,7 +166,8 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[Row<'_>]) -> Result<(), St
                 .push_bind(to_millis(c.updated_at))
                 .push_bind(c.closed)
                 .push_bind(i64::try_from(c.events.len()).unwrap_or(i64::MAX))
-                .push_bind(Json(&c.snapshot));
+                .push_bind(Json(&c.snapshot))
+                .push_bind(c.due_at.map(to_millis));
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -226,6 +227,7 @@ fn case_row(out: &mut CopyText, id: i64, c: &BulkCase, path: &str) -> Result<(),
     out.bool(c.closed);
     out.int(i64::try_from(c.events.len()).map_err(|_| crate::error::corrupt("version"))?);
     out.json(&c.snapshot)?;
+    out.opt_int(c.due_at.map(to_millis));
     out.end_row();
     Ok(())
 }

@@ -27,8 +27,8 @@ use crate::rows::{case_columns, event_columns};
 use crate::time::to_millis;
 use crate::tree::subtree_range;
 use crate::{
-    CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, Idempotency, NewCase,
-    NewEvent, StoreError, page_size, rows,
+    CaseFilter, CaseOrder, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord,
+    Idempotency, NewCase, NewEvent, StoreError, page_size, rows,
 };
 
 impl PgStore {
@@ -84,51 +84,23 @@ impl PgStore {
 
     pub(crate) async fn list_cases(&self, f: &CaseFilter) -> Result<CasePage, StoreError> {
         let limit = page_size(f.limit);
-        let mut q = QueryBuilder::<Postgres>::new(concat!(
-            "SELECT ",
-            case_columns!(),
-            " FROM cases WHERE 1 = 1"
-        ));
-        // Only constant SQL is pushed; every value goes through a bind parameter.
-        if let Some(kind) = &f.kind {
-            q.push(" AND kind = ").push_bind(kind.clone());
-        }
-        if let Some(state) = &f.state {
-            q.push(" AND state = ").push_bind(state.clone());
-        }
-        if let Some(prefix) = &f.unit_subtree {
-            let (lo, hi) = subtree_range(prefix)?;
-            q.push(" AND owner_unit_path >= ").push_bind(lo);
-            q.push(" AND owner_unit_path < ").push_bind(hi);
-        }
-        if let Some(v) = &f.visible_to {
-            let (lo, hi) = subtree_range(&v.unit_path)?;
-            q.push(" AND ((owner_unit_path >= ").push_bind(lo);
-            q.push(" AND owner_unit_path < ").push_bind(hi);
-            q.push(") OR first_contact_id = ").push_bind(v.user_id);
-            q.push(")");
-        }
-        if let Some(assignee) = f.assignee_id {
-            q.push(" AND assignee_id = ").push_bind(assignee);
-        }
-        if let Some(first_contact) = f.first_contact_id {
-            q.push(" AND first_contact_id = ").push_bind(first_contact);
-        }
-        if let Some(from) = f.created_from {
-            q.push(" AND created_at >= ").push_bind(to_millis(from));
-        }
-        if let Some(to) = f.created_to {
-            q.push(" AND created_at < ").push_bind(to_millis(to));
-        }
-        if let Some(closed) = f.closed {
-            q.push(" AND closed = ").push_bind(closed);
-        }
-        if let Some(after) = f.after {
-            q.push(" AND id < ").push_bind(after);
-        }
-        // One row more than the page tells whether another page follows, without a COUNT.
-        q.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(limit) + 1);
+        let mut q = if f.order == CaseOrder::Due {
+            due_query(f, limit)?
+        } else {
+            let mut q = QueryBuilder::<Postgres>::new(concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM cases WHERE 1 = 1"
+            ));
+            push_filters(&mut q, f, Visible::Either)?;
+            if let Some(after) = f.after {
+                q.push(" AND id < ").push_bind(after);
+            }
+            // One row more than the page tells whether another page follows, without a COUNT.
+            q.push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(limit) + 1);
+            q
+        };
 
         let rows = q.build().fetch_all(&self.pool).await?;
         let mut items = decode_all(&rows, rows::case)?;
@@ -202,8 +174,9 @@ pub(super) async fn create_in(
     let row = sqlx::query(concat!(
         "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
          state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
-         created_at, updated_at, closed, version, snapshot) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, FALSE, 1, $14) \
+         created_at, updated_at, closed, version, snapshot, due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, FALSE, 1, $14, \
+         $15) \
          RETURNING ",
         case_columns!()
     ))
@@ -221,6 +194,7 @@ pub(super) async fn create_in(
     .bind(&c.channel)
     .bind(to_millis(c.created_at))
     .bind(Json(&c.snapshot))
+    .bind(c.due_at.map(to_millis))
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
@@ -327,7 +301,7 @@ pub(super) async fn apply_update(
     let row = sqlx::query(concat!(
         "UPDATE cases SET state = $1, owner_unit_id = $2, owner_unit_path = $3, \
          assignee_id = $4, first_contact_id = COALESCE($11, first_contact_id), closed = $5, \
-         updated_at = $6, snapshot = $7, version = version + $8 \
+         updated_at = $6, snapshot = $7, version = version + $8, due_at = $12 \
          WHERE id = $9 AND version = $10 RETURNING ",
         case_columns!()
     ))
@@ -343,6 +317,7 @@ pub(super) async fn apply_update(
     .bind(u.id)
     .bind(u.expected_version)
     .bind(u.first_contact_id)
+    .bind(u.due_at.map(to_millis))
     .fetch_optional(&mut *conn)
     .await
     .map_err(reference_error)?;
@@ -426,5 +401,131 @@ fn reference_error(e: sqlx::Error) -> StoreError {
         }
     } else {
         e.into()
+    }
+}
+
+/// How [`push_filters`] writes [`CaseFilter::visible_to`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visible {
+    /// Owned in the subtree or registered by the person (the filter as documented).
+    Either,
+    /// Owned in the subtree only (the first arm of the due order's union).
+    Subtree,
+    /// Registered by the person and owned outside the subtree (the second arm).
+    FirstContactElsewhere,
+}
+
+/// Appends ` AND …` for every condition of `f` but the cursor. Only constant SQL is pushed;
+/// every value goes through a bind parameter.
+fn push_filters(
+    q: &mut QueryBuilder<Postgres>,
+    f: &CaseFilter,
+    visible: Visible,
+) -> Result<(), StoreError> {
+    if let Some(kind) = &f.kind {
+        q.push(" AND kind = ").push_bind(kind.clone());
+    }
+    if let Some(state) = &f.state {
+        q.push(" AND state = ").push_bind(state.clone());
+    }
+    if let Some(prefix) = &f.unit_subtree {
+        let (lo, hi) = subtree_range(prefix)?;
+        q.push(" AND owner_unit_path >= ").push_bind(lo);
+        q.push(" AND owner_unit_path < ").push_bind(hi);
+    }
+    if let Some(v) = &f.visible_to {
+        let (lo, hi) = subtree_range(&v.unit_path)?;
+        match visible {
+            Visible::Either => {
+                q.push(" AND ((owner_unit_path >= ").push_bind(lo);
+                q.push(" AND owner_unit_path < ").push_bind(hi);
+                q.push(") OR first_contact_id = ").push_bind(v.user_id);
+                q.push(")");
+            }
+            Visible::Subtree => {
+                q.push(" AND owner_unit_path >= ").push_bind(lo);
+                q.push(" AND owner_unit_path < ").push_bind(hi);
+            }
+            Visible::FirstContactElsewhere => {
+                q.push(" AND first_contact_id = ").push_bind(v.user_id);
+                q.push(" AND NOT (owner_unit_path >= ").push_bind(lo);
+                q.push(" AND owner_unit_path < ").push_bind(hi);
+                q.push(")");
+            }
+        }
+    }
+    if let Some(assignee) = f.assignee_id {
+        q.push(" AND assignee_id = ").push_bind(assignee);
+    }
+    if let Some(first_contact) = f.first_contact_id {
+        q.push(" AND first_contact_id = ").push_bind(first_contact);
+    }
+    if let Some(from) = f.created_from {
+        q.push(" AND created_at >= ").push_bind(to_millis(from));
+    }
+    if let Some(to) = f.created_to {
+        q.push(" AND created_at < ").push_bind(to_millis(to));
+    }
+    match f.closed {
+        // Literals, not a parameter: a generic plan can use the partial index of open cases
+        // (`WHERE NOT closed`, migration 0012) only when the query says so itself.
+        Some(false) => {
+            q.push(" AND closed = FALSE");
+        }
+        Some(true) => {
+            q.push(" AND closed = TRUE");
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// The due order: soonest `due_at` first, NULL last (PostgreSQL's default for ascending),
+/// then id. The page's ids are chosen first (from `cases_open_by_due` for open cases), then
+/// only those rows are read. "Owned in my subtree OR registered by me" is a `UNION ALL` of the
+/// two, each arm with its own index.
+fn due_query(f: &CaseFilter, limit: u32) -> Result<QueryBuilder<Postgres>, StoreError> {
+    let mut q = QueryBuilder::<Postgres>::new(concat!(
+        "SELECT ",
+        case_columns!(),
+        " FROM cases WHERE id IN (SELECT id FROM ("
+    ));
+    let arm = |q: &mut QueryBuilder<Postgres>, visible: Visible| {
+        q.push("SELECT id, due_at FROM cases WHERE 1 = 1");
+        push_filters(q, f, visible)?;
+        push_due_cursor(q, f);
+        Ok::<_, StoreError>(())
+    };
+    if f.visible_to.is_some() && f.unit_subtree.is_none() {
+        q.push("(");
+        arm(&mut q, Visible::Subtree)?;
+        q.push(") UNION ALL (");
+        arm(&mut q, Visible::FirstContactElsewhere)?;
+        q.push(")");
+    } else {
+        arm(&mut q, Visible::Either)?;
+    }
+    q.push(" ORDER BY due_at ASC NULLS LAST, id LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    q.push(") AS page) ORDER BY due_at ASC NULLS LAST, id");
+    Ok(q)
+}
+
+/// The keyset of the due order: after (`after_due`, `after`), NULL due times last.
+fn push_due_cursor(q: &mut QueryBuilder<Postgres>, f: &CaseFilter) {
+    let Some(after) = f.after else {
+        return;
+    };
+    match f.after_due {
+        Some(due) => {
+            let due = to_millis(due);
+            q.push(" AND (due_at IS NULL OR due_at > ").push_bind(due);
+            q.push(" OR (due_at = ").push_bind(due);
+            q.push(" AND id > ").push_bind(after);
+            q.push("))");
+        }
+        None => {
+            q.push(" AND due_at IS NULL AND id > ").push_bind(after);
+        }
     }
 }

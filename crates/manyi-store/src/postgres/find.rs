@@ -1,4 +1,4 @@
-//! PostgreSQL: quick-find keys (`case_find`, migration 0016).
+//! PostgreSQL: quick-find keys (`case_find`, migration 0013).
 
 use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, QueryBuilder};

@@ -57,7 +57,7 @@ impl SqliteStore {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO cases (id, number, number_scope, number_period, serial, kind, \
                  policy_id, state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, \
-                 channel, created_at, updated_at, closed, version, snapshot) ",
+                 channel, created_at, updated_at, closed, version, snapshot, due_at) ",
             );
             q.push_values(chunk, |mut b, (id, c, path)| {
                 b.push_bind(*id)
@@ -77,7 +77,8 @@ impl SqliteStore {
                     .push_bind(to_millis(c.updated_at))
                     .push_bind(c.closed)
                     .push_bind(i64::try_from(c.events.len()).unwrap_or(i64::MAX))
-                    .push_bind(Json(&c.snapshot));
+                    .push_bind(Json(&c.snapshot))
+                    .push_bind(c.due_at.map(to_millis));
             });
             q.build().execute(&mut *tx).await?;
         }

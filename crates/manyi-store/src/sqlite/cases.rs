@@ -16,8 +16,8 @@ use crate::rows::{case_columns, event_columns};
 use crate::time::to_millis;
 use crate::tree::subtree_range;
 use crate::{
-    CaseFilter, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, NewCase, NewEvent,
-    StoreError, page_size, rows,
+    CaseFilter, CaseOrder, CasePage, CaseRecord, CaseUpdate, CreateOutcome, EventRecord, NewCase,
+    NewEvent, StoreError, page_size, rows,
 };
 
 impl SqliteStore {
@@ -130,6 +130,9 @@ pub(super) fn list_query(
     f: &CaseFilter,
     limit: u32,
 ) -> Result<QueryBuilder<Sqlite>, StoreError> {
+    if f.order == CaseOrder::Due {
+        return due_query(prefix, f, limit);
+    }
     // A user's open cases, filtered by nothing more selective than what they may see: walk
     // the index of open cases newest first (migration 0010), testing the visibility on the
     // index entries. SQLite's planner would otherwise collect both arms of the `OR` (the
@@ -151,7 +154,35 @@ pub(super) fn list_query(
         concat!("SELECT ", case_columns!(), " FROM cases WHERE 1 = 1")
     };
     let mut q = QueryBuilder::<Sqlite>::new(format!("{prefix}{select}"));
-    // Only constant SQL is pushed; every value goes through a bind parameter.
+    push_filters(&mut q, f, Visible::Either)?;
+    if let Some(after) = f.after {
+        q.push(" AND id < ").push_bind(after);
+    }
+    // One row more than the page tells whether another page follows, without a COUNT.
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+
+    Ok(q)
+}
+
+/// How [`push_filters`] writes [`CaseFilter::visible_to`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visible {
+    /// Owned in the subtree or registered by the person (the filter as documented).
+    Either,
+    /// Owned in the subtree only (the first arm of the due order's union).
+    Subtree,
+    /// Registered by the person and owned outside the subtree (the second arm).
+    FirstContactElsewhere,
+}
+
+/// Appends ` AND …` for every condition of `f` but the cursor. Only constant SQL is pushed;
+/// every value goes through a bind parameter.
+fn push_filters(
+    q: &mut QueryBuilder<Sqlite>,
+    f: &CaseFilter,
+    visible: Visible,
+) -> Result<(), StoreError> {
     if let Some(kind) = &f.kind {
         q.push(" AND kind = ").push_bind(kind.clone());
     }
@@ -165,10 +196,24 @@ pub(super) fn list_query(
     }
     if let Some(v) = &f.visible_to {
         let (lo, hi) = subtree_range(&v.unit_path)?;
-        q.push(" AND ((owner_unit_path >= ").push_bind(lo);
-        q.push(" AND owner_unit_path < ").push_bind(hi);
-        q.push(") OR first_contact_id = ").push_bind(v.user_id);
-        q.push(")");
+        match visible {
+            Visible::Either => {
+                q.push(" AND ((owner_unit_path >= ").push_bind(lo);
+                q.push(" AND owner_unit_path < ").push_bind(hi);
+                q.push(") OR first_contact_id = ").push_bind(v.user_id);
+                q.push(")");
+            }
+            Visible::Subtree => {
+                q.push(" AND owner_unit_path >= ").push_bind(lo);
+                q.push(" AND owner_unit_path < ").push_bind(hi);
+            }
+            Visible::FirstContactElsewhere => {
+                q.push(" AND first_contact_id = ").push_bind(v.user_id);
+                q.push(" AND NOT (owner_unit_path >= ").push_bind(lo);
+                q.push(" AND owner_unit_path < ").push_bind(hi);
+                q.push(")");
+            }
+        }
     }
     if let Some(assignee) = f.assignee_id {
         q.push(" AND assignee_id = ").push_bind(assignee);
@@ -183,7 +228,7 @@ pub(super) fn list_query(
         q.push(" AND created_at < ").push_bind(to_millis(to));
     }
     match f.closed {
-        // A literal, not a parameter: only then can SQLite use the partial index of open
+        // A literal, not a parameter: only then can SQLite use the partial indexes of open
         // cases (`WHERE closed = 0`).
         Some(false) => {
             q.push(" AND closed = 0");
@@ -193,14 +238,67 @@ pub(super) fn list_query(
         }
         None => {}
     }
-    if let Some(after) = f.after {
-        q.push(" AND id < ").push_bind(after);
-    }
-    // One row more than the page tells whether another page follows, without a COUNT.
-    q.push(" ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(limit) + 1);
+    Ok(())
+}
 
+/// The due order: soonest `due_at` first, NULL last, then id. The page's ids are chosen from
+/// index entries (`cases_open_by_due`: the subtree's range of open cases, sorted there), and
+/// only those rows are read. "Owned in my subtree OR registered by me" is a `UNION ALL` of the
+/// two, each arm read from its own index, instead of an `OR` that would make SQLite read the
+/// whole subtree.
+fn due_query(prefix: &str, f: &CaseFilter, limit: u32) -> Result<QueryBuilder<Sqlite>, StoreError> {
+    let open = f.closed == Some(false);
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "{prefix}{}",
+        concat!(
+            "SELECT ",
+            case_columns!(),
+            " FROM cases WHERE id IN (SELECT id FROM ("
+        )
+    ));
+    let arm = |q: &mut QueryBuilder<Sqlite>, visible: Visible, indexed: bool| {
+        q.push(if indexed {
+            "SELECT id, due_at IS NULL AS no_due, due_at FROM cases \
+             INDEXED BY cases_open_by_due WHERE 1 = 1"
+        } else {
+            "SELECT id, due_at IS NULL AS no_due, due_at FROM cases WHERE 1 = 1"
+        });
+        push_filters(q, f, visible)?;
+        push_due_cursor(q, f);
+        Ok::<_, StoreError>(())
+    };
+    if f.visible_to.is_some() && f.unit_subtree.is_none() {
+        arm(&mut q, Visible::Subtree, open)?;
+        q.push(" UNION ALL ");
+        arm(&mut q, Visible::FirstContactElsewhere, false)?;
+    } else {
+        // A subtree (if any) is the range; the visibility, if also given, is tested on the
+        // index entries (the first contact is in the index).
+        arm(&mut q, Visible::Either, open)?;
+    }
+    q.push(" ORDER BY no_due, due_at, id LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    q.push(")) ORDER BY due_at IS NULL, due_at, id");
     Ok(q)
+}
+
+/// The keyset of the due order: after (`after_due`, `after`), NULL due times last.
+fn push_due_cursor(q: &mut QueryBuilder<Sqlite>, f: &CaseFilter) {
+    let Some(after) = f.after else {
+        return;
+    };
+    match f.after_due {
+        Some(due) => {
+            let due = to_millis(due);
+            q.push(" AND (due_at IS NULL OR due_at > ").push_bind(due);
+            q.push(" OR (due_at = ").push_bind(due);
+            q.push(" AND id > ").push_bind(after);
+            q.push("))");
+        }
+        None => {
+            q.push(" AND due_at IS NULL AND id > ").push_bind(after);
+        }
+    }
 }
 
 /// Opens a case inside the caller's write transaction (a group commit's savepoint): the
@@ -264,8 +362,8 @@ pub(super) async fn create_in(
     let row = sqlx::query(concat!(
         "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
          state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
-         created_at, updated_at, closed, version, snapshot) \
-         SELECT ?, ?, ?, ?, ?, ?, ?, units.id, units.path, ?, ?, ?, ?, ?, 0, 1, ? \
+         created_at, updated_at, closed, version, snapshot, due_at) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, units.id, units.path, ?, ?, ?, ?, ?, 0, 1, ?, ? \
          FROM units WHERE units.id = ? RETURNING ",
         case_columns!()
     ))
@@ -282,6 +380,7 @@ pub(super) async fn create_in(
     .bind(to_millis(c.created_at))
     .bind(to_millis(c.created_at))
     .bind(Json(&c.snapshot))
+    .bind(c.due_at.map(to_millis))
     .bind(c.owner_unit_id)
     .fetch_optional(&mut *conn)
     .await
@@ -350,7 +449,7 @@ pub(super) async fn apply_update(
     let row = sqlx::query(concat!(
         "UPDATE cases SET state = ?, owner_unit_id = ?, owner_unit_path = ?, \
          assignee_id = ?, first_contact_id = COALESCE(?, first_contact_id), closed = ?, \
-         updated_at = ?, snapshot = ?, version = version + ? \
+         updated_at = ?, snapshot = ?, due_at = ?, version = version + ? \
          WHERE id = ? AND version = ? RETURNING ",
         case_columns!()
     ))
@@ -362,6 +461,7 @@ pub(super) async fn apply_update(
     .bind(u.closed)
     .bind(to_millis(u.updated_at))
     .bind(Json(&u.snapshot))
+    .bind(u.due_at.map(to_millis))
     // The row's version counts the events (a transition may bring a callback's opening).
     .bind(i64::try_from(u.events.len().max(1)).unwrap_or(1))
     .bind(u.id)

@@ -1,4 +1,4 @@
-//! SQLite: quick-find keys (`case_find`, migration 0016).
+//! SQLite: quick-find keys (`case_find`, migration 0013).
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 

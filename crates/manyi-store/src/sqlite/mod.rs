@@ -14,6 +14,7 @@ mod auth;
 mod bulk;
 mod calendar;
 mod cases;
+mod dashboard;
 mod find;
 mod group;
 mod ledger;
@@ -334,6 +335,41 @@ mod tests {
             .join("; ");
         assert!(plan.contains("cases_open_by_id"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "no sort step: {plan}");
+    }
+
+    #[tokio::test]
+    async fn a_users_open_cases_by_due_time_read_the_subtrees_range_of_the_due_index() {
+        let (_dir, _store, sqlite) = fresh().await;
+        let filter = crate::CaseFilter {
+            visible_to: Some(crate::Visibility {
+                unit_path: "/1/2/".into(),
+                user_id: 7,
+            }),
+            closed: Some(false),
+            order: crate::CaseOrder::Due,
+            limit: 50,
+            ..crate::CaseFilter::default()
+        };
+        let mut q = cases::list_query("EXPLAIN QUERY PLAN ", &filter, 50).expect("query");
+        let rows: Vec<(i64, i64, i64, String)> = q
+            .build_query_as()
+            .fetch_all(&sqlite.read)
+            .await
+            .expect("explain");
+        let plan = rows
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect::<Vec<_>>()
+            .join("; ");
+        // The subtree arm: a range of the covering due index, never the table.
+        assert!(
+            plan.contains(
+                "USING COVERING INDEX cases_open_by_due (owner_unit_path>? AND owner_unit_path<?)"
+            ),
+            "{plan}"
+        );
+        // The first-contact arm: the person's own cases, by their index.
+        assert!(plan.contains("cases_by_first_contact"), "{plan}");
     }
 
     #[tokio::test]
