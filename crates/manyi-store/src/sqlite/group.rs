@@ -107,8 +107,14 @@ impl Job {
 /// The error a job gets when the transaction it joined failed as a whole (nothing of it was
 /// written). The driver's error cannot be cloned; its text names no personal data.
 fn batch_failed(e: &StoreError) -> StoreError {
+    // The driver's own message (SQLite's error text and code) says what failed; our wrapper's
+    // Display alone ("database error") does not.
+    let cause = match e {
+        StoreError::Database(inner) => inner.to_string(),
+        other => other.to_string(),
+    };
     StoreError::Database(sqlx::Error::Protocol(format!(
-        "the write transaction this write joined failed: {e}"
+        "the write transaction this write joined failed: {cause}"
     )))
 }
 
