@@ -229,7 +229,9 @@ impl Store {
         }
     }
 
-    /// Closes the connection pools, waiting for connections in use to be returned.
+    /// Closes the store: case writes already accepted are written and answered first, any
+    /// submitted afterwards is refused (`sqlx::Error::PoolClosed`, which the server answers
+    /// with 503), then the connection pools close, waiting for connections in use.
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(s) => s.close().await,

@@ -2474,6 +2474,7 @@ contract!(
     ],
     pair: [
         two_instances_count_hits_in_the_same_rate_limit_window,
+        closing_one_store_under_concurrent_creates_writes_or_refuses_each_and_the_other_goes_on,
     two_stores_sharing_a_database_number_cases_concurrently_without_gaps,
     the_same_idempotency_key_sent_to_two_instances_at_once_opens_one_case,
     policy_versions_stored_and_activated_from_two_instances_at_once_stay_consistent,
@@ -3460,6 +3461,65 @@ async fn rate_limit_windows_count_hits_per_bucket_and_forget_old_windows(store: 
             .await
             .expect("hit"),
         1
+    );
+}
+
+/// An instance shutting down while requests still arrive: every create it accepted is written
+/// and answered before its pools close, every later one is refused as "closed" (never a driver
+/// error from a pool closed under a running batch), and the other instance is not affected.
+async fn closing_one_store_under_concurrent_creates_writes_or_refuses_each_and_the_other_goes_on(
+    first: &Store,
+    second: &Store,
+) {
+    let o = org(first).await;
+    let template = complaint(&o, &o.o1, &o.clerk);
+    let tasks: Vec<_> = (0..8)
+        .map(|task| {
+            let store = first.clone();
+            let template = template.clone();
+            tokio::spawn(async move {
+                let mut numbers = Vec::new();
+                loop {
+                    match store.create_case(template.clone(), numbering).await {
+                        Ok(CreateOutcome::Created(case)) => numbers.push(case.number),
+                        Err(StoreError::Database(sqlx::Error::PoolClosed)) => break numbers,
+                        other => panic!("task {task}: {other:?}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let batches run, then close in the middle of them.
+    while first
+        .list_cases(&CaseFilter::default())
+        .await
+        .expect("list")
+        .items
+        .len()
+        < 20
+    {
+        tokio::task::yield_now().await;
+    }
+    first.close().await;
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.extend(task.await.expect("task finished"));
+    }
+    let late = first.create_case(template.clone(), numbering).await;
+    assert!(
+        matches!(late, Err(StoreError::Database(sqlx::Error::PoolClosed))),
+        "a create after close: {late:?}"
+    );
+
+    // Every acknowledged create is there, numbered without a gap; the other store goes on.
+    let after = create(second, template).await;
+    numbers.push(after.number.clone());
+    let mut serials: Vec<u64> = numbers.iter().map(|n| serial_of(n)).collect();
+    serials.sort_unstable();
+    assert_eq!(serials, (1..=serials.len() as u64).collect::<Vec<u64>>());
+    assert_eq!(
+        walk(second, &CaseFilter::default()).await.len(),
+        numbers.len()
     );
 }
 

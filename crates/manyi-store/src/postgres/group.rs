@@ -98,6 +98,8 @@ struct Queue {
     /// True while a drainer task is alive: it will take every job queued before it clears
     /// this flag (under the same lock), so a job is never left behind.
     draining: bool,
+    /// Set by [`GroupCommit::close`]: no create is accepted any more.
+    closed: bool,
 }
 
 impl GroupCommit {
@@ -105,6 +107,16 @@ impl GroupCommit {
         // A poisoned lock means a panic while pushing or popping a job: the queue itself is
         // still a well-formed VecDeque.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Refuses every create submitted from now on, and waits until those accepted before have
+    /// been written and answered, so that closing the pool afterwards fails none of them
+    /// half-way (as `sqlite/group.rs`).
+    pub(super) async fn close(&self) {
+        self.lock().closed = true;
+        while self.lock().draining {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 }
 
@@ -119,6 +131,9 @@ impl PgStore {
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut q = self.group.lock();
+            if q.closed {
+                return Err(StoreError::Database(sqlx::Error::PoolClosed));
+            }
             q.jobs.push_back(Job {
                 case,
                 number,

@@ -125,6 +125,7 @@ impl PgStore {
     }
 
     pub(crate) async fn close(&self) {
+        self.group.close().await;
         self.pool.close().await;
     }
 

@@ -118,7 +118,8 @@ fn batch_failed(e: &StoreError) -> StoreError {
     )))
 }
 
-/// The error of a job whose batch task went away without answering (the runtime shut down).
+/// The error of a job submitted after the store was closed, or whose batch task went away
+/// without answering (the runtime shut down). The server answers it with 503.
 fn writer_gone() -> StoreError {
     StoreError::Database(sqlx::Error::PoolClosed)
 }
@@ -135,6 +136,8 @@ struct Queue {
     /// True while a drainer task is alive: it will take every job queued before it clears
     /// this flag (under the same lock), so a job is never left behind.
     draining: bool,
+    /// Set by [`GroupCommit::close`]: no job is accepted any more.
+    closed: bool,
 }
 
 impl GroupCommit {
@@ -142,6 +145,19 @@ impl GroupCommit {
         // A poisoned lock means a panic while pushing or popping a job: the queue itself is
         // still a well-formed VecDeque.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Refuses every job submitted from now on, and waits until the jobs accepted before
+    /// have been written and answered. The store closes its pools only after this: closing
+    /// the writer under a running drainer would fail its batch half-way, and the jobs queued
+    /// behind it with a driver error instead of a clear "closed".
+    pub(super) async fn close(&self) {
+        self.lock().closed = true;
+        // The drainer clears `draining` when the queue is empty (or its guard does if the
+        // task is dropped), so this ends; a store closes once, so polling costs nothing.
+        while self.lock().draining {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 }
 
@@ -155,6 +171,9 @@ impl SqliteStore {
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut q = self.group.lock();
+            if q.closed {
+                return Err(writer_gone());
+            }
             q.jobs.push_back(job(reply));
             !std::mem::replace(&mut q.draining, true)
         };

@@ -156,6 +156,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn close(&self) {
+        self.group.close().await;
         self.read.close().await;
         self.write.close().await;
     }
