@@ -48,6 +48,7 @@
 //!   an error's `Display`.
 
 mod bulk;
+mod calendar;
 mod dashboard;
 mod error;
 mod find;
