@@ -54,6 +54,8 @@ mod error;
 mod find;
 mod ledger;
 mod migrate;
+mod org;
+mod policies;
 mod postgres;
 mod reads;
 mod records;
@@ -63,9 +65,11 @@ mod sqlite;
 mod stats;
 mod surveys;
 mod time;
+mod timers;
 mod tree;
 mod url;
 mod validate;
+mod web;
 
 #[cfg(feature = "testing")]
 pub mod testing;

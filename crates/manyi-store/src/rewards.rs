@@ -7,12 +7,12 @@
 use jiff::Timestamp;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
+use crate::StoreError;
 use crate::error::{is_foreign_key_violation, is_unique_violation};
 use crate::records::Visibility;
 use crate::rows::RowExt;
 use crate::time::to_millis;
 use crate::tree::subtree_range;
-use crate::StoreError;
 
 /// A reward to propose.
 #[derive(Debug, Clone, PartialEq, Eq)]
