@@ -88,8 +88,9 @@ pub use reads::{CaseReadRecord, NewCaseRead};
 pub use records::{
     AttachmentRecord, CalendarFileRecord, CaseFilter, CaseOrder, CasePage, CaseRecord, CaseUpdate,
     CreateOutcome, EventRecord, FireOutcome, Idempotency, ImportSummary, NewAttachment,
-    NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH, TIMER_WARN,
-    TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,
+    NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH,
+    TIMER_FOR_ASSIST, TIMER_FOR_CLOCK, TIMER_FOR_DISPUTE, TIMER_WARN, TimerChange, TimerRecord,
+    Unit, UnitInUse, User, Visibility,
 };
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};

@@ -97,11 +97,14 @@ where
     for<'t> i64: Encode<'t, DB> + Type<DB>,
     for<'t> String: Encode<'t, DB> + Type<DB>,
 {
-    let mut q = QueryBuilder::new("INSERT INTO timers (case_id, clock, kind, generation, due_at) ");
+    let mut q = QueryBuilder::new(
+        "INSERT INTO timers (case_id, clock, kind, purpose, generation, due_at) ",
+    );
     q.push_values(schedules, |mut row, change| {
         if let TimerChange::Schedule {
             clock,
             kind,
+            purpose,
             generation,
             due_at,
         } = change
@@ -109,6 +112,7 @@ where
             row.push_bind(case_id)
                 .push_bind(clock.clone())
                 .push_bind(kind.clone())
+                .push_bind(purpose.clone())
                 .push_bind(*generation)
                 .push_bind(to_millis(*due_at));
         }

@@ -13,7 +13,8 @@ use manyi_core::case::{Case, Change, Event};
 use manyi_core::engine::Directory;
 use manyi_core::org::{Actor, UnitRef};
 use manyi_store::{
-    CaseRecord, FireOutcome, NewViolation, StoreError, TIMER_BREACH, TimerChange, TimerRecord, User,
+    CaseRecord, FireOutcome, NewViolation, StoreError, TIMER_BREACH, TIMER_FOR_ASSIST, TimerChange,
+    TimerRecord, User,
 };
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +138,7 @@ async fn write(
         update.timers.push(TimerChange::Schedule {
             clock: timer,
             kind: TIMER_BREACH.to_owned(),
+            purpose: TIMER_FOR_ASSIST.to_owned(),
             generation: 1,
             due_at: assist.due,
         });
