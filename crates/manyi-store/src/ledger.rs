@@ -14,6 +14,8 @@
 
 use jiff::Timestamp;
 use serde_json::Value;
+use sqlx::query::Query;
+use sqlx::types::Json;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::StoreError;
@@ -252,6 +254,104 @@ pub(crate) const APPEAL_PENALTY: &str = "UPDATE penalties SET status = 'appealed
 pub(crate) const DECIDE_APPEAL: &str = "UPDATE penalties SET status = 'appeal_decided', \
      appeal_amount_fen = $1, appeal_decision_reason = $2, appeal_decided_by = $3, \
      appeal_decided_at = $4 WHERE id = $5 AND status = $6";
+
+/// The statement that records violation `v`, found by an update whose events start at
+/// `first_seq`, returning its `id` ([`INSERT_VIOLATION`]).
+pub(crate) fn insert_violation<'a, DB>(
+    case_id: i64,
+    first_seq: i64,
+    v: &'a NewViolation,
+) -> Result<Query<'static, DB, <DB as Database>::Arguments>, StoreError>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> Json<&'a Vec<i64>>: Encode<'t, DB> + Type<DB>,
+    for<'t> Json<&'a Value>: Encode<'t, DB> + Type<DB>,
+{
+    Ok(sqlx::query(INSERT_VIOLATION)
+        .bind(case_id)
+        .bind(event_seq(first_seq, v)?)
+        .bind(&v.kind)
+        .bind(&v.rule)
+        .bind(&v.clause)
+        .bind(to_millis(v.occurred_at))
+        .bind(v.due_at.map(to_millis))
+        .bind(v.unit_id)
+        .bind(Json(&v.person_ids))
+        .bind(Json(&v.detail)))
+}
+
+/// The statement that proposes penalty `p` for violation `violation_id` of `v`
+/// ([`INSERT_PENALTY`]).
+pub(crate) fn insert_penalty<DB>(
+    violation_id: i64,
+    case_id: i64,
+    v: &NewViolation,
+    p: &NewPenalty,
+) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> bool: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_PENALTY)
+        .bind(violation_id)
+        .bind(case_id)
+        .bind(&p.rule)
+        .bind(&p.clause)
+        .bind(p.person_id)
+        .bind(v.unit_id)
+        .bind(p.min_fen)
+        .bind(p.max_fen)
+        .bind(p.items)
+        .bind(p.discipline_referral)
+        .bind(p.requires_substantiation)
+        .bind(to_millis(v.occurred_at))
+}
+
+/// The conditional update of penalty `id` that `step` makes ([`DECIDE_PENALTY`],
+/// [`APPEAL_PENALTY`], [`DECIDE_APPEAL`]).
+pub(crate) fn penalty_step<DB>(
+    id: i64,
+    step: &PenaltyStep,
+) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+{
+    match step {
+        PenaltyStep::Decide {
+            amount_fen,
+            reason,
+            by,
+            at,
+        } => sqlx::query(DECIDE_PENALTY)
+            .bind(*amount_fen)
+            .bind(reason)
+            .bind(*by)
+            .bind(to_millis(*at)),
+        PenaltyStep::Appeal { reason, at } => sqlx::query(APPEAL_PENALTY)
+            .bind(reason)
+            .bind(to_millis(*at)),
+        PenaltyStep::DecideAppeal {
+            amount_fen,
+            reason,
+            by,
+            at,
+        } => sqlx::query(DECIDE_APPEAL)
+            .bind(*amount_fen)
+            .bind(reason)
+            .bind(*by)
+            .bind(to_millis(*at)),
+    }
+    .bind(id)
+    .bind(step.starts_from())
+}
 
 fn invalid(reason: &str) -> StoreError {
     StoreError::Invalid {

@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 use serde_json::Value;
+use sqlx::query::Query;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::rows::RowExt;
@@ -83,6 +84,27 @@ macro_rules! survey_select {
 pub(crate) const INSERT_SURVEY: &str = "INSERT INTO surveys (token_hash, case_id, kind, \
      unit_id, handler_id, category, issued_by, issued_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+
+/// The statement that records survey `s`, returning its `id` ([`INSERT_SURVEY`]).
+pub(crate) fn insert<DB>(s: &NewSurvey) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<String>: Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_SURVEY)
+        .bind(&s.token_hash)
+        .bind(s.case_id)
+        .bind(&s.kind)
+        .bind(s.unit_id)
+        .bind(s.handler_id)
+        .bind(&s.category)
+        .bind(s.issued_by)
+        .bind(to_millis(s.issued_at))
+        .bind(to_millis(s.expires_at))
+}
 
 /// Binds: id.
 pub(crate) const SURVEY_BY_ID: &str = concat!(survey_select!(), " WHERE s.id = $1");

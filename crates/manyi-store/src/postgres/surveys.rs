@@ -7,24 +7,17 @@ use sqlx::types::Json;
 
 use super::{PgStore, decode_all};
 use crate::StoreError;
+use crate::rows::RowExt;
 use crate::surveys::{self as sql, NewSurvey, SurveyFilter, SurveyRecord, survey};
 use crate::time::to_millis;
 
 impl PgStore {
     pub(crate) async fn insert_survey(&self, s: NewSurvey) -> Result<SurveyRecord, StoreError> {
         let mut tx = self.tx().await?;
-        let id: i64 = sqlx::query_scalar(sql::INSERT_SURVEY)
-            .bind(&s.token_hash)
-            .bind(s.case_id)
-            .bind(&s.kind)
-            .bind(s.unit_id)
-            .bind(s.handler_id)
-            .bind(&s.category)
-            .bind(s.issued_by)
-            .bind(to_millis(s.issued_at))
-            .bind(to_millis(s.expires_at))
+        let id = sql::insert::<Postgres>(&s)
             .fetch_one(&mut *tx)
-            .await?;
+            .await?
+            .int("id")?;
         let row = sqlx::query(sql::SURVEY_BY_ID)
             .bind(id)
             .fetch_one(&mut *tx)

@@ -1,12 +1,11 @@
 //! SQLite: runs the violations ledger's and the penalty ledger's statements, which
 //! [`crate::ledger`] spells for both backends.
 
-use sqlx::types::Json;
 use sqlx::{Sqlite, SqliteConnection};
 
 use super::{SqliteStore, decode_all};
 use crate::ledger::{self as sql, reference_error};
-use crate::time::to_millis;
+use crate::rows::RowExt;
 use crate::{LedgerFilter, NewViolation, PenaltyRecord, PenaltyStep, StoreError, ViolationRecord};
 
 /// Writes `violations` (recorded by events whose first `seq` is `first_seq`) and their
@@ -18,20 +17,11 @@ pub(super) async fn insert_violations(
     violations: &[NewViolation],
 ) -> Result<(), StoreError> {
     for v in violations {
-        let id: i64 = sqlx::query_scalar(sql::INSERT_VIOLATION)
-            .bind(case_id)
-            .bind(sql::event_seq(first_seq, v)?)
-            .bind(&v.kind)
-            .bind(&v.rule)
-            .bind(&v.clause)
-            .bind(to_millis(v.occurred_at))
-            .bind(v.due_at.map(to_millis))
-            .bind(v.unit_id)
-            .bind(Json(&v.person_ids))
-            .bind(Json(&v.detail))
+        let row = sql::insert_violation::<Sqlite>(case_id, first_seq, v)?
             .fetch_one(&mut *conn)
             .await
             .map_err(reference_error)?;
+        let id = row.int("id")?;
         for person in &v.person_ids {
             sqlx::query(sql::INSERT_VIOLATION_PERSON)
                 .bind(id)
@@ -41,19 +31,7 @@ pub(super) async fn insert_violations(
                 .map_err(reference_error)?;
         }
         for p in &v.penalties {
-            sqlx::query(sql::INSERT_PENALTY)
-                .bind(id)
-                .bind(case_id)
-                .bind(&p.rule)
-                .bind(&p.clause)
-                .bind(p.person_id)
-                .bind(v.unit_id)
-                .bind(p.min_fen)
-                .bind(p.max_fen)
-                .bind(p.items)
-                .bind(p.discipline_referral)
-                .bind(p.requires_substantiation)
-                .bind(to_millis(v.occurred_at))
+            sql::insert_penalty::<Sqlite>(id, case_id, v, p)
                 .execute(&mut *conn)
                 .await
                 .map_err(reference_error)?;
@@ -99,37 +77,10 @@ impl SqliteStore {
         step: &PenaltyStep,
     ) -> Result<PenaltyRecord, StoreError> {
         let mut tx = self.write_tx().await?;
-        let from = step.starts_from();
-        let done = match step {
-            PenaltyStep::Decide {
-                amount_fen,
-                reason,
-                by,
-                at,
-            } => sqlx::query(sql::DECIDE_PENALTY)
-                .bind(amount_fen)
-                .bind(reason)
-                .bind(by)
-                .bind(to_millis(*at)),
-            PenaltyStep::Appeal { reason, at } => sqlx::query(sql::APPEAL_PENALTY)
-                .bind(reason)
-                .bind(to_millis(*at)),
-            PenaltyStep::DecideAppeal {
-                amount_fen,
-                reason,
-                by,
-                at,
-            } => sqlx::query(sql::DECIDE_APPEAL)
-                .bind(amount_fen)
-                .bind(reason)
-                .bind(by)
-                .bind(to_millis(*at)),
-        }
-        .bind(id)
-        .bind(from)
-        .execute(&mut *tx)
-        .await
-        .map_err(reference_error)?;
+        let done = sql::penalty_step::<Sqlite>(id, step)
+            .execute(&mut *tx)
+            .await
+            .map_err(reference_error)?;
         if done.rows_affected() == 0 {
             let exists: Option<i64> = sqlx::query_scalar(sql::PENALTY_EXISTS)
                 .bind(id)
