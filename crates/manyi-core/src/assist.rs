@@ -17,6 +17,7 @@ use crate::deadlines::Violation;
 use crate::engine::{Refusal, RefusalReason};
 use crate::org::{Actor, UnitRef};
 use crate::policy::Policy;
+use crate::subtask;
 
 /// `[kind.<id>.assist]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,12 +80,12 @@ pub struct Assist {
 
 /// The timer name of an assistance's deadline.
 pub fn timer_name(no: u32) -> String {
-    format!("assist:{no}")
+    subtask::timer_name("assist", no)
 }
 
 /// The assistance number a timer name refers to.
 pub fn timer_no(name: &str) -> Option<u32> {
-    name.strip_prefix("assist:")?.parse().ok()
+    subtask::timer_no("assist", name)
 }
 
 /// What the requested unit answers.
@@ -95,41 +96,11 @@ pub enum Answer {
     Complete { result: String },
 }
 
-const MAX_TEXT: usize = 2_000;
-
 fn rule_of<'p>(policy: &'p Policy, case: &Case) -> Result<&'p AssistRule, Refusal> {
     policy
         .kind(&case.kind)
         .and_then(|k| k.assist.as_ref())
-        .ok_or_else(|| {
-            Refusal::new(
-                RefusalReason::UnknownAction,
-                None,
-                format!("策略未规定“{}”类案件的协助办理", case.kind),
-                format!("the policy has no assistance for case kind `{}`", case.kind),
-            )
-        })
-}
-
-fn text_field(field: &str, value: &str, clause: &str) -> Result<String, Refusal> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > MAX_TEXT {
-        return Err(Refusal::new(
-            RefusalReason::ReasonRequired,
-            Some(clause),
-            format!("{field} 必须填写，且不超过 {MAX_TEXT} 字"),
-            format!("`{field}` is required, at most {MAX_TEXT} characters"),
-        ));
-    }
-    Ok(v.to_owned())
-}
-
-fn person(actor: &Actor) -> PersonRef {
-    PersonRef {
-        id: actor.id,
-        login: actor.login.clone(),
-        name: actor.name.clone(),
-    }
+        .ok_or_else(|| subtask::no_rule(case, "协助办理", "assistance"))
 }
 
 /// The owning unit asks `to_unit` for help.
@@ -144,11 +115,7 @@ pub fn decide_request(
 ) -> Result<Event, Refusal> {
     let rule = rule_of(policy, case)?;
     let clause = rule.clause.as_str();
-    crate::archive::check_writable(
-        policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
-        case,
-        now,
-    )?;
+    subtask::check_writable(policy, case, now)?;
     if case.closed {
         return Err(Refusal::new(
             RefusalReason::WrongState,
@@ -190,7 +157,7 @@ pub fn decide_request(
             ),
         ));
     }
-    let request = text_field("request", request, clause)?;
+    let request = subtask::text("request", request, clause)?;
     let due = calendar.add(now, rule.within).map_err(|e| {
         Refusal::new(
             RefusalReason::ConditionError,
@@ -205,7 +172,7 @@ pub fn decide_request(
             .saturating_add(1),
         from_unit: case.owner_unit.clone(),
         to_unit: to_unit.clone(),
-        requested_by: person(actor),
+        requested_by: subtask::person(actor),
         requested_at: now,
         due: due.due,
         request,
@@ -217,11 +184,13 @@ pub fn decide_request(
         overdue: false,
         clause: clause.to_owned(),
     };
-    Ok(event(actor_ref(actor), "assist_request", assist, None, now))
-}
-
-fn actor_ref(actor: &Actor) -> PersonRef {
-    person(actor)
+    Ok(event(
+        subtask::person(actor),
+        "assist_request",
+        assist,
+        None,
+        now,
+    ))
 }
 
 fn event(
@@ -261,11 +230,7 @@ pub fn decide_answer(
 ) -> Result<Event, Refusal> {
     let rule = rule_of(policy, case)?;
     let clause = rule.clause.as_str();
-    crate::archive::check_writable(
-        policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
-        case,
-        now,
-    )?;
+    subtask::check_writable(policy, case, now)?;
     let Some(current) = case.assists.iter().find(|a| a.no == no) else {
         return Err(Refusal::new(
             RefusalReason::UnknownAction,
@@ -299,7 +264,7 @@ pub fn decide_answer(
         )
     };
     let mut next = current.clone();
-    next.answered_by = Some(person(actor));
+    next.answered_by = Some(subtask::person(actor));
     next.answered_at = Some(now);
     let mut violation = None;
     let action = match answer {
@@ -314,7 +279,7 @@ pub fn decide_answer(
             if !current.status.is_open() {
                 return Err(wrong_state());
             }
-            let reason = text_field("reason", reason, clause)?;
+            let reason = subtask::text("reason", reason, clause)?;
             next.status = AssistStatus::Refused;
             next.reason = Some(reason);
             // 不得推诿: a refusal is recorded against the requested unit and who refused.
@@ -323,7 +288,7 @@ pub fn decide_answer(
                 rule: timer_name(no),
                 clause: clause.to_owned(),
                 due: current.due,
-                liable_persons: vec![person(actor)],
+                liable_persons: vec![subtask::person(actor)],
                 liable_units: vec![current.to_unit.clone()],
             });
             "assist_refuse"
@@ -333,11 +298,11 @@ pub fn decide_answer(
                 return Err(wrong_state());
             }
             next.status = AssistStatus::Completed;
-            next.result = Some(text_field("result", result, clause)?);
+            next.result = Some(subtask::text("result", result, clause)?);
             "assist_complete"
         }
     };
-    Ok(event(person(actor), action, next, violation, now))
+    Ok(event(subtask::person(actor), action, next, violation, now))
 }
 
 /// The deadline of assistance `no` passed: a violation against the requested unit, once, if

@@ -17,6 +17,7 @@ use crate::deadlines::Violation;
 use crate::engine::{Refusal, RefusalReason};
 use crate::org::{Actor, UnitId, UnitRef};
 use crate::policy::Policy;
+use crate::subtask;
 
 /// `[kind.<id>.dispute]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,48 +104,18 @@ pub struct Dispute {
 
 /// The timer name of a decision's deadline.
 pub fn timer_name(no: u32) -> String {
-    format!("dispute:{no}")
+    subtask::timer_name("dispute", no)
 }
 
 pub fn timer_no(name: &str) -> Option<u32> {
-    name.strip_prefix("dispute:")?.parse().ok()
+    subtask::timer_no("dispute", name)
 }
-
-const MAX_TEXT: usize = 2_000;
 
 fn rule_of<'p>(policy: &'p Policy, case: &Case) -> Result<&'p DisputeRule, Refusal> {
     policy
         .kind(&case.kind)
         .and_then(|k| k.dispute.as_ref())
-        .ok_or_else(|| {
-            Refusal::new(
-                RefusalReason::UnknownAction,
-                None,
-                format!("策略未规定“{}”类案件的争议处理", case.kind),
-                format!("the policy has no disputes for case kind `{}`", case.kind),
-            )
-        })
-}
-
-fn text(field: &str, value: &str, clause: &str) -> Result<String, Refusal> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > MAX_TEXT {
-        return Err(Refusal::new(
-            RefusalReason::ReasonRequired,
-            Some(clause),
-            format!("{field} 必须填写，且不超过 {MAX_TEXT} 字"),
-            format!("`{field}` is required, at most {MAX_TEXT} characters"),
-        ));
-    }
-    Ok(v.to_owned())
-}
-
-fn person(actor: &Actor) -> PersonRef {
-    PersonRef {
-        id: actor.id,
-        login: actor.login.clone(),
-        name: actor.name.clone(),
-    }
+        .ok_or_else(|| subtask::no_rule(case, "争议处理", "disputes"))
 }
 
 fn event(
@@ -183,11 +154,7 @@ pub fn decide_raise(
 ) -> Result<Event, Refusal> {
     let rule = rule_of(policy, case)?;
     let clause = rule.clause.as_str();
-    crate::archive::check_writable(
-        policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
-        case,
-        now,
-    )?;
+    subtask::check_writable(policy, case, now)?;
     let owner = &case.owner_unit;
     if other.id == owner.id {
         return Err(Refusal::new(
@@ -215,7 +182,7 @@ pub fn decide_raise(
             ),
         ));
     }
-    let about = text("about", about, clause)?;
+    let about = subtask::text("about", about, clause)?;
     let decider = lowest_common_superior(owner, other)
         .and_then(units)
         .ok_or_else(|| {
@@ -233,7 +200,7 @@ pub fn decide_raise(
         parties: [owner.clone(), other.clone()],
         decider_unit: decider,
         about,
-        raised_by: person(actor),
+        raised_by: subtask::person(actor),
         raised_at: now,
         status: DisputeStatus::Raised,
         decision: None,
@@ -243,7 +210,7 @@ pub fn decide_raise(
         clause: clause.to_owned(),
     };
     Ok(event(
-        person(actor),
+        subtask::person(actor),
         "dispute_raise",
         dispute,
         None,
@@ -274,11 +241,7 @@ pub fn decide_decision(
 ) -> Result<Event, Refusal> {
     let rule = rule_of(policy, case)?;
     let clause = rule.clause.as_str();
-    crate::archive::check_writable(
-        policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
-        case,
-        now,
-    )?;
+    subtask::check_writable(policy, case, now)?;
     let current = find(case, no, clause)?;
     if actor.unit.id != current.decider_unit.id
         || !rule.decide_roles.iter().any(|r| actor.has_role(r))
@@ -326,7 +289,7 @@ pub fn decide_decision(
             ));
         }
     }
-    let ruling_text = text("ruling", ruling.ruling, clause)?;
+    let ruling_text = subtask::text("ruling", ruling.ruling, clause)?;
     let due = match &ruling.ordered_unit {
         Some(_) => Some(
             calendar
@@ -370,14 +333,21 @@ pub fn decide_decision(
         _ => Vec::new(),
     };
     next.decision = Some(Decision {
-        by: person(actor),
+        by: subtask::person(actor),
         at: now,
         ruling: ruling_text,
         owner_unit: ruling.owner_unit,
         ordered_unit: ruling.ordered_unit,
         due,
     });
-    let mut decided = event(person(actor), "dispute_decide", next, moved, None, now);
+    let mut decided = event(
+        subtask::person(actor),
+        "dispute_decide",
+        next,
+        moved,
+        None,
+        now,
+    );
     decided.clocks = clocks;
     Ok(decided)
 }
@@ -403,11 +373,7 @@ pub fn decide_comply(
 ) -> Result<Event, Refusal> {
     let rule = rule_of(policy, case)?;
     let clause = rule.clause.as_str();
-    crate::archive::check_writable(
-        policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
-        case,
-        now,
-    )?;
+    subtask::check_writable(policy, case, now)?;
     let current = find(case, no, clause)?;
     let ordered = current
         .decision
@@ -439,10 +405,10 @@ pub fn decide_comply(
     }
     let mut next = current.clone();
     next.status = DisputeStatus::Complied;
-    next.complied_by = Some(person(actor));
+    next.complied_by = Some(subtask::person(actor));
     next.complied_at = Some(now);
     Ok(event(
-        person(actor),
+        subtask::person(actor),
         "dispute_comply",
         next,
         None,

@@ -63,6 +63,7 @@ pub mod policy;
 pub mod rewards;
 pub mod soft;
 pub mod stats;
+mod subtask;
 pub mod survey;
 pub mod values;
 pub mod violations;

@@ -1,46 +1,10 @@
 //! `policy check` on `[[codelist]]`, `code` fields and `[kind.<id>.archive]`: every problem at
 //! its file:line:column; a clean pack loads with its lists.
 
+mod common;
+
+use common::{BASE, diagnostics};
 use manyi_core::policy;
-
-fn diagnostics(source: &str) -> Vec<String> {
-    policy::load("p.toml", source)
-        .diagnostics
-        .iter()
-        .map(|d| d.to_string())
-        .collect()
-}
-
-const BASE: &str = r#"[policy]
-id = "t"
-title = "t"
-
-[[role]]
-id = "boss"
-label = "boss"
-
-[kind.c]
-label = "c"
-initial = "open"
-create_roles = ["boss"]
-channels = ["phone"]
-numbering = { pattern = "C{SEQ:3}" }
-
-[kind.c.state.open]
-label = "open"
-
-[kind.c.state.done]
-label = "done"
-final = true
-
-[[kind.c.transition]]
-id = "finish"
-label = "finish"
-from = ["open"]
-to = "done"
-roles = ["boss"]
-clause = "1"
-"#;
 
 const LIST: &str = r#"
 [[codelist]]

@@ -3,6 +3,9 @@
 //! faults of another unit on the case (ccb-counter 第二十条 assistance, 第二十一条 disputes:
 //! `violation = "assist"` / `"dispute"`), whose fines fall on that unit's role holders.
 
+mod common;
+
+use common::{BASE, diagnostics, load};
 use jiff::Timestamp;
 use manyi_core::case::{self, Case, Change, PersonRef};
 use manyi_core::conduct::{ConductRecord, decide_record};
@@ -12,15 +15,6 @@ use manyi_core::org::{Actor, UnitRef};
 use manyi_core::penalties::{self, ViolationSelector};
 use manyi_core::policy::{self, Policy};
 use serde_json::json;
-
-fn load(name: &str) -> Policy {
-    let path = format!("{}/../../policies/{name}", env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(&path).unwrap();
-    let outcome = policy::load(name, &source);
-    outcome
-        .policy
-        .unwrap_or_else(|| panic!("{name}: {:?}", outcome.diagnostics))
-}
 
 fn now() -> Timestamp {
     "2026-03-10T10:00:00+08:00".parse().unwrap()
@@ -226,45 +220,6 @@ fn ccb_第三十三条_fines_assistance_and_dispute_faults_on_the_unit_at_fault(
         ("第三十三条", 5000, 100_000, false)
     );
 }
-
-fn diagnostics(source: &str) -> Vec<String> {
-    policy::load("p.toml", source)
-        .diagnostics
-        .iter()
-        .map(|d| d.to_string())
-        .collect()
-}
-
-const BASE: &str = r#"[policy]
-id = "t"
-title = "t"
-
-[[role]]
-id = "boss"
-label = "boss"
-
-[kind.c]
-label = "c"
-initial = "open"
-create_roles = ["boss"]
-channels = ["phone"]
-numbering = { pattern = "C{SEQ:3}" }
-
-[kind.c.state.open]
-label = "open"
-
-[kind.c.state.done]
-label = "done"
-final = true
-
-[[kind.c.transition]]
-id = "finish"
-label = "finish"
-from = ["open"]
-to = "done"
-roles = ["boss"]
-clause = "1"
-"#;
 
 #[test]
 fn conduct_types_and_the_new_selectors_are_checked_at_their_place_in_the_file() {

@@ -21,7 +21,10 @@ use manyi_core::deadlines::{self, TimerKind};
 use manyi_core::engine::Directory;
 use manyi_core::org::UnitRef;
 use manyi_core::penalties;
-use manyi_store::{CaseRecord, FireOutcome, NewPenalty, NewViolation, StoreError, TimerRecord};
+use manyi_store::{
+    CaseRecord, FireOutcome, NewPenalty, NewViolation, StoreError, TIMER_FOR_ASSIST,
+    TIMER_FOR_CLOCK, TIMER_FOR_DISPUTE, TimerRecord,
+};
 use tokio::sync::watch;
 
 use crate::AppState;
@@ -168,9 +171,7 @@ fn is_current(record: Option<&CaseRecord>, timer: &TimerRecord) -> Result<bool, 
     // Assistance (ccb-counter 第二十条) and dispute-decision (第二十一条) deadlines are not
     // policy clocks: they have no entry in `clocks`, and `fire` decides whether they are
     // still current from the request or dispute itself.
-    if manyi_core::assist::timer_no(&timer.clock).is_some()
-        || manyi_core::dispute::timer_no(&timer.clock).is_some()
-    {
+    if timer.purpose != TIMER_FOR_CLOCK {
         return Ok(true);
     }
     let Some(clock) = record
@@ -236,16 +237,30 @@ async fn fire(
             return Ok(retire(outcome, Fired::Stale));
         };
         let case = case_of(&record)?;
-        // An assistance deadline (ccb-counter 第二十条) is not a policy clock.
-        if let Some(no) = manyi_core::assist::timer_no(&timer.clock) {
-            match crate::api::assist::fire_overdue(state, timer, &record, &case, no, now).await? {
-                Some((outcome, true)) => return Ok(retire(outcome, Fired::Changed)),
-                Some((outcome, false)) => return Ok(retire(outcome, Fired::Stale)),
-                None => continue,
-            }
-        }
-        if let Some(no) = manyi_core::dispute::timer_no(&timer.clock) {
-            match crate::api::disputes::fire_overdue(state, timer, &record, &case, no, now).await? {
+        // Assistance (ccb-counter 第二十条) and dispute-decision (第二十一条) deadlines are not
+        // policy clocks: the timer's purpose, written when it was planned, says which it is;
+        // its name (`assist:N`, `dispute:N`) says which request or dispute.
+        if timer.purpose != TIMER_FOR_CLOCK {
+            // A name that does not parse, or a purpose the store would have refused, leaves
+            // nothing to decide: the timer is retired as stale, as before.
+            let fired = match timer.purpose.as_str() {
+                TIMER_FOR_ASSIST => match manyi_core::assist::timer_no(&timer.clock) {
+                    Some(no) => {
+                        crate::api::assist::fire_overdue(state, timer, &record, &case, no, now)
+                            .await?
+                    }
+                    None => Some((state.store.fire_timer(timer.id, now, None).await?, false)),
+                },
+                TIMER_FOR_DISPUTE => match manyi_core::dispute::timer_no(&timer.clock) {
+                    Some(no) => {
+                        crate::api::disputes::fire_overdue(state, timer, &record, &case, no, now)
+                            .await?
+                    }
+                    None => Some((state.store.fire_timer(timer.id, now, None).await?, false)),
+                },
+                _ => Some((state.store.fire_timer(timer.id, now, None).await?, false)),
+            };
+            match fired {
                 Some((outcome, true)) => return Ok(retire(outcome, Fired::Changed)),
                 Some((outcome, false)) => return Ok(retire(outcome, Fired::Stale)),
                 None => continue,

@@ -7,12 +7,23 @@
 //! conditional update ([`crate::Store::penalty_step`]) naming who, when and why, so two people
 //! deciding at once cannot both win and a second appeal finds the row already appealed.
 //! Violations are append-only (the database refuses UPDATE and DELETE).
+//!
+//! The statements are spelt here once for both backends: constants with `$n` placeholders,
+//! which PostgreSQL and sqlx's SQLite driver both bind by number, and `QueryBuilder` functions
+//! generic over the backend for the filtered lists. The backends only run them.
 
 use jiff::Timestamp;
 use serde_json::Value;
+use sqlx::query::Query;
+use sqlx::types::Json;
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
+use crate::StoreError;
+use crate::error::is_foreign_key_violation;
 use crate::records::Visibility;
 use crate::rows::RowExt;
+use crate::time::to_millis;
+use crate::tree::subtree_range;
 
 /// A violation to record with a case update.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,7 +188,7 @@ impl PenaltyStep {
     }
 }
 
-pub(crate) fn ledger_limit(limit: u32) -> i64 {
+fn ledger_limit(limit: u32) -> i64 {
     i64::from(limit.clamp(1, 10_000))
 }
 
@@ -206,7 +217,257 @@ macro_rules! penalty_select {
     };
 }
 
-pub(crate) use {penalty_select, violation_select};
+/// Binds: case id, event seq, kind, rule, clause, occurred at, due at, unit id, person ids
+/// (JSON), detail (JSON).
+pub(crate) const INSERT_VIOLATION: &str = "INSERT INTO violations (case_id, event_seq, kind, \
+     rule, clause, occurred_at, due_at, unit_id, person_ids, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+
+/// Binds: violation id, user id.
+pub(crate) const INSERT_VIOLATION_PERSON: &str = "INSERT INTO violation_persons \
+     (violation_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+/// Binds: violation id, case id, rule, clause, person id, unit id, min fen, max fen, items,
+/// discipline referral, requires substantiation, proposed at.
+pub(crate) const INSERT_PENALTY: &str = "INSERT INTO penalties (violation_id, case_id, rule, \
+     clause, person_id, unit_id, min_fen, max_fen, items, discipline_referral, \
+     requires_substantiation, proposed_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// Binds: id.
+pub(crate) const PENALTY_BY_ID: &str = concat!(penalty_select!(), " AND p.id = $1");
+
+/// Binds: id.
+pub(crate) const PENALTY_EXISTS: &str = "SELECT id FROM penalties WHERE id = $1";
+
+// The penalty steps, each a conditional update from the status bound last
+// ([`PenaltyStep::starts_from`]), after the penalty's id.
+
+/// Binds: amount, reason, by, at, id, from.
+pub(crate) const DECIDE_PENALTY: &str = "UPDATE penalties SET status = 'decided', \
+     decided_amount_fen = $1, decided_reason = $2, decided_by = $3, decided_at = $4 \
+     WHERE id = $5 AND status = $6";
+/// Binds: reason, at, id, from.
+pub(crate) const APPEAL_PENALTY: &str = "UPDATE penalties SET status = 'appealed', \
+     appeal_reason = $1, appealed_at = $2 WHERE id = $3 AND status = $4";
+/// Binds: amount, reason, by, at, id, from.
+pub(crate) const DECIDE_APPEAL: &str = "UPDATE penalties SET status = 'appeal_decided', \
+     appeal_amount_fen = $1, appeal_decision_reason = $2, appeal_decided_by = $3, \
+     appeal_decided_at = $4 WHERE id = $5 AND status = $6";
+
+/// The statement that records violation `v`, found by an update whose events start at
+/// `first_seq`, returning its `id` ([`INSERT_VIOLATION`]).
+pub(crate) fn insert_violation<'a, DB>(
+    case_id: i64,
+    first_seq: i64,
+    v: &'a NewViolation,
+) -> Result<Query<'static, DB, <DB as Database>::Arguments>, StoreError>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> Json<&'a Vec<i64>>: Encode<'t, DB> + Type<DB>,
+    for<'t> Json<&'a Value>: Encode<'t, DB> + Type<DB>,
+{
+    Ok(sqlx::query(INSERT_VIOLATION)
+        .bind(case_id)
+        .bind(event_seq(first_seq, v)?)
+        .bind(&v.kind)
+        .bind(&v.rule)
+        .bind(&v.clause)
+        .bind(to_millis(v.occurred_at))
+        .bind(v.due_at.map(to_millis))
+        .bind(v.unit_id)
+        .bind(Json(&v.person_ids))
+        .bind(Json(&v.detail)))
+}
+
+/// The statement that proposes penalty `p` for violation `violation_id` of `v`
+/// ([`INSERT_PENALTY`]).
+pub(crate) fn insert_penalty<DB>(
+    violation_id: i64,
+    case_id: i64,
+    v: &NewViolation,
+    p: &NewPenalty,
+) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> bool: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_PENALTY)
+        .bind(violation_id)
+        .bind(case_id)
+        .bind(&p.rule)
+        .bind(&p.clause)
+        .bind(p.person_id)
+        .bind(v.unit_id)
+        .bind(p.min_fen)
+        .bind(p.max_fen)
+        .bind(p.items)
+        .bind(p.discipline_referral)
+        .bind(p.requires_substantiation)
+        .bind(to_millis(v.occurred_at))
+}
+
+/// The conditional update of penalty `id` that `step` makes ([`DECIDE_PENALTY`],
+/// [`APPEAL_PENALTY`], [`DECIDE_APPEAL`]).
+pub(crate) fn penalty_step<DB>(
+    id: i64,
+    step: &PenaltyStep,
+) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+{
+    match step {
+        PenaltyStep::Decide {
+            amount_fen,
+            reason,
+            by,
+            at,
+        } => sqlx::query(DECIDE_PENALTY)
+            .bind(*amount_fen)
+            .bind(reason)
+            .bind(*by)
+            .bind(to_millis(*at)),
+        PenaltyStep::Appeal { reason, at } => sqlx::query(APPEAL_PENALTY)
+            .bind(reason)
+            .bind(to_millis(*at)),
+        PenaltyStep::DecideAppeal {
+            amount_fen,
+            reason,
+            by,
+            at,
+        } => sqlx::query(DECIDE_APPEAL)
+            .bind(*amount_fen)
+            .bind(reason)
+            .bind(*by)
+            .bind(to_millis(*at)),
+    }
+    .bind(id)
+    .bind(step.starts_from())
+}
+
+fn invalid(reason: &str) -> StoreError {
+    StoreError::Invalid {
+        what: "violation",
+        reason: reason.to_owned(),
+    }
+}
+
+/// A ledger write's error: a reference to a case event, unit or user that does not exist is
+/// invalid input.
+pub(crate) fn reference_error(e: sqlx::Error) -> StoreError {
+    if is_foreign_key_violation(&e) {
+        invalid("refers to an unknown case event, unit or user")
+    } else {
+        e.into()
+    }
+}
+
+/// The `seq` of the event that recorded `v`, the update's events starting at `first_seq`.
+pub(crate) fn event_seq(first_seq: i64, v: &NewViolation) -> Result<i64, StoreError> {
+    let index = i64::try_from(v.event_index).map_err(|_| invalid("event index"))?;
+    Ok(first_seq + index)
+}
+
+/// A penalty step that changed nothing: the penalty is in another status if it `exists`,
+/// else it is unknown.
+pub(crate) fn step_refused(id: i64, exists: bool) -> StoreError {
+    if exists {
+        StoreError::Conflict
+    } else {
+        StoreError::NotFound {
+            what: "penalty",
+            key: id.to_string(),
+        }
+    }
+}
+
+/// Adds the filter's conditions: `person` is the condition "is against the person bound next"
+/// for the table queried, as (text before the bind, text after), `at` its time column.
+fn push_filter<DB>(
+    q: &mut QueryBuilder<DB>,
+    f: &LedgerFilter,
+    person: (&str, &str),
+    at: &str,
+) -> Result<(), StoreError>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    if let Some(prefix) = &f.unit_subtree {
+        let (lo, hi) = subtree_range(prefix)?;
+        q.push(" AND u.path >= ").push_bind(lo);
+        q.push(" AND u.path < ").push_bind(hi);
+    }
+    if let Some(id) = f.person_id {
+        q.push(format!(" AND {}", person.0)).push_bind(id);
+        q.push(person.1);
+    }
+    if let Some(v) = &f.visible_to {
+        let (lo, hi) = subtree_range(&v.unit_path)?;
+        q.push(" AND ((u.path >= ").push_bind(lo);
+        q.push(" AND u.path < ").push_bind(hi);
+        q.push(format!(") OR {}", person.0)).push_bind(v.user_id);
+        q.push(format!("{})", person.1));
+    }
+    if let Some(from) = f.from {
+        q.push(format!(" AND {at} >= ")).push_bind(to_millis(from));
+    }
+    if let Some(to) = f.to {
+        q.push(format!(" AND {at} < ")).push_bind(to_millis(to));
+    }
+    if let Some(case_id) = f.case_id {
+        q.push(" AND c.id = ").push_bind(case_id);
+    }
+    Ok(())
+}
+
+/// The violations `f` selects, oldest first.
+pub(crate) fn list_violations<DB>(f: &LedgerFilter) -> Result<QueryBuilder<DB>, StoreError>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(violation_select!());
+    push_filter(
+        &mut q,
+        f,
+        (
+            "v.id IN (SELECT violation_id FROM violation_persons WHERE user_id = ",
+            ")",
+        ),
+        "v.occurred_at",
+    )?;
+    q.push(" ORDER BY v.occurred_at, v.id LIMIT ")
+        .push_bind(ledger_limit(f.limit));
+    Ok(q)
+}
+
+/// The penalties `f` selects, oldest proposal first.
+pub(crate) fn list_penalties<DB>(f: &LedgerFilter) -> Result<QueryBuilder<DB>, StoreError>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(penalty_select!());
+    push_filter(&mut q, f, ("p.person_id = ", ""), "p.proposed_at")?;
+    if let Some(status) = &f.status {
+        q.push(" AND p.status = ").push_bind(status.clone());
+    }
+    q.push(" ORDER BY p.proposed_at, p.id LIMIT ")
+        .push_bind(ledger_limit(f.limit));
+    Ok(q)
+}
 
 pub(crate) fn violation(row: &impl RowExt) -> Result<ViolationRecord, sqlx::Error> {
     let ids = row.json("person_ids")?;

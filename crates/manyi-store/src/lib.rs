@@ -48,11 +48,14 @@
 //!   an error's `Display`.
 
 mod bulk;
+mod calendar;
 mod dashboard;
 mod error;
 mod find;
 mod ledger;
 mod migrate;
+mod org;
+mod policies;
 mod postgres;
 mod reads;
 mod records;
@@ -62,9 +65,11 @@ mod sqlite;
 mod stats;
 mod surveys;
 mod time;
+mod timers;
 mod tree;
 mod url;
 mod validate;
+mod web;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -83,8 +88,9 @@ pub use reads::{CaseReadRecord, NewCaseRead};
 pub use records::{
     AttachmentRecord, CalendarFileRecord, CaseFilter, CaseOrder, CasePage, CaseRecord, CaseUpdate,
     CreateOutcome, EventRecord, FireOutcome, Idempotency, ImportSummary, NewAttachment,
-    NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH, TIMER_WARN,
-    TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,
+    NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH,
+    TIMER_FOR_ASSIST, TIMER_FOR_CLOCK, TIMER_FOR_DISPUTE, TIMER_WARN, TimerChange, TimerRecord,
+    Unit, UnitInUse, User, Visibility,
 };
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};

@@ -377,6 +377,9 @@ pub enum TimerChange {
         clock: String,
         /// [`TIMER_WARN`] or [`TIMER_BREACH`]; anything else is refused.
         kind: String,
+        /// What the timer times: [`TIMER_FOR_CLOCK`], [`TIMER_FOR_ASSIST`] or
+        /// [`TIMER_FOR_DISPUTE`]; anything else is refused. The scheduler dispatches on it.
+        purpose: String,
         /// Which run of the clock this timer belongs to: a clock that is restarted schedules
         /// its new timers under a new generation.
         generation: i64,
@@ -393,6 +396,13 @@ pub const TIMER_WARN: &str = "warn";
 /// A timer that marks the deadline itself.
 pub const TIMER_BREACH: &str = "breach";
 
+/// A timer of one of the policy's clocks (the case's `clocks`, named by the clock).
+pub const TIMER_FOR_CLOCK: &str = "clock";
+/// An assistance request's deadline (ccb-counter 第二十条), named `assist:N`.
+pub const TIMER_FOR_ASSIST: &str = "assist";
+/// A dispute decision's deadline (ccb-counter 第二十一条), named `dispute:N`.
+pub const TIMER_FOR_DISPUTE: &str = "dispute";
+
 /// A stored timer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimerRecord {
@@ -401,6 +411,8 @@ pub struct TimerRecord {
     pub clock: String,
     /// [`TIMER_WARN`] or [`TIMER_BREACH`].
     pub kind: String,
+    /// [`TIMER_FOR_CLOCK`], [`TIMER_FOR_ASSIST`] or [`TIMER_FOR_DISPUTE`].
+    pub purpose: String,
     pub generation: i64,
     pub due_at: Timestamp,
     /// Set once, by the one [`crate::Store::fire_timer`] call that fired it.

@@ -56,7 +56,7 @@ macro_rules! event_columns {
 /// The columns [`timer`] decodes.
 macro_rules! timer_columns {
     () => {
-        "id, case_id, clock, kind, generation, due_at, fired_at, cancelled_at"
+        "id, case_id, clock, kind, purpose, generation, due_at, fired_at, cancelled_at"
     };
 }
 
@@ -173,13 +173,14 @@ pub(crate) fn event(row: &impl RowExt) -> Result<EventRecord, sqlx::Error> {
     })
 }
 
-/// Columns: `id, case_id, clock, kind, generation, due_at, fired_at, cancelled_at`.
+/// Columns: `id, case_id, clock, kind, purpose, generation, due_at, fired_at, cancelled_at`.
 pub(crate) fn timer(row: &impl RowExt) -> Result<TimerRecord, sqlx::Error> {
     Ok(TimerRecord {
         id: row.int("id")?,
         case_id: row.int("case_id")?,
         clock: row.text("clock")?,
         kind: row.text("kind")?,
+        purpose: row.text("purpose")?,
         generation: row.int("generation")?,
         due_at: row.instant("due_at")?,
         fired_at: row.opt_instant("fired_at")?,

@@ -4,8 +4,12 @@
 
 use jiff::Timestamp;
 use serde_json::Value;
+use sqlx::query::Query;
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::rows::RowExt;
+use crate::time::to_millis;
+use crate::tree::subtree_range;
 use crate::{Backend, Store, StoreError};
 
 /// A survey to record when it is issued.
@@ -71,7 +75,72 @@ macro_rules! survey_select {
          LEFT JOIN users h ON h.id = s.handler_id"
     };
 }
-pub(crate) use survey_select;
+
+// The statements, spelt once for both backends: `$n` placeholders, which PostgreSQL and
+// sqlx's SQLite driver both bind by number, and a `QueryBuilder` generic over the backend.
+
+/// Binds: token hash, case id, kind, unit id, handler id, category, issued by, issued at,
+/// expires at.
+pub(crate) const INSERT_SURVEY: &str = "INSERT INTO surveys (token_hash, case_id, kind, \
+     unit_id, handler_id, category, issued_by, issued_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+
+/// The statement that records survey `s`, returning its `id` ([`INSERT_SURVEY`]).
+pub(crate) fn insert<DB>(s: &NewSurvey) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<String>: Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_SURVEY)
+        .bind(&s.token_hash)
+        .bind(s.case_id)
+        .bind(&s.kind)
+        .bind(s.unit_id)
+        .bind(s.handler_id)
+        .bind(&s.category)
+        .bind(s.issued_by)
+        .bind(to_millis(s.issued_at))
+        .bind(to_millis(s.expires_at))
+}
+
+/// Binds: id.
+pub(crate) const SURVEY_BY_ID: &str = concat!(survey_select!(), " WHERE s.id = $1");
+
+/// Binds: token hash.
+pub(crate) const SURVEY_BY_TOKEN_HASH: &str = concat!(survey_select!(), " WHERE s.token_hash = $1");
+
+/// Answers a survey not answered yet. Binds: answers (JSON), answered at, id.
+pub(crate) const ANSWER_SURVEY: &str =
+    "UPDATE surveys SET answers = $1, answered_at = $2 WHERE id = $3 AND answered_at IS NULL";
+
+/// The answered surveys `f` selects, oldest answer first.
+pub(crate) fn answered<DB>(f: &SurveyFilter) -> Result<QueryBuilder<DB>, StoreError>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(concat!(
+        survey_select!(),
+        " WHERE s.answered_at IS NOT NULL"
+    ));
+    if let Some(from) = f.from {
+        q.push(" AND s.answered_at >= ").push_bind(to_millis(from));
+    }
+    if let Some(to) = f.to {
+        q.push(" AND s.answered_at < ").push_bind(to_millis(to));
+    }
+    if let Some(path) = &f.unit_path {
+        let (lo, hi) = subtree_range(path)?;
+        q.push(" AND u.path >= ").push_bind(lo);
+        q.push(" AND u.path < ").push_bind(hi);
+    }
+    q.push(" ORDER BY s.answered_at, s.id LIMIT 100000");
+    Ok(q)
+}
 
 pub(crate) fn survey(row: &impl RowExt) -> Result<SurveyRecord, sqlx::Error> {
     let answered_at = row.opt_instant("answered_at")?;

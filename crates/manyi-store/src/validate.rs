@@ -8,7 +8,9 @@
 
 use serde_json::Value;
 
-use crate::records::{TIMER_BREACH, TIMER_WARN};
+use crate::records::{
+    TIMER_BREACH, TIMER_FOR_ASSIST, TIMER_FOR_CLOCK, TIMER_FOR_DISPUTE, TIMER_WARN,
+};
 use crate::{CaseUpdate, NewCase, NewEvent, StoreError, TimerChange};
 
 pub(crate) fn new_case(c: &NewCase) -> Result<(), StoreError> {
@@ -51,11 +53,26 @@ fn events(events: &[NewEvent]) -> Result<(), StoreError> {
 fn timers(changes: &[TimerChange]) -> Result<(), StoreError> {
     for change in changes {
         let clock = match change {
-            TimerChange::Schedule { clock, kind, .. } => {
+            TimerChange::Schedule {
+                clock,
+                kind,
+                purpose,
+                ..
+            } => {
                 if kind != TIMER_WARN && kind != TIMER_BREACH {
                     return Err(invalid(format!(
                         "timer kind `{}` is neither `{TIMER_WARN}` nor `{TIMER_BREACH}`",
                         kind.escape_debug()
+                    )));
+                }
+                if ![TIMER_FOR_CLOCK, TIMER_FOR_ASSIST, TIMER_FOR_DISPUTE]
+                    .contains(&purpose.as_str())
+                {
+                    return Err(invalid(format!(
+                        "timer purpose `{}` of clock `{}` is none of `{TIMER_FOR_CLOCK}`, \
+                         `{TIMER_FOR_ASSIST}`, `{TIMER_FOR_DISPUTE}`",
+                        purpose.escape_debug(),
+                        clock.escape_debug()
                     )));
                 }
                 clock
@@ -157,6 +174,7 @@ mod tests {
         let schedule = |kind: &str| TimerChange::Schedule {
             clock: "response".into(),
             kind: kind.into(),
+            purpose: TIMER_FOR_CLOCK.into(),
             generation: 1,
             due_at: jiff::Timestamp::UNIX_EPOCH,
         };

@@ -23,7 +23,8 @@ use manyi_store::testing::TestDb;
 use manyi_store::{
     CaseFilter, CaseOrder, CaseRecord, CaseUpdate, CreateOutcome, FireOutcome, Idempotency,
     LedgerFilter, NewAttachment, NewCase, NewEvent, NewPenalty, NewUnit, NewUser, NewViolation,
-    PenaltyStep, Store, StoreError, StoreOptions, TimerChange, TimerRecord, Unit, User, Visibility,
+    PenaltyStep, Store, StoreError, StoreOptions, TIMER_FOR_ASSIST, TIMER_FOR_CLOCK,
+    TIMER_FOR_DISPUTE, TimerChange, TimerRecord, Unit, User, Visibility,
 };
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -1787,12 +1788,63 @@ async fn assert_tree_is_consistent(store: &Store) {
 // ---------------------------------------------------------------------------------------------
 
 fn schedule(clock: &str, kind: &str, generation: i64, minutes: i64) -> TimerChange {
+    schedule_for(TIMER_FOR_CLOCK, clock, kind, generation, minutes)
+}
+
+fn schedule_for(
+    purpose: &str,
+    clock: &str,
+    kind: &str,
+    generation: i64,
+    minutes: i64,
+) -> TimerChange {
     TimerChange::Schedule {
         clock: clock.into(),
         kind: kind.into(),
+        purpose: purpose.into(),
         generation,
         due_at: at(minutes),
     }
+}
+
+async fn a_timer_keeps_the_purpose_it_was_planned_with_and_an_unknown_one_is_refused(
+    store: &Store,
+) {
+    let o = org(store).await;
+    let mut c = complaint(&o, &o.o1, &o.clerk);
+    c.timers = vec![
+        schedule("response", "breach", 1, 60),
+        schedule_for(TIMER_FOR_ASSIST, "assist:1", "breach", 1, 70),
+        schedule_for(TIMER_FOR_DISPUTE, "dispute:1", "breach", 1, 80),
+    ];
+    let case = create(store, c).await;
+    let purposes = |timers: &[TimerRecord]| -> Vec<(String, String)> {
+        timers
+            .iter()
+            .map(|t| (t.clock.clone(), t.purpose.clone()))
+            .collect()
+    };
+    let expected = vec![
+        ("response".to_owned(), TIMER_FOR_CLOCK.to_owned()),
+        ("assist:1".to_owned(), TIMER_FOR_ASSIST.to_owned()),
+        ("dispute:1".to_owned(), TIMER_FOR_DISPUTE.to_owned()),
+    ];
+    let all = store.case_timers(case.id).await.expect("timers");
+    assert_eq!(purposes(&all), expected);
+    // The scheduler's read carries it too: that is what it dispatches on.
+    let due = store.due_timers(at(100), 10).await.expect("due");
+    assert_eq!(purposes(&due), expected);
+
+    // A purpose the scheduler would not know is refused, naming the value, and nothing is
+    // written.
+    let mut update = update_of(&case, "planned", 5);
+    update.timers = vec![schedule_for("remind", "response", "warn", 2, 90)];
+    let err = store.update_case(update).await.err();
+    assert!(
+        matches!(&err, Some(StoreError::Invalid { reason, .. }) if reason.contains("`remind`")),
+        "{err:?}"
+    );
+    assert_eq!(store.case_timers(case.id).await.expect("timers").len(), 3);
 }
 
 fn cancel(clock: &str) -> TimerChange {
@@ -2457,6 +2509,7 @@ contract!(
     timers_are_scheduled_with_their_case_and_cancelled_by_clock,
     due_timers_are_the_pending_ones_due_by_now_soonest_first,
     a_timer_fires_once_and_firing_it_again_is_already_done,
+    a_timer_keeps_the_purpose_it_was_planned_with_and_an_unknown_one_is_refused,
     a_conflicting_case_update_rolls_back_the_firing_and_leaves_the_timer_pending,
     the_newest_imported_calendar_file_of_each_year_is_in_force_and_none_is_ever_changed,
     a_units_calendar_overlay_is_set_replaced_and_removed,

@@ -792,6 +792,7 @@ fn plan_timers(pending: &mut Pending, plan: Vec<TimerInstruction>) {
                 kind,
                 generation,
                 due_at,
+                ..
             } => {
                 pending.entry((clock, kind, generation)).or_insert(due_at);
             }

@@ -10,15 +10,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use manyi_core::assist::{self, Answer, Assist};
 use manyi_core::case::{Case, Change, Event};
-use manyi_core::engine::Directory;
-use manyi_core::org::{Actor, UnitRef};
+use manyi_core::org::Actor;
 use manyi_store::{
-    CaseRecord, FireOutcome, NewViolation, StoreError, TIMER_BREACH, TimerChange, TimerRecord, User,
+    CaseRecord, FireOutcome, NewViolation, StoreError, TIMER_BREACH, TIMER_FOR_ASSIST, TimerChange,
+    TimerRecord, User,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::api::cases::{actor_of, case_of, timestamp, update_for};
+use crate::api::cases::{actor_of, timestamp, update_for};
+use crate::api::subtasks::{self, directory};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::json::{ApiJson, ApiPath};
@@ -83,40 +84,18 @@ pub(crate) fn body_of(case: &Case, a: &Assist) -> AssistBody {
     }
 }
 
-async fn directory(state: &AppState) -> Result<Directory, AppError> {
-    let mut directory = Directory::default();
-    for u in state.store.list_units().await? {
-        directory.add_unit(UnitRef::from_path(
-            u.id, &u.code, &u.name, &u.level, &u.path,
-        ));
-    }
-    Ok(directory)
-}
-
 /// The case, if the user may see it or is in a unit asked to help on it; 404 otherwise.
 async fn case_for(
     state: &AppState,
     user: &User,
     number: &str,
 ) -> Result<(CaseRecord, Case), AppError> {
-    let not_found = || AppError::NotFound(format!("no case {number}"));
-    let record = state
-        .store
-        .case_by_number(number)
-        .await?
-        .ok_or_else(not_found)?;
-    let case = case_of(&record)?;
-    let sees = user.roles.iter().any(|r| r == "admin")
-        || record.first_contact_id == user.id
-        || record.owner_unit_path.starts_with(&user.unit_path)
-        || case
-            .assists
+    subtasks::case_for(state, user, number, |case, unit_path| {
+        case.assists
             .iter()
-            .any(|a| a.to_unit.path().starts_with(&user.unit_path));
-    if !sees {
-        return Err(not_found());
-    }
-    Ok((record, case))
+            .any(|a| a.to_unit.path().starts_with(unit_path))
+    })
+    .await
 }
 
 /// Writes a decided assistance event: the case update, its timer change, and the violation
@@ -137,6 +116,7 @@ async fn write(
         update.timers.push(TimerChange::Schedule {
             clock: timer,
             kind: TIMER_BREACH.to_owned(),
+            purpose: TIMER_FOR_ASSIST.to_owned(),
             generation: 1,
             due_at: assist.due,
         });
@@ -147,17 +127,7 @@ async fn write(
     }
     update.violations =
         ledger_entries(state, record, case, event, assist, violation.as_ref()).await?;
-    let wrote_timers = !update.timers.is_empty();
-    match state.store.update_case(update).await {
-        Ok(_) => {
-            if wrote_timers {
-                state.timers_changed.notify_one();
-            }
-            Ok(Some(next))
-        }
-        Err(StoreError::Conflict) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(subtasks::write(state, update).await?.then_some(next))
 }
 
 /// The violation an assistance event records, against the requested unit (whose
@@ -302,9 +272,7 @@ pub async fn list(
 ) -> Result<axum::Json<Vec<AssistBody>>, AppError> {
     let (record, case) = case_for(&state, &user.0, &number).await?;
     let u = &user.0;
-    let whole = u.roles.iter().any(|r| r == "admin")
-        || record.first_contact_id == u.id
-        || record.owner_unit_path.starts_with(&u.unit_path);
+    let whole = subtasks::sees_whole(u, &record);
     Ok(axum::Json(
         case.assists
             .iter()
@@ -325,19 +293,12 @@ pub(crate) async fn fire_overdue(
     now: jiff::Timestamp,
 ) -> Result<Option<(FireOutcome, bool)>, AppError> {
     let Some(event) = assist::decide_overdue(case, no, now) else {
-        return Ok(Some((
-            state.store.fire_timer(timer.id, now, None).await?,
-            false,
-        )));
+        return subtasks::fire(state, timer, now, None).await;
     };
     let (_, mut update) = update_for(record, case, &event, now)?;
     if let Change::Assistance { assist, violation } = &event.change {
         update.violations =
             ledger_entries(state, record, case, &event, assist, violation.as_ref()).await?;
     }
-    match state.store.fire_timer(timer.id, now, Some(update)).await {
-        Ok(outcome) => Ok(Some((outcome, true))),
-        Err(StoreError::Conflict) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    subtasks::fire(state, timer, now, Some(update)).await
 }

@@ -117,6 +117,7 @@ pub fn timer_changes(plan: Vec<TimerInstruction>) -> Vec<TimerChange> {
             } => TimerChange::Schedule {
                 clock,
                 kind: kind.as_str().to_owned(),
+                purpose: manyi_store::TIMER_FOR_CLOCK.to_owned(),
                 generation: i64::from(generation),
                 due_at,
             },

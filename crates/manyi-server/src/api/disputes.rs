@@ -13,12 +13,14 @@ use manyi_core::dispute::{self, Dispute, Ruling};
 use manyi_core::engine::Directory;
 use manyi_core::org::UnitRef;
 use manyi_store::{
-    CaseRecord, FireOutcome, NewViolation, StoreError, TIMER_BREACH, TimerChange, TimerRecord, User,
+    CaseRecord, FireOutcome, NewViolation, StoreError, TIMER_BREACH, TIMER_FOR_DISPUTE,
+    TimerChange, TimerRecord, User,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::api::cases::{actor_of, case_of, timestamp, update_for};
+use crate::api::cases::{actor_of, timestamp, update_for};
+use crate::api::subtasks::{self, directory};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::json::{ApiJson, ApiPath};
@@ -89,16 +91,6 @@ pub(crate) fn body_of(case: &Case, d: &Dispute) -> DisputeBody {
     }
 }
 
-async fn directory(state: &AppState) -> Result<Directory, AppError> {
-    let mut directory = Directory::default();
-    for u in state.store.list_units().await? {
-        directory.add_unit(UnitRef::from_path(
-            u.id, &u.code, &u.name, &u.level, &u.path,
-        ));
-    }
-    Ok(directory)
-}
-
 fn unit(directory: &Directory, field: &str, code: &str) -> Result<UnitRef, AppError> {
     directory
         .unit_by_code(code.trim())
@@ -115,26 +107,11 @@ async fn case_for(
     user: &User,
     number: &str,
 ) -> Result<(CaseRecord, Case), AppError> {
-    let not_found = || AppError::NotFound(format!("no case {number}"));
-    let record = state
-        .store
-        .case_by_number(number)
-        .await?
-        .ok_or_else(not_found)?;
-    let case = case_of(&record)?;
-    let party = |d: &Dispute| {
-        d.parties
-            .iter()
-            .any(|p| p.path().starts_with(&user.unit_path))
-    };
-    let sees = user.roles.iter().any(|r| r == "admin")
-        || record.first_contact_id == user.id
-        || record.owner_unit_path.starts_with(&user.unit_path)
-        || case.disputes.iter().any(party);
-    if !sees {
-        return Err(not_found());
-    }
-    Ok((record, case))
+    subtasks::case_for(state, user, number, |case, unit_path| {
+        let party = |d: &Dispute| d.parties.iter().any(|p| p.path().starts_with(unit_path));
+        case.disputes.iter().any(party)
+    })
+    .await
 }
 
 /// The violation a dispute event records (a decision not carried out in time), against the
@@ -188,6 +165,7 @@ async fn write(
                 update.timers.push(TimerChange::Schedule {
                     clock: timer,
                     kind: TIMER_BREACH.to_owned(),
+                    purpose: TIMER_FOR_DISPUTE.to_owned(),
                     generation: 1,
                     due_at: due,
                 });
@@ -201,17 +179,7 @@ async fn write(
         }
     }
     update.violations = ledger_entries(state, record, case, event).await?;
-    let wrote_timers = !update.timers.is_empty();
-    match state.store.update_case(update).await {
-        Ok(_) => {
-            if wrote_timers {
-                state.timers_changed.notify_one();
-            }
-            Ok(Some(next))
-        }
-        Err(StoreError::Conflict) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(subtasks::write(state, update).await?.then_some(next))
 }
 
 fn respond(next: &Case, no: u32) -> Result<DisputeBody, AppError> {
@@ -332,9 +300,7 @@ pub async fn list(
 ) -> Result<axum::Json<Vec<DisputeBody>>, AppError> {
     let (record, case) = case_for(&state, &user.0, &number).await?;
     let u = &user.0;
-    let whole = u.roles.iter().any(|r| r == "admin")
-        || record.first_contact_id == u.id
-        || record.owner_unit_path.starts_with(&u.unit_path);
+    let whole = subtasks::sees_whole(u, &record);
     Ok(axum::Json(
         case.disputes
             .iter()
@@ -354,16 +320,9 @@ pub(crate) async fn fire_overdue(
     now: jiff::Timestamp,
 ) -> Result<Option<(FireOutcome, bool)>, AppError> {
     let Some(event) = dispute::decide_overdue(case, no, now) else {
-        return Ok(Some((
-            state.store.fire_timer(timer.id, now, None).await?,
-            false,
-        )));
+        return subtasks::fire(state, timer, now, None).await;
     };
     let (_, mut update) = update_for(record, case, &event, now)?;
     update.violations = ledger_entries(state, record, case, &event).await?;
-    match state.store.fire_timer(timer.id, now, Some(update)).await {
-        Ok(outcome) => Ok(Some((outcome, true))),
-        Err(StoreError::Conflict) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    subtasks::fire(state, timer, now, Some(update)).await
 }

@@ -13,5 +13,6 @@ pub mod penalties;
 pub mod policies;
 pub mod rewards;
 pub mod stats;
+pub(crate) mod subtasks;
 pub mod surveys;
 pub mod violations;

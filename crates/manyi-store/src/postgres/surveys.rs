@@ -1,34 +1,24 @@
-//! PostgreSQL: satisfaction surveys.
+//! PostgreSQL: runs the satisfaction surveys' statements, which [`crate::surveys`] spells for both
+//! backends.
 
 use serde_json::Value;
+use sqlx::Postgres;
 use sqlx::types::Json;
-use sqlx::{Postgres, QueryBuilder};
 
 use super::{PgStore, decode_all};
 use crate::StoreError;
-use crate::surveys::{NewSurvey, SurveyFilter, SurveyRecord, survey, survey_select};
+use crate::rows::RowExt;
+use crate::surveys::{self as sql, NewSurvey, SurveyFilter, SurveyRecord, survey};
 use crate::time::to_millis;
-use crate::tree::subtree_range;
 
 impl PgStore {
     pub(crate) async fn insert_survey(&self, s: NewSurvey) -> Result<SurveyRecord, StoreError> {
         let mut tx = self.tx().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO surveys (token_hash, case_id, kind, unit_id, handler_id, category, \
-             issued_by, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(&s.token_hash)
-        .bind(s.case_id)
-        .bind(&s.kind)
-        .bind(s.unit_id)
-        .bind(s.handler_id)
-        .bind(&s.category)
-        .bind(s.issued_by)
-        .bind(to_millis(s.issued_at))
-        .bind(to_millis(s.expires_at))
-        .fetch_one(&mut *tx)
-        .await?;
-        let row = sqlx::query(concat!(survey_select!(), " WHERE s.id = $1"))
+        let id = sql::insert::<Postgres>(&s)
+            .fetch_one(&mut *tx)
+            .await?
+            .int("id")?;
+        let row = sqlx::query(sql::SURVEY_BY_ID)
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
@@ -41,7 +31,7 @@ impl PgStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<SurveyRecord>, StoreError> {
-        let row = sqlx::query(concat!(survey_select!(), " WHERE s.token_hash = $1"))
+        let row = sqlx::query(sql::SURVEY_BY_TOKEN_HASH)
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
@@ -55,14 +45,12 @@ impl PgStore {
         at: jiff::Timestamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.tx().await?;
-        let done = sqlx::query(
-            "UPDATE surveys SET answers = $1, answered_at = $2 WHERE id = $3 AND answered_at IS NULL",
-        )
-        .bind(Json(answers))
-        .bind(to_millis(at))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let done = sqlx::query(sql::ANSWER_SURVEY)
+            .bind(Json(answers))
+            .bind(to_millis(at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -71,23 +59,10 @@ impl PgStore {
         &self,
         f: &SurveyFilter,
     ) -> Result<Vec<SurveyRecord>, StoreError> {
-        let mut q = QueryBuilder::<Postgres>::new(concat!(
-            survey_select!(),
-            " WHERE s.answered_at IS NOT NULL"
-        ));
-        if let Some(from) = f.from {
-            q.push(" AND s.answered_at >= ").push_bind(to_millis(from));
-        }
-        if let Some(to) = f.to {
-            q.push(" AND s.answered_at < ").push_bind(to_millis(to));
-        }
-        if let Some(path) = &f.unit_path {
-            let (lo, hi) = subtree_range(path)?;
-            q.push(" AND u.path >= ").push_bind(lo);
-            q.push(" AND u.path < ").push_bind(hi);
-        }
-        q.push(" ORDER BY s.answered_at, s.id LIMIT 100000");
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = sql::answered::<Postgres>(f)?
+            .build()
+            .fetch_all(&self.pool)
+            .await?;
         decode_all(&rows, survey)
     }
 }

@@ -1,16 +1,14 @@
-//! SQLite: the organisation tree — units, users, their roles, and the org import.
+//! SQLite: runs the organisation statements of [`crate::org`] — units, users, their roles, and
+//! the org import.
 //!
 //! The helpers taking `&mut SqliteConnection` run inside a caller's write transaction, so that
 //! `import_org` can chain many of them and still commit all or nothing.
 
-use std::collections::BTreeSet;
-
 use sqlx::SqliteConnection;
 
 use super::{SqliteStore, decode_all};
-use crate::error::{REDACTED_LOGIN, is_unique_violation};
-use crate::rows::{select_users, unit_columns};
-use crate::tree::{child_path, parents_first, subtree_range};
+use crate::org::{self as sql, unknown_login, unknown_unit, unknown_unit_of_user, vanished_user};
+use crate::tree::parents_first;
 use crate::{ImportSummary, NewUnit, NewUser, StoreError, Unit, User, rows};
 
 impl SqliteStore {
@@ -23,37 +21,23 @@ impl SqliteStore {
     }
 
     pub(crate) async fn list_units(&self) -> Result<Vec<Unit>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            unit_columns!(),
-            " FROM units ORDER BY path"
-        ))
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(sql::LIST_UNITS).fetch_all(&self.read).await?;
         decode_all(&rows, rows::unit)
     }
 
     pub(crate) async fn unit_by_code(&self, code: &str) -> Result<Option<Unit>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            unit_columns!(),
-            " FROM units WHERE code = ?"
-        ))
-        .bind(code)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(sql::UNIT_BY_CODE)
+            .bind(code)
+            .fetch_optional(&self.read)
+            .await?;
         Ok(row.as_ref().map(rows::unit).transpose()?)
     }
 
     pub(crate) async fn unit_by_id(&self, id: i64) -> Result<Option<Unit>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            unit_columns!(),
-            " FROM units WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(sql::UNIT_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
         Ok(row.as_ref().map(rows::unit).transpose()?)
     }
 
@@ -65,16 +49,10 @@ impl SqliteStore {
         let mut tx = self.write_tx().await?;
         let unit = unit_by_code(&mut tx, code)
             .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "unit",
-                key: code.to_owned(),
-            })?;
+            .ok_or_else(|| unknown_unit(code))?;
         let parent = unit_by_code(&mut tx, new_parent_code)
             .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "unit",
-                key: new_parent_code.to_owned(),
-            })?;
+            .ok_or_else(|| unknown_unit(new_parent_code))?;
         let moved = relocate(&mut tx, &unit, Some(&parent)).await?;
         tx.commit().await?;
         tracing::debug!(unit_id = moved.id, unit_code = %moved.code, "unit moved");
@@ -94,18 +72,15 @@ impl SqliteStore {
     }
 
     pub(crate) async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
-        let rows = sqlx::query(concat!(
-            select_users!(),
-            " WHERE u.login = ? ORDER BY r.role"
-        ))
-        .bind(login)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(sql::USER_BY_LOGIN)
+            .bind(login)
+            .fetch_all(&self.read)
+            .await?;
         Ok(rows::users(&rows)?.pop())
     }
 
     pub(crate) async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let rows = sqlx::query(concat!(select_users!(), " WHERE u.id = ? ORDER BY r.role"))
+        let rows = sqlx::query(sql::USER_BY_ID)
             .bind(id)
             .fetch_all(&self.read)
             .await?;
@@ -113,9 +88,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(concat!(select_users!(), " ORDER BY u.id, r.role"))
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(sql::LIST_USERS).fetch_all(&self.read).await?;
         Ok(rows::users(&rows)?)
     }
 
@@ -125,7 +98,7 @@ impl SqliteStore {
         hash: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE login = ?")
+        let done = sqlx::query(sql::SET_PASSWORD_HASH)
             .bind(hash)
             .bind(login)
             .execute(&mut *tx)
@@ -184,7 +157,7 @@ impl SqliteStore {
                     summary.units_inserted += 1;
                 }
                 Some(existing) => {
-                    sqlx::query("UPDATE units SET name = ?, level = ? WHERE id = ?")
+                    sqlx::query(sql::UPDATE_UNIT)
                         .bind(&u.name)
                         .bind(&u.level)
                         .bind(existing.id)
@@ -229,26 +202,22 @@ impl SqliteStore {
 // ---------------------------------------------------------------------------------------------
 
 async fn unit_by_code(conn: &mut SqliteConnection, code: &str) -> Result<Option<Unit>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        unit_columns!(),
-        " FROM units WHERE code = ?"
-    ))
-    .bind(code)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row = sqlx::query(sql::UNIT_BY_CODE)
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(row.as_ref().map(rows::unit).transpose()?)
 }
 
 async fn unit_id_for(conn: &mut SqliteConnection, code: &str) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT id FROM units WHERE code = ?")
+    Ok(sqlx::query_scalar(sql::UNIT_ID_BY_CODE)
         .bind(code)
         .fetch_optional(&mut *conn)
         .await?)
 }
 
 async fn user_id_for(conn: &mut SqliteConnection, login: &str) -> Result<Option<i64>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT id FROM users WHERE login = ?")
+    Ok(sqlx::query_scalar(sql::USER_ID_BY_LOGIN)
         .bind(login)
         .fetch_optional(&mut *conn)
         .await?)
@@ -258,7 +227,7 @@ pub(super) async fn user_by_id(
     conn: &mut SqliteConnection,
     id: i64,
 ) -> Result<Option<User>, StoreError> {
-    let rows = sqlx::query(concat!(select_users!(), " WHERE u.id = ? ORDER BY r.role"))
+    let rows = sqlx::query(sql::USER_BY_ID)
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
@@ -273,54 +242,27 @@ async fn parent_of(conn: &mut SqliteConnection, u: &NewUnit) -> Result<Option<Un
     };
     match unit_by_code(conn, code).await? {
         Some(parent) => Ok(Some(parent)),
-        None => Err(StoreError::Invalid {
-            what: "unit",
-            reason: format!(
-                "unit `{}` names an unknown parent unit code `{code}`",
-                u.code
-            ),
-        }),
+        None => Err(sql::unknown_parent(u, code)),
     }
 }
 
 async fn insert_unit(conn: &mut SqliteConnection, u: &NewUnit) -> Result<Unit, StoreError> {
     let parent = parent_of(conn, u).await?;
-    // The path ends with the unit's own id, which only the insert reveals: insert with an
-    // empty placeholder, then write the real path in the same transaction.
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO units (code, name, level, parent_id, path) VALUES (?, ?, ?, ?, '') \
-         RETURNING id",
-    )
-    .bind(&u.code)
-    .bind(&u.name)
-    .bind(&u.level)
-    .bind(parent.as_ref().map(|p| p.id))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Duplicate {
-                what: "unit",
-                key: u.code.clone(),
-            }
-        } else {
-            e.into()
-        }
-    })?;
-    let path = child_path(parent.as_ref().map(|p| p.path.as_str()), id);
-    sqlx::query("UPDATE units SET path = ? WHERE id = ?")
-        .bind(&path)
+    let id: i64 = sqlx::query_scalar(sql::INSERT_UNIT)
+        .bind(&u.code)
+        .bind(&u.name)
+        .bind(&u.level)
+        .bind(parent.as_ref().map(|p| p.id))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| sql::unit_insert_error(e, u))?;
+    let unit = sql::inserted_unit(u, id, parent.as_ref());
+    sqlx::query(sql::SET_UNIT_PATH)
+        .bind(&unit.path)
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    Ok(Unit {
-        id,
-        code: u.code.clone(),
-        name: u.name.clone(),
-        level: u.level.clone(),
-        parent_id: parent.map(|p| p.id),
-        path,
-    })
+    Ok(unit)
 }
 
 /// Re-parents `unit` (to a root when `parent` is `None`), rewriting the path prefix of every
@@ -330,51 +272,23 @@ async fn relocate(
     unit: &Unit,
     parent: Option<&Unit>,
 ) -> Result<Unit, StoreError> {
-    if let Some(p) = parent
-        && p.path.starts_with(&unit.path)
-    {
-        return Err(StoreError::Invalid {
-            what: "unit move",
-            reason: format!(
-                "unit `{}` cannot move under `{}`, which is inside its own subtree",
-                unit.code, p.code
-            ),
-        });
-    }
-    let new_path = child_path(parent.map(|p| p.path.as_str()), unit.id);
-    let (lo, hi) = subtree_range(&unit.path)?;
-    // `substr` is 1-based: keep what follows the old prefix. Paths are ASCII, so characters
-    // and bytes agree.
-    let keep_from = i64::try_from(unit.path.len()).map_or(i64::MAX, |len| len.saturating_add(1));
-
-    sqlx::query("UPDATE units SET parent_id = ? WHERE id = ?")
-        .bind(parent.map(|p| p.id))
+    let r = sql::relocation(unit, parent)?;
+    let keep_from = i64::try_from(r.keep_from).unwrap_or(i64::MAX);
+    sqlx::query(sql::SET_UNIT_PARENT)
+        .bind(r.moved.parent_id)
         .bind(unit.id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE units SET path = ? || substr(path, ?) WHERE path >= ? AND path < ?")
-        .bind(&new_path)
-        .bind(keep_from)
-        .bind(&lo)
-        .bind(&hi)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "UPDATE cases SET owner_unit_path = ? || substr(owner_unit_path, ?) \
-         WHERE owner_unit_path >= ? AND owner_unit_path < ?",
-    )
-    .bind(&new_path)
-    .bind(keep_from)
-    .bind(&lo)
-    .bind(&hi)
-    .execute(&mut *conn)
-    .await?;
-
-    Ok(Unit {
-        parent_id: parent.map(|p| p.id),
-        path: new_path,
-        ..unit.clone()
-    })
+    for statement in [sql::MOVE_UNIT_PATHS, sql::MOVE_CASE_PATHS] {
+        sqlx::query(statement)
+            .bind(&r.moved.path)
+            .bind(keep_from)
+            .bind(&r.lo)
+            .bind(&r.hi)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(r.moved)
 }
 
 /// Inserts (`existing` = `None`) or updates a user and replaces their roles. On update a
@@ -386,79 +300,35 @@ async fn write_user(
     unit_id: i64,
 ) -> Result<i64, StoreError> {
     let id = match existing {
-        None => sqlx::query_scalar(
-            "INSERT INTO users (login, name, unit_id, password_hash) VALUES (?, ?, ?, ?) \
-             RETURNING id",
-        )
-        .bind(&u.login)
-        .bind(&u.name)
-        .bind(unit_id)
-        .bind(&u.password_hash)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate {
-                    what: "user",
-                    key: REDACTED_LOGIN.to_owned(),
-                }
-            } else {
-                e.into()
-            }
-        })?,
-        Some(id) => {
-            sqlx::query(
-                "UPDATE users SET name = ?, unit_id = ?, \
-                 password_hash = COALESCE(?, password_hash) WHERE id = ?",
-            )
+        None => sqlx::query_scalar(sql::INSERT_USER)
+            .bind(&u.login)
             .bind(&u.name)
             .bind(unit_id)
             .bind(&u.password_hash)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(sql::user_insert_error)?,
+        Some(id) => {
+            sqlx::query(sql::UPDATE_USER)
+                .bind(&u.name)
+                .bind(unit_id)
+                .bind(&u.password_hash)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(sql::DELETE_ROLES)
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
             id
         }
     };
-    let roles: BTreeSet<&str> = u.roles.iter().map(String::as_str).collect();
-    for role in roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+    for role in sql::roles(u) {
+        sqlx::query(sql::INSERT_ROLE)
             .bind(id)
             .bind(role)
             .execute(&mut *conn)
             .await?;
     }
     Ok(id)
-}
-
-fn unknown_login() -> StoreError {
-    StoreError::NotFound {
-        what: "user",
-        key: REDACTED_LOGIN.to_owned(),
-    }
-}
-
-/// A user names a unit code that does not exist. `row` is the 1-based position in an import.
-fn unknown_unit_of_user(unit_code: &str, row: Option<usize>) -> StoreError {
-    let reason = match row {
-        Some(row) => format!("user #{row} of the import names an unknown unit code `{unit_code}`"),
-        None => format!("unknown unit code `{unit_code}`"),
-    };
-    StoreError::Invalid {
-        what: "user",
-        reason,
-    }
-}
-
-/// A user written moments ago in the same transaction cannot be read back: a bug, not a
-/// condition callers handle.
-fn vanished_user(id: i64) -> StoreError {
-    StoreError::NotFound {
-        what: "user",
-        key: format!("id {id}"),
-    }
 }

@@ -9,23 +9,12 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::cases::apply_update;
 use super::{SqliteStore, decode_all};
-use crate::rows::timer_columns;
 use crate::time::to_millis;
-use crate::validate::{check_same_case, unknown_timer};
+use crate::timers::{self as sql, Step};
+use crate::validate::check_same_case;
 use crate::{CaseUpdate, FireOutcome, StoreError, TimerChange, TimerRecord, rows};
 
-/// Pending timers due by `?1`, soonest first, at most `?2`: a range scan of the partial index
-/// `timers_pending_by_due` (a unit test checks the plan).
-pub(super) const DUE_TIMERS: &str = concat!(
-    "SELECT ",
-    timer_columns!(),
-    " FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= ? \
-     ORDER BY due_at, id LIMIT ?"
-);
-
-/// The soonest pending due instant: one step into the same index.
-pub(super) const NEXT_DUE: &str =
-    "SELECT MIN(due_at) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL";
+pub(super) use crate::timers::{DUE_TIMERS, NEXT_DUE};
 
 impl SqliteStore {
     pub(crate) async fn due_timers(
@@ -55,24 +44,18 @@ impl SqliteStore {
         // `BEGIN IMMEDIATE` already serialises this with every other write, other instances'
         // included; the `IS NULL` conditions make a second firing a no-op all the same.
         let mut tx = self.write_tx().await?;
-        let case_id: Option<i64> = sqlx::query_scalar(
-            "UPDATE timers SET fired_at = ? \
-             WHERE id = ? AND fired_at IS NULL AND cancelled_at IS NULL RETURNING case_id",
-        )
-        .bind(to_millis(fired_at))
-        .bind(timer_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let case_id: Option<i64> = sqlx::query_scalar(sql::FIRE)
+            .bind(to_millis(fired_at))
+            .bind(timer_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(case_id) = case_id else {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM timers WHERE id = ?")
+            let exists: Option<i64> = sqlx::query_scalar(sql::EXISTS)
                 .bind(timer_id)
                 .fetch_optional(&mut *tx)
                 .await?;
             tx.rollback().await?;
-            return match exists {
-                Some(_) => Ok(FireOutcome::AlreadyDone),
-                None => Err(unknown_timer(timer_id)),
-            };
+            return sql::not_fired(timer_id, exists.is_some());
         };
         let case = match &update {
             None => None,
@@ -115,27 +98,18 @@ impl SqliteStore {
         &self,
         case_id: i64,
     ) -> Result<Vec<TimerRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            timer_columns!(),
-            " FROM timers WHERE case_id = ? AND fired_at IS NULL AND cancelled_at IS NULL \
-             ORDER BY due_at, id"
-        ))
-        .bind(case_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(sql::PENDING_OF_CASE)
+            .bind(case_id)
+            .fetch_all(&self.read)
+            .await?;
         decode_all(&rows, rows::timer)
     }
 
     pub(crate) async fn case_timers(&self, case_id: i64) -> Result<Vec<TimerRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            timer_columns!(),
-            " FROM timers WHERE case_id = ? ORDER BY id"
-        ))
-        .bind(case_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(sql::OF_CASE)
+            .bind(case_id)
+            .fetch_all(&self.read)
+            .await?;
         decode_all(&rows, rows::timer)
     }
 }
@@ -150,47 +124,23 @@ pub(super) async fn apply_timer_changes(
     at: Timestamp,
     changes: &[TimerChange],
 ) -> Result<(), StoreError> {
-    let mut rest = changes;
-    while let Some(first) = rest.first() {
-        if let TimerChange::CancelClock { clock } = first {
-            sqlx::query(
-                "UPDATE timers SET cancelled_at = ? WHERE case_id = ? AND clock = ? \
-                 AND fired_at IS NULL AND cancelled_at IS NULL",
-            )
-            .bind(to_millis(at))
-            .bind(case_id)
-            .bind(clock)
-            .execute(&mut *conn)
-            .await?;
-            rest = &rest[1..];
-            continue;
-        }
-        let run = rest
-            .iter()
-            .take_while(|c| matches!(c, TimerChange::Schedule { .. }))
-            .count();
-        let (schedules, after) = rest.split_at(run);
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO timers (case_id, clock, kind, generation, due_at) ",
-        );
-        q.push_values(schedules, |mut row, change| {
-            if let TimerChange::Schedule {
-                clock,
-                kind,
-                generation,
-                due_at,
-            } = change
-            {
-                row.push_bind(case_id)
-                    .push_bind(clock.clone())
-                    .push_bind(kind.clone())
-                    .push_bind(*generation)
-                    .push_bind(to_millis(*due_at));
+    for step in sql::steps(changes) {
+        match step {
+            Step::Cancel(clock) => {
+                sqlx::query(sql::CANCEL_CLOCK)
+                    .bind(to_millis(at))
+                    .bind(case_id)
+                    .bind(clock)
+                    .execute(&mut *conn)
+                    .await?;
             }
-        });
-        q.push(" ON CONFLICT (case_id, clock, kind, generation) DO NOTHING");
-        q.build().execute(&mut *conn).await?;
-        rest = after;
+            Step::Schedule(schedules) => {
+                sql::insert_schedules::<Sqlite>(case_id, schedules)
+                    .build()
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
     }
     Ok(())
 }

@@ -1,13 +1,14 @@
-//! SQLite: what the web interface keeps — disabled users and their language, other sessions
-//! ended on a password change, removing empty units, attachments, rate-limit windows.
+//! SQLite: runs what the web interface keeps ([`crate::web`]): disabled users and their
+//! language, other sessions ended on a password change, removing empty units, attachments,
+//! rate-limit windows.
 
 use jiff::Timestamp;
 use sqlx::Row;
 
 use super::{SqliteStore, decode_all, org::user_by_id};
-use crate::error::REDACTED_LOGIN;
-use crate::rows::attachment_columns;
+use crate::org::{unknown_login, unknown_unit};
 use crate::time::to_millis;
+use crate::web as sql;
 use crate::{AttachmentRecord, NewAttachment, StoreError, UnitInUse, User, rows};
 
 impl SqliteStore {
@@ -17,18 +18,18 @@ impl SqliteStore {
         disabled: bool,
     ) -> Result<User, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE login = ?")
+        let id: Option<i64> = sqlx::query_scalar(crate::org::USER_ID_BY_LOGIN)
             .bind(login)
             .fetch_optional(&mut *tx)
             .await?;
         let id = id.ok_or_else(unknown_login)?;
-        sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
+        sqlx::query(sql::SET_USER_DISABLED)
             .bind(disabled)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            sqlx::query(sql::DELETE_SESSIONS)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -44,7 +45,7 @@ impl SqliteStore {
         lang: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE users SET lang = ? WHERE id = ?")
+        sqlx::query(sql::SET_USER_LANG)
             .bind(lang)
             .bind(user_id)
             .execute(&mut *tx)
@@ -59,7 +60,7 @@ impl SqliteStore {
         keep: &str,
     ) -> Result<u64, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?")
+        let done = sqlx::query(sql::DELETE_OTHER_SESSIONS)
             .bind(user_id)
             .bind(keep)
             .execute(&mut *tx)
@@ -73,41 +74,22 @@ impl SqliteStore {
         code: &str,
     ) -> Result<Result<(), UnitInUse>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE code = ?")
+        let id: Option<i64> = sqlx::query_scalar(sql::UNIT_ID_BY_CODE)
             .bind(code)
             .fetch_optional(&mut *tx)
             .await?;
-        let id = id.ok_or_else(|| StoreError::NotFound {
-            what: "unit",
-            key: code.to_owned(),
-        })?;
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM units WHERE parent_id = ?1) AS children, \
-                    (SELECT COUNT(*) FROM users WHERE unit_id = ?1) AS users, \
-                    (SELECT COUNT(*) FROM cases WHERE owner_unit_id = ?1) AS cases, \
-                    (SELECT COUNT(*) FROM violations WHERE unit_id = ?1) \
-                  + (SELECT COUNT(*) FROM penalties WHERE unit_id = ?1) AS ledger",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let in_use = UnitInUse {
-            children: row.try_get("children")?,
-            users: row.try_get("users")?,
-            cases: row.try_get("cases")?,
-            ledger_entries: row.try_get("ledger")?,
-        };
+        let id = id.ok_or_else(|| unknown_unit(code))?;
+        let row = sqlx::query(sql::UNIT_REFERENCES)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let in_use = sql::unit_in_use(&row)?;
         if in_use != UnitInUse::default() {
             return Ok(Err(in_use));
         }
-        sqlx::query("DELETE FROM unit_calendars WHERE unit_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM units WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        for statement in [sql::DELETE_UNIT_CALENDAR, sql::DELETE_UNIT] {
+            sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         tracing::debug!(unit = code, "unit removed");
         Ok(Ok(()))
@@ -118,49 +100,30 @@ impl SqliteStore {
         a: NewAttachment,
     ) -> Result<AttachmentRecord, StoreError> {
         let mut tx = self.write_tx().await?;
-        let size = i64::try_from(a.content.len()).map_err(|_| StoreError::Invalid {
-            what: "attachment",
-            reason: "too large".to_owned(),
-        })?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO attachments \
-             (case_id, filename, content_type, size_bytes, uploaded_by, uploaded_at, content) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(a.case_id)
-        .bind(&a.filename)
-        .bind(&a.content_type)
-        .bind(size)
-        .bind(a.uploaded_by)
-        .bind(to_millis(a.uploaded_at))
-        .bind(&a.content)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| attachment_error(e, a.case_id))?;
+        let size = sql::attachment_size(&a)?;
+        let id: i64 = sqlx::query_scalar(sql::INSERT_ATTACHMENT)
+            .bind(a.case_id)
+            .bind(&a.filename)
+            .bind(&a.content_type)
+            .bind(size)
+            .bind(a.uploaded_by)
+            .bind(to_millis(a.uploaded_at))
+            .bind(&a.content)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| sql::attachment_error(e, a.case_id))?;
         tx.commit().await?;
-        Ok(AttachmentRecord {
-            id,
-            case_id: a.case_id,
-            filename: a.filename,
-            content_type: a.content_type,
-            size_bytes: size,
-            uploaded_by: a.uploaded_by,
-            uploaded_at: a.uploaded_at,
-        })
+        Ok(sql::attachment_record(a, id, size))
     }
 
     pub(crate) async fn case_attachments(
         &self,
         case_id: i64,
     ) -> Result<Vec<AttachmentRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            attachment_columns!(),
-            " FROM attachments WHERE case_id = ? ORDER BY id"
-        ))
-        .bind(case_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(sql::CASE_ATTACHMENTS)
+            .bind(case_id)
+            .fetch_all(&self.read)
+            .await?;
         decode_all(&rows, rows::attachment)
     }
 
@@ -168,14 +131,10 @@ impl SqliteStore {
         &self,
         id: i64,
     ) -> Result<Option<(AttachmentRecord, Vec<u8>)>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            attachment_columns!(),
-            ", content FROM attachments WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(sql::ATTACHMENT_WITH_CONTENT)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let record = rows::attachment(&row)?;
         let content: Vec<u8> = row.try_get("content")?;
@@ -189,37 +148,16 @@ impl SqliteStore {
         forget_before: Timestamp,
     ) -> Result<i64, StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM rate_limits WHERE window_start < ?")
+        sqlx::query(sql::FORGET_RATE_LIMITS)
             .bind(to_millis(forget_before))
             .execute(&mut *tx)
             .await?;
-        let hits: i64 = sqlx::query_scalar(
-            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, 1) \
-             ON CONFLICT (bucket, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
-        )
-        .bind(bucket)
-        .bind(to_millis(window_start))
-        .fetch_one(&mut *tx)
-        .await?;
+        let hits: i64 = sqlx::query_scalar(sql::RATE_LIMIT_HIT)
+            .bind(bucket)
+            .bind(to_millis(window_start))
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(hits)
-    }
-}
-
-fn unknown_login() -> StoreError {
-    StoreError::NotFound {
-        what: "user",
-        key: REDACTED_LOGIN.to_owned(),
-    }
-}
-
-fn attachment_error(e: sqlx::Error, case_id: i64) -> StoreError {
-    if crate::error::is_foreign_key_violation(&e) {
-        StoreError::NotFound {
-            what: "case",
-            key: case_id.to_string(),
-        }
-    } else {
-        e.into()
     }
 }
