@@ -1571,6 +1571,75 @@ async fn a_snapshot_and_a_payload_come_back_as_the_same_json_values(store: &Stor
     );
 }
 
+/// An event payload that repeats its row's `at`, `action` and `clause` (the domain's whole
+/// `Event` does) is stored without them and read back whole; one that does not is stored as it
+/// is; a whole payload stored before (or by hand) reads as it is.
+async fn an_event_payload_is_stored_without_its_rows_columns_and_read_back_whole(store: &Store) {
+    let o = org(store).await;
+    let mut c = complaint(&o, &o.o1, &o.clerk);
+    let whole = |e: &NewEvent| {
+        json!({
+            "at": e.at.to_string(), "action": e.action, "clause": e.clause,
+            "actor": { "id": e.actor_id, "name": "张三" }, "change": { "type": "opened" },
+        })
+    };
+    let first = whole(&c.events[0]);
+    let second = whole(&c.events[1]);
+    c.events[0].payload = first.clone();
+    c.events[1].payload = second.clone();
+    c.events.push(NewEvent {
+        at: at(10),
+        actor_id: None,
+        action: "note".into(),
+        clause: None,
+        // differs from its row: stored whole
+        payload: json!({ "at": "yesterday", "action": "note", "clause": null }),
+    });
+    let case = create(store, c).await;
+    let events = store.case_events(case.id).await.expect("events");
+    assert_eq!(events[0].payload, first);
+    assert_eq!(events[1].payload, second);
+    assert_eq!(
+        events[2].payload,
+        json!({ "at": "yesterday", "action": "note", "clause": null })
+    );
+
+    // The stored form: the first two without `action`, the third whole. Copied by SQL into new
+    // rows (seq 100+) with another action, which the read puts back from the new row.
+    let probe: &'static str = if store.backend_name() == "sqlite" {
+        "INSERT INTO case_events (case_id, seq, occurred_at, actor_id, action, clause, payload) \
+         SELECT case_id, 100 + seq, occurred_at, actor_id, 'copied', clause, payload \
+         FROM case_events WHERE json_type(payload, '$.action') IS NULL"
+    } else {
+        "INSERT INTO case_events (case_id, seq, occurred_at, actor_id, action, clause, payload) \
+         SELECT case_id, 100 + seq, occurred_at, actor_id, 'copied', clause, payload \
+         FROM case_events WHERE NOT payload ? 'action'"
+    };
+    assert_eq!(store.raw_execute_for_tests(probe).await.expect("probe"), 2);
+    // A whole payload written before the store slimmed them.
+    store
+        .raw_execute_for_tests(
+            "INSERT INTO case_events (case_id, seq, occurred_at, actor_id, action, clause, payload) \
+             SELECT MAX(case_id), 200, 0, NULL, 'old', NULL, \
+                    '{\"at\":\"then\",\"action\":\"older\",\"clause\":null,\"n\":1}' \
+             FROM case_events",
+        )
+        .await
+        .expect("old row");
+    let events = store.case_events(case.id).await.expect("events");
+    assert_eq!(events.len(), 6);
+    let mut copied = first.clone();
+    copied["action"] = json!("copied");
+    assert_eq!(events[3].seq, 101);
+    assert_eq!(events[3].payload, copied);
+    assert_eq!(events[4].payload["action"], json!("copied"));
+    assert_eq!(events[4].payload["clause"], json!(null));
+    assert_eq!(
+        events[5].payload,
+        json!({ "at": "then", "action": "older", "clause": null, "n": 1 })
+    );
+}
+
 /// PostgreSQL cannot store U+0000 in text or JSONB, SQLite can: both refuse it, the same way,
 /// before writing anything, and without echoing the text.
 async fn a_nul_character_in_case_text_is_refused_alike_on_every_backend(store: &Store) {
@@ -2502,6 +2571,7 @@ contract!(
     an_update_with_a_stale_version_is_a_conflict_and_writes_nothing,
     events_cannot_be_updated_or_deleted_even_with_raw_sql,
     a_snapshot_and_a_payload_come_back_as_the_same_json_values,
+    an_event_payload_is_stored_without_its_rows_columns_and_read_back_whole,
     a_nul_character_in_case_text_is_refused_alike_on_every_backend,
     a_user_sees_cases_owned_in_their_subtree_and_cases_where_they_are_first_contact,
     cases_can_be_filtered_by_kind_state_assignee_closure_and_creation_time,

@@ -111,6 +111,16 @@ async fn check(backend: &str) {
             c.number
         );
         assert_eq!(events[0].action, "open");
+        // Each payload reads back as the domain's whole event, agreeing with its row (the
+        // store keeps `at`, `action` and `clause` in the row only, and puts them back).
+        for e in &events {
+            let event: manyi_core::case::Event =
+                serde_json::from_value(e.payload.clone()).expect("payload reads as an event");
+            assert_eq!(event.at, e.at, "{} event {}", c.number, e.seq);
+            assert_eq!(event.action, e.action);
+            assert_eq!(event.clause, e.clause);
+            assert_eq!(event.actor.id != 0, e.actor_id.is_some());
+        }
     }
     // Open cases with a running clock have their timers, all still ahead.
     let mut pending = 0;

@@ -185,7 +185,7 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[Row<'_>]) -> Result<(), St
                 .push_bind(e.actor_id)
                 .push_bind(&e.action)
                 .push_bind(&e.clause)
-                .push_bind(Json(&e.payload));
+                .push_bind(Json(crate::rows::stored_payload(e)));
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -240,7 +240,7 @@ fn event_row(out: &mut CopyText, id: i64, seq: i64, e: &NewEvent) -> Result<(), 
     out.opt_int(e.actor_id);
     out.text(&e.action);
     out.opt_text(e.clause.as_deref());
-    out.json(&e.payload)?;
+    out.json(&crate::rows::stored_payload(e))?;
     out.end_row();
     Ok(())
 }

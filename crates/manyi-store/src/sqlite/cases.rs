@@ -532,7 +532,7 @@ async fn append_events(
         .bind(e.actor_id)
         .bind(&e.action)
         .bind(&e.clause)
-        .bind(Json(&e.payload))
+        .bind(Json(crate::rows::stored_payload(e)))
         .execute(&mut *conn)
         .await
         .map_err(reference_error)?;
