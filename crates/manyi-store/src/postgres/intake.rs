@@ -269,14 +269,27 @@ pub(super) async fn write_batch(
         .await?;
     }
 
-    // --- Quick-find keys: `find::insert_keys` writes them many rows a statement already.
-    let keys: Vec<_> = jobs
-        .iter()
-        .zip(&cases)
-        .flat_map(|((c, _), case)| c.find.iter().map(move |k| (case.id, k)))
-        .collect();
-    if !keys.is_empty() {
-        super::find::insert_keys(&mut *conn, keys.into_iter()).await?;
+    // --- Quick-find keys (a set: a duplicate is skipped, as `find::insert_keys` does). One
+    // statement text whatever the batch's count, so it is prepared once per connection.
+    let mut fk = FindKeys::default();
+    for ((c, _), case) in jobs.iter().zip(&cases) {
+        for k in &c.find {
+            fk.kind.push(k.kind.as_str());
+            fk.key.push(k.key.as_str());
+            fk.case_id.push(case.id);
+        }
+    }
+    if !fk.case_id.is_empty() {
+        sqlx::query(
+            "INSERT INTO case_find (kind, key, case_id) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&fk.kind)
+        .bind(&fk.key)
+        .bind(&fk.case_id)
+        .execute(&mut *conn)
+        .await?;
     }
 
     // --- Idempotency keys. [`eligible`] saw none of them stored; one taken since (a writer
@@ -336,6 +349,14 @@ struct Timers<'a> {
     kind: Vec<&'a str>,
     generation: Vec<i64>,
     due_at: Vec<i64>,
+}
+
+/// The columns of the batch's quick-find keys.
+#[derive(Default)]
+struct FindKeys<'a> {
+    kind: Vec<&'a str>,
+    key: Vec<&'a str>,
+    case_id: Vec<i64>,
 }
 
 /// The columns of the batch's idempotency keys.
