@@ -2393,11 +2393,14 @@ async fn a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_eac
 // tests check that every create gets the answer it would have got alone either way, and that
 // what the multi-row statements wrote is what a lone create writes.
 
+/// A numbering function, boxed so that creates with different ones fit in one list.
+type Numbering = Box<dyn Fn(u64) -> String + Send + Sync>;
+
 /// Runs `creates` at once (a barrier releases them together) and returns their answers in
 /// order.
 async fn all_at_once(
     store: &Store,
-    creates: Vec<(NewCase, Box<dyn Fn(u64) -> String + Send + Sync>)>,
+    creates: Vec<(NewCase, Numbering)>,
 ) -> Vec<Result<CreateOutcome, StoreError>> {
     let barrier = Arc::new(Barrier::new(creates.len()));
     let handles: Vec<_> = creates
@@ -2432,7 +2435,7 @@ async fn a_batch_mixing_good_creates_with_a_reused_key_and_unknown_references_an
         c
     };
     let first = create(store, keyed("first", "first")).await;
-    let mut creates: Vec<(NewCase, Box<dyn Fn(u64) -> String + Send + Sync>)> = Vec::new();
+    let mut creates: Vec<(NewCase, Numbering)> = Vec::new();
     let mut expected = Vec::new();
     for i in 0..48_u32 {
         let (c, what) = match i % 8 {
@@ -2509,7 +2512,11 @@ async fn a_batch_mixing_good_creates_with_a_reused_key_and_unknown_references_an
             })
             .await
             .expect("find");
-        assert_eq!(found, [case.clone()], "case {i} is found by its key");
+        assert_eq!(
+            found,
+            std::slice::from_ref(case),
+            "case {i} is found by its key"
+        );
         // Its key was stored with it: sending the request again replays it.
         let again = store
             .create_case(keyed(&format!("good-{i}"), &format!("hash-{i}")), numbering)
@@ -2522,7 +2529,7 @@ async fn a_batch_mixing_good_creates_with_a_reused_key_and_unknown_references_an
 
 async fn two_creates_with_the_same_key_in_one_batch_open_one_case(store: &Store) {
     let o = org(store).await;
-    let mut creates: Vec<(NewCase, Box<dyn Fn(u64) -> String + Send + Sync>)> = Vec::new();
+    let mut creates: Vec<(NewCase, Numbering)> = Vec::new();
     let mut hashes = Vec::new();
     for i in 0..40_u32 {
         let mut c = complaint(&o, &o.o1, &o.clerk);
