@@ -523,10 +523,14 @@ impl Store {
     ///
     /// Text the databases cannot all store (U+0000) and unknown timer kinds are
     /// [`StoreError::Invalid`] before anything is written.
+    ///
+    /// `number` must be a pure function of the serial: a group commit that has to write its
+    /// batch again, one create at a time (PostgreSQL's multi-row fast path failed), calls it
+    /// again, possibly with another serial.
     pub async fn create_case(
         &self,
         c: NewCase,
-        number: impl FnOnce(u64) -> String + Send + 'static,
+        number: impl Fn(u64) -> String + Send + Sync + 'static,
     ) -> Result<CreateOutcome, StoreError> {
         validate::new_case(&c)?;
         match &self.backend {

@@ -770,7 +770,7 @@ async fn failing_writes_mixed_into_concurrent_creates_fail_alone_and_leave_no_ga
                 // A number that collides: fails after its serial was taken.
                 2 => (
                     "duplicate number",
-                    store.create_case(c, move |_| taken).await,
+                    store.create_case(c, move |_| taken.clone()).await,
                 ),
                 // A key reused for another request: answered, nothing written.
                 3 => ("key reused", store.create_case(reused, numbering).await),
@@ -862,7 +862,7 @@ async fn a_failed_case_insert_gives_its_serial_back(store: &Store) {
     // serial was taken...
     let taken = first.number.clone();
     let err = store
-        .create_case(complaint(&o, &o.o1, &o.clerk), move |_| taken)
+        .create_case(complaint(&o, &o.o1, &o.clerk), move |_| taken.clone())
         .await
         .err();
     assert!(matches!(err, Some(StoreError::Duplicate { .. })), "{err:?}");
@@ -2504,6 +2504,268 @@ async fn a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_eac
 // Running the contract on each backend
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// Group commit: a batch of creates written with multi-row statements
+// ---------------------------------------------------------------------------------------------
+//
+// The tests below start their creates together behind a barrier, so that they queue while a
+// batch runs and share the next one. On PostgreSQL a batch is written with one statement per
+// table (`postgres/intake.rs`) and falls back to one create at a time if that fails; these
+// tests check that every create gets the answer it would have got alone either way, and that
+// what the multi-row statements wrote is what a lone create writes.
+
+/// A numbering function, boxed so that creates with different ones fit in one list.
+type Numbering = Box<dyn Fn(u64) -> String + Send + Sync>;
+
+/// Runs `creates` at once (a barrier releases them together) and returns their answers in
+/// order.
+async fn all_at_once(
+    store: &Store,
+    creates: Vec<(NewCase, Numbering)>,
+) -> Vec<Result<CreateOutcome, StoreError>> {
+    let barrier = Arc::new(Barrier::new(creates.len()));
+    let handles: Vec<_> = creates
+        .into_iter()
+        .map(|(c, number)| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.create_case(c, number).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for h in handles {
+        answers.push(h.await.expect("task finished"));
+    }
+    answers
+}
+
+async fn a_batch_mixing_good_creates_with_a_reused_key_and_unknown_references_answers_each_as_alone(
+    store: &Store,
+) {
+    let o = org(store).await;
+    let keyed = |key: &str, hash: &str| {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        c.idempotency = Some(Idempotency {
+            user_id: o.clerk.id,
+            key: key.into(),
+            request_hash: hash.into(),
+        });
+        c
+    };
+    let first = create(store, keyed("first", "first")).await;
+    let mut creates: Vec<(NewCase, Numbering)> = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..48_u32 {
+        let (c, what) = match i % 8 {
+            // The stored key, same request: the first case again.
+            1 => (keyed("first", "first"), "replayed"),
+            // The stored key, another request: refused.
+            2 => (keyed("first", "another"), "reused"),
+            // An unknown owner unit.
+            3 => {
+                let mut c = complaint(&o, &o.o1, &o.clerk);
+                c.owner_unit_id = 999_999;
+                (c, "invalid")
+            }
+            // An unknown first contact (a foreign key the database checks).
+            4 => {
+                let mut c = complaint(&o, &o.o1, &o.clerk);
+                c.first_contact_id = 999_999;
+                (c, "invalid")
+            }
+            // Good creates, each with a key of its own, a timer and a quick-find key.
+            _ => {
+                let mut c = keyed(&format!("good-{i}"), &format!("hash-{i}"));
+                c.timers = vec![schedule("response", "breach", 1, 60 + i64::from(i))];
+                c.find = vec![manyi_store::FindKey {
+                    kind: "phone".into(),
+                    key: format!("1380000{i:04}"),
+                }];
+                c.snapshot = json!({ "customer": { "name": format!("客户{i}") } });
+                (c, "created")
+            }
+        };
+        creates.push((c, Box::new(numbering)));
+        expected.push((i, what));
+    }
+    let answers = all_at_once(store, creates).await;
+    let mut created = Vec::new();
+    for ((i, what), answer) in expected.into_iter().zip(answers) {
+        match (what, answer) {
+            ("created", Ok(CreateOutcome::Created(case))) => created.push((i, case)),
+            ("replayed", Ok(CreateOutcome::Replayed(case))) => assert_eq!(case, first),
+            ("reused", Ok(CreateOutcome::KeyReused)) => {}
+            ("invalid", Err(StoreError::Invalid { .. })) => {}
+            (what, other) => panic!("create {i} ({what}): {other:?}"),
+        }
+    }
+    assert_eq!(created.len(), 24);
+    let mut serials: Vec<u64> = created.iter().map(|(_, c)| serial_of(&c.number)).collect();
+    serials.sort_unstable();
+    assert_eq!(serials, (2..=25).collect::<Vec<u64>>(), "no gap, no repeat");
+    for (i, case) in &created {
+        // What the batch wrote is what a lone create writes.
+        assert_eq!(case.snapshot["customer"]["name"], format!("客户{i}"));
+        assert_eq!(case.owner_unit_path, o.o1.path);
+        assert_eq!(case.version, 1);
+        let events = store.case_events(case.id).await.expect("events");
+        let actions: Vec<(i64, &str)> = events.iter().map(|e| (e.seq, e.action.as_str())).collect();
+        assert_eq!(actions, [(1, "create"), (2, "clock_started")], "case {i}");
+        assert_eq!(events[0].clause.as_deref(), Some("第八条"));
+        assert_eq!(events[0].actor_id, Some(o.clerk.id));
+        assert_eq!(events[1].actor_id, None);
+        assert_eq!(events[1].payload, json!({ "clock": "response" }));
+        let timers = store.pending_timers(case.id).await.expect("timers");
+        assert_eq!(
+            shape(&timers),
+            [("response", "breach", 1, at(60 + i64::from(*i)))],
+            "case {i}"
+        );
+        let found = store
+            .find_cases(&manyi_store::FindQuery {
+                kind: "phone".into(),
+                prefix: format!("1380000{i:04}"),
+                visible_to: None,
+                limit: 10,
+            })
+            .await
+            .expect("find");
+        assert_eq!(
+            found,
+            std::slice::from_ref(case),
+            "case {i} is found by its key"
+        );
+        // Its key was stored with it: sending the request again replays it.
+        let again = store
+            .create_case(keyed(&format!("good-{i}"), &format!("hash-{i}")), numbering)
+            .await
+            .expect("replay");
+        assert_eq!(again, CreateOutcome::Replayed(case.clone()));
+    }
+    assert_eq!(walk(store, &CaseFilter::default()).await.len(), 25);
+}
+
+async fn two_creates_with_the_same_key_in_one_batch_open_one_case(store: &Store) {
+    let o = org(store).await;
+    let mut creates: Vec<(NewCase, Numbering)> = Vec::new();
+    let mut hashes = Vec::new();
+    for i in 0..40_u32 {
+        let mut c = complaint(&o, &o.o1, &o.clerk);
+        // Every fourth create is a plain one, filling the batch; the others share two keys,
+        // with two different requests under the second one.
+        let hash = match i % 4 {
+            0 => None,
+            1 => Some(("twin-a", "req-a")),
+            2 => Some(("twin-b", "req-b1")),
+            _ => Some(("twin-b", "req-b2")),
+        };
+        if let Some((key, hash)) = hash {
+            c.idempotency = Some(Idempotency {
+                user_id: o.clerk.id,
+                key: key.into(),
+                request_hash: hash.into(),
+            });
+        }
+        creates.push((c, Box::new(numbering)));
+        hashes.push(hash);
+    }
+    let answers = all_at_once(store, creates).await;
+    let mut plain = 0;
+    // Per key: the case created and the request hash that created it.
+    let mut winners: BTreeMap<&str, (&str, CaseRecord)> = BTreeMap::new();
+    for (hash, answer) in hashes.iter().zip(&answers) {
+        match (hash, answer) {
+            (None, Ok(CreateOutcome::Created(_))) => plain += 1,
+            (Some((key, hash)), Ok(CreateOutcome::Created(case))) => {
+                let before = winners.insert(key, (hash, case.clone()));
+                assert!(before.is_none(), "two cases opened under key {key}");
+            }
+            (_, Ok(_)) => {}
+            (hash, Err(e)) => panic!("{hash:?}: {e:?}"),
+        }
+    }
+    assert_eq!(plain, 10);
+    assert_eq!(winners.len(), 2, "one case per key: {answers:?}");
+    for (hash, answer) in hashes.iter().zip(&answers) {
+        let Some((key, hash)) = hash else { continue };
+        let (winner_hash, winner) = &winners[key];
+        match answer {
+            Ok(CreateOutcome::Created(case)) => assert_eq!(case, winner),
+            Ok(CreateOutcome::Replayed(case)) => {
+                assert_eq!(hash, winner_hash, "only the same request replays");
+                assert_eq!(case, winner);
+            }
+            Ok(CreateOutcome::KeyReused) => assert_ne!(hash, winner_hash),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(
+        walk(store, &CaseFilter::default()).await.len(),
+        12,
+        "ten plain cases and one per key"
+    );
+    // Twelve cases, serials unique per scope and period (a constraint): 1 to 12, and the next
+    // is 13.
+    let next = create(store, complaint(&o, &o.o1, &o.clerk)).await;
+    assert_eq!(serial_of(&next.number), 13, "the replays took no serial");
+}
+
+/// Many creates from two instances, in three numbering scopes and periods at once, some with
+/// keys: every scope and period is numbered 1, 2, 3, … without a gap or a repeat.
+async fn many_concurrent_creates_across_two_stores_and_three_scopes_get_unique_gap_free_numbers(
+    first: &Store,
+    second: &Store,
+) {
+    let o = org(first).await;
+    let scopes = [
+        ("bank/complaint", "2026-09"),
+        ("bank/complaint", "2026-10"),
+        ("bank/inquiry", "2026-09"),
+    ];
+    let mut tasks = Vec::new();
+    for (t, store) in [first, second].into_iter().cycle().take(12).enumerate() {
+        let store = store.clone();
+        let mut template = complaint(&o, &o.o1, &o.clerk);
+        let clerk = o.clerk.id;
+        tasks.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            for i in 0..40_usize {
+                let (scope, period) = scopes[(t + i) % scopes.len()];
+                template.number_scope = scope.into();
+                template.number_period = period.into();
+                template.idempotency = (i % 2 == 0).then(|| Idempotency {
+                    user_id: clerk,
+                    key: format!("t{t}-i{i}"),
+                    request_hash: "h".into(),
+                });
+                let number = move |serial: u64| format!("{scope}/{period}-{serial:06}");
+                match store.create_case(template.clone(), number).await {
+                    Ok(CreateOutcome::Created(case)) => made.push(((scope, period), case.number)),
+                    other => panic!("task {t}: {other:?}"),
+                }
+            }
+            made
+        }));
+    }
+    let mut by_scope: BTreeMap<(&str, &str), Vec<u64>> = BTreeMap::new();
+    let mut numbers = BTreeSet::new();
+    for task in tasks {
+        for (scope, number) in task.await.expect("task finished") {
+            by_scope.entry(scope).or_default().push(serial_of(&number));
+            assert!(numbers.insert(number.clone()), "{number} given twice");
+        }
+    }
+    assert_eq!(numbers.len(), 480);
+    for (scope, mut serials) in by_scope {
+        serials.sort_unstable();
+        let n = serials.len() as u64;
+        assert_eq!(serials, (1..=n).collect::<Vec<u64>>(), "{scope:?}");
+    }
+}
+
 /// One `#[tokio::test]` per backend for each contract body, in modules `sqlite` and `postgres`:
 /// `single` bodies take one store, `pair` bodies two independent stores (two instances) on the
 /// same database. Each test gets a database of its own from [`TestDb`], gone when it ends.
@@ -2594,6 +2856,8 @@ contract!(
     only_an_empty_unit_is_removed_and_a_refusal_says_what_is_left,
     attachments_are_stored_in_the_database_and_listed_per_case,
     rate_limit_windows_count_hits_per_bucket_and_forget_old_windows,
+    a_batch_mixing_good_creates_with_a_reused_key_and_unknown_references_answers_each_as_alone,
+    two_creates_with_the_same_key_in_one_batch_open_one_case,
     ],
     pair: [
         two_instances_count_hits_in_the_same_rate_limit_window,
@@ -2607,6 +2871,7 @@ contract!(
     two_instances_retiring_the_same_stale_timers_retire_each_exactly_once,
     a_clock_stopped_on_one_instance_while_another_fires_its_timers_ends_each_timer_once,
     two_instances_deciding_the_same_penalty_at_once_record_one_decision,
+    many_concurrent_creates_across_two_stores_and_three_scopes_get_unique_gap_free_numbers,
     ],
 );
 

@@ -19,7 +19,7 @@
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::group::NumberFn;
+use super::intake::Numbering;
 use super::timers::apply_timer_changes;
 use super::{PgStore, decode_all};
 use crate::error::{is_foreign_key_violation, is_unique_violation};
@@ -36,7 +36,7 @@ impl PgStore {
     pub(crate) async fn create_case(
         &self,
         c: NewCase,
-        number: impl FnOnce(u64) -> String + Send + 'static,
+        number: impl Fn(u64) -> String + Send + Sync + 'static,
     ) -> Result<CreateOutcome, StoreError> {
         self.submit_create(c, Box::new(number)).await
     }
@@ -146,7 +146,7 @@ pub(super) enum Attempt {
 pub(super) async fn create_in(
     conn: &mut PgConnection,
     c: &NewCase,
-    number: NumberFn,
+    number: Numbering<'_>,
 ) -> Result<Attempt, StoreError> {
     if let Some(idem) = &c.idempotency
         && let Some(outcome) = replay(&mut *conn, idem).await?

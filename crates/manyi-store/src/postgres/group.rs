@@ -36,18 +36,19 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use sqlx::PgConnection;
 use tokio::sync::oneshot;
 
-use super::PgStore;
 use super::cases::{Attempt, create_in, replay};
-use crate::{CreateOutcome, NewCase, StoreError};
+use super::{PgStore, intake};
+use crate::{CaseRecord, CreateOutcome, NewCase, StoreError};
 
 /// The most creates one transaction takes. Bounds the time a batch holds the counter (and so
 /// the wait of the creates queued behind it) to a few tens of milliseconds.
 const MAX_BATCH: usize = 64;
 
 /// Turns the serial the counter gave into the case number.
-pub(super) type NumberFn = Box<dyn FnOnce(u64) -> String + Send>;
+pub(super) type NumberFn = Box<dyn Fn(u64) -> String + Send + Sync>;
 
 type Reply = oneshot::Sender<Result<CreateOutcome, StoreError>>;
 
@@ -188,8 +189,9 @@ async fn drain(store: PgStore) {
 /// A create that ran, with its result, waiting for the batch's commit.
 struct Done(Result<CreateOutcome, StoreError>, Reply);
 
-/// One transaction: the intake lock, each create in its own savepoint, one commit, then the
-/// answers.
+/// One transaction: the intake lock, the multi-row fast path (`intake.rs`) for the creates it
+/// may take, each other create in its own savepoint, one commit, then the answers. If the fast
+/// path fails, its savepoint is rolled back and every create runs in its own savepoint.
 async fn run_batch(store: &PgStore, mut jobs: Vec<Job>) {
     let size = jobs.len();
     // Stable: creates of one bucket keep their arrival order (and so their serials).
@@ -198,71 +200,41 @@ async fn run_batch(store: &PgStore, mut jobs: Vec<Job>) {
         Ok(tx) => tx,
         Err(e) => return fail_all(Vec::new(), jobs, &e),
     };
-    let mut done: Vec<Done> = Vec::with_capacity(size);
-    let mut jobs = jobs.into_iter();
-    let mut open_savepoint = false;
-    while let Some(job) = jobs.next() {
-        // The intake lock goes with the first savepoint, and releasing a job's savepoint with
-        // opening the next one's: one round trip each.
-        let begin = if open_savepoint {
-            "RELEASE job; SAVEPOINT job"
-        } else {
-            "SELECT pg_advisory_xact_lock(hashtextextended('manyi:intake', 0)); SAVEPOINT job"
-        };
-        if let Err(e) = sqlx::raw_sql(begin).execute(&mut *tx).await {
-            return fail_all(done, std::iter::once(job).chain(jobs).collect(), &e.into());
-        }
-        open_savepoint = true;
-        let Job {
-            case,
-            number,
-            reply,
-        } = job;
-        let result = create_in(&mut tx, &case, number).await;
-        let result = match result {
-            Ok(Attempt::Done(outcome)) => Ok(outcome),
-            Ok(Attempt::KeyTaken) | Err(_) => {
-                // Undo this create only (its serial too); the others go on. The savepoint is
-                // kept open and released by the next job's round trip or before the commit.
-                if let Err(e) = sqlx::raw_sql("ROLLBACK TO job").execute(&mut *tx).await {
-                    // The create's own error says more (a lost connection, typically).
-                    let own = match result {
-                        Err(own) => own,
-                        Ok(_) => StoreError::from(e),
-                    };
-                    done.push(Done(Err(own), reply));
-                    // The transaction is in an unknown state: give it up whole (dropping `tx`
-                    // rolls it back) rather than commit half of a create.
-                    let e = StoreError::Database(sqlx::Error::Protocol(
-                        "rollback to a create's savepoint failed".into(),
-                    ));
-                    return fail_all(done, jobs.collect(), &e);
-                }
-                match result {
-                    // Another request with this key committed while this one ran: answer as
-                    // if it had arrived second, which it did. Keys are never deleted, and ON
-                    // CONFLICT only skips a row another transaction committed.
-                    Ok(_) => match case.idempotency.as_ref() {
-                        Some(idem) => replay(&mut tx, idem).await.and_then(|r| {
-                            r.ok_or_else(|| {
-                                StoreError::Database(sqlx::Error::Protocol(
-                                    "idempotency key vanished after a conflict".into(),
-                                ))
-                            })
-                        }),
-                        None => Err(StoreError::Database(sqlx::Error::Protocol(
-                            "key conflict without an idempotency key".into(),
-                        ))),
-                    },
-                    Err(e) => Err(e),
+    if let Err(e) = sqlx::raw_sql(
+        "SELECT pg_advisory_xact_lock(hashtextextended('manyi:intake', 0)); SAVEPOINT fast",
+    )
+    .execute(&mut *tx)
+    .await
+    {
+        return fail_all(Vec::new(), jobs, &e.into());
+    }
+    let (done, rest, first) = match fast_path(&mut tx, &jobs).await {
+        Ok(written) => {
+            let mut done = Vec::with_capacity(size);
+            let mut rest = Vec::new();
+            let mut written = written.into_iter();
+            for job in jobs {
+                match written.next().flatten() {
+                    Some(case) => done.push(Done(Ok(CreateOutcome::Created(case)), job.reply)),
+                    None => rest.push(job),
                 }
             }
-        };
-        done.push(Done(result, reply));
-    }
-    if open_savepoint && let Err(e) = sqlx::raw_sql("RELEASE job").execute(&mut *tx).await {
-        return fail_all(done, Vec::new(), &e.into());
-    }
+            (done, rest, "SAVEPOINT job")
+        }
+        Err(e) => {
+            // Not a failure of the batch: one of its creates cannot be written (an unknown
+            // unit, say), and the one-at-a-time path finds which and answers it.
+            tracing::debug!(jobs = size, error = %e, "multi-row create batch fell back to one create at a time");
+            (
+                Vec::with_capacity(size),
+                jobs,
+                "ROLLBACK TO fast; SAVEPOINT job",
+            )
+        }
+    };
+    let Some(done) = one_at_a_time(&mut tx, rest, done, first).await else {
+        return;
+    };
     match tx.commit().await {
         Ok(()) => {
             tracing::debug!(jobs = size, "create batch committed");
@@ -280,6 +252,102 @@ async fn run_batch(store: &PgStore, mut jobs: Vec<Job>) {
             fail_all(done, Vec::new(), &e);
         }
     }
+}
+
+/// The fast path: for each job, its case if the multi-row statements wrote it, `None` if it is
+/// left to [`one_at_a_time`] (see [`intake::eligible`]). An error leaves the transaction to be
+/// rolled back to the savepoint `fast`.
+async fn fast_path(
+    conn: &mut PgConnection,
+    jobs: &[Job],
+) -> Result<Vec<Option<CaseRecord>>, StoreError> {
+    let cases: Vec<&NewCase> = jobs.iter().map(|j| &j.case).collect();
+    let eligible = intake::eligible(&mut *conn, &cases).await?;
+    let fast: Vec<(&NewCase, intake::Numbering<'_>)> = jobs
+        .iter()
+        .zip(&eligible)
+        .filter(|(_, ok)| **ok)
+        .map(|(j, _)| (&j.case, &*j.number as intake::Numbering<'_>))
+        .collect();
+    let mut written = if fast.is_empty() {
+        Vec::new()
+    } else {
+        intake::write_batch(&mut *conn, &fast).await?
+    }
+    .into_iter();
+    Ok(eligible
+        .iter()
+        .map(|ok| if *ok { written.next() } else { None })
+        .collect())
+}
+
+/// Runs `jobs` one at a time, each in its own savepoint (opened by `first`, then by releasing
+/// the previous one): a create that fails rolls back alone, its serial too, and keeps its own
+/// error. Returns every answer so far, or `None` if the batch had to be abandoned (every job
+/// already answered).
+async fn one_at_a_time(
+    tx: &mut PgConnection,
+    jobs: Vec<Job>,
+    mut done: Vec<Done>,
+    first: &'static str,
+) -> Option<Vec<Done>> {
+    let mut jobs = jobs.into_iter();
+    let mut begin = first;
+    while let Some(job) = jobs.next() {
+        if let Err(e) = sqlx::raw_sql(begin).execute(&mut *tx).await {
+            fail_all(done, std::iter::once(job).chain(jobs).collect(), &e.into());
+            return None;
+        }
+        begin = "RELEASE job; SAVEPOINT job";
+        let Job {
+            case,
+            number,
+            reply,
+        } = job;
+        let result = create_in(&mut *tx, &case, &*number).await;
+        let result = match result {
+            Ok(Attempt::Done(outcome)) => Ok(outcome),
+            Ok(Attempt::KeyTaken) | Err(_) => {
+                // Undo this create only (its serial too); the others go on. The savepoint is
+                // kept open and released by the next job's round trip or by the commit.
+                if let Err(e) = sqlx::raw_sql("ROLLBACK TO job").execute(&mut *tx).await {
+                    // The create's own error says more (a lost connection, typically).
+                    let own = match result {
+                        Err(own) => own,
+                        Ok(_) => StoreError::from(e),
+                    };
+                    done.push(Done(Err(own), reply));
+                    // The transaction is in an unknown state: give it up whole (dropping `tx`
+                    // rolls it back) rather than commit half of a create.
+                    let e = StoreError::Database(sqlx::Error::Protocol(
+                        "rollback to a create's savepoint failed".into(),
+                    ));
+                    fail_all(done, jobs.collect(), &e);
+                    return None;
+                }
+                match result {
+                    // Another request with this key committed while this one ran: answer as
+                    // if it had arrived second, which it did. Keys are never deleted, and ON
+                    // CONFLICT only skips a row another transaction committed.
+                    Ok(_) => match case.idempotency.as_ref() {
+                        Some(idem) => replay(&mut *tx, idem).await.and_then(|r| {
+                            r.ok_or_else(|| {
+                                StoreError::Database(sqlx::Error::Protocol(
+                                    "idempotency key vanished after a conflict".into(),
+                                ))
+                            })
+                        }),
+                        None => Err(StoreError::Database(sqlx::Error::Protocol(
+                            "key conflict without an idempotency key".into(),
+                        ))),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        done.push(Done(result, reply));
+    }
+    Some(done)
 }
 
 /// Fails a batch that cannot go on: the creates that ran (a create's own error stays) and

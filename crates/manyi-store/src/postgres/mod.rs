@@ -23,6 +23,7 @@ mod cases;
 mod dashboard;
 mod find;
 mod group;
+mod intake;
 mod ledger;
 mod org;
 mod policies;

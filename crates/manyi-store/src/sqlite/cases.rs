@@ -25,7 +25,7 @@ impl SqliteStore {
     pub(crate) async fn create_case(
         &self,
         c: NewCase,
-        number: impl FnOnce(u64) -> String + Send + 'static,
+        number: impl Fn(u64) -> String + Send + Sync + 'static,
     ) -> Result<CreateOutcome, StoreError> {
         let number: NumberFn = Box::new(number);
         let outcome = self

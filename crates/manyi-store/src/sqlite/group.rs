@@ -34,7 +34,7 @@ use crate::{CaseRecord, CaseUpdate, CreateOutcome, NewCase, StoreError};
 const MAX_BATCH: usize = 64;
 
 /// Turns the serial the counter gave into the case number.
-pub(super) type NumberFn = Box<dyn FnOnce(u64) -> String + Send>;
+pub(super) type NumberFn = Box<dyn Fn(u64) -> String + Send + Sync>;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
