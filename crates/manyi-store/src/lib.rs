@@ -55,6 +55,7 @@ mod ledger;
 mod migrate;
 mod postgres;
 mod reads;
+mod repeat;
 mod records;
 mod rewards;
 mod rows;
@@ -80,6 +81,7 @@ pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };
 pub use reads::{CaseReadRecord, NewCaseRead};
+pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
 pub use records::{
     AttachmentRecord, CalendarFileRecord, CaseFilter, CaseOrder, CasePage, CaseRecord, CaseUpdate,
     CreateOutcome, EventRecord, FireOutcome, Idempotency, ImportSummary, NewAttachment,

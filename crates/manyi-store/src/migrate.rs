@@ -77,6 +77,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "find",
         include_str!("../migrations/sqlite/0013_find.sql"),
     ),
+    (
+        16,
+        "repeat",
+        include_str!("../migrations/sqlite/0016_repeat.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -144,6 +149,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         13,
         "find",
         include_str!("../migrations/postgres/0013_find.sql"),
+    ),
+    (
+        16,
+        "repeat",
+        include_str!("../migrations/postgres/0016_repeat.sql"),
     ),
 ];
 

@@ -27,6 +27,7 @@ mod ledger;
 mod org;
 mod policies;
 mod reads;
+mod repeat;
 mod rewards;
 mod stats;
 mod surveys;
