@@ -144,9 +144,7 @@ fn normalised(field_type: Option<&FieldType>, value: &Value) -> String {
             for c in s.chars() {
                 let c = match c {
                     '\u{3000}' => ' ',
-                    '\u{ff01}'..='\u{ff5e}' => {
-                        char::from_u32(c as u32 - 0xfee0).unwrap_or(c)
-                    }
+                    '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
                     c => c,
                 };
                 if c.is_whitespace() {

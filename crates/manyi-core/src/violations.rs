@@ -364,7 +364,8 @@ pub fn recorded(violations: Vec<Violation>, now: Timestamp) -> Option<Event> {
 /// The open case that `new` repeats, if any, among `open`: the same repeat key
 /// ([`crate::find::repeat_key`]: same policy and kind, every key field filled and equal once
 /// normalised), still open; the earliest registered. `open` is what the shell found (it may
-/// include `new` itself and closed cases, which are skipped). The shell looks repeats up
+/// include `new` itself and closed cases, which are skipped); cases registered in the same
+/// instant go to the first of them in `open`, so pass it oldest first. The shell looks repeats up
 /// through the index of repeat keys; this serves while old cases are still being keyed.
 pub fn repeat_of<'a>(kind: &CaseKind, new: &Case, open: &'a [Case]) -> Option<&'a Case> {
     let key = crate::find::repeat_key(&new.policy_id, kind, &new.fields)?;

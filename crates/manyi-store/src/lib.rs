@@ -55,8 +55,8 @@ mod ledger;
 mod migrate;
 mod postgres;
 mod reads;
-mod repeat;
 mod records;
+mod repeat;
 mod rewards;
 mod rows;
 mod sqlite;
@@ -81,13 +81,13 @@ pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };
 pub use reads::{CaseReadRecord, NewCaseRead};
-pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
 pub use records::{
     AttachmentRecord, CalendarFileRecord, CaseFilter, CaseOrder, CasePage, CaseRecord, CaseUpdate,
     CreateOutcome, EventRecord, FireOutcome, Idempotency, ImportSummary, NewAttachment,
     NewCalendarFile, NewCase, NewEvent, NewUnit, NewUser, PolicyRecord, TIMER_BREACH, TIMER_WARN,
     TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,
 };
+pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 

@@ -189,7 +189,10 @@ async fn pending_markers_are_listed_until_checked(store: &Store) {
             .map(|c| c.number)
             .collect::<Vec<_>>()
     };
-    assert_eq!(pending(at(2)).await, vec![a.number.clone(), b.number.clone()]);
+    assert_eq!(
+        pending(at(2)).await,
+        vec![a.number.clone(), b.number.clone()]
+    );
     // Only cases created before the instant given (a create in flight does its own).
     assert!(pending(at(1)).await.is_empty());
     store.repeat_checked(a.id).await.expect("checked");
@@ -232,14 +235,20 @@ async fn the_backfill_writes_a_key_only_at_the_version_read_and_once(store: &Sto
         .await
         .expect("backfill again");
     let probe = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
-    assert_eq!(first_of(store, "k1", &probe).await, Some(old.number.clone()));
+    assert_eq!(
+        first_of(store, "k1", &probe).await,
+        Some(old.number.clone())
+    );
     // The moved case (read at an older version) got nothing; the keyed one kept its own key.
     store
         .update_case(update(&old, true, None))
         .await
         .expect("close");
     assert_eq!(first_of(store, "k1", &probe).await, None);
-    assert_eq!(first_of(store, "k3", &probe).await, Some(keyed.number.clone()));
+    assert_eq!(
+        first_of(store, "k3", &probe).await,
+        Some(keyed.number.clone())
+    );
     assert_eq!(store.repeat_backfill().await.expect("progress"), progress);
     // Progress never moves back.
     store
