@@ -82,21 +82,25 @@ async fn repeats_on(app: &TestApp, number: &str) -> Vec<String> {
         .await
         .iter()
         .filter(|e| e["action"] == "repeat_complaint")
-        .map(|e| related_case(e))
+        .map(related_case)
         .collect();
     assert_eq!(ledger, related.len(), "one ledger row per logged repeat");
     related
 }
 
+/// The event's `related_case`, wherever the event's JSON nests it.
 fn related_case(event: &Value) -> String {
-    let text = event.to_string();
-    // The related case is in the event's change, whatever its JSON shape.
-    let at = text.find("related_case").expect("a related case");
-    let rest = &text[at + "related_case".len()..];
-    let start = rest.find('"').unwrap() + 1;
-    let start = start + rest[start..].find('"').unwrap() + 1;
-    let end = start + rest[start..].find('"').unwrap();
-    rest[start..end].to_owned()
+    fn find(v: &Value) -> Option<&str> {
+        match v {
+            Value::Object(map) => map
+                .get("related_case")
+                .and_then(Value::as_str)
+                .or_else(|| map.values().find_map(find)),
+            Value::Array(items) => items.iter().find_map(find),
+            _ => None,
+        }
+    }
+    find(event).expect("a related case").to_owned()
 }
 
 #[tokio::test]
