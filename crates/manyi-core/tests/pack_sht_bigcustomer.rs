@@ -345,7 +345,13 @@ fn sht_5_1_3_5_4_2_a_routine_survey_of_a_key_account_is_sent_answered_and_evalua
         "valid 14 days"
     );
     // The text with the link invites to a routine round, not to rate a handled complaint.
-    let (sms, sms_en) = survey::message(rule, "DC20260001", "https://x/s/t", "2026-10-26");
+    let (sms, sms_en) = survey::message(
+        rule,
+        "DC20260001",
+        &Default::default(),
+        "https://x/s/t",
+        "2026-10-26",
+    );
     assert_eq!(
         sms,
         "【上海电信大客户服务质量调查】尊敬的客户您好！为了解您对我们大客户服务的评价以及您的需求、看法和建议，诚邀您参加本期服务质量调查：https://x/s/t （2026-10-26 前有效，每个链接仅可提交一次）"

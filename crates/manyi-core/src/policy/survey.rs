@@ -7,9 +7,9 @@ use jiff::SignedDuration;
 
 use super::load::{Names, check_roles};
 use super::reader::{At, Ctx, Table};
-use super::{ChoiceOption, State};
+use super::{ChoiceOption, Field, State};
 use crate::calendar::Duration;
-use crate::survey::{DEFAULT_TEXT_LEN, Question, QuestionKind, SurveyRule};
+use crate::survey::{DEFAULT_TEXT_LEN, InvitationField, Question, QuestionKind, SurveyRule};
 
 /// Reads the kind's survey section, if any.
 pub(super) fn read(
@@ -18,6 +18,7 @@ pub(super) fn read(
     kind_id: &str,
     names: &Names<'_>,
     states: &[State],
+    fields: &[Field],
 ) -> Option<SurveyRule> {
     let st = t.table(cx, "survey")?;
     st.deny_unknown(
@@ -77,8 +78,19 @@ pub(super) fn read(
     };
     let invitation = st.str(cx, "invitation");
     let invitation_en = st.str(cx, "invitation_en");
+    let mut invitation_fields: Vec<InvitationField> = Vec::new();
     for text in [&invitation, &invitation_en].into_iter().flatten() {
-        check_invitation(cx, text);
+        check_invitation(cx, text, fields);
+        for id in crate::survey::invitation_field_ids(&text.value) {
+            if let Some(f) = fields.iter().find(|f| f.id == id)
+                && !invitation_fields.iter().any(|x| x.id == id)
+            {
+                invitation_fields.push(InvitationField {
+                    id: f.id.clone(),
+                    field_type: f.field_type.clone(),
+                });
+            }
+        }
     }
     if let (None, Some(en)) = (&invitation, &invitation_en) {
         cx.error(
@@ -168,17 +180,18 @@ pub(super) fn read(
         questions,
         invitation: invitation.map(|t| t.value),
         invitation_en: invitation_en.map(|t| t.value),
+        invitation_fields,
     })
 }
 
 /// Reports each problem of an invitation text at its place in the file. The offset inside the
 /// text maps onto the file only when the string is written as it reads (a basic or literal
 /// one-line string without escapes); otherwise the error points at the string's start.
-fn check_invitation(cx: &mut Ctx<'_>, text: &At<String>) {
+fn check_invitation(cx: &mut Ctx<'_>, text: &At<String>, fields: &[Field]) {
     let written = cx.source.get(text.span.clone()).unwrap_or_default();
     let verbatim = written.len() == text.value.len() + 2
         && written.get(1..written.len() - 1) == Some(text.value.as_str());
-    for e in crate::survey::check_invitation(&text.value) {
+    for e in crate::survey::check_invitation(&text.value, fields) {
         let offset = if verbatim {
             text.span.start + 1 + e.offset
         } else {

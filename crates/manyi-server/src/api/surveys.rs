@@ -93,7 +93,7 @@ pub async fn issue(
     let link = format!("{origin}{path}");
     let expires_text = timestamp(expires);
     let day = expires_text.get(..10).unwrap_or(&expires_text).to_owned();
-    let (message_zh, message_en) = survey::message(rule, &case.number, &link, &day);
+    let (message_zh, message_en) = survey::message(rule, &case.number, &case.fields, &link, &day);
     Ok(IssuedSurvey {
         token,
         path,
