@@ -2014,12 +2014,14 @@ async fn sht_bigcustomer_routine_survey_round_the_customer_answers_the_link_and_
     .await;
     let number = "DC20260001";
     let sent = step(&app, number, "dk_am", "send_survey", json!({}), "sent").await;
-    // The policy's own invitation, not the complaint follow-up wording.
+    // The policy's own invitation, not the complaint follow-up wording, with the round filled
+    // in from the case's `survey_round` field ({field:survey_round}).
     let sms = sent["survey_issued"]["message_zh"]
         .as_str()
         .unwrap_or_default();
     assert!(
         sms.starts_with("【上海电信大客户服务质量调查】尊敬的客户您好！")
+            && sms.contains("诚邀您参加2026年第四季度服务质量调查：")
             && !sms.contains("已处理完毕"),
         "{sent:#}"
     );
