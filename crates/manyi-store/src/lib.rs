@@ -57,6 +57,7 @@ mod postgres;
 mod reads;
 mod records;
 mod repeat;
+mod survey_parties;
 mod rewards;
 mod rows;
 mod sqlite;
@@ -88,6 +89,7 @@ pub use records::{
     TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,
 };
 pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
+pub use survey_parties::SUBJECT;
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 

@@ -82,6 +82,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "repeat",
         include_str!("../migrations/sqlite/0016_repeat.sql"),
     ),
+    (
+        20,
+        "survey_parties",
+        include_str!("../migrations/sqlite/0020_survey_parties.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -154,6 +159,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         16,
         "repeat",
         include_str!("../migrations/postgres/0016_repeat.sql"),
+    ),
+    (
+        20,
+        "survey_parties",
+        include_str!("../migrations/postgres/0020_survey_parties.sql"),
     ),
 ];
 

@@ -22,6 +22,7 @@ mod org;
 mod policies;
 mod reads;
 mod repeat;
+mod survey_parties;
 mod rewards;
 mod stats;
 mod surveys;
