@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value};
 
+pub use crate::callback::Party;
 use crate::case::{Case, Event};
 use crate::engine::{FieldError, Refusal, RefusalReason};
 use crate::org::Actor;
@@ -39,6 +40,13 @@ pub struct SurveyRule {
     /// The case fields the invitation texts name (`{field:<id>}`), with their types, so a
     /// choice is written as its label and money in yuan. Filled when the policy loads.
     pub invitation_fields: Vec<InvitationField>,
+    /// lawfirm-complaint 三(二)(三): links may also be addressed to the person complained about
+    /// (the kind's `subject_field`), and their answers are counted apart (`also_subject`).
+    pub also_subject: bool,
+    /// The text of a link to the person complained about (`subject_invitation`, else
+    /// [`DEFAULT_SUBJECT_INVITATION`]); `subject_invitation_en` its English.
+    pub subject_invitation: Option<String>,
+    pub subject_invitation_en: Option<String>,
 }
 
 /// A case field an invitation text names as `{field:<id>}`.
@@ -65,6 +73,13 @@ pub const DEFAULT_INVITATION: &str = "【{title}】您好，您反映的事项�
 
 /// The English invitation when the policy sets no `invitation`.
 pub const DEFAULT_INVITATION_EN: &str = "[{title}] Your case {case_number} has been handled. Please tell us how we did: {link} (valid until {expires}; one answer per link)";
+
+/// The invitation to the person complained about when the policy sets none: it speaks of the
+/// complaint's handling, not of "the matter you reported".
+pub const DEFAULT_SUBJECT_INVITATION: &str = "【{title}】您好，编号 {case_number} 的投诉已有处理意见。请点击链接评价投诉处理工作：{link} （{expires} 前有效，每个链接仅可提交一次）";
+
+/// The English invitation to the person complained about when the policy sets none.
+pub const DEFAULT_SUBJECT_INVITATION_EN: &str = "[{title}] The complaint {case_number} has been decided. Please tell us how it was handled: {link} (valid until {expires}; one answer per link)";
 
 /// A problem with an invitation text: the byte offset in the text it starts at, and what is
 /// wrong.
@@ -494,6 +509,70 @@ pub fn check_issue<'p>(
     Ok(rule)
 }
 
+/// A `party` given with a request to issue a survey: `customer` (also when none is given) or
+/// `subject`; anything else is refused naming the field.
+pub fn parse_party(value: Option<&str>) -> Result<Party, Refusal> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(Party::Customer),
+        Some(p) => Party::parse(p).ok_or_else(|| {
+            let en = format!("`party` is `customer` or `subject`, not `{p}`");
+            let zh = format!("调查对象“{p}”无效，应为 customer 或 subject");
+            let mut r = Refusal::new(RefusalReason::InvalidFields, None, zh.clone(), en.clone());
+            r.fields = vec![error("party", "party.unknown", en, zh)];
+            r
+        }),
+    }
+}
+
+/// To whom a survey of `case` may be addressed: the customer always; the person complained
+/// about (the kind's `subject_field`) only when the survey says `also_subject` and the case
+/// names one. Returns that person's login for a [`Party::Subject`] survey.
+pub fn check_party(
+    policy: &Policy,
+    rule: &SurveyRule,
+    case: &Case,
+    party: Party,
+) -> Result<Option<String>, Refusal> {
+    if party == Party::Customer {
+        return Ok(None);
+    }
+    let invalid = |zh: String, en: String| {
+        let mut r = Refusal::new(
+            RefusalReason::InvalidFields,
+            Some(&rule.clause),
+            zh.clone(),
+            en.clone(),
+        );
+        r.fields = vec![error("party", "party.subject", en, zh)];
+        r
+    };
+    if !rule.also_subject {
+        return Err(invalid(
+            "本类案件的满意度调查只发给投诉人".into(),
+            format!(
+                "party `subject`: the survey of `{}` is addressed to the customer only (no `also_subject`)",
+                case.kind
+            ),
+        ));
+    }
+    let field = policy
+        .kind(&case.kind)
+        .and_then(|k| k.subject_field.as_deref())
+        .unwrap_or_default();
+    match case
+        .fields
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(login) => Ok(Some(login.to_owned())),
+        None => Err(invalid(
+            "案件未载明被投诉人，无法向其发送调查".into(),
+            format!("party `subject`: the case names no person complained about (`{field}` is empty)"),
+        )),
+    }
+}
+
 /// Whether `event` took the case into a state whose entry issues a survey.
 pub fn issues_on(kind: &CaseKind, event: &Event) -> bool {
     let Some(rule) = &kind.survey else {
@@ -517,6 +596,7 @@ pub fn expires_at(rule: &SurveyRule, now: Timestamp) -> Timestamp {
 /// case's field values, for `{field:<id>}` (see [`field_text`] for how each is written).
 pub fn message(
     rule: &SurveyRule,
+    party: Party,
     case_number: &str,
     fields: &BTreeMap<String, Value>,
     link: &str,
@@ -538,10 +618,24 @@ pub fn message(
     };
     let zh_values = |name: &str| value_of(name, &rule.title, false);
     let en_values = |name: &str| value_of(name, title_en, true);
-    match (&rule.invitation, &rule.invitation_en) {
+    let (zh, en, default_zh, default_en) = match party {
+        Party::Customer => (
+            &rule.invitation,
+            &rule.invitation_en,
+            DEFAULT_INVITATION,
+            DEFAULT_INVITATION_EN,
+        ),
+        Party::Subject => (
+            &rule.subject_invitation,
+            &rule.subject_invitation_en,
+            DEFAULT_SUBJECT_INVITATION,
+            DEFAULT_SUBJECT_INVITATION_EN,
+        ),
+    };
+    match (zh, en) {
         (None, _) => (
-            render(DEFAULT_INVITATION, &zh_values),
-            render(DEFAULT_INVITATION_EN, &en_values),
+            render(default_zh, &zh_values),
+            render(default_en, &en_values),
         ),
         (Some(zh), en) => (
             render(zh, &zh_values),
@@ -588,6 +682,9 @@ mod tests {
             invitation: invitation.map(str::to_owned),
             invitation_en: invitation_en.map(str::to_owned),
             invitation_fields: Vec::new(),
+            also_subject: false,
+            subject_invitation: None,
+            subject_invitation_en: None,
         }
     }
 
@@ -599,6 +696,7 @@ mod tests {
     fn without_an_invitation_the_text_is_the_complaint_follow_up() {
         let (zh, en) = message(
             &rule(None, None),
+            Party::Customer,
             "DC20260001",
             &no_fields(),
             "https://x/s/t",
@@ -620,7 +718,7 @@ mod tests {
             Some("【{title}】请评价本季度服务：{link}，{expires} 前有效。{{编号 {case_number}}}"),
             Some("[{title}] Rate this quarter: {link}"),
         );
-        let (zh, en) = message(&r, "DC20260001", &no_fields(), "https://x/s/t", "2026-12-01");
+        let (zh, en) = message(&r, Party::Customer, "DC20260001", &no_fields(), "https://x/s/t", "2026-12-01");
         assert_eq!(
             zh,
             "【大客户服务质量调查】请评价本季度服务：https://x/s/t，2026-12-01 前有效。{编号 DC20260001}"
@@ -633,6 +731,7 @@ mod tests {
     fn an_invitation_without_english_is_sent_in_chinese_rather_than_the_complaint_wording() {
         let (zh, en) = message(
             &rule(Some("请评价：{link}"), None),
+            Party::Customer,
             "N1",
             &no_fields(),
             "L",
@@ -770,20 +869,50 @@ mod tests {
         values.insert("store_name".to_owned(), Value::from("徐汇\n旗舰店"));
         values.insert("channel".to_owned(), Value::from("phone"));
         values.insert("refund".to_owned(), Value::from(1250));
-        let (zh, en) = message(&r, "N1", &values, "L", "D");
+        let (zh, en) = message(&r, Party::Customer, "N1", &values, "L", "D");
         assert_eq!(
             zh,
             "【大客户服务质量调查】徐汇 旗舰店（电话，退款 12.50 元）：L徐汇 旗舰店"
         );
         assert_eq!(en, "徐汇 旗舰店 / 电话: L");
         // Missing values render as empty text, never as the placeholder itself.
-        let (zh, _) = message(&r, "N1", &no_fields(), "L", "D");
+        let (zh, _) = message(&r, Party::Customer, "N1", &no_fields(), "L", "D");
         assert_eq!(zh, "【大客户服务质量调查】（，退款  元）：L");
         // A long value is cut so the SMS stays short.
         values.insert("store_name".to_owned(), Value::from("店".repeat(100)));
-        let (_, en) = message(&r, "N1", &values, "L", "D");
+        let (_, en) = message(&r, Party::Customer, "N1", &values, "L", "D");
         let name = en.split(" / ").next().unwrap();
         assert_eq!(name.chars().count(), INVITATION_FIELD_MAX_CHARS);
         assert!(name.ends_with('…'));
+    }
+
+    #[test]
+    fn a_party_is_customer_by_default_subject_by_name_and_nothing_else() {
+        assert_eq!(parse_party(None), Ok(Party::Customer));
+        assert_eq!(parse_party(Some(" ")), Ok(Party::Customer));
+        assert_eq!(parse_party(Some("subject")), Ok(Party::Subject));
+        let refusal = parse_party(Some("lawyer")).expect_err("unknown party");
+        assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+        assert_eq!(refusal.fields[0].field, "party");
+        assert!(refusal.message.contains("not `lawyer`"), "{}", refusal.message);
+    }
+
+    #[test]
+    fn a_link_to_the_person_complained_about_has_its_own_text() {
+        let mut r = rule(Some("请评价：{link}"), None);
+        let (zh, en) = message(&r, Party::Subject, "N1", &no_fields(), "L", "D");
+        assert_eq!(
+            zh,
+            "【大客户服务质量调查】您好，编号 N1 的投诉已有处理意见。请点击链接评价投诉处理工作：L （D 前有效，每个链接仅可提交一次）"
+        );
+        assert!(en.starts_with("[Key-account survey] The complaint N1 has been decided."));
+        r.subject_invitation = Some("律师您好，请评价：{link}".into());
+        let (zh, en) = message(&r, Party::Subject, "N1", &no_fields(), "L", "D");
+        assert_eq!((zh.as_str(), en.as_str()), ("律师您好，请评价：L", "律师您好，请评价：L"));
+        // The customer's text is untouched by the subject's.
+        let (zh, _) = message(&r, Party::Customer, "N1", &no_fields(), "L", "D");
+        assert_eq!(zh, "请评价：L");
+        assert_eq!(check_invitation(DEFAULT_SUBJECT_INVITATION, &[]), Vec::new());
+        assert_eq!(check_invitation(DEFAULT_SUBJECT_INVITATION_EN, &[]), Vec::new());
     }
 }

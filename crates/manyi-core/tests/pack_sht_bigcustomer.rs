@@ -348,6 +348,7 @@ fn sht_5_1_3_5_4_2_a_routine_survey_of_a_key_account_is_sent_answered_and_evalua
     // names the round from the case's `survey_round` field.
     let (sms, sms_en) = survey::message(
         rule,
+        survey::Party::Customer,
         "DC20260001",
         &r.case.fields,
         "https://x/s/t",

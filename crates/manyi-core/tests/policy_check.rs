@@ -74,13 +74,16 @@ fn survey_invitations_naming_unknown_or_personal_case_fields_are_refused_at_thei
     assert_eq!(
         check("survey-invitation-fields.toml"),
         [
-            "survey-invitation-fields.toml:51:46: error: survey invitation: unknown field `shop` \
+            "survey-invitation-fields.toml:50:1: error: `kind.complaint.survey` has \
+             `also_subject = true` but the kind declares no `subject_field`: whom would the \
+             link go to?",
+            "survey-invitation-fields.toml:52:46: error: survey invitation: unknown field `shop` \
              in `{field:shop}`: not a field of this kind; fields an invitation may name: \
              store_name",
-            "survey-invitation-fields.toml:52:18: error: survey invitation: `{field:phone}` \
+            "survey-invitation-fields.toml:53:18: error: survey invitation: `{field:phone}` \
              names personal data (field `phone` is `personal`): it is never written into an \
              SMS or e-mail",
-            "survey-invitation-fields.toml:52:32: error: survey invitation: \
+            "survey-invitation-fields.toml:53:32: error: survey invitation: \
              `{field:customer_name}` names personal data (field `customer_name` is `personal`): \
              it is never written into an SMS or e-mail",
         ]

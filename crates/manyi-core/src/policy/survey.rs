@@ -32,6 +32,9 @@ pub(super) fn read(
             "expires",
             "invitation",
             "invitation_en",
+            "also_subject",
+            "subject_invitation",
+            "subject_invitation_en",
             "question",
         ],
     );
@@ -78,8 +81,41 @@ pub(super) fn read(
     };
     let invitation = st.str(cx, "invitation");
     let invitation_en = st.str(cx, "invitation_en");
+    let also_subject = st.bool(cx, "also_subject").unwrap_or(false);
+    if also_subject && t.get("subject_field").is_none() {
+        cx.error(
+            &st.span,
+            format!(
+                "`kind.{kind_id}.survey` has `also_subject = true` but the kind declares no `subject_field`: whom would the link go to?"
+            ),
+        );
+    }
+    let subject_invitation = st.str(cx, "subject_invitation");
+    let subject_invitation_en = st.str(cx, "subject_invitation_en");
+    if !also_subject {
+        for text in [&subject_invitation, &subject_invitation_en].into_iter().flatten() {
+            cx.error(
+                &text.span,
+                "a subject invitation without `also_subject = true`: no link goes to the person complained about",
+            );
+        }
+    }
+    if let (None, Some(en)) = (&subject_invitation, &subject_invitation_en) {
+        cx.error(
+            &en.span,
+            "`subject_invitation_en` without `subject_invitation`: the Chinese text comes first",
+        );
+    }
     let mut invitation_fields: Vec<InvitationField> = Vec::new();
-    for text in [&invitation, &invitation_en].into_iter().flatten() {
+    for text in [
+        &invitation,
+        &invitation_en,
+        &subject_invitation,
+        &subject_invitation_en,
+    ]
+    .into_iter()
+    .flatten()
+    {
         check_invitation(cx, text, fields);
         for id in crate::survey::invitation_field_ids(&text.value) {
             if let Some(f) = fields.iter().find(|f| f.id == id)
@@ -181,6 +217,9 @@ pub(super) fn read(
         invitation: invitation.map(|t| t.value),
         invitation_en: invitation_en.map(|t| t.value),
         invitation_fields,
+        also_subject,
+        subject_invitation: subject_invitation.map(|t| t.value),
+        subject_invitation_en: subject_invitation_en.map(|t| t.value),
     })
 }
 
