@@ -160,7 +160,10 @@ pub fn check_invitation(text: &str, fields: &[Field]) -> Vec<InvitationError> {
                     has_link = true;
                 } else if let Some(id) = name.strip_prefix(FIELD_PREFIX) {
                     if let Some(message) = check_field(id, fields) {
-                        errors.push(InvitationError { offset: at, message });
+                        errors.push(InvitationError {
+                            offset: at,
+                            message,
+                        });
                     }
                 } else if !INVITATION_PLACEHOLDERS.contains(name) {
                     errors.push(InvitationError {
@@ -568,7 +571,9 @@ pub fn check_party(
         Some(login) => Ok(Some(login.to_owned())),
         None => Err(invalid(
             "案件未载明被投诉人，无法向其发送调查".into(),
-            format!("party `subject`: the case names no person complained about (`{field}` is empty)"),
+            format!(
+                "party `subject`: the case names no person complained about (`{field}` is empty)"
+            ),
         )),
     }
 }
@@ -718,7 +723,14 @@ mod tests {
             Some("【{title}】请评价本季度服务：{link}，{expires} 前有效。{{编号 {case_number}}}"),
             Some("[{title}] Rate this quarter: {link}"),
         );
-        let (zh, en) = message(&r, Party::Customer, "DC20260001", &no_fields(), "https://x/s/t", "2026-12-01");
+        let (zh, en) = message(
+            &r,
+            Party::Customer,
+            "DC20260001",
+            &no_fields(),
+            "https://x/s/t",
+            "2026-12-01",
+        );
         assert_eq!(
             zh,
             "【大客户服务质量调查】请评价本季度服务：https://x/s/t，2026-12-01 前有效。{编号 DC20260001}"
@@ -847,7 +859,10 @@ mod tests {
     fn field_placeholders_are_filled_from_the_case_and_a_missing_value_is_empty() {
         let fields = kind_fields();
         let text = "【{title}】{field:store_name}（{field:channel}，退款 {field:refund} 元）：{link}{field:store_name}";
-        let mut r = rule(Some(text), Some("{field:store_name} / {field:channel}: {link}"));
+        let mut r = rule(
+            Some(text),
+            Some("{field:store_name} / {field:channel}: {link}"),
+        );
         r.invitation_fields = invitation_field_ids(text)
             .into_iter()
             .map(|id| {
@@ -894,7 +909,11 @@ mod tests {
         let refusal = parse_party(Some("lawyer")).expect_err("unknown party");
         assert_eq!(refusal.reason, RefusalReason::InvalidFields);
         assert_eq!(refusal.fields[0].field, "party");
-        assert!(refusal.message.contains("not `lawyer`"), "{}", refusal.message);
+        assert!(
+            refusal.message.contains("not `lawyer`"),
+            "{}",
+            refusal.message
+        );
     }
 
     #[test]
@@ -908,11 +927,20 @@ mod tests {
         assert!(en.starts_with("[Key-account survey] The complaint N1 has been decided."));
         r.subject_invitation = Some("律师您好，请评价：{link}".into());
         let (zh, en) = message(&r, Party::Subject, "N1", &no_fields(), "L", "D");
-        assert_eq!((zh.as_str(), en.as_str()), ("律师您好，请评价：L", "律师您好，请评价：L"));
+        assert_eq!(
+            (zh.as_str(), en.as_str()),
+            ("律师您好，请评价：L", "律师您好，请评价：L")
+        );
         // The customer's text is untouched by the subject's.
         let (zh, _) = message(&r, Party::Customer, "N1", &no_fields(), "L", "D");
         assert_eq!(zh, "请评价：L");
-        assert_eq!(check_invitation(DEFAULT_SUBJECT_INVITATION, &[]), Vec::new());
-        assert_eq!(check_invitation(DEFAULT_SUBJECT_INVITATION_EN, &[]), Vec::new());
+        assert_eq!(
+            check_invitation(DEFAULT_SUBJECT_INVITATION, &[]),
+            Vec::new()
+        );
+        assert_eq!(
+            check_invitation(DEFAULT_SUBJECT_INVITATION_EN, &[]),
+            Vec::new()
+        );
     }
 }

@@ -512,18 +512,36 @@ fn lawfirm_三_二_三_the_lawyer_complained_about_gets_a_survey_link_of_their_o
         survey::check_party(&r.policy, rule, &r.case, survey::Party::Customer),
         Ok(None)
     );
-    let subject = r.case.fields["subject_person"].as_str().expect("subject").to_owned();
+    let subject = r.case.fields["subject_person"]
+        .as_str()
+        .expect("subject")
+        .to_owned();
     assert_eq!(
         survey::check_party(&r.policy, rule, &r.case, survey::Party::Subject),
         Ok(Some(subject))
     );
     // Each party reads a text addressed to them.
     let fields = r.case.fields.clone();
-    let (to_lawyer, _) =
-        survey::message(rule, survey::Party::Subject, "LS2026-0001", &fields, "L", "D");
-    assert!(to_lawyer.contains("律师您好") && to_lawyer.contains("L"), "{to_lawyer}");
-    let (to_customer, _) =
-        survey::message(rule, survey::Party::Customer, "LS2026-0001", &fields, "L", "D");
+    let (to_lawyer, _) = survey::message(
+        rule,
+        survey::Party::Subject,
+        "LS2026-0001",
+        &fields,
+        "L",
+        "D",
+    );
+    assert!(
+        to_lawyer.contains("律师您好") && to_lawyer.contains("L"),
+        "{to_lawyer}"
+    );
+    let (to_customer, _) = survey::message(
+        rule,
+        survey::Party::Customer,
+        "LS2026-0001",
+        &fields,
+        "L",
+        "D",
+    );
     assert!(!to_customer.contains("律师您好"), "{to_customer}");
     // A case that names no one complained about has no subject to survey.
     let mut nobody = r.case.clone();

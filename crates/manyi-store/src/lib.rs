@@ -57,11 +57,11 @@ mod postgres;
 mod reads;
 mod records;
 mod repeat;
-mod survey_parties;
 mod rewards;
 mod rows;
 mod sqlite;
 mod stats;
+mod survey_parties;
 mod surveys;
 mod time;
 mod tree;
@@ -89,8 +89,8 @@ pub use records::{
     TimerChange, TimerRecord, Unit, UnitInUse, User, Visibility,
 };
 pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
-pub use survey_parties::SUBJECT;
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
+pub use survey_parties::SUBJECT;
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 
 pub use stats::{StatsQuery, StatsRow};

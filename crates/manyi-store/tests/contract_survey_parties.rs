@@ -137,7 +137,10 @@ async fn a_subject_survey_is_told_apart_from_the_customer_one(store: &Store) {
         store.survey_party("hash-subject").await.expect("read"),
         Some(SUBJECT.to_owned())
     );
-    assert_eq!(store.survey_party("hash-customer").await.expect("read"), None);
+    assert_eq!(
+        store.survey_party("hash-customer").await.expect("read"),
+        None
+    );
     assert_eq!(store.survey_party("forged").await.expect("read"), None);
     assert_eq!(
         store

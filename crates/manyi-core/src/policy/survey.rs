@@ -93,7 +93,10 @@ pub(super) fn read(
     let subject_invitation = st.str(cx, "subject_invitation");
     let subject_invitation_en = st.str(cx, "subject_invitation_en");
     if !also_subject {
-        for text in [&subject_invitation, &subject_invitation_en].into_iter().flatten() {
+        for text in [&subject_invitation, &subject_invitation_en]
+            .into_iter()
+            .flatten()
+        {
             cx.error(
                 &text.span,
                 "a subject invitation without `also_subject = true`: no link goes to the person complained about",

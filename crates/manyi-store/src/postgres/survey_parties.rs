@@ -17,7 +17,10 @@ impl PgStore {
         Ok(())
     }
 
-    pub(crate) async fn survey_party(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn survey_party(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT party FROM survey_parties WHERE token_hash = $1")
                 .bind(token_hash)

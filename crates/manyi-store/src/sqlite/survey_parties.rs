@@ -19,7 +19,10 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn survey_party(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn survey_party(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT party FROM survey_parties WHERE token_hash = ?")
                 .bind(token_hash)
