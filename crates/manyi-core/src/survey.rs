@@ -668,6 +668,9 @@ pub fn explain(kind: &CaseKind) -> Vec<(String, String, String)> {
     if !rule.issue_roles.is_empty() {
         how.push_str(&format!("; issued by {}", rule.issue_roles.join("/")));
     }
+    if rule.also_subject {
+        how.push_str("; also to the person complained about, counted apart");
+    }
     vec![(rule.clause.clone(), format!("{} / survey", kind.id), how)]
 }
 
