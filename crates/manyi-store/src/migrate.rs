@@ -84,7 +84,7 @@ pub(crate) const SQLITE: &[Embedded] = &[
     ),
     (
         20,
-        "survey_parties",
+        "survey parties",
         include_str!("../migrations/sqlite/0020_survey_parties.sql"),
     ),
 ];
@@ -162,7 +162,7 @@ pub(crate) const POSTGRES: &[Embedded] = &[
     ),
     (
         20,
-        "survey_parties",
+        "survey parties",
         include_str!("../migrations/postgres/0020_survey_parties.sql"),
     ),
 ];
