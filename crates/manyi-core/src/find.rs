@@ -13,6 +13,12 @@
 //!
 //! Which fields hold the phone and the name comes from the policy kind, as the workspace shows
 //! them: every `phone` field, and the first personal text field whose id contains `name`.
+//!
+//! The same table holds one **exact** key per case of a kind with a `repeat_complaint` rule
+//! (jinbi-property 第七条附则): [`repeat_key`], the policy, the kind and the normalised values of
+//! the rule's key fields. Two complaints are "the same matter" when their repeat keys are
+//! equal, so the shell finds the case a new one repeats with one index lookup
+//! (`Store::repeat_first`) instead of scanning open cases.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +30,15 @@ use crate::policy::{CaseKind, FieldType};
 pub const PHONE: &str = "phone";
 /// The key kind of a name (a suffix of its characters).
 pub const NAME: &str = "name";
+/// The key kind of a repeat-complaint key (matched exactly, see [`repeat_key`]).
+pub const REPEAT: &str = "repeat";
+/// The key kind of the marker a new case of a kind with a repeat rule carries until the shell
+/// has looked for the case it repeats (written with the case, removed after the look): what
+/// the catch-up after a crash walks. Its key is empty.
+pub const REPEAT_PENDING: &str = "repeat_pending";
+/// A repeat key longer than this many bytes keeps its first part and a hash of the whole (an
+/// index entry has a size limit: about 2,700 bytes on PostgreSQL).
+pub const MAX_REPEAT_KEY_BYTES: usize = 512;
 /// The fewest digits a phone lookup takes: fewer would match too much to be of use.
 pub const MIN_PHONE_DIGITS: usize = 4;
 /// Names are indexed on their first this many characters (names are short; a pasted
@@ -108,6 +123,91 @@ pub fn keys(kind: &CaseKind, fields: &BTreeMap<String, Value>) -> Vec<SearchKey>
     out.sort();
     out.dedup();
     out
+}
+
+/// Separates the parts of a repeat key; normalised values never contain it (control
+/// characters are dropped).
+const SEP: char = '\u{1f}';
+
+/// One value normalised for comparison: text trimmed, lower-cased, full-width forms folded to
+/// ASCII (`３栋１０１` = `3栋101`), runs of white space made one space, control characters
+/// dropped; a phone kept as its digits; a multiple choice as its sorted codes; numbers and
+/// other values as their JSON.
+fn normalised(field_type: Option<&FieldType>, value: &Value) -> String {
+    match value {
+        Value::String(s) if field_type == Some(&FieldType::Phone) => {
+            s.chars().filter(char::is_ascii_digit).collect()
+        }
+        Value::String(s) => {
+            let mut out = String::with_capacity(s.len());
+            let mut space = false;
+            for c in s.chars() {
+                let c = match c {
+                    '\u{3000}' => ' ',
+                    '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+                    c => c,
+                };
+                if c.is_whitespace() {
+                    space = !out.is_empty();
+                } else if !c.is_control() {
+                    if space {
+                        out.push(' ');
+                        space = false;
+                    }
+                    out.extend(c.to_lowercase());
+                }
+            }
+            out
+        }
+        Value::Array(items) => {
+            let mut parts: Vec<String> = items.iter().map(|v| normalised(None, v)).collect();
+            parts.sort();
+            parts.join(",")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// FNV-1a, 64 bits: enough to tell apart keys that share their first
+/// [`MAX_REPEAT_KEY_BYTES`] bytes (not a defence against a forger: a customer gains nothing
+/// from a collision but a violation recorded against someone else's case).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The repeat-complaint key of a case of `kind` under the policy `policy_id` with these field
+/// values (`[kind.<id>.repeat_complaint] key`), or `None` when the kind has no such rule or
+/// a key field is empty (an incomplete key repeats nothing). Equal keys mean the same policy,
+/// the same kind and equal normalised key values. Personal data: never logged.
+pub fn repeat_key(
+    policy_id: &str,
+    kind: &CaseKind,
+    fields: &BTreeMap<String, Value>,
+) -> Option<String> {
+    let rule = kind.checks.repeat.as_ref()?;
+    let mut key = format!("{policy_id}{SEP}{}", kind.id);
+    for id in &rule.key {
+        let value = fields.get(id)?;
+        let field_type = kind.field(id).map(|f| &f.field_type);
+        let part = normalised(field_type, value);
+        if part.is_empty() || value.is_null() {
+            return None;
+        }
+        key.push(SEP);
+        key.push_str(&part);
+    }
+    if key.len() > MAX_REPEAT_KEY_BYTES {
+        let mut cut = MAX_REPEAT_KEY_BYTES - 20;
+        while !key.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let hash = fnv1a(&key);
+        key.truncate(cut);
+        key.push_str(&format!("{SEP}#{hash:016x}"));
+    }
+    Some(key)
 }
 
 /// How `text` is looked up: as the end of a phone number when it has at least
@@ -223,5 +323,87 @@ mod tests {
                 prefix: "0008310083168".into()
             }]
         );
+    }
+
+    fn jinbi() -> CaseKind {
+        let source = include_str!("../../../policies/jinbi-property.toml");
+        let policy = crate::policy::load("jinbi-property.toml", source)
+            .policy
+            .expect("the shipped policy loads");
+        policy
+            .kinds
+            .into_iter()
+            .find(|k| k.id == "complaint")
+            .expect("a complaint kind")
+    }
+
+    #[test]
+    fn jinbi_7_repeat_keys_are_equal_for_the_same_matter_written_differently() {
+        let kind = jinbi();
+        let a = repeat_key(
+            "jinbi-property",
+            &kind,
+            &fields(&[("contact_phone", "13800138000"), ("location", "3栋 101")]),
+        )
+        .expect("both key fields filled");
+        let b = repeat_key(
+            "jinbi-property",
+            &kind,
+            &fields(&[
+                ("contact_phone", "138-0013-8000"),
+                ("location", "\u{3000}３栋\t　１０１ "),
+                ("matter", "another text: not a key field"),
+            ]),
+        );
+        assert_eq!(b.as_ref(), Some(&a));
+        let other_place = repeat_key(
+            "jinbi-property",
+            &kind,
+            &fields(&[("contact_phone", "13800138000"), ("location", "3栋102")]),
+        );
+        assert_ne!(other_place.as_ref(), Some(&a));
+        // Another policy with the same kind id is another matter.
+        let other_policy = repeat_key(
+            "jinbi-property-2",
+            &kind,
+            &fields(&[("contact_phone", "13800138000"), ("location", "3栋 101")]),
+        );
+        assert_ne!(other_policy.as_ref(), Some(&a));
+    }
+
+    #[test]
+    fn jinbi_7_an_incomplete_key_repeats_nothing_and_a_kind_without_the_rule_has_none() {
+        let kind = jinbi();
+        for f in [
+            fields(&[("contact_phone", "13800138000")]),
+            fields(&[("contact_phone", "13800138000"), ("location", "  ")]),
+        ] {
+            assert_eq!(repeat_key("jinbi-property", &kind, &f), None);
+        }
+        let no_rule = self::kind();
+        assert!(no_rule.checks.repeat.is_none());
+        let f = fields(&[("contact_phone", "13800138000"), ("complainant_name", "王")]);
+        assert_eq!(repeat_key("default-complaint", &no_rule, &f), None);
+    }
+
+    #[test]
+    fn a_long_repeat_key_is_bounded_and_still_tells_values_apart() {
+        let kind = jinbi();
+        let long_a = format!("{}甲", "很".repeat(400));
+        let long_b = format!("{}乙", "很".repeat(400));
+        let a = repeat_key(
+            "jinbi-property",
+            &kind,
+            &fields(&[("contact_phone", "13800138000"), ("location", &long_a)]),
+        )
+        .expect("a key");
+        let b = repeat_key(
+            "jinbi-property",
+            &kind,
+            &fields(&[("contact_phone", "13800138000"), ("location", &long_b)]),
+        )
+        .expect("a key");
+        assert!(a.len() <= MAX_REPEAT_KEY_BYTES, "{}", a.len());
+        assert_ne!(a, b, "the same first part, a different whole");
     }
 }

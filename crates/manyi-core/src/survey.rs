@@ -3,13 +3,16 @@
 //! carries the link. The tokenised link itself (random, stored hashed, expiring) is the shell's;
 //! this module stays pure.
 
+use std::collections::BTreeMap;
+
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value};
 
+pub use crate::callback::Party;
 use crate::case::{Case, Event};
 use crate::engine::{FieldError, Refusal, RefusalReason};
 use crate::org::Actor;
-use crate::policy::{CaseKind, ChoiceOption, Policy};
+use crate::policy::{CaseKind, ChoiceOption, Field, FieldType, Policy, TaxonomyNode};
 
 /// Longest text answer, in characters, unless the question sets `max_len`.
 pub const DEFAULT_TEXT_LEN: usize = 1000;
@@ -34,17 +37,49 @@ pub struct SurveyRule {
     /// when `invitation` is set (the default English follows the complaint wording, which
     /// would not fit a text the policy rewrote).
     pub invitation_en: Option<String>,
+    /// The case fields the invitation texts name (`{field:<id>}`), with their types, so a
+    /// choice is written as its label and money in yuan. Filled when the policy loads.
+    pub invitation_fields: Vec<InvitationField>,
+    /// lawfirm-complaint 三(二)(三): links may also be addressed to the person complained about
+    /// (the kind's `subject_field`), and their answers are counted apart (`also_subject`).
+    pub also_subject: bool,
+    /// The text of a link to the person complained about (`subject_invitation`, else
+    /// [`DEFAULT_SUBJECT_INVITATION`]); `subject_invitation_en` its English.
+    pub subject_invitation: Option<String>,
+    pub subject_invitation_en: Option<String>,
+}
+
+/// A case field an invitation text names as `{field:<id>}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitationField {
+    pub id: String,
+    pub field_type: FieldType,
 }
 
 /// The placeholders an invitation text may use: the survey's title, the case number, the link
-/// and the day the link expires (`YYYY-MM-DD`).
+/// and the day the link expires (`YYYY-MM-DD`). Besides these, `{field:<id>}` names a case
+/// field ([`FIELD_PREFIX`]).
 pub const INVITATION_PLACEHOLDERS: [&str; 4] = ["title", "case_number", "link", "expires"];
+
+/// The prefix of a placeholder naming a case field: `{field:store_name}`.
+pub const FIELD_PREFIX: &str = "field:";
+
+/// The most characters of a field value written into an invitation; a longer value is cut and
+/// ends in `…`, so a long free-text field cannot blow an SMS up to many parts.
+pub const INVITATION_FIELD_MAX_CHARS: usize = 40;
 
 /// The invitation when the policy sets none: the complaint follow-up wording.
 pub const DEFAULT_INVITATION: &str = "【{title}】您好，您反映的事项（编号 {case_number}）已处理完毕。请点击链接评价我们的服务：{link} （{expires} 前有效，每个链接仅可提交一次）";
 
 /// The English invitation when the policy sets no `invitation`.
 pub const DEFAULT_INVITATION_EN: &str = "[{title}] Your case {case_number} has been handled. Please tell us how we did: {link} (valid until {expires}; one answer per link)";
+
+/// The invitation to the person complained about when the policy sets none: it speaks of the
+/// complaint's handling, not of "the matter you reported".
+pub const DEFAULT_SUBJECT_INVITATION: &str = "【{title}】您好，编号 {case_number} 的投诉已有处理意见。请点击链接评价投诉处理工作：{link} （{expires} 前有效，每个链接仅可提交一次）";
+
+/// The English invitation to the person complained about when the policy sets none.
+pub const DEFAULT_SUBJECT_INVITATION_EN: &str = "[{title}] The complaint {case_number} has been decided. Please tell us how it was handled: {link} (valid until {expires}; one answer per link)";
 
 /// A problem with an invitation text: the byte offset in the text it starts at, and what is
 /// wrong.
@@ -106,9 +141,10 @@ fn pieces(text: &str) -> Result<Vec<Piece<'_>>, InvitationError> {
     Ok(out)
 }
 
-/// Checks an invitation text: every placeholder known, and the link in it (a text without the
-/// link would invite to nothing). Returns every problem, in text order.
-pub fn check_invitation(text: &str) -> Vec<InvitationError> {
+/// Checks an invitation text: every placeholder known, every `{field:<id>}` a field of the
+/// kind (`fields`) that is neither personal data nor an attachment, and the link in it (a text
+/// without the link would invite to nothing). Returns every problem, in text order.
+pub fn check_invitation(text: &str, fields: &[Field]) -> Vec<InvitationError> {
     let parsed = match pieces(text) {
         Ok(p) => p,
         Err(e) => return vec![e],
@@ -122,11 +158,18 @@ pub fn check_invitation(text: &str) -> Vec<InvitationError> {
                 let at = *at;
                 if *name == "link" {
                     has_link = true;
+                } else if let Some(id) = name.strip_prefix(FIELD_PREFIX) {
+                    if let Some(message) = check_field(id, fields) {
+                        errors.push(InvitationError {
+                            offset: at,
+                            message,
+                        });
+                    }
                 } else if !INVITATION_PLACEHOLDERS.contains(name) {
                     errors.push(InvitationError {
                         offset: at,
                         message: format!(
-                            "unknown placeholder `{{{name}}}`; known: {}",
+                            "unknown placeholder `{{{name}}}`; known: {}, {{{FIELD_PREFIX}<field id>}}",
                             INVITATION_PLACEHOLDERS
                                 .iter()
                                 .map(|p| format!("{{{p}}}"))
@@ -147,9 +190,119 @@ pub fn check_invitation(text: &str) -> Vec<InvitationError> {
     errors
 }
 
+/// What is wrong with `{field:<id>}` for this kind, if anything. Personal data (a field with
+/// `personal = true`, phones, identity numbers and e-mail addresses by default) never goes into
+/// a text sent over SMS or e-mail; an attachment has no text to write.
+fn check_field(id: &str, fields: &[Field]) -> Option<String> {
+    let Some(field) = fields.iter().find(|f| f.id == id) else {
+        let known: Vec<&str> = fields
+            .iter()
+            .filter(|f| !f.personal && f.field_type != FieldType::Attachment)
+            .map(|f| f.id.as_str())
+            .collect();
+        return Some(format!(
+            "unknown field `{id}` in `{{{FIELD_PREFIX}{id}}}`: not a field of this kind; fields an invitation may name: {}",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        ));
+    };
+    if field.personal {
+        return Some(format!(
+            "`{{{FIELD_PREFIX}{id}}}` names personal data (field `{id}` is `personal`): it is never written into an SMS or e-mail"
+        ));
+    }
+    if field.field_type == FieldType::Attachment {
+        return Some(format!(
+            "`{{{FIELD_PREFIX}{id}}}` names an attachment, which has no text to write"
+        ));
+    }
+    None
+}
+
+/// The case fields an invitation text names (`{field:<id>}`), in text order, without repeats.
+pub fn invitation_field_ids(text: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for piece in pieces(text).unwrap_or_default() {
+        if let Piece::Placeholder(name, _) = piece
+            && let Some(id) = name.strip_prefix(FIELD_PREFIX)
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// A case field's value as invitation text: a choice, taxonomy or code list entry as its
+/// label, several choices joined, money in yuan with two decimals (`12.50`), anything else as
+/// stored. Line breaks and other control characters become spaces and the value is cut at
+/// [`INVITATION_FIELD_MAX_CHARS`]. A missing or empty value is empty text.
+fn field_text(field: &InvitationField, value: Option<&Value>, en: bool) -> String {
+    let as_code = |v: &Value| v.as_str().map(str::to_owned);
+    let option_label = |options: &[ChoiceOption], code: &str| {
+        options
+            .iter()
+            .find(|o| o.code == code)
+            .map_or_else(|| code.to_owned(), |o| o.label.clone())
+    };
+    let raw = match value {
+        None | Some(Value::Null) => String::new(),
+        Some(v) => match &field.field_type {
+            FieldType::Choice { options } => as_code(v)
+                .map(|c| option_label(options, &c))
+                .unwrap_or_default(),
+            FieldType::MultiChoice { options } => v
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|c| option_label(options, c))
+                        .collect::<Vec<_>>()
+                        .join(if en { ", " } else { "、" })
+                })
+                .unwrap_or_default(),
+            FieldType::Taxonomy { nodes } => as_code(v)
+                .map(|c| TaxonomyNode::find(nodes, &c).map_or(c, |n| n.label.clone()))
+                .unwrap_or_default(),
+            FieldType::Code { list } => as_code(v)
+                .map(|c| list.get(&c).map_or(c, |n| n.label.clone()))
+                .unwrap_or_default(),
+            FieldType::Money => match v.as_i64() {
+                Some(fen) => crate::values::Money::from_fen(fen).to_string(),
+                None => String::new(),
+            },
+            _ => match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => String::new(),
+            },
+        },
+    };
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.chars().count() > INVITATION_FIELD_MAX_CHARS {
+        let mut cut: String = cleaned
+            .chars()
+            .take(INVITATION_FIELD_MAX_CHARS - 1)
+            .collect();
+        cut.push('…');
+        cut
+    } else {
+        cleaned.to_owned()
+    }
+}
+
 /// Fills a checked invitation's placeholders. An unknown placeholder (only possible in a text
 /// that was not checked) is kept as written rather than dropped.
-fn render(text: &str, values: &[(&str, &str)]) -> String {
+fn render(text: &str, value_of: &dyn Fn(&str) -> Option<String>) -> String {
     let Ok(parsed) = pieces(text) else {
         return text.to_owned();
     };
@@ -157,8 +310,8 @@ fn render(text: &str, values: &[(&str, &str)]) -> String {
     for piece in parsed {
         match piece {
             Piece::Text(t) => out.push_str(t),
-            Piece::Placeholder(name, _) => match values.iter().find(|(k, _)| *k == name) {
-                Some((_, v)) => out.push_str(v),
+            Piece::Placeholder(name, _) => match value_of(name) {
+                Some(v) => out.push_str(&v),
                 None => {
                     out.push('{');
                     out.push_str(name);
@@ -359,6 +512,72 @@ pub fn check_issue<'p>(
     Ok(rule)
 }
 
+/// A `party` given with a request to issue a survey: `customer` (also when none is given) or
+/// `subject`; anything else is refused naming the field.
+pub fn parse_party(value: Option<&str>) -> Result<Party, Refusal> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(Party::Customer),
+        Some(p) => Party::parse(p).ok_or_else(|| {
+            let en = format!("`party` is `customer` or `subject`, not `{p}`");
+            let zh = format!("调查对象“{p}”无效，应为 customer 或 subject");
+            let mut r = Refusal::new(RefusalReason::InvalidFields, None, zh.clone(), en.clone());
+            r.fields = vec![error("party", "party.unknown", en, zh)];
+            r
+        }),
+    }
+}
+
+/// To whom a survey of `case` may be addressed: the customer always; the person complained
+/// about (the kind's `subject_field`) only when the survey says `also_subject` and the case
+/// names one. Returns that person's login for a [`Party::Subject`] survey.
+pub fn check_party(
+    policy: &Policy,
+    rule: &SurveyRule,
+    case: &Case,
+    party: Party,
+) -> Result<Option<String>, Refusal> {
+    if party == Party::Customer {
+        return Ok(None);
+    }
+    let invalid = |zh: String, en: String| {
+        let mut r = Refusal::new(
+            RefusalReason::InvalidFields,
+            Some(&rule.clause),
+            zh.clone(),
+            en.clone(),
+        );
+        r.fields = vec![error("party", "party.subject", en, zh)];
+        r
+    };
+    if !rule.also_subject {
+        return Err(invalid(
+            "本类案件的满意度调查只发给投诉人".into(),
+            format!(
+                "party `subject`: the survey of `{}` is addressed to the customer only (no `also_subject`)",
+                case.kind
+            ),
+        ));
+    }
+    let field = policy
+        .kind(&case.kind)
+        .and_then(|k| k.subject_field.as_deref())
+        .unwrap_or_default();
+    match case
+        .fields
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(login) => Ok(Some(login.to_owned())),
+        None => Err(invalid(
+            "案件未载明被投诉人，无法向其发送调查".into(),
+            format!(
+                "party `subject`: the case names no person complained about (`{field}` is empty)"
+            ),
+        )),
+    }
+}
+
 /// Whether `event` took the case into a state whose entry issues a survey.
 pub fn issues_on(kind: &CaseKind, event: &Event) -> bool {
     let Some(rule) = &kind.survey else {
@@ -378,30 +597,50 @@ pub fn expires_at(rule: &SurveyRule, now: Timestamp) -> Timestamp {
 }
 
 /// The SMS / e-mail text carrying the link: (Chinese, English). The policy's `invitation` /
-/// `invitation_en` if set, else the default complaint follow-up wording.
+/// `invitation_en` if set, else the default complaint follow-up wording. `fields` are the
+/// case's field values, for `{field:<id>}` (see [`field_text`] for how each is written).
 pub fn message(
     rule: &SurveyRule,
+    party: Party,
     case_number: &str,
+    fields: &BTreeMap<String, Value>,
     link: &str,
     expires: &str,
 ) -> (String, String) {
     let title_en = rule.title_en.as_deref().unwrap_or(&rule.title);
-    let zh_values = [
-        ("title", rule.title.as_str()),
-        ("case_number", case_number),
-        ("link", link),
-        ("expires", expires),
-    ];
-    let en_values = [
-        ("title", title_en),
-        ("case_number", case_number),
-        ("link", link),
-        ("expires", expires),
-    ];
-    match (&rule.invitation, &rule.invitation_en) {
+    let value_of = |name: &str, title: &str, en: bool| -> Option<String> {
+        if let Some(id) = name.strip_prefix(FIELD_PREFIX) {
+            let field = rule.invitation_fields.iter().find(|f| f.id == id)?;
+            return Some(field_text(field, fields.get(id), en));
+        }
+        match name {
+            "title" => Some(title.to_owned()),
+            "case_number" => Some(case_number.to_owned()),
+            "link" => Some(link.to_owned()),
+            "expires" => Some(expires.to_owned()),
+            _ => None,
+        }
+    };
+    let zh_values = |name: &str| value_of(name, &rule.title, false);
+    let en_values = |name: &str| value_of(name, title_en, true);
+    let (zh, en, default_zh, default_en) = match party {
+        Party::Customer => (
+            &rule.invitation,
+            &rule.invitation_en,
+            DEFAULT_INVITATION,
+            DEFAULT_INVITATION_EN,
+        ),
+        Party::Subject => (
+            &rule.subject_invitation,
+            &rule.subject_invitation_en,
+            DEFAULT_SUBJECT_INVITATION,
+            DEFAULT_SUBJECT_INVITATION_EN,
+        ),
+    };
+    match (zh, en) {
         (None, _) => (
-            render(DEFAULT_INVITATION, &zh_values),
-            render(DEFAULT_INVITATION_EN, &en_values),
+            render(default_zh, &zh_values),
+            render(default_en, &en_values),
         ),
         (Some(zh), en) => (
             render(zh, &zh_values),
@@ -429,6 +668,9 @@ pub fn explain(kind: &CaseKind) -> Vec<(String, String, String)> {
     if !rule.issue_roles.is_empty() {
         how.push_str(&format!("; issued by {}", rule.issue_roles.join("/")));
     }
+    if rule.also_subject {
+        how.push_str("; also to the person complained about, counted apart");
+    }
     vec![(rule.clause.clone(), format!("{} / survey", kind.id), how)]
 }
 
@@ -447,14 +689,24 @@ mod tests {
             questions: Vec::new(),
             invitation: invitation.map(str::to_owned),
             invitation_en: invitation_en.map(str::to_owned),
+            invitation_fields: Vec::new(),
+            also_subject: false,
+            subject_invitation: None,
+            subject_invitation_en: None,
         }
+    }
+
+    fn no_fields() -> BTreeMap<String, Value> {
+        BTreeMap::new()
     }
 
     #[test]
     fn without_an_invitation_the_text_is_the_complaint_follow_up() {
         let (zh, en) = message(
             &rule(None, None),
+            Party::Customer,
             "DC20260001",
+            &no_fields(),
             "https://x/s/t",
             "2026-12-01",
         );
@@ -474,7 +726,14 @@ mod tests {
             Some("【{title}】请评价本季度服务：{link}，{expires} 前有效。{{编号 {case_number}}}"),
             Some("[{title}] Rate this quarter: {link}"),
         );
-        let (zh, en) = message(&r, "DC20260001", "https://x/s/t", "2026-12-01");
+        let (zh, en) = message(
+            &r,
+            Party::Customer,
+            "DC20260001",
+            &no_fields(),
+            "https://x/s/t",
+            "2026-12-01",
+        );
         assert_eq!(
             zh,
             "【大客户服务质量调查】请评价本季度服务：https://x/s/t，2026-12-01 前有效。{编号 DC20260001}"
@@ -485,15 +744,22 @@ mod tests {
 
     #[test]
     fn an_invitation_without_english_is_sent_in_chinese_rather_than_the_complaint_wording() {
-        let (zh, en) = message(&rule(Some("请评价：{link}"), None), "N1", "L", "D");
+        let (zh, en) = message(
+            &rule(Some("请评价：{link}"), None),
+            Party::Customer,
+            "N1",
+            &no_fields(),
+            "L",
+            "D",
+        );
         assert_eq!((zh.as_str(), en.as_str()), ("请评价：L", "请评价：L"));
     }
 
     #[test]
     fn invitation_checks_name_the_placeholder_and_its_offset() {
-        assert_eq!(check_invitation(DEFAULT_INVITATION), Vec::new());
-        assert_eq!(check_invitation(DEFAULT_INVITATION_EN), Vec::new());
-        let errors = check_invitation("ab{lnk} {link} {who}");
+        assert_eq!(check_invitation(DEFAULT_INVITATION, &[]), Vec::new());
+        assert_eq!(check_invitation(DEFAULT_INVITATION_EN, &[]), Vec::new());
+        let errors = check_invitation("ab{lnk} {link} {who}", &[]);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(errors[0].offset, 2);
         assert!(
@@ -504,19 +770,180 @@ mod tests {
             errors[0].message
         );
         assert_eq!(errors[1].offset, 15);
-        let errors = check_invitation("请评价 {title}");
+        let errors = check_invitation("请评价 {title}", &[]);
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("no `{link}`"));
-        let errors = check_invitation("{link} {title");
+        let errors = check_invitation("{link} {title", &[]);
         assert_eq!(errors[0].offset, 7);
         assert!(errors[0].message.starts_with("unclosed `{`"));
-        let errors = check_invitation("{link} }");
+        let errors = check_invitation("{link} }", &[]);
         assert_eq!(errors[0].offset, 7);
         // `{{link}}` is the literal text "{link}", not the link.
         assert!(
-            check_invitation("{{link}}")[0]
+            check_invitation("{{link}}", &[])[0]
                 .message
                 .contains("no `{link}`")
+        );
+    }
+
+    fn field(id: &str, field_type: FieldType, personal: bool) -> Field {
+        Field {
+            id: id.into(),
+            label: id.into(),
+            label_en: None,
+            field_type,
+            required: false,
+            personal,
+            clause: None,
+        }
+    }
+
+    fn kind_fields() -> Vec<Field> {
+        vec![
+            field("store_name", FieldType::Text { max_len: 100 }, false),
+            field("phone", FieldType::Phone, true),
+            field("customer_name", FieldType::Text { max_len: 50 }, true),
+            field("scan", FieldType::Attachment, false),
+            field(
+                "channel",
+                FieldType::Choice {
+                    options: vec![
+                        ChoiceOption {
+                            code: "counter".into(),
+                            label: "柜台".into(),
+                        },
+                        ChoiceOption {
+                            code: "phone".into(),
+                            label: "电话".into(),
+                        },
+                    ],
+                },
+                false,
+            ),
+            field("refund", FieldType::Money, false),
+        ]
+    }
+
+    #[test]
+    fn a_field_placeholder_must_name_a_field_of_the_kind_that_is_not_personal() {
+        let fields = kind_fields();
+        assert_eq!(
+            check_invitation("{field:store_name} {field:channel} {link}", &fields),
+            Vec::new()
+        );
+        let errors = check_invitation(
+            "{link} {field:shop} {field:phone} {field:customer_name} {field:scan} {field:}",
+            &fields,
+        );
+        let found: Vec<(usize, &str)> = errors
+            .iter()
+            .map(|e| (e.offset, e.message.as_str()))
+            .collect();
+        assert_eq!(found.len(), 5, "{found:?}");
+        assert_eq!(found[0].0, 7);
+        assert!(
+            found[0].1.starts_with(
+                "unknown field `shop` in `{field:shop}`: not a field of this kind; fields an invitation may name: store_name, channel, refund"
+            ),
+            "{}",
+            found[0].1
+        );
+        assert_eq!(found[1].0, 20);
+        assert!(found[1].1.contains("personal data (field `phone`"));
+        assert_eq!(found[2].0, 34);
+        assert!(found[2].1.contains("personal data (field `customer_name`"));
+        assert_eq!(found[3].0, 56);
+        assert!(found[3].1.contains("attachment"));
+        assert_eq!(found[4].0, 69);
+        assert!(found[4].1.starts_with("unknown field ``"));
+    }
+
+    #[test]
+    fn field_placeholders_are_filled_from_the_case_and_a_missing_value_is_empty() {
+        let fields = kind_fields();
+        let text = "【{title}】{field:store_name}（{field:channel}，退款 {field:refund} 元）：{link}{field:store_name}";
+        let mut r = rule(
+            Some(text),
+            Some("{field:store_name} / {field:channel}: {link}"),
+        );
+        r.invitation_fields = invitation_field_ids(text)
+            .into_iter()
+            .map(|id| {
+                let f = fields.iter().find(|f| f.id == id).unwrap();
+                InvitationField {
+                    id: f.id.clone(),
+                    field_type: f.field_type.clone(),
+                }
+            })
+            .collect();
+        assert_eq!(
+            r.invitation_fields
+                .iter()
+                .map(|f| f.id.as_str())
+                .collect::<Vec<_>>(),
+            ["store_name", "channel", "refund"]
+        );
+        let mut values = BTreeMap::new();
+        values.insert("store_name".to_owned(), Value::from("徐汇\n旗舰店"));
+        values.insert("channel".to_owned(), Value::from("phone"));
+        values.insert("refund".to_owned(), Value::from(1250));
+        let (zh, en) = message(&r, Party::Customer, "N1", &values, "L", "D");
+        assert_eq!(
+            zh,
+            "【大客户服务质量调查】徐汇 旗舰店（电话，退款 12.50 元）：L徐汇 旗舰店"
+        );
+        assert_eq!(en, "徐汇 旗舰店 / 电话: L");
+        // Missing values render as empty text, never as the placeholder itself.
+        let (zh, _) = message(&r, Party::Customer, "N1", &no_fields(), "L", "D");
+        assert_eq!(zh, "【大客户服务质量调查】（，退款  元）：L");
+        // A long value is cut so the SMS stays short.
+        values.insert("store_name".to_owned(), Value::from("店".repeat(100)));
+        let (_, en) = message(&r, Party::Customer, "N1", &values, "L", "D");
+        let name = en.split(" / ").next().unwrap();
+        assert_eq!(name.chars().count(), INVITATION_FIELD_MAX_CHARS);
+        assert!(name.ends_with('…'));
+    }
+
+    #[test]
+    fn a_party_is_customer_by_default_subject_by_name_and_nothing_else() {
+        assert_eq!(parse_party(None), Ok(Party::Customer));
+        assert_eq!(parse_party(Some(" ")), Ok(Party::Customer));
+        assert_eq!(parse_party(Some("subject")), Ok(Party::Subject));
+        let refusal = parse_party(Some("lawyer")).expect_err("unknown party");
+        assert_eq!(refusal.reason, RefusalReason::InvalidFields);
+        assert_eq!(refusal.fields[0].field, "party");
+        assert!(
+            refusal.message.contains("not `lawyer`"),
+            "{}",
+            refusal.message
+        );
+    }
+
+    #[test]
+    fn a_link_to_the_person_complained_about_has_its_own_text() {
+        let mut r = rule(Some("请评价：{link}"), None);
+        let (zh, en) = message(&r, Party::Subject, "N1", &no_fields(), "L", "D");
+        assert_eq!(
+            zh,
+            "【大客户服务质量调查】您好，编号 N1 的投诉已有处理意见。请点击链接评价投诉处理工作：L （D 前有效，每个链接仅可提交一次）"
+        );
+        assert!(en.starts_with("[Key-account survey] The complaint N1 has been decided."));
+        r.subject_invitation = Some("律师您好，请评价：{link}".into());
+        let (zh, en) = message(&r, Party::Subject, "N1", &no_fields(), "L", "D");
+        assert_eq!(
+            (zh.as_str(), en.as_str()),
+            ("律师您好，请评价：L", "律师您好，请评价：L")
+        );
+        // The customer's text is untouched by the subject's.
+        let (zh, _) = message(&r, Party::Customer, "N1", &no_fields(), "L", "D");
+        assert_eq!(zh, "请评价：L");
+        assert_eq!(
+            check_invitation(DEFAULT_SUBJECT_INVITATION, &[]),
+            Vec::new()
+        );
+        assert_eq!(
+            check_invitation(DEFAULT_SUBJECT_INVITATION_EN, &[]),
+            Vec::new()
         );
     }
 }

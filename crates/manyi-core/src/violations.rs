@@ -361,30 +361,21 @@ pub fn recorded(violations: Vec<Violation>, now: Timestamp) -> Option<Event> {
 }
 
 /// The key of `fields` under `rule`, when every key field is filled.
-fn key_of<'a>(
-    rule: &RepeatRule,
-    fields: &'a std::collections::BTreeMap<String, Value>,
-) -> Option<Vec<&'a Value>> {
-    rule.key
-        .iter()
-        .map(|k| fields.get(k).filter(|v| !is_empty(Some(v))))
-        .collect()
-}
-
-/// The open case that `new` repeats, if any: same policy and kind, every key field filled and
-/// equal, still open; the earliest registered. `open` is what the shell found (it may include
-/// `new` itself and closed cases, which are skipped).
+/// The open case that `new` repeats, if any, among `open`: the same repeat key
+/// ([`crate::find::repeat_key`]: same policy and kind, every key field filled and equal once
+/// normalised), still open; the earliest registered. `open` is what the shell found (it may
+/// include `new` itself and closed cases, which are skipped); cases registered in the same
+/// instant go to the first of them in `open`, so pass it oldest first. The shell looks repeats up
+/// through the index of repeat keys; this serves while old cases are still being keyed.
 pub fn repeat_of<'a>(kind: &CaseKind, new: &Case, open: &'a [Case]) -> Option<&'a Case> {
-    let rule = kind.checks.repeat.as_ref()?;
-    let key = key_of(rule, &new.fields)?;
+    let key = crate::find::repeat_key(&new.policy_id, kind, &new.fields)?;
     open.iter()
         .filter(|c| {
             c.number != new.number
                 && !c.closed
                 && c.kind == new.kind
-                && c.policy_id == new.policy_id
                 && c.created_at <= new.created_at
-                && key_of(rule, &c.fields).as_ref() == Some(&key)
+                && crate::find::repeat_key(&c.policy_id, kind, &c.fields).as_ref() == Some(&key)
         })
         .min_by_key(|c| c.created_at)
 }

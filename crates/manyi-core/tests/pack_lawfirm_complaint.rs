@@ -499,3 +499,55 @@ fn lawfirm_三_二_the_complainant_gets_a_survey_link_with_the_reply_and_only_th
     survey::validate_answers(rule, &obj(json!({"overall": 5, "informed": "yes"})))
         .expect("valid answers");
 }
+
+#[test]
+fn lawfirm_三_二_三_the_lawyer_complained_about_gets_a_survey_link_of_their_own() {
+    let w = world();
+    let r = with_partner(&w);
+    let rule = survey::check_issue(&r.policy, &r.case, &w.actor("officer")).expect("officer");
+    assert!(rule.also_subject);
+    // The complainant's link goes to no named person; the subject's to the lawyer the case
+    // names in `subject_person`.
+    assert_eq!(
+        survey::check_party(&r.policy, rule, &r.case, survey::Party::Customer),
+        Ok(None)
+    );
+    let subject = r.case.fields["subject_person"]
+        .as_str()
+        .expect("subject")
+        .to_owned();
+    assert_eq!(
+        survey::check_party(&r.policy, rule, &r.case, survey::Party::Subject),
+        Ok(Some(subject))
+    );
+    // Each party reads a text addressed to them.
+    let fields = r.case.fields.clone();
+    let (to_lawyer, _) = survey::message(
+        rule,
+        survey::Party::Subject,
+        "LS2026-0001",
+        &fields,
+        "L",
+        "D",
+    );
+    assert!(
+        to_lawyer.contains("律师您好") && to_lawyer.contains("L"),
+        "{to_lawyer}"
+    );
+    let (to_customer, _) = survey::message(
+        rule,
+        survey::Party::Customer,
+        "LS2026-0001",
+        &fields,
+        "L",
+        "D",
+    );
+    assert!(!to_customer.contains("律师您好"), "{to_customer}");
+    // A case that names no one complained about has no subject to survey.
+    let mut nobody = r.case.clone();
+    nobody.fields.remove("subject_person");
+    let refusal = survey::check_party(&r.policy, rule, &nobody, survey::Party::Subject)
+        .expect_err("no subject");
+    assert_refused(&refusal, RefusalReason::InvalidFields, "三(二)");
+    assert_eq!(refusal.fields[0].field, "party");
+}

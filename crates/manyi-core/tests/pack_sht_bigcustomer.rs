@@ -344,15 +344,25 @@ fn sht_5_1_3_5_4_2_a_routine_survey_of_a_key_account_is_sent_answered_and_evalua
         t("2026-10-26T10:05:00+08:00"),
         "valid 14 days"
     );
-    // The text with the link invites to a routine round, not to rate a handled complaint.
-    let (sms, sms_en) = survey::message(rule, "DC20260001", "https://x/s/t", "2026-10-26");
+    // The text with the link invites to a routine round, not to rate a handled complaint, and
+    // names the round from the case's `survey_round` field.
+    let (sms, sms_en) = survey::message(
+        rule,
+        survey::Party::Customer,
+        "DC20260001",
+        &r.case.fields,
+        "https://x/s/t",
+        "2026-10-26",
+    );
     assert_eq!(
         sms,
-        "【上海电信大客户服务质量调查】尊敬的客户您好！为了解您对我们大客户服务的评价以及您的需求、看法和建议，诚邀您参加本期服务质量调查：https://x/s/t （2026-10-26 前有效，每个链接仅可提交一次）"
+        "【上海电信大客户服务质量调查】尊敬的客户您好！为了解您对我们大客户服务的评价以及您的需求、看法和建议，诚邀您参加2026年第四季度服务质量调查：https://x/s/t （2026-10-26 前有效，每个链接仅可提交一次）"
     );
     assert!(
         sms_en.starts_with("[Shanghai Telecom key-account service-quality survey] Dear customer")
-            && sms_en.contains("https://x/s/t (valid until 2026-10-26; one answer per link)"),
+            && sms_en.contains(
+                "survey (2026年第四季度): https://x/s/t (valid until 2026-10-26; one answer per link)"
+            ),
         "{sms_en}"
     );
     let refusal =

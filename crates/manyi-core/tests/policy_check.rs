@@ -57,13 +57,35 @@ fn survey_invitations_with_unknown_placeholders_or_no_link_are_refused_at_their_
         check("survey-invitation.toml"),
         [
             "survey-invitation.toml:35:35: error: survey invitation: unknown placeholder \
-             `{expiry}`; known: {title}, {case_number}, {link}, {expires}",
+             `{expiry}`; known: {title}, {case_number}, {link}, {expires}, {field:<field id>}",
             "survey-invitation.toml:36:18: error: survey invitation: the text has no `{link}`: \
              the customer would get no link to answer",
             "survey-invitation.toml:67:17: error: `invitation_en` without `invitation`: the \
              Chinese text comes first (set both, or neither for the default wording)",
             "survey-invitation.toml:67:34: error: survey invitation: unclosed `{`: write a \
              placeholder as `{link}`, a brace as `{{`",
+        ]
+        .join("\n")
+    );
+}
+
+#[test]
+fn survey_invitations_naming_unknown_or_personal_case_fields_are_refused_at_their_column() {
+    assert_eq!(
+        check("survey-invitation-fields.toml"),
+        [
+            "survey-invitation-fields.toml:50:1: error: `kind.complaint.survey` has \
+             `also_subject = true` but the kind declares no `subject_field`: whom would the \
+             link go to?",
+            "survey-invitation-fields.toml:52:46: error: survey invitation: unknown field `shop` \
+             in `{field:shop}`: not a field of this kind; fields an invitation may name: \
+             store_name",
+            "survey-invitation-fields.toml:53:18: error: survey invitation: `{field:phone}` \
+             names personal data (field `phone` is `personal`): it is never written into an \
+             SMS or e-mail",
+            "survey-invitation-fields.toml:53:32: error: survey invitation: \
+             `{field:customer_name}` names personal data (field `customer_name` is `personal`): \
+             it is never written into an SMS or e-mail",
         ]
         .join("\n")
     );

@@ -630,7 +630,17 @@ async fn answer_survey(
     let Some(rule) = policy.kind(&case.kind).and_then(|k| k.survey.clone()) else {
         return Ok(());
     };
-    let issued = crate::api::surveys::issue(state, &rule, record.id, &case, None, "").await?;
+    let issued = crate::api::surveys::issue(
+        state,
+        &rule,
+        record.id,
+        &case,
+        None,
+        "",
+        manyi_core::survey::Party::Customer,
+        None,
+    )
+    .await?;
     let (survey, rule, now) = crate::api::surveys::open_token(state, &issued.token).await?;
     let answers = json!({ "overall": overall, "timeliness": timeliness });
     let answers = answers.as_object().cloned().unwrap_or_default();

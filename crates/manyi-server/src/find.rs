@@ -4,8 +4,12 @@
 //! id first, and records its progress in the database, so that a restart resumes where it
 //! stopped and several instances may run it at once (a case that already has keys is left
 //! alone). Until it is done, quick find falls back to scanning the newest cases.
+//!
+//! A second round, [`backfill_repeat`], gives the cases stored before migration 0016 their
+//! repeat-complaint key (`manyi_core::find::repeat_key`), with its own progress row; until it
+//! is done, `api::violations::record_repeat` also scans the newest open cases.
 
-use manyi_store::FindBackfill;
+use manyi_store::{FindBackfill, RepeatKeyRow};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -27,7 +31,10 @@ pub async fn backfill(state: &AppState, batch: u32) -> Result<usize, AppError> {
             let case = crate::api::cases::case_of(record)?;
             let policy = state.policies.get(&state.store, record.policy_id).await?;
             if let Some(kind) = policy.kind(&case.kind) {
-                rows.push((record.id, crate::api::cases::find_keys(kind, &case.fields)));
+                rows.push((
+                    record.id,
+                    crate::api::cases::find_keys(&case.policy_id, kind, &case.fields),
+                ));
             }
         }
         progress = FindBackfill {
@@ -41,6 +48,47 @@ pub async fn backfill(state: &AppState, batch: u32) -> Result<usize, AppError> {
     }
     if examined > 0 {
         tracing::info!(cases = examined, "quick-find keys backfilled");
+    }
+    Ok(examined)
+}
+
+/// Backfills the repeat keys of every case stored before migration 0016, in batches, lowest
+/// id first; resumable and idempotent like [`backfill`] (a key is written only if the case is
+/// still at the version it was read at and has none). Returns how many cases were examined.
+pub async fn backfill_repeat(state: &AppState, batch: u32) -> Result<usize, AppError> {
+    let mut progress = state.store.repeat_backfill().await?;
+    let mut examined = 0;
+    while !progress.done {
+        let cases = state
+            .store
+            .cases_after(progress.last_case_id, batch)
+            .await?;
+        let mut rows = Vec::new();
+        for record in &cases {
+            let case = crate::api::cases::case_of(record)?;
+            let policy = state.policies.get(&state.store, record.policy_id).await?;
+            if let Some(key) = policy
+                .kind(&case.kind)
+                .and_then(|kind| manyi_core::find::repeat_key(&case.policy_id, kind, &case.fields))
+            {
+                rows.push(RepeatKeyRow {
+                    case_id: record.id,
+                    version: record.version,
+                    key,
+                });
+            }
+        }
+        progress = FindBackfill {
+            last_case_id: cases.last().map_or(progress.last_case_id, |c| c.id),
+            // A short batch was the last one: every case created since migration 0016 has its
+            // key from its own transaction.
+            done: cases.len() < batch as usize,
+        };
+        state.store.backfill_repeat_keys(&rows, progress).await?;
+        examined += cases.len();
+    }
+    if examined > 0 {
+        tracing::info!(cases = examined, "repeat-complaint keys backfilled");
     }
     Ok(examined)
 }

@@ -243,6 +243,9 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json:
     })))
 }
 
+/// How often the repeat-complaint catch-up looks for pending markers.
+const REPEAT_CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Serves on an already-bound listener until `shutdown` completes, with the deadline
 /// scheduler running beside the HTTP server (it first fires whatever fell due while the
 /// server was down).
@@ -261,6 +264,18 @@ pub async fn serve(
     let backfill = tokio::spawn(async move {
         if let Err(e) = find::backfill(&backfill_state, find::BATCH).await {
             tracing::error!(error = ?e, "quick-find backfill stopped; it resumes at the next start");
+        }
+        // Repeat-complaint keys of cases stored before migration 0016 (resumable; see `find`).
+        if let Err(e) = find::backfill_repeat(&backfill_state, find::BATCH).await {
+            tracing::error!(error = ?e, "repeat-key backfill stopped; it resumes at the next start");
+        }
+        // Repeats a crashed request left unrecorded, now and every few minutes (idempotent:
+        // several instances may run it at once; see `api::violations::record_repeat`).
+        loop {
+            if let Err(e) = api::violations::catch_up_repeats(&backfill_state).await {
+                tracing::error!(error = ?e, "repeat-complaint catch-up failed; it runs again");
+            }
+            tokio::time::sleep(REPEAT_CATCH_UP_EVERY).await;
         }
     });
     // The client address feeds the public pages' per-IP rate limit.

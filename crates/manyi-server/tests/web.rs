@@ -2288,6 +2288,16 @@ async fn the_survey_results_page_shows_each_question_per_unit_within_the_readers
     page.assert_contains("id=\"q-overall\"");
     page.assert_contains("文字意见可能含个人信息");
 
+    // By party: both links went to the complainants (no link to a person complained about).
+    let by_party = head.get("/surveys/results?by=party").await;
+    assert_eq!(by_party.status, StatusCode::OK, "{}", by_party.body);
+    by_party.assert_contains("调查对象");
+    let groups = &by_party.body[by_party.body.find("id=\"sr-groups\"").expect("overview")..];
+    assert!(
+        groups.contains("投诉人") && !groups.contains("被投诉人") && groups.contains(">3.50<"),
+        "{groups}"
+    );
+
     // Outside the period, nothing; a bad date is said beside its field, what was typed kept.
     let later = head.get("/surveys/results?from=2026-04-01").await;
     later.assert_contains("该期间没有已提交的调查");

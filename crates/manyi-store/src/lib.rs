@@ -59,10 +59,12 @@ mod policies;
 mod postgres;
 mod reads;
 mod records;
+mod repeat;
 mod rewards;
 mod rows;
 mod sqlite;
 mod stats;
+mod survey_parties;
 mod surveys;
 mod time;
 mod timers;
@@ -92,7 +94,9 @@ pub use records::{
     TIMER_FOR_ASSIST, TIMER_FOR_CLOCK, TIMER_FOR_DISPUTE, TIMER_WARN, TimerChange, TimerRecord,
     Unit, UnitInUse, User, Visibility,
 };
+pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
+pub use survey_parties::SUBJECT;
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 
 pub use stats::{StatsQuery, StatsRow};

@@ -70,17 +70,35 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "performance",
         include_str!("../migrations/sqlite/0010_performance.sql"),
     ),
-    (11, "web", include_str!("../migrations/sqlite/0011_web.sql")),
-    (12, "due", include_str!("../migrations/sqlite/0012_due.sql")),
+    (
+        11,
+        "web",
+        include_str!("../migrations/sqlite/0011_web.sql"),
+    ),
+    (
+        12,
+        "due",
+        include_str!("../migrations/sqlite/0012_due.sql"),
+    ),
     (
         13,
         "find",
         include_str!("../migrations/sqlite/0013_find.sql"),
     ),
     (
+        16,
+        "repeat",
+        include_str!("../migrations/sqlite/0016_repeat.sql"),
+    ),
+    (
         17,
         "timer purpose",
         include_str!("../migrations/sqlite/0017_timer_purpose.sql"),
+    ),
+    (
+        20,
+        "survey parties",
+        include_str!("../migrations/sqlite/0020_survey_parties.sql"),
     ),
 ];
 
@@ -151,9 +169,19 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         include_str!("../migrations/postgres/0013_find.sql"),
     ),
     (
+        16,
+        "repeat",
+        include_str!("../migrations/postgres/0016_repeat.sql"),
+    ),
+    (
         17,
         "timer purpose",
         include_str!("../migrations/postgres/0017_timer_purpose.sql"),
+    ),
+    (
+        20,
+        "survey parties",
+        include_str!("../migrations/postgres/0020_survey_parties.sql"),
     ),
 ];
 

@@ -665,7 +665,7 @@ impl World {
                 created_at: at,
                 updated_at: case.updated_at,
                 closed: case.closed,
-                find: manyi_server::api::cases::find_keys(kind, &case.fields),
+                find: manyi_server::api::cases::find_keys(&case.policy_id, kind, &case.fields),
                 due_at: manyi_core::deadlines::due_at(&case),
                 snapshot,
                 events,

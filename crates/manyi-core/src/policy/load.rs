@@ -418,7 +418,7 @@ fn read_kind(
     };
     let mut clocks = read_clocks(cx, t, &names);
     let callback = super::callback::read(cx, t, kind_id, &names, &states, &mut clocks);
-    let survey = super::survey::read(cx, t, kind_id, &names, &states);
+    let survey = super::survey::read(cx, t, kind_id, &names, &states, &fields);
 
     // 回避: the subject field must be a `person` field of this kind.
     let subject_field = t.str(cx, "subject_field");

@@ -7,9 +7,9 @@ use jiff::SignedDuration;
 
 use super::load::{Names, check_roles};
 use super::reader::{At, Ctx, Table};
-use super::{ChoiceOption, State};
+use super::{ChoiceOption, Field, State};
 use crate::calendar::Duration;
-use crate::survey::{DEFAULT_TEXT_LEN, Question, QuestionKind, SurveyRule};
+use crate::survey::{DEFAULT_TEXT_LEN, InvitationField, Question, QuestionKind, SurveyRule};
 
 /// Reads the kind's survey section, if any.
 pub(super) fn read(
@@ -18,6 +18,7 @@ pub(super) fn read(
     kind_id: &str,
     names: &Names<'_>,
     states: &[State],
+    fields: &[Field],
 ) -> Option<SurveyRule> {
     let st = t.table(cx, "survey")?;
     st.deny_unknown(
@@ -31,6 +32,9 @@ pub(super) fn read(
             "expires",
             "invitation",
             "invitation_en",
+            "also_subject",
+            "subject_invitation",
+            "subject_invitation_en",
             "question",
         ],
     );
@@ -77,8 +81,55 @@ pub(super) fn read(
     };
     let invitation = st.str(cx, "invitation");
     let invitation_en = st.str(cx, "invitation_en");
-    for text in [&invitation, &invitation_en].into_iter().flatten() {
-        check_invitation(cx, text);
+    let also_subject = st.bool(cx, "also_subject").unwrap_or(false);
+    if also_subject && t.get("subject_field").is_none() {
+        cx.error(
+            &st.span,
+            format!(
+                "`kind.{kind_id}.survey` has `also_subject = true` but the kind declares no `subject_field`: whom would the link go to?"
+            ),
+        );
+    }
+    let subject_invitation = st.str(cx, "subject_invitation");
+    let subject_invitation_en = st.str(cx, "subject_invitation_en");
+    if !also_subject {
+        for text in [&subject_invitation, &subject_invitation_en]
+            .into_iter()
+            .flatten()
+        {
+            cx.error(
+                &text.span,
+                "a subject invitation without `also_subject = true`: no link goes to the person complained about",
+            );
+        }
+    }
+    if let (None, Some(en)) = (&subject_invitation, &subject_invitation_en) {
+        cx.error(
+            &en.span,
+            "`subject_invitation_en` without `subject_invitation`: the Chinese text comes first",
+        );
+    }
+    let mut invitation_fields: Vec<InvitationField> = Vec::new();
+    for text in [
+        &invitation,
+        &invitation_en,
+        &subject_invitation,
+        &subject_invitation_en,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        check_invitation(cx, text, fields);
+        for id in crate::survey::invitation_field_ids(&text.value) {
+            if let Some(f) = fields.iter().find(|f| f.id == id)
+                && !invitation_fields.iter().any(|x| x.id == id)
+            {
+                invitation_fields.push(InvitationField {
+                    id: f.id.clone(),
+                    field_type: f.field_type.clone(),
+                });
+            }
+        }
     }
     if let (None, Some(en)) = (&invitation, &invitation_en) {
         cx.error(
@@ -168,17 +219,21 @@ pub(super) fn read(
         questions,
         invitation: invitation.map(|t| t.value),
         invitation_en: invitation_en.map(|t| t.value),
+        invitation_fields,
+        also_subject,
+        subject_invitation: subject_invitation.map(|t| t.value),
+        subject_invitation_en: subject_invitation_en.map(|t| t.value),
     })
 }
 
 /// Reports each problem of an invitation text at its place in the file. The offset inside the
 /// text maps onto the file only when the string is written as it reads (a basic or literal
 /// one-line string without escapes); otherwise the error points at the string's start.
-fn check_invitation(cx: &mut Ctx<'_>, text: &At<String>) {
+fn check_invitation(cx: &mut Ctx<'_>, text: &At<String>, fields: &[Field]) {
     let written = cx.source.get(text.span.clone()).unwrap_or_default();
     let verbatim = written.len() == text.value.len() + 2
         && written.get(1..written.len() - 1) == Some(text.value.as_str());
-    for e in crate::survey::check_invitation(&text.value) {
+    for e in crate::survey::check_invitation(&text.value, fields) {
         let offset = if verbatim {
             text.span.start + 1 + e.offset
         } else {

@@ -90,18 +90,46 @@ pub fn update_for(
     Ok((next, update))
 }
 
-/// The quick-find keys of a case of `kind` (`manyi_core::find`), as the store keeps them.
+/// The quick-find keys of a case of `kind` under the policy `policy_id` (`manyi_core::find`),
+/// as the store keeps them: the phone and name keys, and the exact repeat-complaint key when
+/// the kind has a `repeat_complaint` rule and every key field is filled.
 pub fn find_keys(
+    policy_id: &str,
     kind: &manyi_core::policy::CaseKind,
     fields: &BTreeMap<String, Value>,
 ) -> Vec<manyi_store::FindKey> {
-    manyi_core::find::keys(kind, fields)
+    let mut keys: Vec<manyi_store::FindKey> = manyi_core::find::keys(kind, fields)
         .into_iter()
         .map(|k| manyi_store::FindKey {
             kind: k.kind.to_owned(),
             key: k.key,
         })
-        .collect()
+        .collect();
+    if let Some(key) = manyi_core::find::repeat_key(policy_id, kind, fields) {
+        keys.push(manyi_store::FindKey {
+            kind: manyi_core::find::REPEAT.to_owned(),
+            key,
+        });
+    }
+    keys
+}
+
+/// The keys a new case is written with: [`find_keys`], and when it has a repeat key, the
+/// marker that the repeat it makes is still to be recorded (removed by
+/// `api::violations::record_repeat` once done; what the catch-up walks after a crash).
+fn new_case_keys(
+    policy_id: &str,
+    kind: &manyi_core::policy::CaseKind,
+    fields: &BTreeMap<String, Value>,
+) -> Vec<manyi_store::FindKey> {
+    let mut keys = find_keys(policy_id, kind, fields);
+    if keys.iter().any(|k| k.kind == manyi_core::find::REPEAT) {
+        keys.push(manyi_store::FindKey {
+            kind: manyi_core::find::REPEAT_PENDING.to_owned(),
+            key: String::new(),
+        });
+    }
+    keys
 }
 
 /// The store's form of the core's timer plan.
@@ -584,7 +612,7 @@ pub async fn create_as(
         events: vec![event_of(&event)?],
         idempotency,
         timers: timer_changes(deadlines::timer_plan(&BTreeMap::new(), &event.clocks)),
-        find: find_keys(kind, &case.fields),
+        find: new_case_keys(&case.policy_id, kind, &case.fields),
         due_at: deadlines::due_at(&case),
     };
     let first_due = new_case
@@ -616,7 +644,13 @@ pub async fn create_as(
     let policy = state.policies.get(&state.store, record.policy_id).await?;
     if new {
         // jinbi-property 第七条附则: a repeat complaint is recorded on the open first case.
-        crate::api::violations::record_repeat(state, &policy, &case).await?;
+        // The new case stands whatever happens here: a repeat that cannot be recorded now
+        // keeps its pending marker, and the catch-up records it later.
+        if let Err(e) = crate::api::violations::record_repeat(state, &policy, &record, &case).await
+        {
+            tracing::warn!(case = %record.number, error = ?e,
+                "repeat complaint not recorded yet; the catch-up will");
+        }
     }
     Ok(Created {
         new,
@@ -869,8 +903,8 @@ pub async fn transition_with(
         let (mut next, mut update) = update_for(&record, &case, &decided.event, now)?;
         // A transition that changes the customer's phone or name moves their find keys.
         if let Some(kind) = policy.kind(&case.kind) {
-            let keys = find_keys(kind, &next.fields);
-            if keys != find_keys(kind, &case.fields) {
+            let keys = find_keys(&case.policy_id, kind, &next.fields);
+            if keys != find_keys(&case.policy_id, kind, &case.fields) {
                 update.find = Some(keys);
             }
         }

@@ -1,7 +1,8 @@
 //! Satisfaction surveys over the API: issuing a tokenised link for a case
 //! (`POST /api/v1/cases/{number}/surveys`, or by itself when a transition enters a state the
-//! policy names), the customer's side without login (`GET`/`POST /api/v1/public/surveys/{token}`;
-//! the phone page is `web::survey`), and results by unit, person or category
+//! policy names) to the customer or, with `also_subject`, to the person complained about, the
+//! answering side without login (`GET`/`POST /api/v1/public/surveys/{token}`; the phone page is
+//! `web::survey`), and results by unit, person, category or party
 //! (`GET /api/v1/surveys/results`).
 //!
 //! Tokens are 256-bit random values shown once, in the issuing response; only their hash is
@@ -15,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use manyi_core::case::Case;
 use manyi_core::engine::{Refusal, RefusalReason};
-use manyi_core::survey::{self, QuestionKind, SurveyRule};
-use manyi_store::{NewSurvey, SurveyFilter, SurveyRecord, User};
+use manyi_core::survey::{self, Party, QuestionKind, SurveyRule};
+use manyi_store::{NewSurvey, SUBJECT, SurveyFilter, SurveyRecord, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -24,7 +25,7 @@ use crate::AppState;
 use crate::api::cases::{actor_of, case_of, directory_for, may_see, timestamp};
 use crate::auth::{CurrentUser, random_token, token_hash};
 use crate::error::AppError;
-use crate::json::{ApiJson, ApiPath};
+use crate::json::{ApiJson, ApiPath, parse_json};
 
 /// A survey just issued: the only time its link is shown.
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +39,11 @@ pub struct IssuedSurvey {
     /// The SMS / e-mail text with the link, in Chinese and in English.
     pub message_zh: String,
     pub message_en: String,
+    /// To whom the link is addressed: `customer`, or `subject` (the person complained about).
+    pub party: Party,
+    /// The login of the person complained about, for a `subject` link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
 }
 
 /// The scheme and host links are made of, from the request.
@@ -58,8 +64,11 @@ pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-/// Issues a survey for `case` (stored as `case_id`, read under `policy_id`): a new token, its
-/// hash stored with what the results are counted by.
+/// Issues a survey for `case` (stored as `case_id`, read under `policy_id`) addressed to
+/// `party` (`recipient`: the subject's login): a new token, its hash stored with what the
+/// results are counted by. A subject's link records its party first, by the token's hash, so
+/// that a crash in between never leaves it counted as the customer's.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue(
     state: &AppState,
     rule: &SurveyRule,
@@ -67,10 +76,18 @@ pub async fn issue(
     case: &Case,
     issued_by: Option<i64>,
     origin: &str,
+    party: Party,
+    recipient: Option<String>,
 ) -> Result<IssuedSurvey, AppError> {
     let token = random_token(32);
     let now = state.clock.now();
     let expires = survey::expires_at(rule, now);
+    if party == Party::Subject {
+        state
+            .store
+            .record_survey_party(&token_hash(&token), SUBJECT)
+            .await?;
+    }
     state
         .store
         .insert_survey(NewSurvey {
@@ -93,7 +110,8 @@ pub async fn issue(
     let link = format!("{origin}{path}");
     let expires_text = timestamp(expires);
     let day = expires_text.get(..10).unwrap_or(&expires_text).to_owned();
-    let (message_zh, message_en) = survey::message(rule, &case.number, &link, &day);
+    let (message_zh, message_en) =
+        survey::message(rule, party, &case.number, &case.fields, &link, &day);
     Ok(IssuedSurvey {
         token,
         path,
@@ -101,7 +119,18 @@ pub async fn issue(
         expires_at: expires_text,
         message_zh,
         message_en,
+        party,
+        recipient,
     })
+}
+
+/// `POST /api/v1/cases/{number}/surveys` body (optional).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// `customer` (default) or `subject`.
+    #[serde(default)]
+    pub party: Option<String>,
 }
 
 /// `POST /api/v1/cases/{number}/surveys`: issues a survey by hand.
@@ -110,7 +139,15 @@ pub async fn issue_for_case(
     user: CurrentUser,
     headers: HeaderMap,
     ApiPath(number): ApiPath<String>,
+    body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
+    // No body (or an empty one) is a link to the customer, as before parties existed.
+    let request: IssueRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        IssueRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    let party = survey::parse_party(request.party.as_deref()).map_err(AppError::Refused)?;
     let record = state
         .store
         .case_by_number(&number)
@@ -122,6 +159,7 @@ pub async fn issue_for_case(
     let directory = directory_for(&state, None, &Map::new()).await?;
     let actor = actor_of(&user.0, &directory)?;
     let rule = survey::check_issue(&policy, &case, &actor).map_err(AppError::Refused)?;
+    let recipient = survey::check_party(&policy, rule, &case, party).map_err(AppError::Refused)?;
     let issued = issue(
         &state,
         rule,
@@ -129,6 +167,8 @@ pub async fn issue_for_case(
         &case,
         Some(user.0.id),
         &origin(&state, &headers),
+        party,
+        recipient,
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(issued)).into_response())
@@ -160,9 +200,18 @@ pub async fn issue_on_entry(
         .case_by_number(&case.number)
         .await?
         .ok_or_else(|| AppError::Internal(format!("case {} vanished", case.number)))?;
-    issue(state, rule, record.id, case, None, &origin(state, headers))
-        .await
-        .map(Some)
+    issue(
+        state,
+        rule,
+        record.id,
+        case,
+        None,
+        &origin(state, headers),
+        Party::Customer,
+        None,
+    )
+    .await
+    .map(Some)
 }
 
 /// A survey as the customer sees it.
@@ -498,7 +547,7 @@ fn finish(group: &mut ResultGroup) {
     }
 }
 
-/// `GET /api/v1/surveys/results?from&to&by=unit|person|category`: answered surveys in the
+/// `GET /api/v1/surveys/results?from&to&by=unit|person|category|party`: answered surveys in the
 /// caller's jurisdiction (their unit's subtree; an admin sees all), grouped.
 pub async fn results(
     State(state): State<AppState>,
@@ -516,9 +565,9 @@ pub async fn results_for(
     q: ResultsQuery,
 ) -> Result<ResultsBody, AppError> {
     let by = q.by.clone().unwrap_or_else(|| "unit".into());
-    if !["unit", "person", "category"].contains(&by.as_str()) {
+    if !["unit", "person", "category", "party"].contains(&by.as_str()) {
         return Err(AppError::BadRequest(format!(
-            "`by` is unit, person or category, not `{by}`"
+            "`by` is unit, person, category or party, not `{by}`"
         )));
     }
     let instant = |name: &str, v: &Option<String>| {
@@ -532,6 +581,19 @@ pub async fn results_for(
         unit_path: (!is_admin(user)).then(|| user.unit_path.clone()),
     };
     let records = state.store.answered_surveys(&filter).await?;
+    // Only `by=party` needs to know who each link went to; a survey without a party row is
+    // the customer's.
+    let parties: BTreeMap<i64, String> = if by == "party" {
+        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+        state
+            .store
+            .survey_parties(&ids)
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     let mut policies: BTreeMap<i64, std::sync::Arc<crate::policies::Compiled>> = BTreeMap::new();
     let mut groups: BTreeMap<String, ResultGroup> = BTreeMap::new();
     let mut total = ResultGroup {
@@ -546,6 +608,18 @@ pub async fn results_for(
         let kind = policies.get(&r.policy_id).and_then(|p| p.kind(&r.kind));
         let rule = kind.and_then(|k| k.survey.as_ref());
         let (gkey, label) = match by.as_str() {
+            "party" => {
+                let party = parties
+                    .get(&r.id)
+                    .and_then(|p| Party::parse(p))
+                    .unwrap_or(Party::Customer);
+                let key = if party == Party::Subject {
+                    "subject"
+                } else {
+                    "customer"
+                };
+                (key.to_owned(), party.label_zh().to_owned())
+            }
             "person" => (
                 r.handler_login.clone().unwrap_or_else(|| "-".into()),
                 r.handler_name.clone().unwrap_or_else(|| "（无）".into()),

@@ -5,7 +5,9 @@
 //!   complaint judged invalid, and the violations closing the case records (upheld complaints,
 //!   record gaps) with their penalty proposals — stacked per CLAUSES.md A22.
 //! - After a case is registered, [`record_repeat`] records a repeat complaint on the open case
-//!   it repeats (its own transaction: the new case stands whatever happens to the old one).
+//!   it repeats (its own transaction: the new case stands whatever happens to the old one),
+//!   found through the index of repeat keys; [`catch_up_repeats`] finishes the ones a crash
+//!   interrupted.
 //! - When a recused person's attempt is refused, [`log_recusal`] appends it to the case's log
 //!   and the ledger; the case itself does not move.
 //! - `GET /api/v1/cases/{number}/violations` ([`case_violations`]): the case's violations with
@@ -310,17 +312,50 @@ pub async fn extend_update(
     Ok(next)
 }
 
+/// How often [`write_on_case`] decides again after a version conflict.
+const WRITE_ATTEMPTS: usize = 10;
+
+/// True when the case's log already holds a repeat complaint made by `new_number`.
+async fn repeat_recorded(
+    state: &AppState,
+    case_id: i64,
+    new_number: &str,
+) -> Result<bool, AppError> {
+    Ok(state
+        .store
+        .case_events(case_id)
+        .await?
+        .into_iter()
+        .filter(|e| e.action == "repeat_complaint")
+        .filter_map(|e| serde_json::from_value::<Event>(e.payload).ok())
+        .any(|e| {
+            matches!(&e.change, Change::ViolationsRecorded { related_case: Some(n), .. }
+                if n == new_number)
+        }))
+}
+
 /// Writes `event` (which records violations) on the stored case `record` with its ledger rows,
-/// deciding again on a version conflict.
+/// deciding again on a version conflict. With `once_for`, nothing is written when the case's
+/// log already records the repeat complaint that case number made: the log is read after the
+/// case row, and the update is refused if anyone wrote the case since, so two writers of the
+/// same repeat (a request and the catch-up) record it once.
 async fn write_on_case(
     state: &AppState,
     number: &str,
+    once_for: Option<&str>,
     make: impl Fn(&Case) -> Option<Event>,
 ) -> Result<(), AppError> {
-    for _attempt in 0..3 {
+    // Each conflict means another writer got through; repeats of one busy case registered at
+    // the same moment each need a turn.
+    for _attempt in 0..WRITE_ATTEMPTS {
         let Some(record) = state.store.case_by_number(number).await? else {
             return Ok(());
         };
+        if let Some(new_number) = once_for
+            && repeat_recorded(state, record.id, new_number).await?
+        {
+            return Ok(());
+        }
         let case = case_of(&record)?;
         let Some(event) = make(&case) else {
             return Ok(());
@@ -344,41 +379,122 @@ async fn write_on_case(
     Err(StoreError::Conflict.into())
 }
 
-/// How many open cases of a kind the repeat check examines (newest first).
+/// How many open cases of a kind the repeat check examines (newest first) while the repeat
+/// keys of cases stored before migration 0016 are still being backfilled.
 const REPEAT_SCAN: u32 = 500;
 
-/// jinbi-property 第七条附则: when `new` repeats an open case of its kind (the policy's
-/// `repeat_complaint` key), records the violation on that first case.
-pub async fn record_repeat(state: &AppState, policy: &Policy, new: &Case) -> Result<(), AppError> {
+/// jinbi-property 第七条附则: when the new case (`record`, `new`) repeats an open case of its
+/// kind (the policy's `repeat_complaint` key), records the violation on that first case, then
+/// removes the new case's pending marker.
+///
+/// The first case is the open case with the same repeat key (`manyi_core::find::repeat_key`)
+/// and the lowest id below the new case's, found through the `case_find` index
+/// (`Store::repeat_first`). **Why this is race-free:** creates are serialised on both
+/// backends — SQLite has one writer and its group commit (`sqlite/group.rs`) runs one batch
+/// at a time; on PostgreSQL every create batch of every instance first takes the advisory
+/// lock `manyi:intake` (`postgres/group.rs`) and the case id is drawn after it, inside the
+/// batch, so ids are handed out in commit order. When the new case is answered, every case
+/// with a lower id has therefore committed, with its repeat key in the same transaction: two
+/// complaints registered at the same instant each see the other only in one direction (the
+/// later id sees the earlier one), so exactly one repeat is recorded between them, on the
+/// earlier case. Bulk loads (`manyi gen`) take `cases` exclusively and record no repeats.
+///
+/// **A crash between the create's commit and this write** leaves the new case's
+/// `repeat_pending` marker (written with the case): [`catch_up_repeats`] (at start-up and
+/// every few minutes) finishes the work. Recording is idempotent (`write_on_case`'s
+/// `once_for`), so the request and the catch-up may both run it. The marker is lost if the
+/// new case's key fields are changed by a transition before the catch-up runs (an update
+/// replaces the case's keys): that repeat is then not recorded.
+pub async fn record_repeat(
+    state: &AppState,
+    policy: &Policy,
+    record: &CaseRecord,
+    new: &Case,
+) -> Result<(), AppError> {
     let Some(kind) = policy.kind(&new.kind) else {
         return Ok(());
     };
-    if kind.checks.repeat.is_none() {
-        return Ok(());
-    }
-    let open = state
-        .store
-        .list_cases(&CaseFilter {
-            kind: Some(new.kind.clone()),
-            closed: Some(false),
-            limit: REPEAT_SCAN,
-            ..CaseFilter::default()
-        })
-        .await?;
-    let open: Vec<Case> = open.items.iter().filter_map(|r| case_of(r).ok()).collect();
-    let Some(first) = violations::repeat_of(kind, new, &open) else {
+    let Some(key) = manyi_core::find::repeat_key(&new.policy_id, kind, &new.fields) else {
         return Ok(());
     };
-    let first_number = first.number.clone();
-    let directory = role_directory(state, &units_of(first)).await?;
-    let now = state.clock.now();
-    let new_number = new.number.clone();
-    let kind = kind.clone();
-    write_on_case(state, &first_number, |case| {
-        (!case.closed)
-            .then(|| violations::repeat_event(&kind, case, &new_number, &directory, now))?
-    })
-    .await
+    let mut first = match state.store.repeat_first(&key, record.id).await? {
+        Some(r) => Some((r.id, case_of(&r)?)),
+        None => None,
+    };
+    if !state.store.repeat_backfill().await?.done {
+        // Older cases may not have their key yet: look at the newest open ones too.
+        let open = state
+            .store
+            .list_cases(&CaseFilter {
+                kind: Some(new.kind.clone()),
+                closed: Some(false),
+                limit: REPEAT_SCAN,
+                ..CaseFilter::default()
+            })
+            .await?;
+        // Lowest id first: cases registered in the same instant go to the earliest.
+        let mut below: Vec<(i64, Case)> = open
+            .items
+            .iter()
+            .filter(|r| r.id < record.id)
+            .filter_map(|r| Some((r.id, case_of(r).ok()?)))
+            .collect();
+        below.sort_by_key(|(id, _)| *id);
+        let cases: Vec<Case> = below.iter().map(|(_, c)| c.clone()).collect();
+        if let Some(scanned) = violations::repeat_of(kind, new, &cases)
+            && let Some((id, _)) = below.iter().find(|(_, c)| c.number == scanned.number)
+            && first.as_ref().is_none_or(|(f, _)| id < f)
+        {
+            first = Some((*id, scanned.clone()));
+        }
+    }
+    if let Some((_, first)) = first {
+        let directory = role_directory(state, &units_of(&first)).await?;
+        let now = state.clock.now();
+        let new_number = new.number.clone();
+        let kind = kind.clone();
+        write_on_case(state, &first.number, Some(&new_number), |case| {
+            (!case.closed)
+                .then(|| violations::repeat_event(&kind, case, &new_number, &directory, now))?
+        })
+        .await?;
+    }
+    state.store.repeat_checked(record.id).await?;
+    Ok(())
+}
+
+/// How old a pending marker must be before the catch-up takes it: younger ones belong to a
+/// create whose request is still finishing the work itself.
+const CATCH_UP_AGE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// Records the repeats of new cases whose request stopped between the create's commit and
+/// [`record_repeat`] (a crash, a lost connection), oldest first; returns how many cases it
+/// examined. Idempotent, and safe with several instances running it at once.
+pub async fn catch_up_repeats(state: &AppState) -> Result<usize, AppError> {
+    let before = state.clock.now() - CATCH_UP_AGE;
+    let mut examined = 0;
+    loop {
+        let pending = state.store.repeat_pending(before, 100).await?;
+        if pending.is_empty() {
+            break;
+        }
+        for record in &pending {
+            let case = case_of(record)?;
+            let policy = state.policies.get(&state.store, record.policy_id).await?;
+            record_repeat(state, &policy, record, &case).await?;
+            // Also when the case no longer has a repeat key (a policy without the rule):
+            // the marker must not be taken again.
+            state.store.repeat_checked(record.id).await?;
+        }
+        examined += pending.len();
+    }
+    if examined > 0 {
+        tracing::info!(
+            cases = examined,
+            "pending repeat-complaint checks caught up"
+        );
+    }
+    Ok(examined)
 }
 
 /// 回避: when `refusal` refused the person a case is about, logs their attempt on the case
@@ -414,7 +530,7 @@ pub async fn log_recusal(
     };
     let now = state.clock.now();
     let action = input.action.clone();
-    let result = write_on_case(state, &record.number, |c| {
+    let result = write_on_case(state, &record.number, None, |c| {
         Some(violations::recusal_event(kind, c, &person, &action, now))
     })
     .await;

@@ -243,6 +243,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("sr.by.unit", "机构", "Unit"),
     ("sr.by.person", "经办人", "Handler"),
     ("sr.by.category", "投诉类别", "Category"),
+    ("sr.by.party", "调查对象", "Party surveyed"),
     ("sr.from", "起始日期", "From"),
     ("sr.to", "截止日期（不含）", "To (exclusive)"),
     ("sr.show", "查看", "Show"),
@@ -282,8 +283,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     (
         "sr.bad_by",
-        "“{value}”不是可用的分组（机构、经办人、投诉类别）",
-        "“{value}” is not a grouping (unit, handler, category)",
+        "“{value}”不是可用的分组（机构、经办人、投诉类别、调查对象）",
+        "“{value}” is not a grouping (unit, handler, category, party)",
     ),
     ("nav.register", "登记投诉", "Register"),
     ("nav.dashboard", "看板", "Dashboard"),

@@ -117,7 +117,7 @@ fn question_views(groups: &[ResultGroup], total: &ResultGroup, lang: Lang) -> Ve
     out
 }
 
-/// `GET /surveys/results?by=unit|person|category&from=YYYY-MM-DD&to=YYYY-MM-DD`.
+/// `GET /surveys/results?by=unit|person|category|party&from=YYYY-MM-DD&to=YYYY-MM-DD`.
 pub async fn page(
     ctx: Ctx,
     user: WebUser,
@@ -134,7 +134,7 @@ pub async fn page(
         form.by.clone()
     };
     let mut errors = std::collections::HashMap::new();
-    if !["unit", "person", "category"].contains(&by.as_str()) {
+    if !["unit", "person", "category", "party"].contains(&by.as_str()) {
         errors.insert("by", tr_with(lang, "sr.bad_by", &[("value", &by)]));
     }
     for (name, value) in [("from", &form.from), ("to", &form.to)] {
@@ -174,7 +174,7 @@ pub async fn page(
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    let by_options: Vec<(&str, String)> = ["unit", "person", "category"]
+    let by_options: Vec<(&str, String)> = ["unit", "person", "category", "party"]
         .into_iter()
         .map(|o| (o, tr(lang, &format!("sr.by.{o}")).to_owned()))
         .collect();

@@ -25,6 +25,7 @@ mod notes;
 mod packs;
 mod policies;
 mod refusals;
+mod repeat;
 mod stats;
 mod surveys;
 mod unit_penalties;

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     ADMIN, BRANCH_HEAD, INVESTIGATOR, OUTLET_HEAD, TELLER, TestApp, assert_problem, ccb_complaint,
-    complaint, shipped_policy, spawn_app, token, valid_assessment,
+    complaint, field_errors, shipped_policy, spawn_app, token, valid_assessment,
 };
 
 /// Wednesday 2026-09-30, 10:00 in Beijing: the last working day before the National Day
@@ -1582,6 +1582,153 @@ async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is
 // lawfirm-complaint — 客户投诉及客户意见反馈处理管理制度（律师事务所）
 // ---------------------------------------------------------------------------------------------
 
+/// lawfirm-complaint 三(二)(三): the firm surveys the lawyer complained about too. The officer
+/// issues a link addressed to them (`party: subject`), with its own text; the link records its
+/// party, and the results count each party apart (`by=party`).
+#[tokio::test]
+async fn lawfirm_三_二_三_the_lawyer_complained_about_answers_a_link_of_their_own_counted_apart() {
+    let source = shipped_policy("lawfirm-complaint.toml");
+    let app = pack_app(
+        Some(&source),
+        &[("LS", "律师事务所", "firm", None)],
+        &[
+            ("ls_desk", "前台小唐", "LS", &["front_desk"]),
+            ("ls_officer", "投诉专员许", "LS", &["complaints_officer"]),
+            ("ls_pic", "主管合伙人何", "LS", &["partner_in_charge"]),
+            ("ls_lawyer", "合伙人吕", "LS", &["partner"]),
+        ],
+    )
+    .await;
+    register(
+        &app,
+        "ls_desk",
+        json!({
+            "policy": "lawfirm-complaint", "kind": "complaint", "channel": "phone",
+            "fields": {"feedback_type": "complaint", "complainant": "张先生",
+                       "contact_phone": "13600002222", "matter": "承办律师长期不回复案件进展",
+                       "subject_person": "ls_lawyer"},
+        }),
+        "LS2026-0001",
+    )
+    .await;
+    let number = "LS2026-0001";
+    for (login, action, body, to) in [
+        (
+            "ls_officer",
+            "accept",
+            json!({"ledger_entered": "yes", "originals_kept": "none"}),
+            "registered",
+        ),
+        (
+            "ls_officer",
+            "acknowledge",
+            json!({"arrangement_told": "已告知处理安排"}),
+            "registered",
+        ),
+        (
+            "ls_officer",
+            "write_opinion",
+            json!({"officer_opinion": "建议更换联络律师"}),
+            "with_partner",
+        ),
+        (
+            "ls_pic",
+            "decide",
+            json!({"signed_decision": "更换联络律师", "investigation": "核实属实"}),
+            "decided",
+        ),
+    ] {
+        step(&app, number, login, action, body, to).await;
+    }
+    let replied = step(
+        &app,
+        number,
+        "ls_officer",
+        "reply",
+        json!({"implementation": "已更换联络律师", "reply_channel": "written",
+               "reply_content": "书面回复"}),
+        "replied",
+    )
+    .await;
+    // The reply's own link is the complainant's.
+    let to_customer = replied["survey_issued"].clone();
+    assert_eq!(to_customer["party"], "customer", "{replied:#}");
+    assert!(to_customer.get("recipient").is_none(), "{to_customer:#}");
+
+    let issue = |login: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.post_json(
+                &format!("/api/v1/cases/{number}/surveys"),
+                &token(login),
+                &body,
+            )
+            .await
+        }
+    };
+    // A party that is neither is refused, naming the field; the front desk issues nothing.
+    let reply = issue("ls_officer", json!({"party": "lawyer"})).await;
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(
+        field_errors(&problem),
+        [("party".into(), "party.unknown".into())]
+    );
+    let (status, _, body) = issue("ls_desk", json!({"party": "subject"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body:#}");
+
+    let (status, _, to_lawyer) = issue("ls_officer", json!({"party": "subject"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{to_lawyer:#}");
+    assert_eq!(to_lawyer["party"], "subject");
+    assert_eq!(to_lawyer["recipient"], "ls_lawyer");
+    let sms = to_lawyer["message_zh"].as_str().unwrap_or_default();
+    assert!(
+        sms.contains("律师您好") && sms.contains(number) && !sms.contains("您反映的事项"),
+        "{sms}"
+    );
+
+    for (issued, overall) in [(&to_customer, 5), (&to_lawyer, 2)] {
+        let path = issued["path"]
+            .as_str()
+            .expect("path")
+            .replace("/public/survey/", "/api/v1/public/surveys/");
+        let (status, _, body) = app
+            .post_json(
+                &path,
+                &token("ls_officer"),
+                &json!({"answers": {"overall": overall, "informed": "yes"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body:#}");
+    }
+    // Counted apart: the complainant's 5 and the lawyer's 2 are not one mean of 3.5.
+    let (status, _, results) = app
+        .get("/api/v1/surveys/results?by=party", &token("ls_officer"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{results:#}");
+    let groups: Vec<(String, String, u64, f64)> = results["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().unwrap_or_default().to_owned(),
+                g["label"].as_str().unwrap_or_default().to_owned(),
+                g["answered"].as_u64().unwrap_or_default(),
+                g["mean_rating"].as_f64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("customer".into(), "投诉人".into(), 1, 5.0),
+            ("subject".into(), "被投诉人".into(), 1, 2.0),
+        ],
+        "{results:#}"
+    );
+    assert_eq!(results["total"]["answered"], 2);
+}
+
 #[tokio::test]
 async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_lawyer_complained_about_is_recused()
  {
@@ -2014,12 +2161,14 @@ async fn sht_bigcustomer_routine_survey_round_the_customer_answers_the_link_and_
     .await;
     let number = "DC20260001";
     let sent = step(&app, number, "dk_am", "send_survey", json!({}), "sent").await;
-    // The policy's own invitation, not the complaint follow-up wording.
+    // The policy's own invitation, not the complaint follow-up wording, with the round filled
+    // in from the case's `survey_round` field ({field:survey_round}).
     let sms = sent["survey_issued"]["message_zh"]
         .as_str()
         .unwrap_or_default();
     assert!(
         sms.starts_with("【上海电信大客户服务质量调查】尊敬的客户您好！")
+            && sms.contains("诚邀您参加2026年第四季度服务质量调查：")
             && !sms.contains("已处理完毕"),
         "{sent:#}"
     );

@@ -1,0 +1,294 @@
+//! The store's contract for repeat complaints (migration 0016, `crate::repeat`), on every
+//! backend: the exact lookup of the open case a new one repeats, the pending markers the
+//! catch-up walks, and the backfill of repeat keys — the same bodies, one `#[tokio::test]`
+//! per backend, each on a fresh database from `manyi_store::testing::TestDb`.
+
+use jiff::Timestamp;
+use manyi_store::testing::TestDb;
+use manyi_store::{
+    CaseRecord, CaseUpdate, CreateOutcome, FindBackfill, FindKey, NewCase, NewEvent, NewUnit,
+    NewUser, REPEAT, REPEAT_PENDING, RepeatKeyRow, Store,
+};
+use serde_json::json;
+
+fn at(minutes: i64) -> Timestamp {
+    Timestamp::from_second(1_788_220_800 + minutes * 60).expect("in range")
+}
+
+fn key(kind: &str, key: &str) -> FindKey {
+    FindKey {
+        kind: kind.into(),
+        key: key.into(),
+    }
+}
+
+/// A new case's rows as the server writes them: its repeat key and the pending marker.
+fn repeat(k: &str) -> Vec<FindKey> {
+    vec![key(REPEAT, k), key(REPEAT_PENDING, "")]
+}
+
+struct Fixture {
+    policy: i64,
+    b1: i64,
+    b2: i64,
+    clerk: i64,
+    other: i64,
+}
+
+async fn fixture(store: &Store) -> Fixture {
+    let mut units = Vec::new();
+    for (code, parent) in [("HQ", None), ("B1", Some("HQ")), ("B2", Some("HQ"))] {
+        units.push(
+            store
+                .insert_unit(NewUnit {
+                    code: code.into(),
+                    name: format!("unit {code}"),
+                    level: "分行".into(),
+                    parent_code: parent.map(Into::into),
+                })
+                .await
+                .expect("unit"),
+        );
+    }
+    let mut ids = Vec::new();
+    for (login, unit) in [("clerk", "B1"), ("other", "B2")] {
+        let u = store
+            .insert_user(NewUser {
+                login: login.into(),
+                name: format!("name of {login}"),
+                unit_code: unit.into(),
+                roles: vec!["agent".into()],
+                password_hash: None,
+            })
+            .await
+            .expect("user");
+        ids.push(u.id);
+    }
+    let policy = store
+        .store_policy_version("bank", "[policy]\nname = 'bank'", "hash-1", at(0))
+        .await
+        .expect("policy");
+    Fixture {
+        policy: policy.id,
+        b1: units[1].id,
+        b2: units[2].id,
+        clerk: ids[0],
+        other: ids[1],
+    }
+}
+
+fn new_case(f: &Fixture, unit: i64, first_contact: i64, find: Vec<FindKey>) -> NewCase {
+    NewCase {
+        kind: "complaint".into(),
+        policy_id: f.policy,
+        number_scope: "bank/complaint".into(),
+        number_period: "2026".into(),
+        state: "received".into(),
+        owner_unit_id: unit,
+        first_contact_id: first_contact,
+        assignee_id: None,
+        channel: "counter".into(),
+        created_at: at(1),
+        snapshot: json!({}),
+        events: vec![NewEvent {
+            at: at(1),
+            actor_id: Some(first_contact),
+            action: "open".into(),
+            clause: None,
+            payload: json!({}),
+        }],
+        idempotency: None,
+        timers: Vec::new(),
+        find,
+        due_at: None,
+    }
+}
+
+async fn create(store: &Store, c: NewCase) -> CaseRecord {
+    match store
+        .create_case(c, |serial| format!("TS-{serial:06}"))
+        .await
+        .expect("create")
+    {
+        CreateOutcome::Created(case) => case,
+        other => panic!("expected a new case, got {other:?}"),
+    }
+}
+
+fn update(case: &CaseRecord, closed: bool, find: Option<Vec<FindKey>>) -> CaseUpdate {
+    CaseUpdate {
+        id: case.id,
+        expected_version: case.version,
+        state: if closed { "closed" } else { "assessed" }.into(),
+        owner_unit_id: case.owner_unit_id,
+        assignee_id: None,
+        first_contact_id: None,
+        closed,
+        updated_at: at(5),
+        snapshot: json!({}),
+        events: vec![NewEvent {
+            at: at(5),
+            actor_id: None,
+            action: "assess".into(),
+            clause: None,
+            payload: json!({}),
+        }],
+        timers: Vec::new(),
+        violations: Vec::new(),
+        find,
+        due_at: None,
+    }
+}
+
+async fn first_of(store: &Store, k: &str, below: &CaseRecord) -> Option<String> {
+    store
+        .repeat_first(k, below.id)
+        .await
+        .expect("repeat lookup")
+        .map(|c| c.number)
+}
+
+async fn the_lowest_open_case_of_the_same_key_below_the_new_one_is_found(store: &Store) {
+    let f = fixture(store).await;
+    let a = create(store, new_case(&f, f.b1, f.clerk, repeat("k1"))).await;
+    let other = create(store, new_case(&f, f.b2, f.other, repeat("k2"))).await;
+    let c = create(store, new_case(&f, f.b1, f.clerk, repeat("k1"))).await;
+    let d = create(store, new_case(&f, f.b2, f.other, repeat("k1"))).await;
+
+    assert_eq!(first_of(store, "k1", &d).await, Some(a.number.clone()));
+    assert_eq!(first_of(store, "k1", &c).await, Some(a.number.clone()));
+    // Nothing below the first one; another key; a key prefix is not the key.
+    assert_eq!(first_of(store, "k1", &a).await, None);
+    assert_eq!(first_of(store, "k2", &d).await, Some(other.number.clone()));
+    assert_eq!(first_of(store, "k", &d).await, None);
+    // A closed case is skipped: the next open one answers.
+    store
+        .update_case(update(&a, true, None))
+        .await
+        .expect("close");
+    assert_eq!(first_of(store, "k1", &d).await, Some(c.number.clone()));
+    // An update that replaces the keys without the repeat key takes the case out.
+    store
+        .update_case(update(&c, false, Some(vec![key("phone", "0008")])))
+        .await
+        .expect("update");
+    assert_eq!(first_of(store, "k1", &d).await, None);
+}
+
+async fn pending_markers_are_listed_until_checked(store: &Store) {
+    let f = fixture(store).await;
+    let a = create(store, new_case(&f, f.b1, f.clerk, repeat("k1"))).await;
+    let _plain = create(store, new_case(&f, f.b1, f.clerk, vec![key(REPEAT, "k9")])).await;
+    let b = create(store, new_case(&f, f.b2, f.other, repeat("k2"))).await;
+    let pending = |before| async move {
+        store
+            .repeat_pending(before, 10)
+            .await
+            .expect("pending")
+            .into_iter()
+            .map(|c| c.number)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        pending(at(2)).await,
+        vec![a.number.clone(), b.number.clone()]
+    );
+    // Only cases created before the instant given (a create in flight does its own).
+    assert!(pending(at(1)).await.is_empty());
+    store.repeat_checked(a.id).await.expect("checked");
+    store.repeat_checked(a.id).await.expect("checked twice");
+    assert_eq!(pending(at(2)).await, vec![b.number.clone()]);
+    // The repeat key stays.
+    let later = create(store, new_case(&f, f.b1, f.clerk, repeat("k1"))).await;
+    assert_eq!(first_of(store, "k1", &later).await, Some(a.number.clone()));
+}
+
+async fn the_backfill_writes_a_key_only_at_the_version_read_and_once(store: &Store) {
+    let f = fixture(store).await;
+    // An empty database at migration: nothing to backfill.
+    assert!(store.repeat_backfill().await.expect("progress").done);
+    let old = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
+    let moved = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
+    let keyed = create(store, new_case(&f, f.b1, f.clerk, vec![key(REPEAT, "k3")])).await;
+    let moved_on = store
+        .update_case(update(&moved, false, None))
+        .await
+        .expect("update");
+    assert_eq!(moved_on.version, moved.version + 1);
+    let row = |c: &CaseRecord, k: &str| RepeatKeyRow {
+        case_id: c.id,
+        version: c.version,
+        key: k.into(),
+    };
+    let rows = [row(&old, "k1"), row(&moved, "k1"), row(&keyed, "k1")];
+    let progress = FindBackfill {
+        last_case_id: keyed.id,
+        done: true,
+    };
+    store
+        .backfill_repeat_keys(&rows, progress)
+        .await
+        .expect("backfill");
+    // Twice (another instance): the same result.
+    store
+        .backfill_repeat_keys(&rows, progress)
+        .await
+        .expect("backfill again");
+    let probe = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
+    assert_eq!(
+        first_of(store, "k1", &probe).await,
+        Some(old.number.clone())
+    );
+    // The moved case (read at an older version) got nothing; the keyed one kept its own key.
+    store
+        .update_case(update(&old, true, None))
+        .await
+        .expect("close");
+    assert_eq!(first_of(store, "k1", &probe).await, None);
+    assert_eq!(
+        first_of(store, "k3", &probe).await,
+        Some(keyed.number.clone())
+    );
+    assert_eq!(store.repeat_backfill().await.expect("progress"), progress);
+    // Progress never moves back.
+    store
+        .backfill_repeat_keys(
+            &[],
+            FindBackfill {
+                last_case_id: 1,
+                done: false,
+            },
+        )
+        .await
+        .expect("backfill");
+    assert_eq!(store.repeat_backfill().await.expect("progress"), progress);
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        contract!(@backend sqlite, [$($name),*]);
+        contract!(@backend postgres, [$($name),*]);
+    };
+    (@backend $backend:ident, [$($name:ident),*]) => {
+        mod $backend {
+            use super::TestDb;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = TestDb::create(stringify!($backend)).await else {
+                        return;
+                    };
+                    let store = db.store().await;
+                    super::$name(&store).await;
+                    store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    the_lowest_open_case_of_the_same_key_below_the_new_one_is_found,
+    pending_markers_are_listed_until_checked,
+    the_backfill_writes_a_key_only_at_the_version_read_and_once,
+);
