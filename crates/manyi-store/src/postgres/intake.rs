@@ -211,8 +211,10 @@ pub(super) async fn write_batch(
             ev.actor.push(e.actor_id);
             ev.action.push(e.action.as_str());
             ev.clause.push(e.clause.as_deref());
-            ev.payload
-                .push(serde_json::to_string(&e.payload).map_err(sqlx::Error::decode)?);
+            ev.payload.push(
+                serde_json::to_string(&crate::rows::stored_payload(e))
+                    .map_err(sqlx::Error::decode)?,
+            );
         }
     }
     if !ev.case_id.is_empty() {
@@ -241,6 +243,7 @@ pub(super) async fn write_batch(
             if let TimerChange::Schedule {
                 clock,
                 kind,
+                purpose,
                 generation,
                 due_at,
             } = t
@@ -248,6 +251,7 @@ pub(super) async fn write_batch(
                 tm.case_id.push(case.id);
                 tm.clock.push(clock.as_str());
                 tm.kind.push(kind.as_str());
+                tm.purpose.push(purpose.as_str());
                 tm.generation.push(*generation);
                 tm.due_at.push(to_millis(*due_at));
             }
@@ -255,14 +259,15 @@ pub(super) async fn write_batch(
     }
     if !tm.case_id.is_empty() {
         sqlx::query(
-            "INSERT INTO timers (case_id, clock, kind, generation, due_at) \
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], \
-             $5::bigint[]) \
+            "INSERT INTO timers (case_id, clock, kind, purpose, generation, due_at) \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], \
+             $5::bigint[], $6::bigint[]) \
              ON CONFLICT (case_id, clock, kind, generation) DO NOTHING",
         )
         .bind(&tm.case_id)
         .bind(&tm.clock)
         .bind(&tm.kind)
+        .bind(&tm.purpose)
         .bind(&tm.generation)
         .bind(&tm.due_at)
         .execute(&mut *conn)
@@ -347,6 +352,7 @@ struct Timers<'a> {
     case_id: Vec<i64>,
     clock: Vec<&'a str>,
     kind: Vec<&'a str>,
+    purpose: Vec<&'a str>,
     generation: Vec<i64>,
     due_at: Vec<i64>,
 }
