@@ -77,6 +77,16 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "find",
         include_str!("../migrations/sqlite/0013_find.sql"),
     ),
+    (
+        14,
+        "case weeks",
+        include_str!("../migrations/sqlite/0014_case_weeks.sql"),
+    ),
+    (
+        15,
+        "find numbers",
+        include_str!("../migrations/sqlite/0015_find_numbers.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -144,6 +154,16 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         13,
         "find",
         include_str!("../migrations/postgres/0013_find.sql"),
+    ),
+    (
+        14,
+        "case weeks",
+        include_str!("../migrations/postgres/0014_case_weeks.sql"),
+    ),
+    (
+        15,
+        "find numbers",
+        include_str!("../migrations/postgres/0015_find_numbers.sql"),
     ),
 ];
 
