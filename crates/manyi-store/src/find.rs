@@ -91,7 +91,7 @@ where
 
 /// `INSERT`s of `(case, key)` rows, at most 1,000 a statement (3 parameters a row, under
 /// SQLite's 32,766 and PostgreSQL's 65,535); a duplicate is skipped: keys are a set.
-pub(crate) fn insert_keys_queries<'a, DB>(rows: &[(i64, &'a FindKey)]) -> Vec<QueryBuilder<DB>>
+pub(crate) fn insert_keys_queries<DB>(rows: &[(i64, &FindKey)]) -> Vec<QueryBuilder<DB>>
 where
     DB: Database,
     <DB as Database>::Arguments: Default,
