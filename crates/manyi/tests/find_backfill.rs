@@ -49,15 +49,28 @@ async fn check(backend: &str) {
     };
     let url = db.url().to_owned();
     ok(&manyi(&[
-        "gen", "--units", "20", "--cases", "300", "--seed", "3", "--now",
-        "2026-11-26T04:00:00Z", "--quiet", "--database", &url,
+        "gen",
+        "--units",
+        "20",
+        "--cases",
+        "300",
+        "--seed",
+        "3",
+        "--now",
+        "2026-11-26T04:00:00Z",
+        "--quiet",
+        "--database",
+        &url,
     ]));
     let store = db.store().await;
     let cases = store.cases_after(0, 1_000).await.expect("cases");
     assert_eq!(cases.len(), 300);
     let last = cases.last().expect("a case").clone();
     let tail = &last.number[last.number.len() - 6..];
-    assert_eq!(found(&store, "number", tail).await, vec![last.number.clone()]);
+    assert_eq!(
+        found(&store, "number", tail).await,
+        vec![last.number.clone()]
+    );
     // As before migrations 0013 and 0015: no keys at all, both backfills at the start.
     for sql in [
         "DELETE FROM case_find",
@@ -69,11 +82,24 @@ async fn check(backend: &str) {
     assert!(found(&store, "number", tail).await.is_empty());
     assert!(!store.number_backfill().await.expect("progress").done());
 
-    let first = ok(&manyi(&["find", "backfill", "--batch", "70", "--database", &url]));
-    assert!(first.contains("quick find is complete: 300 cases"), "{first}");
+    let first = ok(&manyi(&[
+        "find",
+        "backfill",
+        "--batch",
+        "70",
+        "--database",
+        &url,
+    ]));
+    assert!(
+        first.contains("quick find is complete: 300 cases"),
+        "{first}"
+    );
     assert!(store.find_backfill().await.expect("progress").done);
     assert!(store.number_backfill().await.expect("progress").done());
-    assert_eq!(found(&store, "number", tail).await, vec![last.number.clone()]);
+    assert_eq!(
+        found(&store, "number", tail).await,
+        vec![last.number.clone()]
+    );
     let by_number = found(&store, "number", &last.number[..last.number.len() - 3]).await;
     assert!(by_number.contains(&last.number), "{by_number:?}");
     let keys_after_first = store
@@ -84,7 +110,10 @@ async fn check(backend: &str) {
 
     // Again: nothing left to do, nothing changes.
     let second = ok(&manyi(&["find", "backfill", "--database", &url]));
-    assert!(second.contains("quick find is complete: 0 cases"), "{second}");
+    assert!(
+        second.contains("quick find is complete: 0 cases"),
+        "{second}"
+    );
     let keys_after_second = store
         .raw_execute_for_tests("UPDATE case_find SET kind = kind")
         .await
