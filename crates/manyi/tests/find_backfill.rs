@@ -75,7 +75,8 @@ async fn check(backend: &str) {
     for sql in [
         "DELETE FROM case_find",
         "UPDATE case_find_backfill SET last_case_id = 0, done = FALSE",
-        "UPDATE case_find_number_backfill SET last_case_id = 0",
+        "UPDATE case_find_number_backfill SET last_case_id = 0, \
+         upto = (SELECT max(id) FROM cases)",
     ] {
         store.raw_execute_for_tests(sql).await.expect(sql);
     }
