@@ -9,7 +9,11 @@
 //! - a phone is kept as its digits **reversed**: the last four (or more) digits someone reads
 //!   out are a prefix of the reversed digits (`…8000` → `0008…`);
 //! - a name is kept as every **suffix** of its characters (lower-cased): a text contained in the
-//!   name is a prefix of one of them (`小明` ⊂ `王小明` → the suffix `小明`).
+//!   name is a prefix of one of them (`小明` ⊂ `王小明` → the suffix `小明`);
+//! - a case number is kept as every suffix of at least [`MIN_NUMBER_CHARS`] characters
+//!   (upper-cased, [`number_keys`]): a part of it (`361994` of `CCB2026361994`) is a prefix of
+//!   one of them. The number is given in the store's insert, so the database writes these
+//!   keys itself (a trigger, migration 0015, mirroring [`number_keys`]).
 //!
 //! Which fields hold the phone and the name comes from the policy kind, as the workspace shows
 //! them: every `phone` field, and the first personal text field whose id contains `name`.
@@ -39,6 +43,10 @@ pub const REPEAT_PENDING: &str = "repeat_pending";
 /// A repeat key longer than this many bytes keeps its first part and a hash of the whole (an
 /// index entry has a size limit: about 2,700 bytes on PostgreSQL).
 pub const MAX_REPEAT_KEY_BYTES: usize = 512;
+/// The key kind of a case number (a suffix of it).
+pub const NUMBER: &str = "number";
+/// The fewest characters of a case number a lookup takes (and the shortest suffix kept).
+pub const MIN_NUMBER_CHARS: usize = 4;
 /// The fewest digits a phone lookup takes: fewer would match too much to be of use.
 pub const MIN_PHONE_DIGITS: usize = 4;
 /// Names are indexed on their first this many characters (names are short; a pasted
@@ -208,29 +216,63 @@ pub fn repeat_key(
         key.push_str(&format!("{SEP}#{hash:016x}"));
     }
     Some(key)
+/// The number keys of a case numbered `number`: every suffix of at least
+/// [`MIN_NUMBER_CHARS`] characters, upper-cased. The database writes the same keys itself
+/// (migration 0015: `upper(substr(number, n))` for `n` up to `length - 3`); case numbers are
+/// ASCII, where both upper-case alike.
+pub fn number_keys(number: &str) -> Vec<SearchKey> {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() < MIN_NUMBER_CHARS {
+        return Vec::new();
+    }
+    let mut out: Vec<SearchKey> = (0..=chars.len() - MIN_NUMBER_CHARS)
+        .map(|start| SearchKey {
+            kind: NUMBER,
+            key: chars[start..]
+                .iter()
+                .collect::<String>()
+                .to_ascii_uppercase(),
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether `text` may be a part of a case number: ASCII letters, digits and `-`, at least one
+/// digit, at least [`MIN_NUMBER_CHARS`] characters.
+fn number_like(text: &str) -> bool {
+    text.len() >= MIN_NUMBER_CHARS
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && text.chars().any(|c| c.is_ascii_digit())
 }
 
 /// How `text` is looked up: as the end of a phone number when it has at least
-/// [`MIN_PHONE_DIGITS`] digits and nothing but digits, spaces, `+` and `-`; otherwise as text
-/// contained in a name. Empty text looks up nothing.
+/// [`MIN_PHONE_DIGITS`] digits and nothing but digits, spaces, `+` and `-`; as a part of a
+/// case number when it has letters, digits and `-` only, a digit among them (digits alone are
+/// looked up as both); otherwise as text contained in a name. Empty text looks up nothing.
 pub fn lookups(text: &str) -> Vec<Lookup> {
     let text = text.trim();
     if text.is_empty() {
         return Vec::new();
+    }
+    let number = number_like(text).then(|| Lookup {
+        kind: NUMBER,
+        prefix: text.to_ascii_uppercase(),
+    });
+    if number.is_some() && text.chars().any(|c| c.is_ascii_alphabetic()) {
+        return number.into_iter().collect();
     }
     let phone_like = text
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-'));
     if phone_like {
         let digits = reversed_digits(text);
-        return if digits.len() >= MIN_PHONE_DIGITS {
-            vec![Lookup {
-                kind: PHONE,
-                prefix: digits,
-            }]
-        } else {
-            Vec::new()
-        };
+        let phone = (digits.len() >= MIN_PHONE_DIGITS).then_some(Lookup {
+            kind: PHONE,
+            prefix: digits,
+        });
+        return phone.into_iter().chain(number).collect();
     }
     let name: String = name_text(text).into_iter().collect();
     vec![Lookup {
@@ -310,6 +352,37 @@ mod tests {
         let varied: String = ('a'..='z').cycle().take(500).collect();
         let keys = super::keys(&kind(), &fields(&[("complainant_name", &varied)]));
         assert!(keys.len() <= MAX_NAME_CHARS, "{}", keys.len());
+    }
+
+    #[test]
+    fn any_part_of_a_case_number_of_four_characters_or_more_finds_it() {
+        let keys = number_keys("CCB2026361994");
+        assert_eq!(keys.len(), "CCB2026361994".len() - MIN_NUMBER_CHARS + 1);
+        for part in [
+            "361994",
+            "1994",
+            "ccb2026",
+            "B2026361",
+            "CCB2026361994",
+            "2026-",
+        ] {
+            let found = matches(&keys, part);
+            assert_eq!(found, part != "2026-", "{part}");
+        }
+        assert!(!matches(&keys, "994"), "three characters are too few");
+        assert!(number_keys("A12").is_empty());
+        // digits alone: the end of a phone, or a part of a number
+        assert_eq!(
+            lookups("361994").iter().map(|l| l.kind).collect::<Vec<_>>(),
+            vec![PHONE, NUMBER]
+        );
+        assert_eq!(
+            lookups("ccb2026"),
+            vec![Lookup {
+                kind: NUMBER,
+                prefix: "CCB2026".into()
+            }]
+        );
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! A second round, [`backfill_repeat`], gives the cases stored before migration 0016 their
 //! repeat-complaint key (`manyi_core::find::repeat_key`), with its own progress row; until it
 //! is done, `api::violations::record_repeat` also scans the newest open cases.
+//! The number keys (every suffix of the case number, migration 0015) of the cases stored
+//! before that migration are backfilled the same way after it, by the store alone (the
+//! database derives them from the number, as its trigger does for new cases); until that is
+//! done, a part of a case number is scanned for. `manyi find backfill` runs both to the end
+//! with a progress bar.
 
 use manyi_store::{FindBackfill, RepeatKeyRow};
 
@@ -17,8 +22,43 @@ use crate::error::AppError;
 /// Cases read and keyed per transaction.
 pub const BATCH: u32 = 500;
 
-/// Backfills every case without keys; returns how many cases were examined.
+/// Backfills every case without keys, then every case without number keys; returns how many
+/// cases were examined.
 pub async fn backfill(state: &AppState, batch: u32) -> Result<usize, AppError> {
+    let examined = backfill_fields(state, batch, |_| {}).await?;
+    backfill_numbers(state, batch, |_| {}).await?;
+    Ok(examined)
+}
+
+/// Backfills the number keys of the cases stored before migration 0015, `batch` cases a
+/// transaction, calling `progress` after each; returns the final progress.
+pub async fn backfill_numbers(
+    state: &AppState,
+    batch: u32,
+    mut progress: impl FnMut(manyi_store::NumberBackfill),
+) -> Result<manyi_store::NumberBackfill, AppError> {
+    let mut now = state.store.number_backfill().await?;
+    let start = now.last_case_id;
+    while !now.done() {
+        now = state.store.backfill_number_keys(batch).await?;
+        progress(now);
+    }
+    if now.last_case_id > start {
+        tracing::info!(
+            up_to_case_id = now.last_case_id,
+            "quick-find number keys backfilled"
+        );
+    }
+    Ok(now)
+}
+
+/// Backfills the field keys (phone, name) of every case without keys, `batch` cases a
+/// transaction, calling `progress` after each; returns how many cases were examined.
+pub async fn backfill_fields(
+    state: &AppState,
+    batch: u32,
+    mut on_batch: impl FnMut(FindBackfill),
+) -> Result<usize, AppError> {
     let mut progress = state.store.find_backfill().await?;
     let mut examined = 0;
     while !progress.done {
@@ -45,6 +85,7 @@ pub async fn backfill(state: &AppState, batch: u32) -> Result<usize, AppError> {
         };
         state.store.backfill_find_keys(&rows, progress).await?;
         examined += cases.len();
+        on_batch(progress);
     }
     if examined > 0 {
         tracing::info!(cases = examined, "quick-find keys backfilled");

@@ -2201,6 +2201,51 @@ async fn quick_find_searches_the_jurisdiction_on_the_server_and_nothing_outside_
     }
 }
 
+#[tokio::test]
+async fn quick_find_finds_a_part_of_a_case_number_through_the_index_within_the_jurisdiction() {
+    let app = spawn_app(false).await;
+    let teller = Browser::new(&app);
+    teller.log_in("teller").await;
+    let number = teller
+        .register(&[
+            ("f.complainant_name", "上官婉儿"),
+            ("f.contact_phone", "13622223333"),
+        ])
+        .await;
+    // The index is complete (nothing to backfill in a new database): no scan.
+    assert!(app.store.find_backfill().await.expect("progress").done);
+    assert!(app.store.number_backfill().await.expect("progress").done());
+    let chars: Vec<char> = number.chars().collect();
+    let tail: String = chars[chars.len() - 6..].iter().collect();
+    let middle: String = chars[2..chars.len() - 2].iter().collect();
+    let head = Browser::new(&app);
+    head.log_in("branch_head").await;
+    for part in [tail.clone(), middle.to_lowercase()] {
+        let page = head.get(&format!("/?q={}", encode(&part))).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let results = found_queue(&page.body);
+        assert!(results.contains(&number), "{part}: {results}");
+    }
+    // The whole number (in any case) still opens the case itself.
+    let whole = head
+        .get(&format!("/?q={}", encode(&number.to_lowercase())))
+        .await;
+    assert_eq!(whole.status, StatusCode::SEE_OTHER);
+    // It is the index that answers (a scan would still find it): without the number's keys,
+    // the same search finds nothing.
+    app.store
+        .raw_execute_for_tests("DELETE FROM case_find WHERE kind = 'number'")
+        .await
+        .expect("delete the number keys");
+    let page = head.get(&format!("/?q={}", encode(&middle))).await;
+    assert!(!found_queue(&page.body).contains(&number), "{}", page.body);
+    let outsider = Browser::new(&app);
+    outsider.log_in("sh_teller").await;
+    let page = outsider.get(&format!("/?q={}", encode(&tail))).await;
+    page.assert_contains("查找结果");
+    assert!(!page.body.contains(&number), "outside the jurisdiction");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Survey results, the rewards ledger, business hours (issue 6, the pieces added last)
 // ---------------------------------------------------------------------------------------------

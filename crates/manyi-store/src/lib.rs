@@ -82,7 +82,7 @@ use jiff::Timestamp;
 pub use bulk::{BulkCase, BulkTimer, BulkWrite};
 pub use dashboard::{OpenCounts, StatsTotal};
 pub use error::StoreError;
-pub use find::{FindBackfill, FindKey, FindQuery};
+pub use find::{FindBackfill, FindKey, FindQuery, NUMBER_KIND, NumberBackfill};
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };
@@ -1039,9 +1039,10 @@ impl Store {
         }
     }
 
-    /// New cases owned in a subtree per week, `weeks` weeks of 7 × 24 h from `from`: one
-    /// count per week, from the index of cases by creation time (its cost follows the cases
-    /// created in those weeks).
+    /// New cases owned in a subtree per week, `weeks` weeks of 7 × 24 h from `from` (a
+    /// Monday 00:00 in Asia/Shanghai, or the answer is `StoreError::Invalid`): one count per
+    /// week, from the weekly aggregate `case_weeks` (migration 0014; its cost follows the
+    /// subtree's units, not its cases).
     pub async fn cases_per_week(
         &self,
         subtree: &str,

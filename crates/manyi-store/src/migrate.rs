@@ -70,12 +70,30 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "performance",
         include_str!("../migrations/sqlite/0010_performance.sql"),
     ),
-    (11, "web", include_str!("../migrations/sqlite/0011_web.sql")),
-    (12, "due", include_str!("../migrations/sqlite/0012_due.sql")),
+    (
+        11,
+        "web",
+        include_str!("../migrations/sqlite/0011_web.sql"),
+    ),
+    (
+        12,
+        "due",
+        include_str!("../migrations/sqlite/0012_due.sql"),
+    ),
     (
         13,
         "find",
         include_str!("../migrations/sqlite/0013_find.sql"),
+    ),
+    (
+        14,
+        "case weeks",
+        include_str!("../migrations/sqlite/0014_case_weeks.sql"),
+    ),
+    (
+        15,
+        "find numbers",
+        include_str!("../migrations/sqlite/0015_find_numbers.sql"),
     ),
     (
         16,
@@ -88,9 +106,9 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0017_timer_purpose.sql"),
     ),
     (
-        20,
+        18,
         "survey parties",
-        include_str!("../migrations/sqlite/0020_survey_parties.sql"),
+        include_str!("../migrations/sqlite/0018_survey_parties.sql"),
     ),
 ];
 
@@ -161,6 +179,16 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         include_str!("../migrations/postgres/0013_find.sql"),
     ),
     (
+        14,
+        "case weeks",
+        include_str!("../migrations/postgres/0014_case_weeks.sql"),
+    ),
+    (
+        15,
+        "find numbers",
+        include_str!("../migrations/postgres/0015_find_numbers.sql"),
+    ),
+    (
         16,
         "repeat",
         include_str!("../migrations/postgres/0016_repeat.sql"),
@@ -171,9 +199,9 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         include_str!("../migrations/postgres/0017_timer_purpose.sql"),
     ),
     (
-        20,
+        18,
         "survey parties",
-        include_str!("../migrations/postgres/0020_survey_parties.sql"),
+        include_str!("../migrations/postgres/0018_survey_parties.sql"),
     ),
 ];
 

@@ -1,4 +1,4 @@
-//! To whom a survey link was addressed (migration 0020): the complainant (no row, as every
+//! To whom a survey link was addressed (migration 0018): the complainant (no row, as every
 //! survey before the migration) or the person complained about ([`SUBJECT`], lawfirm-complaint
 //! 三(二)(三)). The row is keyed by the token's hash and written before the survey, so that a
 //! crash between the two can never turn a subject's survey into the complainant's.

@@ -1,4 +1,4 @@
-//! The store's contract for survey parties (migration 0020, `crate::survey_parties`), on every
+//! The store's contract for survey parties (migration 0018, `crate::survey_parties`), on every
 //! backend: a survey addressed to the person complained about is recorded by its token hash
 //! before the survey itself, read back by token, and picked out of a list of survey ids; a
 //! survey without a row is the customer's.

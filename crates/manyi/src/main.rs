@@ -5,6 +5,7 @@
 //! functions the server uses.
 
 mod calendar_cmd;
+mod find_cmd;
 mod gen_cmd;
 mod org_cmd;
 mod stats_cmd;
@@ -224,6 +225,10 @@ enum Command {
     /// One month's case counts by unit, category and on-time status; `stats rebuild`
     /// recomputes them from the cases.
     Stats(stats_cmd::StatsArgs),
+    /// Quick find: `find backfill` gives every case its search keys (phone, name, case
+    /// number), with a progress bar; resumable.
+    #[command(subcommand)]
+    Find(find_cmd::FindCommand),
 }
 
 #[derive(clap::Args)]
@@ -535,6 +540,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Org(cmd) => org_cmd::run(cmd).await,
         Command::Gen(args) => gen_cmd::run(args).await,
         Command::Stats(args) => stats_cmd::run(args).await,
+        Command::Find(cmd) => find_cmd::run(cmd).await,
         Command::Case(CaseCommand::Show { number, json, db }) => {
             let state = shell_state(&db).await?;
             let case = manyi_server::api::cases::case_view(&state, &number)

@@ -13,7 +13,10 @@
 //!   category: the pre-aggregated `case_stats` (migration 0006) over the last [`MONTHS`]
 //!   months, per *case*: on time = closed with no clock ever breached, out of the cases closed
 //!   or already late (`closed_on_time / (closed_on_time + closed_late + open_overdue)`);
-//! - new cases per week: a count over the index of cases by creation time.
+//! - new cases per week: the weekly aggregate `case_weeks` (migration 0014), 8 weeks × the
+//!   subtree's units.
+//!
+//! The three are read at once (`tokio::try_join!`).
 //!
 //! [`figures_by_scan`] is the computation this page made before (reading and decoding up to
 //! [`SCAN_LIMIT`] cases per figure); the dashboard test compares the two on small data. The
@@ -394,11 +397,20 @@ fn count(n: i64) -> usize {
 pub async fn figures(state: &AppState, root_path: &str, span: Span) -> Result<Figures, AppError> {
     let mut out = Figures::default();
     let soon = span.now + jiff::SignedDuration::from_hours(i64::from(DUE_SOON_HOURS));
-    for c in state
-        .store
-        .open_case_counts(root_path, span.now, soon)
-        .await?
-    {
+    let month_key = |d: jiff::civil::Date| format!("{:04}-{:02}", d.year(), d.month());
+    let (first_month, this_month) = (month_key(span.first_month), month_key(span.today));
+    let first_week = Span::start_of(span.first_monday)?;
+    // Three independent reads, at once: the page waits for the slowest, not for the sum.
+    let (open, (totals, months), weeks) = tokio::try_join!(
+        state.store.open_case_counts(root_path, span.now, soon),
+        state
+            .store
+            .case_stats_totals(root_path, &first_month, &this_month),
+        state
+            .store
+            .cases_per_week(root_path, first_week, WEEKS as u32),
+    )?;
+    for c in open {
         let Some(id) = unit_id_of_path(&c.unit_path) else {
             continue;
         };
@@ -407,15 +419,6 @@ pub async fn figures(state: &AppState, root_path: &str, span: Span) -> Result<Fi
         f.overdue += count(c.overdue);
         f.due_soon += count(c.due_soon);
     }
-    let month_key = |d: jiff::civil::Date| format!("{:04}-{:02}", d.year(), d.month());
-    let (totals, months) = state
-        .store
-        .case_stats_totals(
-            root_path,
-            &month_key(span.first_month),
-            &month_key(span.today),
-        )
-        .await?;
     // Open cases with a recorded breach, per unit: late. So is an open case past its due time
     // whose breach the scheduler has not written yet (it does so at the deadline); the
     // aggregate cannot tell which cases are in both sets, so a unit counts the larger of the
@@ -462,13 +465,7 @@ pub async fn figures(state: &AppState, root_path: &str, span: Span) -> Result<Fi
             *slot += count(n);
         }
     }
-    out.per_week = state
-        .store
-        .cases_per_week(root_path, Span::start_of(span.first_monday)?, WEEKS as u32)
-        .await?
-        .into_iter()
-        .map(count)
-        .collect();
+    out.per_week = weeks.into_iter().map(count).collect();
     Ok(out)
 }
 

@@ -423,8 +423,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("ws.find.clear", "清除", "Clear"),
     (
         "ws.find.note",
-        "按案件编号、电话（后四位即可）或客户姓名，在您有权查看的案件中查找；输入完整案件编号可直接打开。",
-        "Finds cases you may see by number, phone (the last four digits will do) or customer name; a full case number opens the case.",
+        "按案件编号（任意连续四位以上即可）、电话（后四位即可）或客户姓名，在您有权查看的案件中查找；输入完整案件编号可直接打开。",
+        "Finds cases you may see by number (any four or more characters of it), phone (the last four digits will do) or customer name; a full case number opens the case.",
     ),
     ("ws.truncated", "仅显示前 {n} 件", "Showing the first {n}"),
     ("ws.count", "共 {n} 件", "{n} cases"),

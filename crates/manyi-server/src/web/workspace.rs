@@ -8,8 +8,9 @@
 //! newest are loaded and sorted by due here. Quick find opens a case by its full
 //! number; otherwise it searches on the server, within the user's jurisdiction: the end of a
 //! phone number (4 digits or more) or a part of the customer's name through the quick-find
-//! index (`manyi_core::find`, `Store::find_cases`), a part of a case number by scanning the
-//! newest [`FIND_SCAN`] cases (as everything is until the index is backfilled), and lists up
+//! index (`manyi_core::find`, `Store::find_cases`), a part of a case number (4 characters or
+//! more) through the same index's number keys — or by scanning the newest [`FIND_SCAN`] cases
+//! until the index is backfilled — and lists up
 //! to [`FIND_LIMIT`] of them as a queue of its own (the page says when a scan was cut short).
 //! Chinese full-text search over all cases is a later capability.
 
@@ -257,18 +258,20 @@ async fn exact_case(
 
 /// Quick find on the server, within the user's jurisdiction (the API's: their unit's subtree
 /// and the cases they registered; everything for `admin`): the end of a phone number (4 digits
-/// or more) or a part of the customer's name is looked up in the quick-find keys
-/// (`manyi_core::find`, the `case_find` index), newest case first; a part of a case number
-/// (letters and digits) is scanned for. Also whether the answer is complete.
+/// or more), a part of the customer's name or a part of a case number is looked up in the
+/// quick-find keys (`manyi_core::find`, the `case_find` index), newest case first; until the
+/// keys are backfilled, the newest cases are scanned instead. Also whether the answer is
+/// complete.
 async fn search(
     state: &AppState,
     user: &WebUser,
     find: &str,
 ) -> Result<(Vec<CaseBody>, bool), AppError> {
-    let number_like = find.chars().any(|c| c.is_ascii_alphabetic())
-        && find.chars().any(|c| c.is_ascii_digit())
-        && find.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if number_like || !state.store.find_backfill().await?.done {
+    let lookups = manyi_core::find::lookups(find);
+    let by_number = lookups.iter().any(|l| l.kind == manyi_core::find::NUMBER);
+    if !state.store.find_backfill().await?.done
+        || (by_number && !state.store.number_backfill().await?.done())
+    {
         return scan(state, user, find).await;
     }
     let visible_to = (!user.is_admin()).then(|| manyi_store::Visibility {
@@ -276,7 +279,7 @@ async fn search(
         user_id: user.user.id,
     });
     let mut records: Vec<manyi_store::CaseRecord> = Vec::new();
-    for lookup in manyi_core::find::lookups(find) {
+    for lookup in lookups {
         let found = state
             .store
             .find_cases(&manyi_store::FindQuery {

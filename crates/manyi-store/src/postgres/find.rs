@@ -1,17 +1,19 @@
-//! PostgreSQL: quick-find keys (`case_find`, migration 0013).
+//! PostgreSQL: quick-find keys (`case_find`, migrations 0013 and 0015), its SQL only (query shapes
+//! and checks: `crate::find`).
 
+use sqlx::Postgres;
 use sqlx::postgres::PgConnection;
-use sqlx::{Postgres, QueryBuilder};
 
 use super::{PgStore, decode_all};
-use crate::StoreError;
-use crate::find::{FindBackfill, FindKey, FindQuery, prefix_end};
+use crate::find::{
+    FindBackfill, FindKey, FindQuery, NumberBackfill, find_cases_query, insert_keys_queries,
+};
 use crate::rows::{self, case_columns};
-use crate::tree::subtree_range;
-use crate::{CaseRecord, page_size};
+use crate::{CaseRecord, StoreError};
 
 /// Writes the keys of case `case_id` in the caller's transaction; `replace` first removes the
-/// keys it had (an update).
+/// keys it had (an update) — all but its number's, which the database wrote and which never
+/// change.
 pub(super) async fn write_keys(
     conn: &mut PgConnection,
     case_id: i64,
@@ -19,7 +21,7 @@ pub(super) async fn write_keys(
     replace: bool,
 ) -> Result<(), StoreError> {
     if replace {
-        sqlx::query("DELETE FROM case_find WHERE case_id = $1")
+        sqlx::query("DELETE FROM case_find WHERE case_id = $1 AND kind <> 'number'")
             .bind(case_id)
             .execute(&mut *conn)
             .await?;
@@ -33,13 +35,7 @@ pub(super) async fn insert_keys<'a>(
     rows: impl Iterator<Item = (i64, &'a FindKey)>,
 ) -> Result<(), StoreError> {
     let rows: Vec<_> = rows.collect();
-    // 3 parameters a row, well under PostgreSQL's 65,535.
-    for chunk in rows.chunks(1_000) {
-        let mut q = QueryBuilder::<Postgres>::new("INSERT INTO case_find (kind, key, case_id) ");
-        q.push_values(chunk, |mut b, (case_id, k)| {
-            b.push_bind(&k.kind).push_bind(&k.key).push_bind(*case_id);
-        });
-        q.push(" ON CONFLICT DO NOTHING");
+    for mut q in insert_keys_queries::<Postgres>(&rows) {
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
@@ -47,25 +43,7 @@ pub(super) async fn insert_keys<'a>(
 
 impl PgStore {
     pub(crate) async fn find_cases(&self, f: &FindQuery) -> Result<Vec<CaseRecord>, StoreError> {
-        // The key range first (the primary key, byte order), then the cases it names.
-        let mut q = QueryBuilder::<Postgres>::new(concat!(
-            "SELECT ",
-            case_columns!(),
-            " FROM cases WHERE id IN (SELECT case_id FROM case_find WHERE kind = "
-        ));
-        q.push_bind(f.kind.clone());
-        q.push(" AND key >= ").push_bind(f.prefix.clone());
-        q.push(" AND key < ").push_bind(prefix_end(&f.prefix));
-        q.push(")");
-        if let Some(v) = &f.visible_to {
-            let (lo, hi) = subtree_range(&v.unit_path)?;
-            q.push(" AND ((owner_unit_path >= ").push_bind(lo);
-            q.push(" AND owner_unit_path < ").push_bind(hi);
-            q.push(") OR first_contact_id = ").push_bind(v.user_id);
-            q.push(")");
-        }
-        q.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(page_size(f.limit)));
+        let mut q = find_cases_query::<Postgres>(f)?;
         let rows = q.build().fetch_all(&self.pool).await?;
         decode_all(&rows, rows::case)
     }
@@ -108,11 +86,13 @@ impl PgStore {
                 .bind(case_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let has: Option<i64> =
-                sqlx::query_scalar("SELECT case_id FROM case_find WHERE case_id = $1 LIMIT 1")
-                    .bind(case_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            // Number keys do not count: the database writes them itself.
+            let has: Option<i64> = sqlx::query_scalar(
+                "SELECT case_id FROM case_find WHERE case_id = $1 AND kind <> 'number' LIMIT 1",
+            )
+            .bind(case_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             if has.is_none() {
                 insert_keys(&mut tx, keys.iter().map(|k| (*case_id, k))).await?;
             }
@@ -128,5 +108,62 @@ impl PgStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(crate) async fn number_backfill(&self) -> Result<NumberBackfill, StoreError> {
+        let (last_case_id, upto): (i64, i64) =
+            sqlx::query_as("SELECT last_case_id, upto FROM case_find_number_backfill WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(NumberBackfill { last_case_id, upto })
+    }
+
+    pub(crate) async fn backfill_number_keys(
+        &self,
+        limit: u32,
+    ) -> Result<NumberBackfill, StoreError> {
+        // The progress row's lock orders concurrent callers.
+        let mut tx = self.tx().await?;
+        let (last, upto): (i64, i64) = sqlx::query_as(
+            "SELECT last_case_id, upto FROM case_find_number_backfill WHERE id = 1 FOR UPDATE",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if last >= upto {
+            return Ok(NumberBackfill {
+                last_case_id: last,
+                upto,
+            });
+        }
+        // The batch's last id, or `upto` when no case is left below it (ids may have gaps).
+        let next: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(id), $2) FROM \
+             (SELECT id FROM cases WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3) b",
+        )
+        .bind(last)
+        .bind(upto)
+        .bind(i64::from(limit))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO case_find (kind, key, case_id) \
+             SELECT 'number', upper(substr(c.number, p.n)), c.id \
+             FROM cases c, generate_series(1, length(c.number) - 3) AS p(n) \
+             WHERE c.id > $1 AND c.id <= $2 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(last)
+        .bind(next)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE case_find_number_backfill SET last_case_id = $1 WHERE id = 1")
+            .bind(next)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(NumberBackfill {
+            last_case_id: next,
+            upto,
+        })
     }
 }

@@ -1,4 +1,4 @@
-//! PostgreSQL: to whom a survey link was addressed (`crate::survey_parties`, migration 0020).
+//! PostgreSQL: to whom a survey link was addressed (`crate::survey_parties`, migration 0018).
 
 use super::PgStore;
 use crate::StoreError;

@@ -1,4 +1,4 @@
-//! SQLite: to whom a survey link was addressed (`crate::survey_parties`, migration 0020).
+//! SQLite: to whom a survey link was addressed (`crate::survey_parties`, migration 0018).
 
 use super::SqliteStore;
 use crate::StoreError;
