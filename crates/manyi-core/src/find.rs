@@ -216,6 +216,8 @@ pub fn repeat_key(
         key.push_str(&format!("{SEP}#{hash:016x}"));
     }
     Some(key)
+}
+
 /// The number keys of a case numbered `number`: every suffix of at least
 /// [`MIN_NUMBER_CHARS`] characters, upper-cased. The database writes the same keys itself
 /// (migration 0015: `upper(substr(number, n))` for `n` up to `length - 3`); case numbers are
