@@ -70,16 +70,8 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "performance",
         include_str!("../migrations/sqlite/0010_performance.sql"),
     ),
-    (
-        11,
-        "web",
-        include_str!("../migrations/sqlite/0011_web.sql"),
-    ),
-    (
-        12,
-        "due",
-        include_str!("../migrations/sqlite/0012_due.sql"),
-    ),
+    (11, "web", include_str!("../migrations/sqlite/0011_web.sql")),
+    (12, "due", include_str!("../migrations/sqlite/0012_due.sql")),
     (
         13,
         "find",
