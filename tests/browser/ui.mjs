@@ -5,7 +5,9 @@
 // the live check of the phone number), opens the case, assesses it, is refused an action with
 // the clause that refuses it; the outlet head dispatches it; the branch head looks at the
 // dashboard; a customer complains through the public page on a phone-sized screen and follows
-// the case, and answers the satisfaction survey the branch head issued for the first case. Every page is saved as a screenshot under target/ui-screenshots/.
+// the case, and answers the satisfaction survey the branch head issued for the first case. The head office's
+// service department grants a reward nomination; a jinbi-property customer-service clerk records
+// an etiquette breach on a case page (refused first against herself, naming 第四条). Every page is saved as a screenshot under target/ui-screenshots/.
 //
 // Environment: MANYI_BIN (the manyi binary; default target/debug/manyi), SCREENSHOTS (the
 // directory; default target/ui-screenshots), CHROMIUM (default /usr/bin/chromium).
@@ -99,6 +101,46 @@ async function addIntakeUser(base) {
   if (made.status !== 201 && made.status !== 409) {
     throw new Error(`adding web.intake: ${made.status} ${await made.text()}`);
   }
+}
+
+/// An administrator's API session cookie.
+async function adminCookie(base) {
+  return apiCookie(base, "admin");
+}
+
+async function apiCookie(base, login) {
+  const r = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ login, password: PASSWORD }),
+  });
+  if (!r.ok) throw new Error(`${login} login: ${r.status}`);
+  return r.headers.get("set-cookie").split(";")[0];
+}
+
+/// Adds users (with the demo password) through the API.
+async function addUsers(base, users) {
+  const cookie = await adminCookie(base);
+  for (const u of users) {
+    const made = await fetch(`${base}/api/v1/users`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie },
+      body: JSON.stringify({ ...u, password: PASSWORD }),
+    });
+    if (made.status !== 201) throw new Error(`adding ${u.login}: ${made.status} ${await made.text()}`);
+  }
+}
+
+/// Registers a case through the API as `login`; resolves with its number.
+async function createCase(base, login, body) {
+  const cookie = await apiCookie(base, login);
+  const r = await fetch(`${base}/api/v1/cases`, {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie },
+    body: JSON.stringify(body),
+  });
+  if (r.status !== 201) throw new Error(`registering as ${login}: ${r.status} ${await r.text()}`);
+  return (await r.json()).number;
 }
 
 async function logIn(page, base, login) {
@@ -355,6 +397,44 @@ async function main() {
   check(await page.isVisible("#rewards >> text=已提名"), "the nomination is listed in the rewards ledger");
   check(await page.isVisible("#rewards-csv"), "the rewards ledger links to its CSV export");
   await shot(page, "24-rewards");
+
+  step = "deciding a reward";
+  await logOut(page, base);
+  await logIn(page, base, "hq.service");
+  await page.goto(`${base}/rewards`);
+  const row = page.locator("tr", { hasText: "全年零投诉，客户表扬 12 次" });
+  await row.locator("select[name=decision]").selectOption("grant");
+  await row.locator("input[name=amount]").fill("800");
+  await row.locator("input[name=reason]").fill("经服务管理部评议");
+  await Promise.all([page.waitForURL(/done=decided/), row.locator("button[type=submit]").click()]);
+  check(await page.isVisible("#rewards >> text=已授予"), "the head office's service department grants the nomination");
+  await shot(page, "26-rewards-decided");
+
+  step = "recording conduct";
+  // The demo's bank has no jinbi-property roles: two property-service staff join the outlet.
+  await addUsers(base, [
+    { login: "jb.duty", name: "当班小李", unit: "BJHD01", roles: ["duty_staff"] },
+    { login: "jb.cs", name: "客服部陈", unit: "BJHD01", roles: ["customer_service"] },
+  ]);
+  const jinbi = await createCase(base, "jb.duty", {
+    policy: "jinbi-property", kind: "complaint", channel: "phone",
+    fields: { complainant: "李先生", contact_phone: "13800138000", matter: "楼上漏水", location: "3栋101" },
+  });
+  await logOut(page, base);
+  await logIn(page, base, "jb.cs");
+  await page.goto(`${base}/cases/${jinbi}`);
+  await page.selectOption("#conduct-type", "etiquette_complaint");
+  await page.fill("#conduct-person", "jb.cs");
+  await page.fill("#conduct-description", "接待来访业主时态度生硬，业主当场投诉。");
+  await Promise.all([page.waitForSelector("#conduct-person-error"), page.click("#conduct button[type=submit]")]);
+  check((await page.textContent("#conduct-person-error")).includes("第四条"), "recording one's own conduct is refused beside the person, naming 第四条");
+  check((await page.inputValue("#conduct-description")).includes("态度生硬"), "the description typed is kept");
+  await shot(page, "27-conduct-refused");
+  await page.fill("#conduct-person", "jb.duty");
+  await Promise.all([page.waitForURL(/conduct=1/), page.click("#conduct button[type=submit]")]);
+  check(await page.isVisible("#violations >> text=接待来访业主时态度生硬，业主当场投诉。"), "the conduct violation shows in the case's violations");
+  check(await page.isVisible("#violations >> text=50.00 元"), "its fine is proposed");
+  await shot(page, "28-conduct-recorded");
 
   step = "admin";
   await logOut(page, base);

@@ -61,6 +61,11 @@ fn shipped_policy(file_name: &str) -> String {
 /// A server with the API tests' bank; `intake` adds the `web.intake` user of the customers'
 /// complaint page.
 async fn spawn_app(intake: bool) -> TestApp {
+    spawn_app_with(intake, &[]).await
+}
+
+/// [`spawn_app`] with more shipped policies installed (e.g. `jinbi-property.toml`).
+async fn spawn_app_with(intake: bool, more_policies: &[&str]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite:{}", dir.path().join("manyi.db").display());
     let store = Store::connect(&url, StoreOptions::default())
@@ -130,7 +135,10 @@ async fn spawn_app(intake: bool) -> TestApp {
             .await
             .expect("insert user");
     }
-    for file in ["default-complaint.toml", "ccb-counter.toml"] {
+    for file in ["default-complaint.toml", "ccb-counter.toml"]
+        .into_iter()
+        .chain(more_policies.iter().copied())
+    {
         manyi_server::policies::install(
             &store,
             &state.policies,
@@ -2684,4 +2692,185 @@ fn found_queue(body: &str) -> &str {
     let start = body.find("h-found").expect("a results queue");
     let rest = &body[start..];
     &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+/// jinbi-property 第四条/第六条 on the case page: the customer-service department records an
+/// etiquette breach against the on-duty person; it shows in the case's violations (with the
+/// 附则's fines proposed) and on its timeline. Refused, naming the clause beside the field with
+/// what was typed kept: oneself, a login nobody has, an empty description. The form is not
+/// offered to a role no `[[conduct]]` type admits, and its post is refused with the clause.
+#[tokio::test]
+async fn conduct_is_recorded_on_the_case_page_and_a_refusal_names_its_clause() {
+    let app = spawn_app_with(false, &["jinbi-property.toml"]).await;
+    for (login, name, roles) in [
+        ("duty", "当班小李", ["duty_staff"]),
+        ("sup", "调度主管赵", ["dispatch_supervisor"]),
+        ("cs", "客服部陈", ["customer_service"]),
+    ] {
+        app.store
+            .insert_user(NewUser {
+                login: login.into(),
+                name: name.into(),
+                unit_code: "BJHD01".into(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                password_hash: Some(password_hash()),
+            })
+            .await
+            .expect("insert user");
+    }
+    let duty = Browser::new(&app);
+    duty.log_in("duty").await;
+    let form = duty
+        .get("/cases/new?policy=jinbi-property&kind=complaint")
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let idem = form.input_value("idem").expect("an idempotency key");
+    let created = duty
+        .post(
+            "/cases/new",
+            &[
+                ("policy", "jinbi-property"),
+                ("kind", "complaint"),
+                ("idem", &idem),
+                ("channel", "phone"),
+                ("f.complainant", "李先生"),
+                ("f.contact_phone", "13800138000"),
+                ("f.matter", "楼上漏水"),
+                ("f.location", "3栋101"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let number = number_of(created.location());
+    let case_path = format!("/cases/{number}");
+    let path = format!("/cases/{number}/conduct");
+
+    // The on-duty person's role records no conduct type: no form, and a post is refused.
+    let page = duty.get(&case_path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.body.contains(&format!("action=\"{path}\"")));
+    let refused = duty
+        .post(
+            &path,
+            &[
+                ("type", "etiquette"),
+                ("person", "cs"),
+                ("description", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    refused.assert_contains("依据：第四条");
+    refused.assert_contains("只有dispatch_supervisor、customer_service可以登记");
+
+    let cs = Browser::new(&app);
+    cs.log_in("cs").await;
+    let page = cs.get(&case_path).await;
+    page.assert_contains(&format!("action=\"{path}\""));
+    page.assert_contains(
+        "<option value=\"phone_language\">未按规定用语和标准接听电话（第六条）</option>",
+    );
+    page.assert_contains("<option value=\"duty\">当班小李</option>");
+
+    // Oneself: beside the person field, with the clause; the description is kept.
+    let own = cs
+        .post(
+            &path,
+            &[
+                ("type", "phone_language"),
+                ("person", "cs"),
+                ("description", "接听电话未报公司名称"),
+            ],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+    own.assert_contains("id=\"conduct-person-error\" role=\"alert\">不能登记自己的违规行为 <span class=\"clause\">依据：第六条</span>");
+    own.assert_contains("<option value=\"phone_language\" selected>");
+    own.assert_contains("接听电话未报公司名称</textarea>");
+    // A login nobody has.
+    let nobody = cs
+        .post(
+            &path,
+            &[
+                ("type", "etiquette"),
+                ("person", "ghost"),
+                ("description", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
+    nobody.assert_contains("id=\"conduct-person-error\" role=\"alert\">person = ghost：没有此用户");
+    // No description.
+    let empty = cs
+        .post(
+            &path,
+            &[
+                ("type", "etiquette"),
+                ("person", "duty"),
+                ("description", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.body
+    );
+    empty.assert_contains("id=\"conduct-description-error\" role=\"alert\">description：必须说明违规事实 <span class=\"clause\">依据：第四条</span>");
+    empty.assert_contains("name=\"person\" value=\"duty\"");
+    assert!(!empty.body.contains("接待来访业主时态度生硬"));
+    // Nothing was recorded by the refusals.
+    let ledger = app
+        .store
+        .list_violations(&manyi_store::LedgerFilter::default())
+        .await
+        .expect("ledger");
+    assert!(ledger.is_empty(), "{ledger:?}");
+
+    let done = cs
+        .post(
+            &path,
+            &[
+                ("type", "etiquette_complaint"),
+                ("person", "duty"),
+                ("description", "接待来访业主时态度生硬，业主当场投诉。"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        done.location(),
+        format!("/cases/{number}?conduct=1#violations")
+    );
+    let page = cs.get(done.location()).await;
+    page.assert_contains("违规已登记");
+    // In the violations panel: the type, the clause, the person, what happened, the fines.
+    page.assert_contains("<strong>行为违规（人工登记）</strong> <code>etiquette_complaint</code> <span class=\"clause\">第四条</span>");
+    page.assert_contains("<dd>当班小李</dd>");
+    page.assert_contains("<dd>接待来访业主时态度生硬，业主当场投诉。</dd>");
+    page.assert_contains("当班小李 · 50.00 元 · 待决定");
+    page.assert_contains("调度主管赵 · 20.00 元 · 待决定");
+    // On the timeline: who recorded it, with the clause and the description.
+    let timeline = page
+        .body
+        .split("id=\"h-timeline\"")
+        .nth(1)
+        .and_then(|t| t.split("col-side").next())
+        .expect("the timeline");
+    assert!(
+        timeline.contains("· 客服部陈 <span class=\"clause\">第四条</span>")
+            && timeline.contains("：接待来访业主时态度生硬，业主当场投诉。</p>"),
+        "{timeline}"
+    );
+    // And in the ledger.
+    let ledger = app
+        .store
+        .list_violations(&manyi_store::LedgerFilter::default())
+        .await
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].kind, "conduct");
+    assert_eq!(ledger[0].rule, "etiquette_complaint");
+    assert_eq!(ledger[0].clause, "第四条");
 }

@@ -35,6 +35,7 @@ pub struct CaseQuery {
     done: Option<String>,
     noted: Option<String>,
     uploaded: Option<String>,
+    conduct: Option<String>,
 }
 
 /// A refusal as the page shows it.
@@ -113,6 +114,8 @@ pub async fn show_page(
             "attachments.uploaded",
             &[("name", name)],
         ))
+    } else if q.conduct.is_some() {
+        Some(tr(ctx.lang, "conduct.recorded").to_owned())
     } else if q.replayed.is_some() {
         Some(tr(ctx.lang, "case.replayed").to_owned())
     } else {
@@ -144,6 +147,8 @@ pub(super) struct PageState {
     pub(super) note_attempt: Option<(String, String)>,
     /// Why an upload was refused (shown beside the file field).
     pub(super) file_error: Option<String>,
+    /// A conduct recording that was refused (`web::conduct`).
+    pub(super) conduct_attempt: Option<super::conduct::ConductAttempt>,
 }
 
 pub(super) async fn page(
@@ -251,6 +256,8 @@ pub(super) async fn page(
         super::violations_view::for_case(state, &user.user, number, lang).await?;
     let attachments = super::notes::attachment_views(state, &user.user, number, lang).await?;
     let (note_typed, note_error) = ps.note_attempt.take().unwrap_or_default();
+    let conduct =
+        super::conduct::form(state, &user.user, &policy, ps.conduct_attempt.take(), lang).await?;
     let owner_level = policy.level(&case.owner_unit.level).map_or_else(
         || case.owner_unit.level.clone(),
         |l| lang.pick(&l.label, l.label_en.as_deref()).to_owned(),
@@ -284,6 +291,7 @@ pub(super) async fn page(
         callback_channels => s(super::callbacks::channel_choices(case.callback.as_ref(), lang)),
         callback_parties => s(super::callbacks::parties(case.callback.as_ref())),
         attachments => s(attachments),
+        conduct => s(conduct),
         note_typed,
         note_error,
         file_error => ps.file_error,
@@ -507,6 +515,8 @@ fn event_view(e: &EventBody, kind: Option<&CaseKind>, lang: Lang) -> EventView {
         note: change
             .get("note")
             .or_else(|| change.get("reason"))
+            // What a recorded conduct violation says happened.
+            .or_else(|| change.get("description"))
             .and_then(Value::as_str)
             .map(str::to_owned),
         system,

@@ -815,6 +815,41 @@ const TABLE: &[(&str, &str, &str)] = &[
         "应回避人员试图办理",
         "Recused person's attempt",
     ),
+    (
+        "violation.conduct",
+        "行为违规（人工登记）",
+        "Conduct (recorded by a person)",
+    ),
+    // Recording conduct on the case page (jinbi-property 第四条/第六条).
+    (
+        "conduct.title",
+        "登记服务行为违规",
+        "Record a conduct violation",
+    ),
+    (
+        "conduct.hint",
+        "礼仪、规范用语等违规不是案件操作，由有权人员看到后登记；罚款按制度附则提出，待决定。",
+        "Etiquette and phone-language breaches are not case actions: an authorised person records them; the fines are proposed by the policy's rules, to be decided.",
+    ),
+    ("conduct.type", "违规类型", "Type"),
+    ("conduct.person", "责任人（登录名）", "Person (login)"),
+    (
+        "conduct.person_hint",
+        "只能登记本单位及下级单位的人员，不能登记自己。",
+        "Only people of your unit and the units below it; never yourself.",
+    ),
+    ("conduct.description", "违规事实", "What happened"),
+    ("conduct.record", "登记违规", "Record"),
+    (
+        "conduct.recorded",
+        "违规已登记",
+        "Conduct violation recorded",
+    ),
+    (
+        "conduct.no_person",
+        "person = {login}：没有此用户",
+        "person = {login}: no such user",
+    ),
     ("penalty.proposed", "待决定", "Proposed"),
     ("penalty.decided", "已决定", "Decided"),
     ("penalty.appealed", "申诉中", "Appealed"),

@@ -19,7 +19,7 @@
 //! - `view`: presenting values — field values, masked personal data, working time left.
 //! - `forms`: policy fields → form inputs, and form posts → field values for the engine.
 //! - `workspace` (`/`), `register` (`/cases/new`), `case_page` (`/cases/{number}`), `notes`
-//!   (its notes and attachments),
+//!   (its notes and attachments), `conduct` (its form to record a conduct violation),
 //!   `dashboard`, `survey_results` (`/surveys/results`), `rewards` (`/rewards`), `public`
 //!   (customers, no login), `admin`.
 //! - `assets`: CSS, a little JavaScript and htmx, served from the binary.
@@ -35,6 +35,7 @@ mod admin;
 mod assets;
 mod callbacks;
 mod case_page;
+mod conduct;
 pub mod dashboard;
 mod diff;
 mod forms;
@@ -81,6 +82,7 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         .route("/cases/{number}/actions", post(case_page::act))
         .route("/cases/{number}/callback", post(callbacks::act))
         .route("/cases/{number}/notes", post(notes::add_note))
+        .route("/cases/{number}/conduct", post(conduct::record))
         .route(
             "/cases/{number}/attachments",
             post(notes::upload).layer(DefaultBodyLimit::max(crate::api::notes::upload_body_limit(

@@ -569,6 +569,56 @@ mod tests {
         assert!(missing.is_empty(), "keys missing from i18n: {missing:#?}");
     }
 
+    /// The case page's conduct form: shown only when given, a refusal beside its field with
+    /// the clause, what was typed kept (escaped).
+    #[test]
+    fn the_conduct_form_shows_a_refusal_beside_its_field() {
+        let t = env().get_template("case.html").expect("case.html");
+        let conduct = context! {
+            types => vec![
+                context! { code => "etiquette", label => "未按礼仪（第四条）" },
+                context! { code => "phone_language", label => "未按规定用语（第六条）" },
+            ],
+            people => vec![context! { code => "duty", label => "当班小李" }],
+            type_id => "phone_language",
+            person => "cs",
+            description => "<i>语气生硬</i>",
+            message => "不能登记自己的违规行为",
+            clause => "第六条",
+            field => "person",
+        };
+        let html = t
+            .render(context! { lang => "zh-CN", csrf => "tok", number => "TS1", conduct })
+            .expect("renders");
+        assert!(html.contains("action=\"/cases/TS1/conduct\""), "{html}");
+        assert!(html.contains("name=\"csrf\" value=\"tok\""), "{html}");
+        assert!(
+            html.contains("<option value=\"phone_language\" selected>"),
+            "{html}"
+        );
+        assert!(html.contains("name=\"person\" value=\"cs\""), "{html}");
+        assert!(
+            html.contains("&lt;i&gt;语气生硬&lt;&#x2f;i&gt;</textarea>"),
+            "{html}"
+        );
+        let error = html
+            .split("id=\"conduct-person-error\"")
+            .nth(1)
+            .expect("the error is beside the person field");
+        assert!(
+            error.starts_with(
+                " role=\"alert\">不能登记自己的违规行为 <span class=\"clause\">依据：第六条</span>"
+            ),
+            "{html}"
+        );
+        assert!(!html.contains("id=\"conduct-description-error\""), "{html}");
+
+        let without = t
+            .render(context! { lang => "zh-CN", csrf => "tok", number => "TS1" })
+            .expect("renders");
+        assert!(!without.contains("/conduct\""), "{without}");
+    }
+
     #[test]
     fn values_are_escaped() {
         let t = env().get_template("error.html").expect("error.html");

@@ -28,6 +28,8 @@ pub struct ViolationView {
     pub at: String,
     pub persons: String,
     pub units: String,
+    /// What a recorded conduct violation says happened.
+    pub description: Option<String>,
     pub penalties: Vec<PenaltyView>,
 }
 
@@ -75,6 +77,7 @@ pub async fn for_case(
                 at: view::local_time(&v.violation.occurred_at),
                 persons: names(&v.violation.liable_persons),
                 units: names(&v.violation.liable_units),
+                description: v.violation.description.clone(),
                 penalties: v
                     .penalties
                     .into_iter()
