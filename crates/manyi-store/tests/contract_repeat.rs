@@ -3,17 +3,16 @@
 //! catch-up walks, and the backfill of repeat keys — the same bodies, one `#[tokio::test]`
 //! per backend, each on a fresh database from `manyi_store::testing::TestDb`.
 
-use jiff::Timestamp;
 use manyi_store::testing::TestDb;
 use manyi_store::{
-    CaseRecord, CaseUpdate, CreateOutcome, FindBackfill, FindKey, NewCase, NewEvent, NewUnit,
-    NewUser, REPEAT, REPEAT_PENDING, RepeatKeyRow, Store,
+    CaseRecord, CaseUpdate, FindBackfill, FindKey, NewEvent, REPEAT, REPEAT_PENDING, RepeatKeyRow,
+    Store,
 };
 use serde_json::json;
 
-fn at(minutes: i64) -> Timestamp {
-    Timestamp::from_second(1_788_220_800 + minutes * 60).expect("in range")
-}
+mod common;
+
+use common::{at, create, fixture, new_case};
 
 fn key(kind: &str, key: &str) -> FindKey {
     FindKey {
@@ -25,94 +24,6 @@ fn key(kind: &str, key: &str) -> FindKey {
 /// A new case's rows as the server writes them: its repeat key and the pending marker.
 fn repeat(k: &str) -> Vec<FindKey> {
     vec![key(REPEAT, k), key(REPEAT_PENDING, "")]
-}
-
-struct Fixture {
-    policy: i64,
-    b1: i64,
-    b2: i64,
-    clerk: i64,
-    other: i64,
-}
-
-async fn fixture(store: &Store) -> Fixture {
-    let mut units = Vec::new();
-    for (code, parent) in [("HQ", None), ("B1", Some("HQ")), ("B2", Some("HQ"))] {
-        units.push(
-            store
-                .insert_unit(NewUnit {
-                    code: code.into(),
-                    name: format!("unit {code}"),
-                    level: "分行".into(),
-                    parent_code: parent.map(Into::into),
-                })
-                .await
-                .expect("unit"),
-        );
-    }
-    let mut ids = Vec::new();
-    for (login, unit) in [("clerk", "B1"), ("other", "B2")] {
-        let u = store
-            .insert_user(NewUser {
-                login: login.into(),
-                name: format!("name of {login}"),
-                unit_code: unit.into(),
-                roles: vec!["agent".into()],
-                password_hash: None,
-            })
-            .await
-            .expect("user");
-        ids.push(u.id);
-    }
-    let policy = store
-        .store_policy_version("bank", "[policy]\nname = 'bank'", "hash-1", at(0))
-        .await
-        .expect("policy");
-    Fixture {
-        policy: policy.id,
-        b1: units[1].id,
-        b2: units[2].id,
-        clerk: ids[0],
-        other: ids[1],
-    }
-}
-
-fn new_case(f: &Fixture, unit: i64, first_contact: i64, find: Vec<FindKey>) -> NewCase {
-    NewCase {
-        kind: "complaint".into(),
-        policy_id: f.policy,
-        number_scope: "bank/complaint".into(),
-        number_period: "2026".into(),
-        state: "received".into(),
-        owner_unit_id: unit,
-        first_contact_id: first_contact,
-        assignee_id: None,
-        channel: "counter".into(),
-        created_at: at(1),
-        snapshot: json!({}),
-        events: vec![NewEvent {
-            at: at(1),
-            actor_id: Some(first_contact),
-            action: "open".into(),
-            clause: None,
-            payload: json!({}),
-        }],
-        idempotency: None,
-        timers: Vec::new(),
-        find,
-        due_at: None,
-    }
-}
-
-async fn create(store: &Store, c: NewCase) -> CaseRecord {
-    match store
-        .create_case(c, |serial| format!("TS-{serial:06}"))
-        .await
-        .expect("create")
-    {
-        CreateOutcome::Created(case) => case,
-        other => panic!("expected a new case, got {other:?}"),
-    }
 }
 
 fn update(case: &CaseRecord, closed: bool, find: Option<Vec<FindKey>>) -> CaseUpdate {

@@ -3,105 +3,12 @@
 //! before the survey itself, read back by token, and picked out of a list of survey ids; a
 //! survey without a row is the customer's.
 
-use jiff::Timestamp;
 use manyi_store::testing::TestDb;
-use manyi_store::{
-    CaseRecord, CreateOutcome, FindKey, NewCase, NewEvent, NewSurvey, NewUnit, NewUser, SUBJECT,
-    Store,
-};
-use serde_json::json;
+use manyi_store::{CaseRecord, FindKey, NewSurvey, SUBJECT, Store};
 
-fn at(minutes: i64) -> Timestamp {
-    Timestamp::from_second(1_788_220_800 + minutes * 60).expect("in range")
-}
+mod common;
 
-struct Fixture {
-    policy: i64,
-    b1: i64,
-    b2: i64,
-    clerk: i64,
-    other: i64,
-}
-
-async fn fixture(store: &Store) -> Fixture {
-    let mut units = Vec::new();
-    for (code, parent) in [("HQ", None), ("B1", Some("HQ")), ("B2", Some("HQ"))] {
-        units.push(
-            store
-                .insert_unit(NewUnit {
-                    code: code.into(),
-                    name: format!("unit {code}"),
-                    level: "分行".into(),
-                    parent_code: parent.map(Into::into),
-                })
-                .await
-                .expect("unit"),
-        );
-    }
-    let mut ids = Vec::new();
-    for (login, unit) in [("clerk", "B1"), ("other", "B2")] {
-        let u = store
-            .insert_user(NewUser {
-                login: login.into(),
-                name: format!("name of {login}"),
-                unit_code: unit.into(),
-                roles: vec!["agent".into()],
-                password_hash: None,
-            })
-            .await
-            .expect("user");
-        ids.push(u.id);
-    }
-    let policy = store
-        .store_policy_version("bank", "[policy]\nname = 'bank'", "hash-1", at(0))
-        .await
-        .expect("policy");
-    Fixture {
-        policy: policy.id,
-        b1: units[1].id,
-        b2: units[2].id,
-        clerk: ids[0],
-        other: ids[1],
-    }
-}
-
-fn new_case(f: &Fixture, unit: i64, first_contact: i64, find: Vec<FindKey>) -> NewCase {
-    NewCase {
-        kind: "complaint".into(),
-        policy_id: f.policy,
-        number_scope: "bank/complaint".into(),
-        number_period: "2026".into(),
-        state: "received".into(),
-        owner_unit_id: unit,
-        first_contact_id: first_contact,
-        assignee_id: None,
-        channel: "counter".into(),
-        created_at: at(1),
-        snapshot: json!({}),
-        events: vec![NewEvent {
-            at: at(1),
-            actor_id: Some(first_contact),
-            action: "open".into(),
-            clause: None,
-            payload: json!({}),
-        }],
-        idempotency: None,
-        timers: Vec::new(),
-        find,
-        due_at: None,
-    }
-}
-
-async fn create(store: &Store, c: NewCase) -> CaseRecord {
-    match store
-        .create_case(c, |serial| format!("TS-{serial:06}"))
-        .await
-        .expect("create")
-    {
-        CreateOutcome::Created(case) => case,
-        other => panic!("expected a new case, got {other:?}"),
-    }
-}
+use common::{at, create, fixture, new_case};
 
 fn survey(case: &CaseRecord, unit: i64, token_hash: &str) -> NewSurvey {
     NewSurvey {
