@@ -8,9 +8,14 @@
 //! `conduct` violation (`rule` = the type's id) on the case's log and in the violations
 //! ledger, and the `[[penalty]]` rules with `violation = "conduct:ID"` propose its fines.
 //!
-//! [`decide_record`] is pure: it refuses (naming the type's clause, changing nothing) a role
-//! without the right, recording against oneself, a person outside the recorder's
-//! jurisdiction, an empty description and an unknown type.
+//! Conduct seen with no complaint case (a supervisor's daily review finds a teller without a
+//! badge) is recorded on its own: [`decide_record_without_case`] gives the violation, which
+//! the shell writes to the ledger with no case, naming the policy version it came from.
+//!
+//! [`decide_record`] and [`decide_record_without_case`] are pure and apply the same rules:
+//! they refuse (naming the type's clause, changing nothing) a role without the right,
+//! recording against oneself, a person outside the recorder's jurisdiction, an empty
+//! description and an unknown type; without a case, also a date observed in the future.
 
 use jiff::Timestamp;
 
@@ -58,23 +63,7 @@ pub fn decide_record(
     record: &ConductRecord<'_>,
     now: Timestamp,
 ) -> Result<Event, Refusal> {
-    let Some(ty) = policy.conduct.iter().find(|t| t.id == record.type_id) else {
-        let known: Vec<&str> = policy.conduct.iter().map(|t| t.id.as_str()).collect();
-        return Err(Refusal::new(
-            RefusalReason::InvalidFields,
-            None,
-            format!(
-                "type = {:?}：本制度没有此违规类型（可选：{}）",
-                record.type_id,
-                known.join("、")
-            ),
-            format!(
-                "type = {:?}: the policy declares no such conduct type (declared: {})",
-                record.type_id,
-                known.join(", ")
-            ),
-        ));
-    };
+    let ty = conduct_type(policy, record.type_id)?;
     let clause = ty.clause.as_str();
     crate::archive::check_writable(
         policy.kind(&case.kind).and_then(|k| k.archive.as_ref()),
@@ -89,6 +78,79 @@ pub fn decide_record(
             "the case is outside your jurisdiction".into(),
         ));
     }
+    let (violation, description) = check_record(ty, actor, record, now)?;
+    Ok(Event {
+        at: now,
+        actor: PersonRef {
+            id: actor.id,
+            login: actor.login.clone(),
+            name: actor.name.clone(),
+        },
+        action: "conduct_recorded".into(),
+        clause: Some(clause.to_owned()),
+        change: Change::ViolationsRecorded {
+            violations: vec![violation],
+            related_case: None,
+            attempted: None,
+            description: Some(description),
+        },
+        clocks: Vec::new(),
+    })
+}
+
+/// The type `type_id` of `policy`, or the refusal naming the types it declares.
+fn conduct_type<'p>(policy: &'p Policy, type_id: &str) -> Result<&'p ConductType, Refusal> {
+    policy
+        .conduct
+        .iter()
+        .find(|t| t.id == type_id)
+        .ok_or_else(|| {
+            let known: Vec<&str> = policy.conduct.iter().map(|t| t.id.as_str()).collect();
+            Refusal::new(
+                RefusalReason::InvalidFields,
+                None,
+                format!(
+                    "type = {type_id:?}：本制度没有此违规类型（可选：{}）",
+                    known.join("、")
+                ),
+                format!(
+                    "type = {type_id:?}: the policy declares no such conduct type (declared: {})",
+                    known.join(", ")
+                ),
+            )
+        })
+}
+
+/// Decides conduct recorded without a case, observed at `observed_at`: the `conduct`
+/// violation to write to the ledger (its `due` is when it was observed, its description
+/// returned beside it), or a refusal. The same rules as on a case, without the case's.
+pub fn decide_record_without_case(
+    policy: &Policy,
+    actor: &Actor,
+    record: &ConductRecord<'_>,
+    observed_at: Timestamp,
+    now: Timestamp,
+) -> Result<(Violation, String), Refusal> {
+    let ty = conduct_type(policy, record.type_id)?;
+    if observed_at > now {
+        return Err(Refusal::new(
+            RefusalReason::InvalidFields,
+            Some(&ty.clause),
+            format!("observed_on = {observed_at}：不能晚于现在"),
+            format!("observed_on = {observed_at}: cannot be later than now"),
+        ));
+    }
+    check_record(ty, actor, record, observed_at)
+}
+
+/// The checks every recording makes, and the violation at `at` with the trimmed description.
+fn check_record(
+    ty: &ConductType,
+    actor: &Actor,
+    record: &ConductRecord<'_>,
+    at: Timestamp,
+) -> Result<(Violation, String), Refusal> {
+    let clause = ty.clause.as_str();
     if !ty.recorded_by.iter().any(|r| actor.has_role(r)) {
         return Err(Refusal::new(
             RefusalReason::RoleNotAllowed,
@@ -137,25 +199,9 @@ pub fn decide_record(
         kind: CONDUCT.to_owned(),
         rule: ty.id.clone(),
         clause: clause.to_owned(),
-        due: now,
+        due: at,
         liable_persons: vec![record.person.clone()],
         liable_units: vec![record.person_unit.clone()],
     };
-    Ok(Event {
-        at: now,
-        actor: PersonRef {
-            id: actor.id,
-            login: actor.login.clone(),
-            name: actor.name.clone(),
-        },
-        action: "conduct_recorded".into(),
-        clause: Some(clause.to_owned()),
-        change: Change::ViolationsRecorded {
-            violations: vec![violation],
-            related_case: None,
-            attempted: None,
-            description: Some(description.to_owned()),
-        },
-        clocks: Vec::new(),
-    })
+    Ok((violation, description.to_owned()))
 }

@@ -333,8 +333,33 @@ pub fn propose(
     directory: &Directory,
     items: u32,
 ) -> Vec<Proposal> {
+    propose_in(rules, Some(case), violation, directory, items)
+}
+
+/// The proposals of a violation recorded without a case (conduct seen at the counter, issue
+/// 5): as [`propose`], with no first contact nor assignee to be liable, and `role:ROLE` /
+/// `parent_role:ROLE` resolved in the unit the violation names (the person's).
+pub fn propose_without_case(
+    rules: &[PenaltyRule],
+    violation: &Violation,
+    directory: &Directory,
+    items: u32,
+) -> Vec<Proposal> {
+    propose_in(rules, None, violation, directory, items)
+}
+
+fn propose_in(
+    rules: &[PenaltyRule],
+    case: Option<&Case>,
+    violation: &Violation,
+    directory: &Directory,
+    items: u32,
+) -> Vec<Proposal> {
     let items = items.max(1);
-    let unit = answering_unit(case, violation);
+    let unit = match case {
+        Some(case) => Some(answering_unit(case, violation)),
+        None => violation.liable_units.first(),
+    };
     let mut out = Vec::new();
     for rule in rules.iter().filter(|r| r.violation.matches(violation)) {
         let mut persons: Vec<PersonRef> = Vec::new();
@@ -348,21 +373,28 @@ pub fn propose(
         }
         for l in &rule.liable {
             match l {
-                Liable::FirstContact => add(&case.first_contact),
+                Liable::FirstContact => {
+                    if let Some(case) = case {
+                        add(&case.first_contact);
+                    }
+                }
                 Liable::Assignee => {
-                    if let Some(a) = &case.assignee {
+                    if let Some(a) = case.and_then(|c| c.assignee.as_ref()) {
                         add(a);
                     }
                 }
                 // A unit is not a person: collective liability is recorded on the violation.
                 Liable::OwnerUnit => {}
                 Liable::Role(role) => {
-                    for p in directory.members_with_role(unit.id, role) {
+                    for p in unit
+                        .iter()
+                        .flat_map(|u| directory.members_with_role(u.id, role))
+                    {
                         add(p);
                     }
                 }
                 Liable::ParentRole(role) => {
-                    if let Some(parent) = unit.parent() {
+                    if let Some(parent) = unit.and_then(UnitRef::parent) {
                         for p in directory.members_with_role(parent, role) {
                             add(p);
                         }
@@ -536,6 +568,47 @@ pub fn decide(
     decider: &Actor,
     now: Timestamp,
 ) -> Result<Decision, Refusal> {
+    decide_in(
+        penalty,
+        rule,
+        is_substantiated(rule, case),
+        amount_fen,
+        reason,
+        decider,
+        now,
+    )
+}
+
+/// [`decide`] for the penalty of a violation recorded without a case (issue 5): there is no
+/// complaint to be found substantiated, so a rule that requires it is never decided this way.
+pub fn decide_without_case(
+    penalty: &Penalty,
+    rule: &PenaltyRule,
+    amount_fen: i64,
+    reason: &str,
+    decider: &Actor,
+    now: Timestamp,
+) -> Result<Decision, Refusal> {
+    decide_in(
+        penalty,
+        rule,
+        !rule.requires_substantiation,
+        amount_fen,
+        reason,
+        decider,
+        now,
+    )
+}
+
+fn decide_in(
+    penalty: &Penalty,
+    rule: &PenaltyRule,
+    substantiated: bool,
+    amount_fen: i64,
+    reason: &str,
+    decider: &Actor,
+    now: Timestamp,
+) -> Result<Decision, Refusal> {
     let p = &penalty.proposal;
     if penalty.status != PenaltyStatus::Proposed {
         return Err(refuse(
@@ -549,7 +622,7 @@ pub fn decide(
         ));
     }
     check_decider(p, &rule.decided_by, decider, "决定", "decide")?;
-    if !is_substantiated(rule, case) {
+    if !substantiated {
         return Err(refuse(
             RefusalReason::NotSubstantiated,
             &p.clause,

@@ -180,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/alerts", get(api::cases::calendar_alerts))
         .route("/calendar/files", post(api::cases::import_calendar))
         .route("/stats", get(api::stats::get_stats))
+        .route("/conduct", post(api::caseless_conduct::record))
         .route("/violations", get(api::penalties::list_violations))
         .route("/penalties", get(api::penalties::list_penalties))
         .route("/penalties.csv", get(api::penalties::penalties_csv))

@@ -67,10 +67,13 @@ pub struct NewPenalty {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViolationRecord {
     pub id: i64,
-    pub case_id: i64,
-    pub case_number: String,
-    /// The `seq` of the event that recorded it.
-    pub event_seq: i64,
+    /// `None` for conduct recorded without a case (`POST /api/v1/conduct`).
+    pub case_id: Option<i64>,
+    pub case_number: Option<String>,
+    /// The policy version whose rule was broken: its penalty rules propose the fines.
+    pub policy_id: i64,
+    /// The `seq` of the event that recorded it (`None` without a case).
+    pub event_seq: Option<i64>,
     pub kind: String,
     pub rule: String,
     pub clause: String,
@@ -88,8 +91,11 @@ pub struct ViolationRecord {
 pub struct PenaltyRecord {
     pub id: i64,
     pub violation_id: i64,
-    pub case_id: i64,
-    pub case_number: String,
+    /// `None` when the violation has no case.
+    pub case_id: Option<i64>,
+    pub case_number: Option<String>,
+    /// The violation's policy version, whose penalty rule `rule` is.
+    pub policy_id: i64,
     pub rule: String,
     pub clause: String,
     pub person_id: i64,
@@ -192,36 +198,51 @@ fn ledger_limit(limit: u32) -> i64 {
     i64::from(limit.clamp(1, 10_000))
 }
 
-/// The violation columns, selected from `violations v JOIN cases c JOIN units u`.
+/// The violation columns, selected from `violations v LEFT JOIN cases c JOIN units u` (a
+/// violation recorded without a case has no case row).
 macro_rules! violation_select {
     () => {
-        "SELECT v.id, v.case_id, c.number AS case_number, v.event_seq, v.kind, v.rule, \
-                v.clause, v.occurred_at, v.due_at, v.unit_id, u.code AS unit_code, \
+        "SELECT v.id, v.case_id, c.number AS case_number, v.policy_id, v.event_seq, v.kind, \
+                v.rule, v.clause, v.occurred_at, v.due_at, v.unit_id, u.code AS unit_code, \
                 v.person_ids, v.detail \
-         FROM violations v JOIN cases c ON c.id = v.case_id JOIN units u ON u.id = v.unit_id \
+         FROM violations v LEFT JOIN cases c ON c.id = v.case_id \
+         JOIN units u ON u.id = v.unit_id \
          WHERE 1 = 1"
     };
 }
 
-/// The penalty columns, selected from `penalties p JOIN cases c JOIN units u`.
+/// The penalty columns, selected from `penalties p JOIN violations pv LEFT JOIN cases c JOIN
+/// units u` (a penalty of a violation without a case has no case row).
 macro_rules! penalty_select {
     () => {
-        "SELECT p.id, p.violation_id, p.case_id, c.number AS case_number, p.rule, p.clause, \
+        "SELECT p.id, p.violation_id, p.case_id, c.number AS case_number, pv.policy_id, \
+                p.rule, p.clause, \
                 p.person_id, p.unit_id, u.code AS unit_code, p.min_fen, p.max_fen, p.items, \
                 p.discipline_referral, p.requires_substantiation, p.proposed_at, p.status, \
                 p.decided_amount_fen, p.decided_reason, p.decided_by, p.decided_at, \
                 p.appeal_reason, p.appealed_at, p.appeal_amount_fen, p.appeal_decision_reason, \
                 p.appeal_decided_by, p.appeal_decided_at \
-         FROM penalties p JOIN cases c ON c.id = p.case_id JOIN units u ON u.id = p.unit_id \
+         FROM penalties p JOIN violations pv ON pv.id = p.violation_id \
+         LEFT JOIN cases c ON c.id = p.case_id JOIN units u ON u.id = p.unit_id \
          WHERE 1 = 1"
     };
 }
 
 /// Binds: case id, event seq, kind, rule, clause, occurred at, due at, unit id, person ids
-/// (JSON), detail (JSON).
+/// (JSON), detail (JSON), case id again (for its policy version).
 pub(crate) const INSERT_VIOLATION: &str = "INSERT INTO violations (case_id, event_seq, kind, \
-     rule, clause, occurred_at, due_at, unit_id, person_ids, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+     rule, clause, occurred_at, due_at, unit_id, person_ids, detail, policy_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             (SELECT policy_id FROM cases WHERE id = $11)) RETURNING id";
+
+/// Binds: policy id, kind, rule, clause, occurred at, unit id, person ids (JSON), detail
+/// (JSON). A violation recorded without a case (conduct): no case, no event.
+pub(crate) const INSERT_CASELESS_VIOLATION: &str = "INSERT INTO violations (case_id, \
+     event_seq, policy_id, kind, rule, clause, occurred_at, due_at, unit_id, person_ids, \
+     detail) VALUES (NULL, NULL, $1, $2, $3, $4, $5, NULL, $6, $7, $8) RETURNING id";
+
+/// Binds: id.
+pub(crate) const VIOLATION_BY_ID: &str = concat!(violation_select!(), " AND v.id = $1");
 
 /// Binds: violation id, user id.
 pub(crate) const INSERT_VIOLATION_PERSON: &str = "INSERT INTO violation_persons \
@@ -280,20 +301,22 @@ where
         .bind(v.due_at.map(to_millis))
         .bind(v.unit_id)
         .bind(Json(&v.person_ids))
-        .bind(Json(&v.detail)))
+        .bind(Json(&v.detail))
+        .bind(case_id))
 }
 
 /// The statement that proposes penalty `p` for violation `violation_id` of `v`
 /// ([`INSERT_PENALTY`]).
 pub(crate) fn insert_penalty<DB>(
     violation_id: i64,
-    case_id: i64,
+    case_id: Option<i64>,
     v: &NewViolation,
     p: &NewPenalty,
 ) -> Query<'static, DB, <DB as Database>::Arguments>
 where
     DB: Database,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
     for<'t> bool: Encode<'t, DB> + Type<DB>,
     for<'t> String: Encode<'t, DB> + Type<DB>,
 {
@@ -473,9 +496,10 @@ pub(crate) fn violation(row: &impl RowExt) -> Result<ViolationRecord, sqlx::Erro
     let ids = row.json("person_ids")?;
     Ok(ViolationRecord {
         id: row.int("id")?,
-        case_id: row.int("case_id")?,
-        case_number: row.text("case_number")?,
-        event_seq: row.int("event_seq")?,
+        case_id: row.opt_int("case_id")?,
+        case_number: row.opt_text("case_number")?,
+        policy_id: row.int("policy_id")?,
+        event_seq: row.opt_int("event_seq")?,
         kind: row.text("kind")?,
         rule: row.text("rule")?,
         clause: row.text("clause")?,
@@ -495,8 +519,9 @@ pub(crate) fn penalty(row: &impl RowExt) -> Result<PenaltyRecord, sqlx::Error> {
     Ok(PenaltyRecord {
         id: row.int("id")?,
         violation_id: row.int("violation_id")?,
-        case_id: row.int("case_id")?,
-        case_number: row.text("case_number")?,
+        case_id: row.opt_int("case_id")?,
+        case_number: row.opt_text("case_number")?,
+        policy_id: row.int("policy_id")?,
         rule: row.text("rule")?,
         clause: row.text("clause")?,
         person_id: row.int("person_id")?,

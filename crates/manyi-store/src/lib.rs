@@ -49,6 +49,7 @@
 
 mod bulk;
 mod calendar;
+mod conduct;
 mod dashboard;
 mod error;
 mod find;
@@ -80,6 +81,7 @@ use jiff::Timestamp;
 
 #[doc(hidden)]
 pub use bulk::{BulkCase, BulkTimer, BulkWrite};
+pub use conduct::{ConductOutcome, NewConduct};
 pub use dashboard::{OpenCounts, StatsTotal};
 pub use error::StoreError;
 pub use find::{FindBackfill, FindKey, FindQuery, NUMBER_KIND, NumberBackfill};

@@ -17,7 +17,7 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// `(version, description, sql)` of one migration file.
-type Embedded = (i64, &'static str, &'static str);
+pub(crate) type Embedded = (i64, &'static str, &'static str);
 
 pub(crate) const SQLITE: &[Embedded] = &[
     (
@@ -101,6 +101,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         18,
         "survey parties",
         include_str!("../migrations/sqlite/0018_survey_parties.sql"),
+    ),
+    (
+        20,
+        "conduct",
+        include_str!("../migrations/sqlite/0020_conduct.sql"),
     ),
 ];
 
@@ -194,6 +199,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         18,
         "survey parties",
         include_str!("../migrations/postgres/0018_survey_parties.sql"),
+    ),
+    (
+        20,
+        "conduct",
+        include_str!("../migrations/postgres/0020_conduct.sql"),
     ),
 ];
 

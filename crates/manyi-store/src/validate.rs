@@ -39,6 +39,18 @@ pub(crate) fn case_update(u: &CaseUpdate) -> Result<(), StoreError> {
     timers(&u.timers)
 }
 
+/// Conduct recorded without a case ([`crate::Store::record_conduct`]).
+pub(crate) fn conduct(c: &crate::NewConduct) -> Result<(), StoreError> {
+    for (field, value) in [("kind", &c.kind), ("rule", &c.rule), ("clause", &c.clause)] {
+        text(field, value)?;
+    }
+    if let Some(idem) = &c.idempotency {
+        text("idempotency key", &idem.key)?;
+        text("request hash", &idem.request_hash)?;
+    }
+    json("detail", &c.detail)
+}
+
 fn events(events: &[NewEvent]) -> Result<(), StoreError> {
     for e in events {
         text("event action", &e.action)?;

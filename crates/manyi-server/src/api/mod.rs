@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod assist;
 pub mod callbacks;
+pub mod caseless_conduct;
 pub mod cases;
 pub mod codes;
 pub mod conduct;

@@ -64,7 +64,8 @@ pub struct PersonBody {
 #[derive(Serialize)]
 pub struct ViolationBody {
     pub id: i64,
-    pub case: String,
+    /// `null` for conduct recorded without a case (`POST /api/v1/conduct`).
+    pub case: Option<String>,
     pub kind: String,
     pub rule: String,
     pub clause: String,
@@ -110,7 +111,8 @@ pub struct AppealBody {
 pub struct PenaltyBody {
     pub id: i64,
     pub violation_id: i64,
-    pub case: String,
+    /// `null` when the violation has no case.
+    pub case: Option<String>,
     pub rule: String,
     pub clause: String,
     pub person: Option<PersonBody>,
@@ -416,7 +418,7 @@ pub async fn penalties_csv(
     for p in &records {
         let row = [
             p.id.to_string(),
-            p.case_number.clone(),
+            p.case_number.clone().unwrap_or_default(),
             p.rule.clone(),
             p.clause.clone(),
             login(Some(p.person_id)),
@@ -477,7 +479,8 @@ struct StepContext {
     record: PenaltyRecord,
     penalty: Penalty,
     rule: penalties::PenaltyRule,
-    case: manyi_core::case::Case,
+    /// `None` for the penalty of a violation recorded without a case.
+    case: Option<manyi_core::case::Case>,
     actor: Actor,
 }
 
@@ -497,21 +500,20 @@ async fn step_context(state: &AppState, user: &User, id: i64) -> Result<StepCont
     if !may_see {
         return Err(not_found());
     }
-    let case_record = state
-        .store
-        .case_by_id(record.case_id)
-        .await?
-        .ok_or_else(|| {
-            AppError::Internal(format!("case {} of a penalty is missing", record.case_id))
-        })?;
-    let case = case_of(&case_record)?;
-    let policy = state
-        .policies
-        .get(&state.store, case_record.policy_id)
-        .await?;
+    let case = match record.case_id {
+        Some(case_id) => {
+            let case_record = state.store.case_by_id(case_id).await?.ok_or_else(|| {
+                AppError::Internal(format!("case {case_id} of a penalty is missing"))
+            })?;
+            Some(case_of(&case_record)?)
+        }
+        None => None,
+    };
+    // The violation's policy version (the case's, for a violation on a case).
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
     let rule = policy.penalty(&record.rule).cloned().ok_or_else(|| {
         AppError::Internal(format!(
-            "penalty rule `{}` is not in the case's policy version",
+            "penalty rule `{}` is not in the violation's policy version",
             record.rule
         ))
     })?;
@@ -618,15 +620,25 @@ pub async fn decide(
     let ctx = step_context(&state, &user.0, id).await?;
     let amount = amount_of(&req.amount)?;
     let now = state.clock.now();
-    let d = penalties::decide(
-        &ctx.penalty,
-        &ctx.rule,
-        &ctx.case,
-        amount,
-        &req.reason,
-        &ctx.actor,
-        now,
-    )
+    let d = match &ctx.case {
+        Some(case) => penalties::decide(
+            &ctx.penalty,
+            &ctx.rule,
+            case,
+            amount,
+            &req.reason,
+            &ctx.actor,
+            now,
+        ),
+        None => penalties::decide_without_case(
+            &ctx.penalty,
+            &ctx.rule,
+            amount,
+            &req.reason,
+            &ctx.actor,
+            now,
+        ),
+    }
     .map_err(AppError::Refused)?;
     let step = PenaltyStep::Decide {
         amount_fen: d.amount_fen,

@@ -41,7 +41,7 @@ pub struct OverrideBody {
 }
 
 /// Units, and the role holders of `units` (the owning unit and its parent, for liability).
-async fn role_directory(state: &AppState, units: &[i64]) -> Result<Directory, AppError> {
+pub(crate) async fn role_directory(state: &AppState, units: &[i64]) -> Result<Directory, AppError> {
     let mut directory = Directory::default();
     for u in state.store.list_units().await? {
         directory.add_unit(UnitRef::from_path(

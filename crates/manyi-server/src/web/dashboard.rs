@@ -790,7 +790,8 @@ async fn ledger(
                         .join("、")
                 })
                 .unwrap_or_default(),
-            case: v.case,
+            // "" for conduct recorded without a case: the page says so.
+            case: v.case.unwrap_or_default(),
             clause: v.clause,
             rule: v.rule,
             unit: v.unit,
@@ -803,7 +804,7 @@ async fn ledger(
         .into_iter()
         .rev()
         .map(|p| LedgerRow {
-            case: p.case,
+            case: p.case.unwrap_or_default(),
             clause: p.clause,
             rule: p.rule,
             unit: p.unit,

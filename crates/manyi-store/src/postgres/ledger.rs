@@ -31,7 +31,7 @@ pub(super) async fn insert_violations(
                 .map_err(reference_error)?;
         }
         for p in &v.penalties {
-            sql::insert_penalty::<Postgres>(id, case_id, v, p)
+            sql::insert_penalty::<Postgres>(id, Some(case_id), v, p)
                 .execute(&mut *conn)
                 .await
                 .map_err(reference_error)?;

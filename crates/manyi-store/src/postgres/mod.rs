@@ -20,6 +20,7 @@ mod auth;
 mod bulk;
 mod calendar;
 mod cases;
+mod conduct;
 mod dashboard;
 mod find;
 mod group;

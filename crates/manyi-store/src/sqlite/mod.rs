@@ -14,6 +14,7 @@ mod auth;
 mod bulk;
 mod calendar;
 mod cases;
+mod conduct;
 mod dashboard;
 mod find;
 mod group;
