@@ -133,6 +133,8 @@ pub fn decide_record_without_case(
 ) -> Result<(Violation, String), Refusal> {
     let ty = conduct_type(policy, record.type_id)?;
     if observed_at > now {
+        // Said in Beijing time, as the date was typed.
+        let observed_at = crate::china_tz().to_datetime(observed_at);
         return Err(Refusal::new(
             RefusalReason::InvalidFields,
             Some(&ty.clause),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, shipped_policy, spawn_app, token};
 
-async fn jinbi() -> TestApp {
+pub(crate) async fn jinbi() -> TestApp {
     let app = spawn_app().await;
     let now = app.state.clock.now();
     manyi_server::policies::install(

@@ -12,6 +12,7 @@ mod archive;
 mod assist;
 mod auth;
 mod callbacks;
+mod caseless_conduct;
 mod cases;
 mod codes;
 mod concurrency;
