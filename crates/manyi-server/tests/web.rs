@@ -2874,3 +2874,128 @@ async fn conduct_is_recorded_on_the_case_page_and_a_refusal_names_its_clause() {
     assert_eq!(ledger[0].rule, "etiquette_complaint");
     assert_eq!(ledger[0].clause, "第四条");
 }
+
+/// Issue 5, `/conduct/new`: the dispatch supervisor's daily review records jinbi-property
+/// 第四条 conduct with no complaint case. The form lists the policy's conduct types with their
+/// clauses; a refusal comes back beside its field with the clause and what was typed kept; the
+/// violation lands in the ledger with no case. A role no type admits is not linked to the form
+/// and is refused it.
+#[tokio::test]
+async fn conduct_without_a_case_is_recorded_on_its_own_page() {
+    let app = spawn_app_with(false, &["jinbi-property.toml"]).await;
+    for (login, name, roles) in [
+        ("duty", "当班小李", ["duty_staff"]),
+        ("sup", "调度主管赵", ["dispatch_supervisor"]),
+    ] {
+        app.store
+            .insert_user(NewUser {
+                login: login.into(),
+                name: name.into(),
+                unit_code: "BJHD01".into(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                password_hash: Some(password_hash()),
+            })
+            .await
+            .expect("insert user");
+    }
+    // The on-duty person's role records no conduct type: no link, the page refuses.
+    let duty = Browser::new(&app);
+    duty.log_in("duty").await;
+    let dash = duty.get("/dashboard").await;
+    assert!(!dash.body.contains("href=\"/conduct/new\""));
+    let page = duty.get("/conduct/new").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    page.assert_contains("您的角色不能登记任何违规类型");
+
+    let sup = Browser::new(&app);
+    sup.log_in("sup").await;
+    let dash = sup.get("/dashboard").await;
+    dash.assert_contains("href=\"/conduct/new\"");
+    let page = sup.get("/conduct/new").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("value=\"jinbi-property&#x2f;etiquette\" aria-describedby=\"err-type\"> 未按《员工服务礼仪标准》接待投诉人 <span class=\"clause\">第四条</span>");
+    page.assert_contains("value=\"jinbi-property&#x2f;phone_language\" aria-describedby=\"err-type\"> 未按规定用语和标准接听电话 <span class=\"clause\">第六条</span>");
+    page.assert_contains("<option value=\"duty\">当班小李</option>");
+    let idem = page.input_value("idem").expect("an idempotency key");
+
+    // Oneself: beside the person field, with the clause; what was typed is kept.
+    let own = sup
+        .post(
+            "/conduct/new",
+            &[
+                ("idem", &idem),
+                ("type", "jinbi-property/etiquette"),
+                ("person", "sup"),
+                ("observed_on", "2026-01-05"),
+                ("description", "巡查：未佩戴工牌"),
+            ],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+    own.assert_contains("id=\"err-person\" role=\"alert\">不能登记自己的违规行为 <span class=\"clause\">依据：第四条</span>");
+    own.assert_contains("value=\"jinbi-property&#x2f;etiquette\" checked");
+    own.assert_contains("巡查：未佩戴工牌</textarea>");
+    own.assert_contains("value=\"2026-01-05\"");
+    // A login nobody has; no type chosen.
+    let nobody = sup
+        .post(
+            "/conduct/new",
+            &[
+                ("idem", &idem),
+                ("type", "jinbi-property/etiquette"),
+                ("person", "ghost"),
+                ("description", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
+    nobody
+        .assert_contains("id=\"err-person\" role=\"alert\">person = &quot;ghost&quot;：没有此用户");
+    let untyped = sup
+        .post(
+            "/conduct/new",
+            &[("idem", &idem), ("person", "duty"), ("description", "x")],
+        )
+        .await;
+    assert_eq!(untyped.status, StatusCode::UNPROCESSABLE_ENTITY);
+    untyped.assert_contains("id=\"err-type\" role=\"alert\">type：请选择违规类型");
+    // Nothing was recorded by the refusals.
+    let ledger = app
+        .store
+        .list_violations(&manyi_store::LedgerFilter::default())
+        .await
+        .expect("ledger");
+    assert!(ledger.is_empty(), "{ledger:?}");
+
+    let form = [
+        ("idem", idem.as_str()),
+        ("type", "jinbi-property/etiquette"),
+        ("person", "duty"),
+        ("observed_on", "2026-01-05"),
+        ("description", "日常巡查：接待业主时未起身问候。"),
+    ];
+    let done = sup.post("/conduct/new", &form).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(done.location().starts_with("/conduct/new?recorded="));
+    // A double-clicked submit (the same key) records nothing more.
+    let again = sup.post("/conduct/new", &form).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_eq!(again.location(), done.location());
+    let page = sup.get(done.location()).await;
+    page.assert_contains("违规已登记");
+    let ledger = app
+        .store
+        .list_violations(&manyi_store::LedgerFilter::default())
+        .await
+        .expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].case_id, None);
+    assert_eq!(
+        (ledger[0].rule.as_str(), ledger[0].clause.as_str()),
+        ("etiquette", "第四条")
+    );
+    // The ledger on the dashboard shows it with no case, and its 20 元 fine.
+    let dash = sup.get("/dashboard").await;
+    dash.assert_contains("<span class=\"muted\">无案件</span></td><td>第四条</td>");
+    dash.assert_contains("20.00 元");
+}

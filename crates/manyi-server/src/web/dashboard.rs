@@ -291,6 +291,7 @@ pub async fn page(
             violations => s(violations),
             penalties => s(penalties),
             ledger_error,
+            may_record_conduct => super::conduct_page::may_record(&state, &user.user).await?,
             filters => s(q),
             csv,
             statuses => ["proposed", "decided", "appealed", "appeal_decided"]

@@ -850,6 +850,35 @@ const TABLE: &[(&str, &str, &str)] = &[
         "person = {login}：没有此用户",
         "person = {login}: no such user",
     ),
+    // Conduct recorded without a case (`/conduct/new`, issue 5).
+    (
+        "cnew.title",
+        "登记违规行为（无投诉案件）",
+        "Record conduct (no complaint case)",
+    ),
+    (
+        "cnew.hint",
+        "日常检查中发现的违规行为（如未佩戴工牌、柜面用语不规范），没有对应的投诉案件时在此登记；处罚按制度条款自动提出，由有权人员决定。",
+        "Conduct seen in a daily review (no badge, rude words at the counter) with no complaint case is recorded here; the policy's penalty rules propose the fines, which authorised people decide.",
+    ),
+    (
+        "cnew.no_types",
+        "您的角色不能登记任何违规类型。",
+        "None of your roles may record a conduct type.",
+    ),
+    ("cnew.observed_on", "发现日期", "Date observed"),
+    (
+        "cnew.recorded",
+        "违规已登记（编号 {id}），处罚建议已进入台账。",
+        "Conduct recorded (no. {id}); its proposed penalties are in the ledger.",
+    ),
+    (
+        "cnew.choose_type",
+        "type：请选择违规类型",
+        "type: choose a conduct type",
+    ),
+    ("cnew.link", "登记违规行为", "Record conduct"),
+    ("ledger.no_case", "无案件", "No case"),
     ("penalty.proposed", "待决定", "Proposed"),
     ("penalty.decided", "已决定", "Decided"),
     ("penalty.appealed", "申诉中", "Appealed"),

@@ -36,6 +36,7 @@ mod assets;
 mod callbacks;
 mod case_page;
 mod conduct;
+mod conduct_page;
 pub mod dashboard;
 mod diff;
 mod forms;
@@ -83,6 +84,10 @@ pub fn routes(attachment_limit: usize) -> Router<AppState> {
         .route("/cases/{number}/callback", post(callbacks::act))
         .route("/cases/{number}/notes", post(notes::add_note))
         .route("/cases/{number}/conduct", post(conduct::record))
+        .route(
+            "/conduct/new",
+            get(conduct_page::form).post(conduct_page::submit),
+        )
         .route(
             "/cases/{number}/attachments",
             post(notes::upload).layer(DefaultBodyLimit::max(crate::api::notes::upload_body_limit(

@@ -106,6 +106,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/survey_results.html"),
     ),
     ("rewards.html", include_str!("../../templates/rewards.html")),
+    (
+        "conduct_new.html",
+        include_str!("../../templates/conduct_new.html"),
+    ),
 ];
 
 fn env() -> &'static Environment<'static> {
