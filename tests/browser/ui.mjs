@@ -436,6 +436,26 @@ async function main() {
   check(await page.isVisible("#violations >> text=50.00 元"), "its fine is proposed");
   await shot(page, "28-conduct-recorded");
 
+  step = "recording conduct without a case";
+  // Issue 5: conduct seen in a daily review, with no complaint case, from the ledger's link.
+  await page.goto(`${base}/dashboard#ledger`);
+  await Promise.all([page.waitForURL(/\/conduct\/new$/), page.click("#conduct-new-link")]);
+  await page.check("input[name=type][value='jinbi-property/phone_language']");
+  await page.fill("#cn-person", "jb.cs");
+  await page.fill("#cn-description", "日常巡查：接听电话未使用规范用语。");
+  await Promise.all([page.waitForSelector("#err-person:not([hidden])"), page.click("#conduct-new button[type=submit]")]);
+  check((await page.textContent("#err-person")).includes("第六条"), "recording one's own conduct without a case is refused beside the person, naming 第六条");
+  check((await page.inputValue("#cn-description")).includes("规范用语"), "the description typed is kept");
+  check(await page.isChecked("input[name=type][value='jinbi-property/phone_language']"), "the type chosen is kept");
+  await shot(page, "29-conduct-nocase-refused");
+  await page.fill("#cn-person", "jb.duty");
+  await Promise.all([page.waitForURL(/recorded=/), page.click("#conduct-new button[type=submit]")]);
+  check(await page.isVisible("#conduct-recorded"), "the conduct is recorded without a case");
+  await page.goto(`${base}/dashboard#ledger`);
+  check(await page.isVisible("#violations >> text=无案件"), "the ledger lists the violation with no case");
+  check(await page.isVisible("#penalties >> text=20.00 元"), "its 第六条附则 fine is proposed");
+  await shot(page, "30-conduct-nocase-ledger");
+
   step = "admin";
   await logOut(page, base);
   await logIn(page, base, "admin");
