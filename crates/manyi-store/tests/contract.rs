@@ -3132,9 +3132,10 @@ async fn a_violation_is_written_with_its_event_and_listed_by_unit_person_and_per
     let v = &all[0];
     // Recorded by the update's event: seq 3, after the two events that opened the case.
     assert_eq!(
-        (v.case_id, v.case_number.as_str(), v.event_seq),
-        (case.id, case.number.as_str(), 3)
+        (v.case_id, v.case_number.as_deref(), v.event_seq),
+        (Some(case.id), Some(case.number.as_str()), Some(3))
     );
+    assert_eq!(v.policy_id, case.policy_id, "the case's policy version");
     assert_eq!(
         (v.rule.as_str(), v.clause.as_str(), v.unit_code.as_str()),
         ("dispatch", "第七条", "O1")
