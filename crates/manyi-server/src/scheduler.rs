@@ -411,6 +411,11 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Err(e) = tick(&state).await {
             tracing::error!(error = ?e, "scheduler tick failed");
         }
+        // Routine survey rounds (sht-bigcustomer 5.1.3): a due-check of their own, not timers
+        // (a round belongs to no case); each round is claimed once across instances.
+        if let Err(e) = crate::api::survey_schedules::run_due(&state).await {
+            tracing::error!(error = ?e, "survey rounds failed");
+        }
         let now = state.clock.now();
         let sleep = match state.store.next_timer_due().await {
             Ok(Some(next)) => StdDuration::try_from(next.duration_since(now))

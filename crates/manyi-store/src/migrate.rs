@@ -102,6 +102,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "survey parties",
         include_str!("../migrations/sqlite/0018_survey_parties.sql"),
     ),
+    (
+        21,
+        "survey schedules",
+        include_str!("../migrations/sqlite/0021_survey_schedules.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -194,6 +199,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         18,
         "survey parties",
         include_str!("../migrations/postgres/0018_survey_parties.sql"),
+    ),
+    (
+        21,
+        "survey schedules",
+        include_str!("../migrations/postgres/0021_survey_schedules.sql"),
     ),
 ];
 
