@@ -1700,7 +1700,10 @@ async fn lawfirm_三_二_三_the_lawyer_complained_about_answers_a_link_of_their
     assert_eq!(shown["party_label"], "被投诉人");
     assert_eq!(shown["title"], "被投诉律师对投诉处理的满意度调查");
     assert!(
-        shown["intro"].as_str().unwrap_or_default().contains("单独统计"),
+        shown["intro"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("单独统计"),
         "{shown:#}"
     );
     let ids = |body: &Value| -> Vec<String> {
@@ -1805,7 +1808,10 @@ async fn lawfirm_三_二_三_the_lawyer_complained_about_answers_a_link_of_their
     assert_eq!(results["groups"][1]["label"], "被投诉人 · 律师事务所");
     assert_eq!(results["groups"][1]["parts"][0]["by"], "party");
     let (status, _, results) = app
-        .get("/api/v1/surveys/results?by=quarter,party", &token("ls_officer"))
+        .get(
+            "/api/v1/surveys/results?by=quarter,party",
+            &token("ls_officer"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{results:#}");
     assert_eq!(results["groups"].as_array().map(Vec::len), Some(2));
@@ -1823,11 +1829,7 @@ async fn lawfirm_三_二_三_the_lawyer_complained_about_answers_a_link_of_their
             )
             .await;
         assert_eq!(reply.0, StatusCode::BAD_REQUEST, "{bad}: {:#}", reply.2);
-        assert!(
-            reply.2.to_string().contains("`by`"),
-            "{bad}: {:#}",
-            reply.2
-        );
+        assert!(reply.2.to_string().contains("`by`"), "{bad}: {:#}", reply.2);
     }
 }
 
@@ -2653,7 +2655,11 @@ async fn sht_5_1_3_a_routine_round_runs_once_per_configured_quarter_and_not_befo
         .iter()
         .map(|i| i["case"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(cases, ["DK26090001", "DK26090002"], "the open case is not surveyed");
+    assert_eq!(
+        cases,
+        ["DK26090001", "DK26090002"],
+        "the open case is not surveyed"
+    );
     let sms = invitations[0]["message_zh"].as_str().unwrap_or_default();
     assert!(
         sms.contains("常态调查") && sms.contains("DK26090001") && sms.contains("/public/survey/"),
