@@ -1011,4 +1011,65 @@ mod tests {
             Vec::new()
         );
     }
+
+    fn q(id: &str, required: bool) -> Question {
+        Question {
+            id: id.into(),
+            label: id.into(),
+            label_en: None,
+            kind: QuestionKind::Rating,
+            required,
+        }
+    }
+
+    #[test]
+    fn the_person_complained_about_answers_their_own_questions_and_falls_back_to_the_common() {
+        let mut r = rule(None, None);
+        r.questions = vec![q("overall", true)];
+        r.intro = Some("请评价".into());
+        // Without their own section, the subject answers the common questions and title.
+        assert_eq!(r.questions_for(Party::Subject)[0].id, "overall");
+        assert_eq!(r.title_for(Party::Subject).0, "大客户服务质量调查");
+        assert_eq!(r.intro_for(Party::Subject).0, Some("请评价"));
+        r.subject = Some(PartySurvey {
+            title: Some("被投诉人调查".into()),
+            title_en: None,
+            intro: None,
+            intro_en: None,
+            questions: vec![q("fair", true)],
+        });
+        assert_eq!(r.questions_for(Party::Subject)[0].id, "fair");
+        assert_eq!(r.questions_for(Party::Customer)[0].id, "overall");
+        assert_eq!(r.title_for(Party::Subject), ("被投诉人调查", None));
+        assert_eq!(
+            r.title_for(Party::Customer),
+            ("大客户服务质量调查", Some("Key-account survey"))
+        );
+        // An intro not given falls back to the common one.
+        assert_eq!(r.intro_for(Party::Subject).0, Some("请评价"));
+
+        let answers = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let errors = validate_party_answers(
+            &r,
+            Party::Subject,
+            &answers(serde_json::json!({"overall": 5})),
+        )
+        .expect_err("the customer's question is not the subject's");
+        let found: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(found, [("overall", "unknown"), ("fair", "required")]);
+        assert_eq!(
+            validate_party_answers(
+                &r,
+                Party::Subject,
+                &answers(serde_json::json!({"fair": "4"}))
+            )
+            .expect("valid")
+            .get("fair"),
+            Some(&Value::from(4))
+        );
+        assert!(validate_answers(&r, &answers(serde_json::json!({"fair": 4}))).is_err());
+    }
 }
