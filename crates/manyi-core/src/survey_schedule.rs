@@ -168,7 +168,7 @@ pub fn state(period: Option<Period>, ran: &[String], now: Timestamp) -> Schedule
         return ScheduleState::NotConfigured;
     };
     let round = due_round(period, now);
-    if ran.iter().any(|k| *k == round.key) {
+    if ran.contains(&round.key) {
         ScheduleState::UpToDate {
             next_run: next_run(period, now),
         }

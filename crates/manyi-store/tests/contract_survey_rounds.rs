@@ -109,7 +109,7 @@ async fn a_round_runs_once_with_its_surveys(store: &Store) {
         .survey_rounds("p/complaint/routine", 10)
         .await
         .expect("rounds");
-    assert_eq!(rounds, [ran.clone()]);
+    assert_eq!(rounds, std::slice::from_ref(&ran));
     assert!(
         store
             .survey_rounds("other", 10)
