@@ -92,6 +92,15 @@ pub(crate) const SET_PERIOD: &str = "INSERT INTO survey_schedule_settings \
 pub(crate) const CLEAR_PERIOD: &str =
     "DELETE FROM survey_schedule_settings WHERE schedule_key = $1";
 
+/// Binds: kind, from, to, schedule key, limit. (`TRUE` is 1 in SQLite, where `closed` is 0/1.)
+pub(crate) const CLOSED_CASES: &str = "SELECT c.id FROM cases c WHERE c.kind = $1 \
+     AND c.closed = TRUE AND c.updated_at >= $2 AND c.updated_at < $3 \
+     AND NOT EXISTS (SELECT 1 FROM surveys s \
+         JOIN survey_round_invitations i ON i.survey_id = s.id \
+         JOIN survey_rounds r ON r.id = i.round_id \
+         WHERE s.case_id = c.id AND r.schedule_key = $4) \
+     ORDER BY c.id LIMIT $5";
+
 pub(crate) const PERIODS: &str =
     "SELECT schedule_key, period FROM survey_schedule_settings ORDER BY schedule_key";
 
@@ -183,17 +192,20 @@ impl Store {
     }
 
     /// The ids of the cases of `kind` closed whose last change falls in `[from, to)`, by id: the
-    /// complainants a round of the period surveys. At most `limit`.
+    /// complainants a round of the period surveys. A case a round of `schedule_key` surveyed
+    /// already is left out, so that a closed case changed again later (an archive note) is
+    /// not surveyed by the next round too. At most `limit`.
     pub async fn closed_case_ids(
         &self,
         kind: &str,
         from: Timestamp,
         to: Timestamp,
+        schedule_key: &str,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
         match &self.backend {
-            Backend::Sqlite(b) => b.closed_case_ids(kind, from, to, limit).await,
-            Backend::Postgres(b) => b.closed_case_ids(kind, from, to, limit).await,
+            Backend::Sqlite(b) => b.closed_case_ids(kind, from, to, schedule_key, limit).await,
+            Backend::Postgres(b) => b.closed_case_ids(kind, from, to, schedule_key, limit).await,
         }
     }
 }

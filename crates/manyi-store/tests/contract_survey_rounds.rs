@@ -226,34 +226,58 @@ async fn the_cases_closed_in_a_period_are_found(store: &Store) {
     close(store, &early, 5).await;
     close(store, &inside, 30).await;
     let ids = store
-        .closed_case_ids("complaint", at(10), at(60), 100)
+        .closed_case_ids("complaint", at(10), at(60), "p/k/r", 100)
         .await
         .expect("ids");
     assert_eq!(ids, [inside.id]);
     // `to` is exclusive, `from` inclusive.
     assert_eq!(
         store
-            .closed_case_ids("complaint", at(5), at(30), 100)
+            .closed_case_ids("complaint", at(5), at(30), "p/k/r", 100)
             .await
             .expect("ids"),
         [early.id]
     );
     assert!(
         store
-            .closed_case_ids("suggestion", at(0), at(60), 100)
+            .closed_case_ids("suggestion", at(0), at(60), "p/k/r", 100)
             .await
             .expect("ids")
             .is_empty()
     );
     assert_eq!(
         store
-            .closed_case_ids("complaint", at(0), at(60), 1)
+            .closed_case_ids("complaint", at(0), at(60), "p/k/r", 1)
             .await
             .expect("ids")
             .len(),
         1
     );
     let _ = open;
+    // Once a round of the schedule surveyed a case, its later rounds leave it out; another
+    // schedule's do not.
+    store
+        .run_survey_round(NewRound {
+            schedule_key: "p/k/r".into(),
+            ..round("2026-Q3", vec![survey(&inside, f.b1, "h-in")])
+        })
+        .await
+        .expect("run")
+        .expect("ran");
+    assert!(
+        store
+            .closed_case_ids("complaint", at(10), at(60), "p/k/r", 100)
+            .await
+            .expect("ids")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .closed_case_ids("complaint", at(10), at(60), "p/k/other", 100)
+            .await
+            .expect("ids"),
+        [inside.id]
+    );
 }
 
 macro_rules! contract {

@@ -150,7 +150,7 @@ async fn run_round(
 ) -> Result<Option<RoundRecord>, AppError> {
     let ids = state
         .store
-        .closed_case_ids(&found.kind, round.from, round.to, MAX_ROUND_CASES)
+        .closed_case_ids(&found.kind, round.from, round.to, key, MAX_ROUND_CASES)
         .await?;
     let mut records = state.store.cases_by_ids(&ids).await?;
     records.sort_by_key(|r| r.id);

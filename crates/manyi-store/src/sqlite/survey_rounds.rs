@@ -126,17 +126,16 @@ impl SqliteStore {
         kind: &str,
         from: Timestamp,
         to: Timestamp,
+        schedule_key: &str,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM cases WHERE kind = $1 AND closed = 1 \
-             AND updated_at >= $2 AND updated_at < $3 ORDER BY id LIMIT $4",
-        )
-        .bind(kind)
-        .bind(to_millis(from))
-        .bind(to_millis(to))
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?)
+        Ok(sqlx::query_scalar(sql::CLOSED_CASES)
+            .bind(kind)
+            .bind(to_millis(from))
+            .bind(to_millis(to))
+            .bind(schedule_key)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?)
     }
 }
