@@ -65,6 +65,7 @@ pub mod soft;
 pub mod stats;
 mod subtask;
 pub mod survey;
+pub mod survey_schedule;
 pub mod values;
 pub mod violations;
 

@@ -47,6 +47,56 @@ pub struct SurveyRule {
     /// [`DEFAULT_SUBJECT_INVITATION`]); `subject_invitation_en` its English.
     pub subject_invitation: Option<String>,
     pub subject_invitation_en: Option<String>,
+    /// A line under the title on the answering page (`intro`, `intro_en`).
+    pub intro: Option<String>,
+    pub intro_en: Option<String>,
+    /// The survey of the person complained about, when the policy gives them their own
+    /// (`[kind.<id>.survey.subject]`); without it they answer the common questions.
+    pub subject: Option<PartySurvey>,
+    /// Routine rounds started by the scheduler (`[[kind.<id>.survey.schedule]]`).
+    pub schedules: Vec<crate::survey_schedule::ScheduleRule>,
+}
+
+/// What one party is asked when it is not the common survey: its own title, intro and
+/// questions. A title or intro not given falls back to the common one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartySurvey {
+    pub title: Option<String>,
+    pub title_en: Option<String>,
+    pub intro: Option<String>,
+    pub intro_en: Option<String>,
+    pub questions: Vec<Question>,
+}
+
+impl SurveyRule {
+    /// The party's own section, if the policy gives one.
+    fn own(&self, party: Party) -> Option<&PartySurvey> {
+        match party {
+            Party::Customer => None,
+            Party::Subject => self.subject.as_ref(),
+        }
+    }
+
+    /// The questions `party` answers: its own, else the common ones.
+    pub fn questions_for(&self, party: Party) -> &[Question] {
+        self.own(party).map_or(&self.questions, |p| &p.questions)
+    }
+
+    /// The title `party` sees (Chinese, English): its own, else the common one.
+    pub fn title_for(&self, party: Party) -> (&str, Option<&str>) {
+        match self.own(party).and_then(|p| p.title.as_deref()) {
+            Some(t) => (t, self.own(party).and_then(|p| p.title_en.as_deref())),
+            None => (&self.title, self.title_en.as_deref()),
+        }
+    }
+
+    /// The intro `party` sees (Chinese, English): its own, else the common one.
+    pub fn intro_for(&self, party: Party) -> (Option<&str>, Option<&str>) {
+        match self.own(party).and_then(|p| p.intro.as_deref()) {
+            Some(t) => (Some(t), self.own(party).and_then(|p| p.intro_en.as_deref())),
+            None => (self.intro.as_deref(), self.intro_en.as_deref()),
+        }
+    }
 }
 
 /// A case field an invitation text names as `{field:<id>}`.
@@ -371,10 +421,21 @@ pub fn validate_answers(
     rule: &SurveyRule,
     answers: &Map<String, Value>,
 ) -> Result<Map<String, Value>, Vec<FieldError>> {
+    validate_party_answers(rule, Party::Customer, answers)
+}
+
+/// [`validate_answers`] against the questions `party` is asked ([`SurveyRule::questions_for`]):
+/// a question of the other party's survey is unknown here.
+pub fn validate_party_answers(
+    rule: &SurveyRule,
+    party: Party,
+    answers: &Map<String, Value>,
+) -> Result<Map<String, Value>, Vec<FieldError>> {
+    let questions = rule.questions_for(party);
     let mut errors = Vec::new();
     let mut out = Map::new();
     for key in answers.keys() {
-        if !rule.questions.iter().any(|q| &q.id == key) {
+        if !questions.iter().any(|q| &q.id == key) {
             errors.push(error(
                 key,
                 "unknown",
@@ -383,7 +444,7 @@ pub fn validate_answers(
             ));
         }
     }
-    for q in &rule.questions {
+    for q in questions {
         let value = answers.get(&q.id).filter(|v| match v {
             Value::Null => false,
             Value::String(s) => !s.trim().is_empty(),
@@ -693,6 +754,10 @@ mod tests {
             also_subject: false,
             subject_invitation: None,
             subject_invitation_en: None,
+            intro: None,
+            intro_en: None,
+            subject: None,
+            schedules: Vec::new(),
         }
     }
 
@@ -945,5 +1010,66 @@ mod tests {
             check_invitation(DEFAULT_SUBJECT_INVITATION_EN, &[]),
             Vec::new()
         );
+    }
+
+    fn q(id: &str, required: bool) -> Question {
+        Question {
+            id: id.into(),
+            label: id.into(),
+            label_en: None,
+            kind: QuestionKind::Rating,
+            required,
+        }
+    }
+
+    #[test]
+    fn the_person_complained_about_answers_their_own_questions_and_falls_back_to_the_common() {
+        let mut r = rule(None, None);
+        r.questions = vec![q("overall", true)];
+        r.intro = Some("请评价".into());
+        // Without their own section, the subject answers the common questions and title.
+        assert_eq!(r.questions_for(Party::Subject)[0].id, "overall");
+        assert_eq!(r.title_for(Party::Subject).0, "大客户服务质量调查");
+        assert_eq!(r.intro_for(Party::Subject).0, Some("请评价"));
+        r.subject = Some(PartySurvey {
+            title: Some("被投诉人调查".into()),
+            title_en: None,
+            intro: None,
+            intro_en: None,
+            questions: vec![q("fair", true)],
+        });
+        assert_eq!(r.questions_for(Party::Subject)[0].id, "fair");
+        assert_eq!(r.questions_for(Party::Customer)[0].id, "overall");
+        assert_eq!(r.title_for(Party::Subject), ("被投诉人调查", None));
+        assert_eq!(
+            r.title_for(Party::Customer),
+            ("大客户服务质量调查", Some("Key-account survey"))
+        );
+        // An intro not given falls back to the common one.
+        assert_eq!(r.intro_for(Party::Subject).0, Some("请评价"));
+
+        let answers = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let errors = validate_party_answers(
+            &r,
+            Party::Subject,
+            &answers(serde_json::json!({"overall": 5})),
+        )
+        .expect_err("the customer's question is not the subject's");
+        let found: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(found, [("overall", "unknown"), ("fair", "required")]);
+        assert_eq!(
+            validate_party_answers(
+                &r,
+                Party::Subject,
+                &answers(serde_json::json!({"fair": "4"}))
+            )
+            .expect("valid")
+            .get("fair"),
+            Some(&Value::from(4))
+        );
+        assert!(validate_answers(&r, &answers(serde_json::json!({"fair": 4}))).is_err());
     }
 }

@@ -451,3 +451,70 @@ fn sht_5_4_2_an_account_manager_surveys_their_own_account_and_marketing_manageme
     );
     assert_eq!(r.case.state, "evaluated");
 }
+
+/// 5.1.3 负责组织大客户服务质量常态调查: the routine round of `complaint` is a sample of 5 key
+/// accounts per district whose complaints were closed in the period. "常态" gives no period
+/// (CLAUSES.md A16): the policy leaves it to the organisation, so until one is configured the
+/// schedule is "period not configured" — never a silent pass — and once it is quarterly, the
+/// round of the last complete quarter (China time) falls due.
+#[test]
+fn sht_5_1_3_the_routine_quality_round_has_no_period_until_the_organisation_sets_one() {
+    use manyi_core::survey_schedule::{
+        self as sched, Candidate, Customers, Period, PeriodSetting, ScheduleState,
+    };
+    let policy = load(P);
+    let rule = policy
+        .kind("complaint")
+        .and_then(|k| k.survey.as_ref())
+        .expect("complaint survey");
+    assert!(
+        rule.issue_on.is_empty(),
+        "no link on closing: the callback covers that"
+    );
+    let [schedule] = rule.schedules.as_slice() else {
+        panic!("one schedule: {:?}", rule.schedules);
+    };
+    assert_eq!(schedule.clause, "5.1.3");
+    assert_eq!(schedule.period, PeriodSetting::Configured);
+    assert_eq!(schedule.customers, Customers::SamplePerUnit(5));
+    assert_eq!(
+        sched::schedule_key(&policy.id, "complaint", &schedule.id),
+        "sht-bigcustomer/complaint/routine_quality"
+    );
+
+    let now = t("2026-10-08T09:00:00+08:00");
+    let unset = sched::effective_period(schedule.period, None);
+    assert_eq!(sched::state(unset, &[], now), ScheduleState::NotConfigured);
+    let quarterly = sched::effective_period(schedule.period, Some(Period::Quarterly));
+    let ScheduleState::Due { round } = sched::state(quarterly, &[], now) else {
+        panic!("the third quarter is due");
+    };
+    assert_eq!(round.key, "2026-Q3");
+    assert_eq!(round.to, t("2026-10-01T00:00:00+08:00"));
+    // Seven accounts closed in the district, two at the department: 5 + 2 are surveyed.
+    let candidates: Vec<Candidate> = (0..9)
+        .map(|i| Candidate {
+            unit_id: if i < 7 { 4 } else { 1 },
+            number: format!("DK2609{i:04}"),
+        })
+        .collect();
+    let picked = sched::pick(schedule.customers, &round.key, &candidates);
+    assert_eq!(picked.len(), 7);
+    assert_eq!(
+        picked
+            .iter()
+            .filter(|&&i| candidates[i].unit_id == 4)
+            .count(),
+        5
+    );
+    // The round's text is the routine wording, not the complaint follow-up's default.
+    let (zh, _) = survey::message(
+        rule,
+        Party::Customer,
+        "DK26090001",
+        &Default::default(),
+        "https://x/public/survey/T",
+        "2026-10-22",
+    );
+    assert!(zh.contains("常态调查") && zh.contains("DK26090001"), "{zh}");
+}

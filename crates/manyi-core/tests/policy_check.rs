@@ -92,6 +92,46 @@ fn survey_invitations_naming_unknown_or_personal_case_fields_are_refused_at_thei
 }
 
 #[test]
+fn bad_per_party_surveys_and_schedules_are_refused_at_their_place() {
+    let f = "survey-parties-schedules.toml";
+    assert_eq!(
+        check(f),
+        [
+            format!(
+                "{f}:44:1: error: `kind.complaint.survey.subject` without `also_subject = true`: \
+                 no link goes to the person complained about"
+            ),
+            format!("{f}:45:12: error: `title_en` without `title`: the Chinese text comes first"),
+            format!("{f}:53:6: error: duplicate survey question `fair`"),
+            format!(
+                "{f}:61:10: error: unknown schedule `period` `weekly`; expected monthly, \
+                 quarterly or configured (the organisation sets it)"
+            ),
+            format!(
+                "{f}:63:1: error: `customers = \"sample\"` needs `sample_per_unit` (how many per \
+                 unit)"
+            ),
+            format!("{f}:76:19: error: `sample_per_unit` is 1 to 1000, not 0"),
+            format!(
+                "{f}:83:19: error: `sample_per_unit` without `customers = \"sample\"`: every \
+                 complainant is surveyed"
+            ),
+            format!("{f}:86:6: error: duplicate schedule `stray` in `kind.complaint.survey`"),
+            format!(
+                "{f}:90:13: error: unknown schedule `customers` `everyone`; expected \
+                 closed_in_period (every complainant of a case closed in the period) or sample \
+                 (`sample_per_unit` of them per unit)"
+            ),
+            format!(
+                "{f}:92:1: error: missing required key `clause` in \
+                 `kind.complaint.survey.schedule[5]`"
+            ),
+        ]
+        .join("\n")
+    );
+}
+
+#[test]
 fn a_toml_syntax_error_is_reported_with_its_location() {
     insta::assert_snapshot!(check("syntax.toml"));
 }

@@ -641,10 +641,10 @@ async fn answer_survey(
         None,
     )
     .await?;
-    let (survey, rule, now) = crate::api::surveys::open_token(state, &issued.token).await?;
+    let opened = crate::api::surveys::open_token(state, &issued.token).await?;
     let answers = json!({ "overall": overall, "timeliness": timeliness });
     let answers = answers.as_object().cloned().unwrap_or_default();
-    crate::api::surveys::answer(state, &survey, &rule, &answers, now)
+    crate::api::surveys::answer(state, &opened, &answers)
         .await
         .map_err(AppError::from)
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use jiff::SignedDuration;
 use manyi_core::clock::Clock;
 use manyi_store::Store;
@@ -52,6 +52,10 @@ pub struct ServerConfig {
     /// The largest attachment accepted, in bytes (413 beyond). Upload routes accept bodies
     /// this large (plus the form around the file) whatever `body_limit` says.
     pub attachment_limit: usize,
+    /// The scheme and host survey links issued without a request are made of (routine rounds
+    /// started by the scheduler), e.g. `https://manyi.example.com`. Unset: `http://localhost`,
+    /// and the schedule's state says so.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +65,7 @@ impl Default for ServerConfig {
             session_ttl: SignedDuration::from_hours(12),
             secure_cookies: false,
             attachment_limit: 10 * 1024 * 1024,
+            public_url: None,
         }
     }
 }
@@ -173,6 +178,15 @@ pub fn router(state: AppState) -> Router {
             post(api::surveys::issue_for_case),
         )
         .route("/surveys/results", get(api::surveys::results))
+        .route("/survey-schedules", get(api::survey_schedules::list))
+        .route(
+            "/survey-schedules/{policy}/{kind}/{id}",
+            put(api::survey_schedules::set_period),
+        )
+        .route(
+            "/survey-schedules/{policy}/{kind}/{id}/rounds/{round}",
+            get(api::survey_schedules::round),
+        )
         .route(
             "/public/surveys/{token}",
             get(api::surveys::public_show).post(api::surveys::public_answer),

@@ -399,8 +399,13 @@ fn ledger_entries(
     }])
 }
 
+/// How often the routine survey rounds' due-check runs at most: a round falls due once a
+/// month or quarter, and the scheduler may wake many times a second when timers are due.
+const ROUNDS_EVERY: StdDuration = StdDuration::from_secs(60);
+
 /// Runs ticks until `stop` turns true.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut rounds_checked: Option<std::time::Instant> = None;
     loop {
         // Before any read: a timer committed from here on is checked before the sleep.
         state.scheduler_wake.reading();
@@ -410,6 +415,14 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = tick(&state).await {
             tracing::error!(error = ?e, "scheduler tick failed");
+        }
+        // Routine survey rounds (sht-bigcustomer 5.1.3): a due-check of their own, not timers
+        // (a round belongs to no case); each round is claimed once across instances.
+        if rounds_checked.is_none_or(|at| at.elapsed() >= ROUNDS_EVERY) {
+            rounds_checked = Some(std::time::Instant::now());
+            if let Err(e) = crate::api::survey_schedules::run_due(&state).await {
+                tracing::error!(error = ?e, "survey rounds failed");
+            }
         }
         let now = state.clock.now();
         let sleep = match state.store.next_timer_due().await {

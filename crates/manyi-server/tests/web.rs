@@ -1768,6 +1768,61 @@ async fn the_survey_page_takes_one_answer_on_a_phone_without_login() {
     assert_eq!(forged.status, StatusCode::NOT_FOUND);
 }
 
+/// The answering page says whom the link is for: the complainant, or the person complained
+/// about (lawfirm-complaint 三(二)(三)); without their own questions in the policy the latter
+/// answers the common ones.
+#[tokio::test]
+async fn the_survey_page_says_which_party_the_link_is_for() {
+    let app = spawn_app(false).await;
+    let staff = Browser::new(&app);
+    staff.log_in("teller").await;
+    let number = staff.register(&[]).await;
+    let case = app
+        .store
+        .case_by_number(&number)
+        .await
+        .expect("store")
+        .expect("case");
+    let now = manyi_core::clock::Clock::now(&app.clock);
+    for (token, subject) in [("ef".repeat(32), false), ("12".repeat(32), true)] {
+        let hash = manyi_server::auth::token_hash(&token);
+        if subject {
+            app.store
+                .record_survey_party(&hash, manyi_store::SUBJECT)
+                .await
+                .expect("party");
+        }
+        app.store
+            .insert_survey(manyi_store::NewSurvey {
+                token_hash: hash,
+                case_id: case.id,
+                kind: "complaint".into(),
+                unit_id: case.owner_unit_id,
+                handler_id: case.assignee_id,
+                category: None,
+                issued_by: None,
+                issued_at: now,
+                expires_at: now + SignedDuration::from_hours(24),
+            })
+            .await
+            .expect("issue");
+    }
+    let visitor = Browser::new(&app);
+    let page = visitor
+        .get(&format!("/public/survey/{}", "ef".repeat(32)))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("本问卷面向：投诉人");
+    let page = visitor
+        .get(&format!("/public/survey/{}", "12".repeat(32)))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("本问卷面向：被投诉人");
+    assert!(!page.body.contains("本问卷面向：投诉人"), "{}", page.body);
+    // The policy gives the person complained about no questions of their own: the common ones.
+    page.assert_contains("name=\"q.overall\"");
+}
+
 #[tokio::test]
 async fn a_recused_persons_attempt_shows_on_the_case_page_with_its_clause_and_whom_it_names() {
     let app = spawn_app(false).await;
@@ -2349,6 +2404,23 @@ async fn the_survey_results_page_shows_each_question_per_unit_within_the_readers
     assert!(
         groups.contains("投诉人") && !groups.contains("被投诉人") && groups.contains(">3.50<"),
         "{groups}"
+    );
+
+    // By party within each unit (`by2`), and a second grouping the same as the first refused.
+    let both = head.get("/surveys/results?by=party&by2=unit").await;
+    assert_eq!(both.status, StatusCode::OK, "{}", both.body);
+    both.assert_contains("调查对象 · 机构");
+    let same = head.get("/surveys/results?by=party&by2=party").await;
+    assert_eq!(
+        same.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        same.body
+    );
+    assert!(
+        field_error(&same.body, "sr-by2").contains("“party”不是可用的分组"),
+        "{}",
+        same.body
     );
 
     // Outside the period, nothing; a bad date is said beside its field, what was typed kept.

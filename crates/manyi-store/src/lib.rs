@@ -66,6 +66,7 @@ mod rows;
 mod sqlite;
 mod stats;
 mod survey_parties;
+mod survey_rounds;
 mod surveys;
 mod time;
 mod timers;
@@ -99,6 +100,7 @@ pub use records::{
 pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
 pub use survey_parties::SUBJECT;
+pub use survey_rounds::{NewRound, NewRoundSurvey, RoundInvitation, RoundRecord};
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 
 pub use stats::{StatsQuery, StatsRow};

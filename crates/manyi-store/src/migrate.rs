@@ -107,6 +107,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "conduct",
         include_str!("../migrations/sqlite/0020_conduct.sql"),
     ),
+    (
+        21,
+        "survey schedules",
+        include_str!("../migrations/sqlite/0021_survey_schedules.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -204,6 +209,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         20,
         "conduct",
         include_str!("../migrations/postgres/0020_conduct.sql"),
+    ),
+    (
+        21,
+        "survey schedules",
+        include_str!("../migrations/postgres/0021_survey_schedules.sql"),
     ),
 ];
 

@@ -254,6 +254,10 @@ struct ServeArgs {
     /// Mark session cookies Secure (set when served over HTTPS).
     #[arg(long, env = "MANYI_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// The scheme and host of survey links issued by the scheduler (routine survey rounds,
+    /// which no request carries a host for), e.g. https://manyi.example.com.
+    #[arg(long, env = "MANYI_PUBLIC_URL")]
+    public_url: Option<String>,
     /// FOR MULTI-PROCESS TESTS AND DRILLS ONLY: take the current time from this file (an
     /// RFC 3339 instant, re-read on every use) instead of the system clock, so that one file
     /// moves the time of several servers at once. A change of the instant wakes the deadline
@@ -774,6 +778,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             body_limit: args.body_limit,
             secure_cookies: args.secure_cookies,
             attachment_limit: args.attachment_limit,
+            public_url: args.public_url.clone(),
             ..ServerConfig::default()
         },
     );

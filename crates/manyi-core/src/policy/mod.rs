@@ -17,6 +17,7 @@ mod load;
 pub mod placeholder;
 mod reader;
 mod survey;
+mod survey_schedule;
 mod violations;
 
 use std::collections::BTreeMap;

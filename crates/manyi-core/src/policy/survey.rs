@@ -9,7 +9,9 @@ use super::load::{Names, check_roles};
 use super::reader::{At, Ctx, Table};
 use super::{ChoiceOption, Field, State};
 use crate::calendar::Duration;
-use crate::survey::{DEFAULT_TEXT_LEN, InvitationField, Question, QuestionKind, SurveyRule};
+use crate::survey::{
+    DEFAULT_TEXT_LEN, InvitationField, PartySurvey, Question, QuestionKind, SurveyRule,
+};
 
 /// Reads the kind's survey section, if any.
 pub(super) fn read(
@@ -35,7 +37,11 @@ pub(super) fn read(
             "also_subject",
             "subject_invitation",
             "subject_invitation_en",
+            "intro",
+            "intro_en",
             "question",
+            "subject",
+            "schedule",
         ],
     );
     let clause = st.req_str(cx, "clause");
@@ -138,6 +144,93 @@ pub(super) fn read(
         );
     }
 
+    let (ids, questions) = read_questions(cx, &st);
+    if ids.is_empty() {
+        cx.error(
+            &st.span,
+            format!(
+                "`kind.{kind_id}.survey` asks nothing: add [[kind.{kind_id}.survey.question]] tables"
+            ),
+        );
+    }
+    let subject = read_subject(cx, &st, kind_id, also_subject);
+    let schedules = super::survey_schedule::read(cx, &st, kind_id);
+    Some(SurveyRule {
+        clause: clause?.value,
+        title,
+        title_en,
+        issue_on,
+        issue_roles,
+        expires: expires?,
+        questions,
+        invitation: invitation.map(|t| t.value),
+        invitation_en: invitation_en.map(|t| t.value),
+        invitation_fields,
+        also_subject,
+        subject_invitation: subject_invitation.map(|t| t.value),
+        subject_invitation_en: subject_invitation_en.map(|t| t.value),
+        intro: st.str(cx, "intro").map(|t| t.value),
+        intro_en: st.str(cx, "intro_en").map(|t| t.value),
+        subject,
+        schedules,
+    })
+}
+
+/// `[kind.<id>.survey.subject]`: the person complained about's own title, intro and
+/// questions (lawfirm-complaint 三(二)(三)). Only with `also_subject`; it must ask something.
+fn read_subject(
+    cx: &mut Ctx<'_>,
+    st: &Table<'_, '_>,
+    kind_id: &str,
+    also_subject: bool,
+) -> Option<PartySurvey> {
+    let sub = st.table(cx, "subject")?;
+    sub.deny_unknown(cx, &["title", "title_en", "intro", "intro_en", "question"]);
+    if !also_subject {
+        cx.error(
+            &sub.span,
+            format!(
+                "`kind.{kind_id}.survey.subject` without `also_subject = true`: no link goes to the person complained about"
+            ),
+        );
+    }
+    let title = sub.str(cx, "title");
+    let title_en = sub.str(cx, "title_en");
+    if let (None, Some(en)) = (&title, &title_en) {
+        cx.error(
+            &en.span,
+            "`title_en` without `title`: the Chinese text comes first",
+        );
+    }
+    let intro = sub.str(cx, "intro");
+    let intro_en = sub.str(cx, "intro_en");
+    if let (None, Some(en)) = (&intro, &intro_en) {
+        cx.error(
+            &en.span,
+            "`intro_en` without `intro`: the Chinese text comes first",
+        );
+    }
+    let (ids, questions) = read_questions(cx, &sub);
+    if ids.is_empty() {
+        cx.error(
+            &sub.span,
+            format!(
+                "`kind.{kind_id}.survey.subject` asks nothing: add [[kind.{kind_id}.survey.subject.question]] tables, or drop the table to ask the common questions"
+            ),
+        );
+    }
+    Some(PartySurvey {
+        title: title.map(|t| t.value),
+        title_en: title_en.map(|t| t.value),
+        intro: intro.map(|t| t.value),
+        intro_en: intro_en.map(|t| t.value),
+        questions,
+    })
+}
+
+/// The `[[…question]]` tables of a survey table: every id as written (for the emptiness
+/// check) and the questions that read without error. Duplicate ids are reported here.
+fn read_questions(cx: &mut Ctx<'_>, st: &Table<'_, '_>) -> (Vec<At<String>>, Vec<Question>) {
     let mut ids: Vec<At<String>> = Vec::new();
     let mut questions = Vec::new();
     for qt in st.tables(cx, "question") {
@@ -201,29 +294,7 @@ pub(super) fn read(
             );
         }
     }
-    if ids.is_empty() {
-        cx.error(
-            &st.span,
-            format!(
-                "`kind.{kind_id}.survey` asks nothing: add [[kind.{kind_id}.survey.question]] tables"
-            ),
-        );
-    }
-    Some(SurveyRule {
-        clause: clause?.value,
-        title,
-        title_en,
-        issue_on,
-        issue_roles,
-        expires: expires?,
-        questions,
-        invitation: invitation.map(|t| t.value),
-        invitation_en: invitation_en.map(|t| t.value),
-        invitation_fields,
-        also_subject,
-        subject_invitation: subject_invitation.map(|t| t.value),
-        subject_invitation_en: subject_invitation_en.map(|t| t.value),
-    })
+    (ids, questions)
 }
 
 /// Reports each problem of an invitation text at its place in the file. The offset inside the

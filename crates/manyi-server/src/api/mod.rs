@@ -15,5 +15,6 @@ pub mod policies;
 pub mod rewards;
 pub mod stats;
 pub(crate) mod subtasks;
+pub mod survey_schedules;
 pub mod surveys;
 pub mod violations;

@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use manyi_core::case::Case;
 use manyi_core::engine::{Refusal, RefusalReason};
 use manyi_core::survey::{self, Party, QuestionKind, SurveyRule};
+use manyi_core::survey_schedule::{self, Period};
 use manyi_store::{NewSurvey, SUBJECT, SurveyFilter, SurveyRecord, User};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -214,11 +215,19 @@ pub async fn issue_on_entry(
     .map(Some)
 }
 
-/// A survey as the customer sees it.
+/// A survey as the customer (or the person complained about) sees it.
 #[derive(Serialize)]
 pub struct PublicSurvey {
     pub title: String,
     pub title_en: Option<String>,
+    /// The line under the title, if the policy gives one (the party's own, else the common).
+    pub intro: Option<String>,
+    pub intro_en: Option<String>,
+    /// To whom the link was addressed: `customer` or `subject`; its questions are that party's.
+    pub party: Party,
+    /// `投诉人` / `被投诉人`.
+    pub party_label: String,
+    pub party_label_en: String,
     pub case: String,
     pub expires_at: String,
     pub answered: bool,
@@ -243,11 +252,18 @@ pub struct OptionBody {
     pub label: String,
 }
 
-/// What a token opens: the survey record and its policy's questions, or 404 / 410.
-pub async fn open_token(
-    state: &AppState,
-    token: &str,
-) -> Result<(SurveyRecord, SurveyRule, Timestamp), AppError> {
+/// What a token opens.
+pub struct Opened {
+    pub record: SurveyRecord,
+    pub rule: SurveyRule,
+    /// To whom the link was addressed (its questions are that party's).
+    pub party: Party,
+    pub now: Timestamp,
+}
+
+/// What a token opens: the survey record, its policy's survey and the party it was addressed
+/// to, or 404.
+pub async fn open_token(state: &AppState, token: &str) -> Result<Opened, AppError> {
     let not_found = || AppError::NotFound("no such survey link".into());
     // A token is 64 hex characters; anything else is not looked up at all.
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -263,18 +279,44 @@ pub async fn open_token(
         .kind(&record.kind)
         .and_then(|k| k.survey.clone())
         .ok_or_else(not_found)?;
-    Ok((record, rule, state.clock.now()))
+    let party = state
+        .store
+        .survey_party(&token_hash(token))
+        .await?
+        .and_then(|p| Party::parse(&p))
+        .unwrap_or(Party::Customer);
+    Ok(Opened {
+        record,
+        rule,
+        party,
+        now: state.clock.now(),
+    })
 }
 
-pub fn public_body(record: &SurveyRecord, rule: &SurveyRule) -> PublicSurvey {
+/// The party's label in English.
+pub fn party_label_en(party: Party) -> &'static str {
+    match party {
+        Party::Customer => "the complainant",
+        Party::Subject => "the person complained about",
+    }
+}
+
+pub fn public_body(record: &SurveyRecord, rule: &SurveyRule, party: Party) -> PublicSurvey {
+    let (title, title_en) = rule.title_for(party);
+    let (intro, intro_en) = rule.intro_for(party);
     PublicSurvey {
-        title: rule.title.clone(),
-        title_en: rule.title_en.clone(),
+        title: title.to_owned(),
+        title_en: title_en.map(str::to_owned),
+        intro: intro.map(str::to_owned),
+        intro_en: intro_en.map(str::to_owned),
+        party,
+        party_label: party.label_zh().to_owned(),
+        party_label_en: party_label_en(party).to_owned(),
         case: record.case_number.clone(),
         expires_at: timestamp(record.expires_at),
         answered: record.answered_at.is_some(),
         questions: rule
-            .questions
+            .questions_for(party)
             .iter()
             .map(|q| QuestionBody {
                 id: q.id.clone(),
@@ -333,21 +375,28 @@ impl From<AnswerError> for AppError {
     }
 }
 
-/// Records the answers to the survey `record`: checked against its questions, once.
+/// Records the answers to the survey `record`: checked against the questions of the party it
+/// was addressed to, once.
 pub async fn answer(
     state: &AppState,
-    record: &SurveyRecord,
-    rule: &SurveyRule,
+    opened: &Opened,
     answers: &Map<String, Value>,
-    now: Timestamp,
 ) -> Result<(), AnswerError> {
+    let Opened {
+        record,
+        rule,
+        party,
+        now,
+    } = opened;
+    let now = *now;
     if record.answered_at.is_some() {
         return Err(AnswerError::AlreadyAnswered);
     }
     if now >= record.expires_at {
         return Err(AnswerError::Expired);
     }
-    let clean = survey::validate_answers(rule, answers).map_err(AnswerError::Invalid)?;
+    let clean =
+        survey::validate_party_answers(rule, *party, answers).map_err(AnswerError::Invalid)?;
     let taken = state
         .store
         .answer_survey(record.id, &Value::Object(clean), now)
@@ -365,11 +414,11 @@ pub async fn public_show(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,
 ) -> Result<axum::Json<PublicSurvey>, AppError> {
-    let (record, rule, now) = open_token(&state, &token).await?;
-    if record.answered_at.is_none() && now >= record.expires_at {
+    let o = open_token(&state, &token).await?;
+    if o.record.answered_at.is_none() && o.now >= o.record.expires_at {
         return Err(AnswerError::Expired.into());
     }
-    Ok(axum::Json(public_body(&record, &rule)))
+    Ok(axum::Json(public_body(&o.record, &o.rule, o.party)))
 }
 
 /// `POST /api/v1/public/surveys/{token}` body.
@@ -385,8 +434,8 @@ pub async fn public_answer(
     ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<AnswerRequest>,
 ) -> Result<axum::Json<Value>, AppError> {
-    let (record, rule, now) = open_token(&state, &token).await?;
-    answer(&state, &record, &rule, &req.answers, now).await?;
+    let opened = open_token(&state, &token).await?;
+    answer(&state, &opened, &req.answers).await?;
     Ok(axum::Json(serde_json::json!({
         "status": "answered",
         "message_zh": "感谢您的评价！",
@@ -402,15 +451,20 @@ pub struct ResultsQuery {
     pub from: Option<String>,
     /// Answered before (exclusive).
     pub to: Option<String>,
-    /// `unit` (default), `person` (the handler) or `category`.
+    /// `unit` (default), `person` (the handler), `category`, `party`, `month` or `quarter`
+    /// (answered in), or two of them joined by a comma (`party,unit`).
     pub by: Option<String>,
 }
 
 /// One group of results.
 #[derive(Serialize, Default)]
 pub struct ResultGroup {
+    /// The group's keys, one per `by` dimension, joined by `|` (`subject|U01`).
     pub key: String,
+    /// Their labels joined by ` · `.
     pub label: String,
+    /// Each dimension's key and label, in the order `by` names them.
+    pub parts: Vec<KeyPart>,
     /// Answered surveys.
     pub answered: u64,
     /// Mean of the rating answers (1–5), over every rating question.
@@ -422,6 +476,15 @@ pub struct ResultGroup {
     /// The answers question by question (rating and choice questions; a text question counts
     /// its answers only: free text may carry personal data), in the order the policy asks.
     pub questions: Vec<QuestionResult>,
+}
+
+/// One dimension of a group's key.
+#[derive(Serialize, Default, Clone, Debug)]
+pub struct KeyPart {
+    /// `unit`, `person`, `category`, `party`, `month` or `quarter`.
+    pub by: String,
+    pub key: String,
+    pub label: String,
 }
 
 /// The answers to one question within a group.
@@ -459,12 +522,12 @@ pub struct ResultsBody {
     pub total: ResultGroup,
 }
 
-fn add(group: &mut ResultGroup, record: &SurveyRecord, rule: Option<&SurveyRule>) {
+fn add(group: &mut ResultGroup, record: &SurveyRecord, rule: Option<&SurveyRule>, party: Party) {
     group.answered += 1;
     let Some(rule) = rule else {
         return;
     };
-    for q in &rule.questions {
+    for q in rule.questions_for(party) {
         let answer = record.answers.get(&q.id).filter(|v| !v.is_null());
         // Questions are keyed by id: two policy versions asking the same id are one row.
         let slot = match group.questions.iter().position(|r| r.id == q.id) {
@@ -547,7 +610,7 @@ fn finish(group: &mut ResultGroup) {
     }
 }
 
-/// `GET /api/v1/surveys/results?from&to&by=unit|person|category|party`: answered surveys in the
+/// `GET /api/v1/surveys/results?from&to&by=unit|person|category|party|month|quarter[,…]`: answered surveys in the
 /// caller's jurisdiction (their unit's subtree; an admin sees all), grouped.
 pub async fn results(
     State(state): State<AppState>,
@@ -557,19 +620,72 @@ pub async fn results(
     Ok(axum::Json(results_for(&state, &user.0, q).await?))
 }
 
+/// A dimension results are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    Unit,
+    Person,
+    Category,
+    Party,
+    /// The month the survey was answered (Asia/Shanghai).
+    Month,
+    /// The quarter the survey was answered.
+    Quarter,
+}
+
+/// Every dimension, in the order the API and the page list them.
+pub const DIMS: [&str; 6] = ["unit", "person", "category", "party", "month", "quarter"];
+
+impl Dim {
+    fn parse(s: &str) -> Option<Dim> {
+        Some(match s {
+            "unit" => Dim::Unit,
+            "person" => Dim::Person,
+            "category" => Dim::Category,
+            "party" => Dim::Party,
+            "month" => Dim::Month,
+            "quarter" => Dim::Quarter,
+            _ => return None,
+        })
+    }
+}
+
+/// `by`: one dimension, or two joined by a comma (`party,unit`: each party within each unit);
+/// refused naming the value otherwise.
+pub fn parse_by(by: &str) -> Result<Vec<Dim>, String> {
+    let parts: Vec<&str> = by.split(',').map(str::trim).collect();
+    let mut dims = Vec::new();
+    for p in &parts {
+        let Some(d) = Dim::parse(p) else {
+            return Err(format!(
+                "`by` is one of {} or two of them joined by a comma (e.g. `party,unit`), not `{by}`",
+                DIMS.join(", ")
+            ));
+        };
+        if dims.contains(&d) {
+            return Err(format!("`by` names `{p}` twice in `{by}`"));
+        }
+        dims.push(d);
+    }
+    if dims.len() > 2 {
+        return Err(format!(
+            "`by` groups by at most two dimensions, not {} (`{by}`)",
+            dims.len()
+        ));
+    }
+    Ok(dims)
+}
+
 /// The survey results `user` may see (their unit's subtree; an admin all), grouped as `q`
-/// asks: the API's and the results page's one implementation.
+/// asks: the API's and the results page's one implementation. Each survey is counted with the
+/// questions of the party it was addressed to.
 pub async fn results_for(
     state: &AppState,
     user: &User,
     q: ResultsQuery,
 ) -> Result<ResultsBody, AppError> {
     let by = q.by.clone().unwrap_or_else(|| "unit".into());
-    if !["unit", "person", "category", "party"].contains(&by.as_str()) {
-        return Err(AppError::BadRequest(format!(
-            "`by` is unit, person, category or party, not `{by}`"
-        )));
-    }
+    let dims = parse_by(&by).map_err(AppError::BadRequest)?;
     let instant = |name: &str, v: &Option<String>| {
         v.as_deref()
             .map(|s| crate::api::cases::parse_instant(name, s))
@@ -581,9 +697,9 @@ pub async fn results_for(
         unit_path: (!is_admin(user)).then(|| user.unit_path.clone()),
     };
     let records = state.store.answered_surveys(&filter).await?;
-    // Only `by=party` needs to know who each link went to; a survey without a party row is
+    // Who each link went to: its questions, and `by=party`. A survey without a party row is
     // the customer's.
-    let parties: BTreeMap<i64, String> = if by == "party" {
+    let parties: BTreeMap<i64, String> = {
         let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
         state
             .store
@@ -591,8 +707,6 @@ pub async fn results_for(
             .await?
             .into_iter()
             .collect()
-    } else {
-        BTreeMap::new()
     };
     let mut policies: BTreeMap<i64, std::sync::Arc<crate::policies::Compiled>> = BTreeMap::new();
     let mut groups: BTreeMap<String, ResultGroup> = BTreeMap::new();
@@ -607,46 +721,28 @@ pub async fn results_for(
         }
         let kind = policies.get(&r.policy_id).and_then(|p| p.kind(&r.kind));
         let rule = kind.and_then(|k| k.survey.as_ref());
-        let (gkey, label) = match by.as_str() {
-            "party" => {
-                let party = parties
-                    .get(&r.id)
-                    .and_then(|p| Party::parse(p))
-                    .unwrap_or(Party::Customer);
-                let key = if party == Party::Subject {
-                    "subject"
-                } else {
-                    "customer"
-                };
-                (key.to_owned(), party.label_zh().to_owned())
-            }
-            "person" => (
-                r.handler_login.clone().unwrap_or_else(|| "-".into()),
-                r.handler_name.clone().unwrap_or_else(|| "（无）".into()),
-            ),
-            "category" => {
-                let code = r.category.clone().unwrap_or_else(|| "-".into());
-                let label = kind
-                    .and_then(|k| k.field("category"))
-                    .and_then(|f| match &f.field_type {
-                        manyi_core::policy::FieldType::Choice { options } => options
-                            .iter()
-                            .find(|o| o.code == code)
-                            .map(|o| o.label.clone()),
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| code.clone());
-                (code, label)
-            }
-            _ => (r.unit_code.clone(), r.unit_name.clone()),
-        };
+        let party = parties
+            .get(&r.id)
+            .and_then(|p| Party::parse(p))
+            .unwrap_or(Party::Customer);
+        let parts: Vec<KeyPart> = dims.iter().map(|d| key_part(*d, r, kind, party)).collect();
+        let gkey = parts
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect::<Vec<_>>()
+            .join("|");
         let group = groups.entry(gkey.clone()).or_insert_with(|| ResultGroup {
             key: gkey,
-            label,
+            label: parts
+                .iter()
+                .map(|p| p.label.as_str())
+                .collect::<Vec<_>>()
+                .join(" · "),
+            parts: parts.clone(),
             ..ResultGroup::default()
         });
-        add(group, r, rule);
-        add(&mut total, r, rule);
+        add(group, r, rule, party);
+        add(&mut total, r, rule, party);
     }
     let mut groups: Vec<ResultGroup> = groups.into_values().collect();
     groups.iter_mut().for_each(finish);
@@ -658,6 +754,70 @@ pub async fn results_for(
         groups,
         total,
     })
+}
+
+/// One dimension's key and label of a survey.
+fn key_part(
+    dim: Dim,
+    r: &SurveyRecord,
+    kind: Option<&manyi_core::policy::CaseKind>,
+    party: Party,
+) -> KeyPart {
+    let (by, key, label) = match dim {
+        Dim::Party => {
+            let key = if party == Party::Subject {
+                "subject"
+            } else {
+                "customer"
+            };
+            ("party", key.to_owned(), party.label_zh().to_owned())
+        }
+        Dim::Person => (
+            "person",
+            r.handler_login.clone().unwrap_or_else(|| "-".into()),
+            r.handler_name.clone().unwrap_or_else(|| "（无）".into()),
+        ),
+        Dim::Category => {
+            let code = r.category.clone().unwrap_or_else(|| "-".into());
+            let label = kind
+                .and_then(|k| k.field("category"))
+                .and_then(|f| match &f.field_type {
+                    manyi_core::policy::FieldType::Choice { options } => options
+                        .iter()
+                        .find(|o| o.code == code)
+                        .map(|o| o.label.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| code.clone());
+            ("category", code, label)
+        }
+        Dim::Month | Dim::Quarter => {
+            let period = if dim == Dim::Month {
+                Period::Monthly
+            } else {
+                Period::Quarterly
+            };
+            let key = r
+                .answered_at
+                .map(|at| survey_schedule::period_key(period, at))
+                .unwrap_or_else(|| "-".into());
+            (
+                if dim == Dim::Month {
+                    "month"
+                } else {
+                    "quarter"
+                },
+                key.clone(),
+                key,
+            )
+        }
+        Dim::Unit => ("unit", r.unit_code.clone(), r.unit_name.clone()),
+    };
+    KeyPart {
+        by: by.to_owned(),
+        key,
+        label,
+    }
 }
 
 fn is_admin(user: &User) -> bool {

@@ -64,6 +64,13 @@ fn questions(
         .collect()
 }
 
+/// The intro line in the reader's language, if the policy gives one.
+fn intro(body: &crate::api::surveys::PublicSurvey, lang: Lang) -> Option<String> {
+    body.intro
+        .as_deref()
+        .map(|zh| lang.pick(zh, body.intro_en.as_deref()).to_owned())
+}
+
 /// Over the per-address limit of survey pages (counted in the database, shared by every
 /// instance, like the other public pages).
 async fn limited(state: &AppState, addr: Option<std::net::IpAddr>) -> Result<bool, WebError> {
@@ -99,14 +106,14 @@ pub async fn form(
     if limited(&state, addr).await? {
         return Err(WebError::TooMany("pub.limited.ip"));
     }
-    let (record, rule, now) = open_token(&state, &token).await?;
-    if record.answered_at.is_some() {
+    let opened = open_token(&state, &token).await?;
+    if opened.record.answered_at.is_some() {
         return notice(&ctx, StatusCode::CONFLICT, "survey.already", &token);
     }
-    if now >= record.expires_at {
+    if opened.now >= opened.record.expires_at {
         return notice(&ctx, StatusCode::GONE, "survey.expired", &token);
     }
-    let body = public_body(&record, &rule);
+    let body = public_body(&opened.record, &opened.rule, opened.party);
     render_status(
         StatusCode::OK,
         &ctx,
@@ -114,6 +121,8 @@ pub async fn form(
         "public_survey.html",
         context! {
             title => ctx.lang.pick(&body.title, body.title_en.as_deref()).to_owned(),
+            intro => intro(&body, ctx.lang),
+            party => ctx.lang.pick(&body.party_label, Some(&body.party_label_en)).to_owned(),
             case => body.case.clone(),
             questions => s(questions(&body, ctx.lang, &Map::new(), &[])),
             token => token.clone(),
@@ -133,22 +142,22 @@ pub async fn submit(
     if limited(&state, addr).await? {
         return Err(WebError::TooMany("pub.limited.ip"));
     }
-    let (record, rule, now) = open_token(&state, &token).await?;
+    let opened = open_token(&state, &token).await?;
     let mut answers = Map::new();
-    for q in &rule.questions {
+    for q in opened.rule.questions_for(opened.party) {
         let v = form.text(&format!("q.{}", q.id));
         if !v.is_empty() {
             answers.insert(q.id.clone(), Value::from(v));
         }
     }
-    match answer(&state, &record, &rule, &answers, now).await {
+    match answer(&state, &opened, &answers).await {
         Ok(()) => notice(&ctx, StatusCode::OK, "survey.thanks", &token),
         Err(AnswerError::AlreadyAnswered) => {
             notice(&ctx, StatusCode::CONFLICT, "survey.already", &token)
         }
         Err(AnswerError::Expired) => notice(&ctx, StatusCode::GONE, "survey.expired", &token),
         Err(AnswerError::Invalid(errors)) => {
-            let body = public_body(&record, &rule);
+            let body = public_body(&opened.record, &opened.rule, opened.party);
             render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ctx,
@@ -156,6 +165,8 @@ pub async fn submit(
                 "public_survey.html",
                 context! {
                     title => ctx.lang.pick(&body.title, body.title_en.as_deref()).to_owned(),
+                    intro => intro(&body, ctx.lang),
+                    party => ctx.lang.pick(&body.party_label, Some(&body.party_label_en)).to_owned(),
                     case => body.case.clone(),
                     questions => s(questions(&body, ctx.lang, &answers, &errors)),
                     token => token.clone(),

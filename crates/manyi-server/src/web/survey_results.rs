@@ -1,6 +1,8 @@
 //! `/surveys/results` — satisfaction survey results for supervisors (issue 5 item 6): the
 //! answered surveys of the reader's unit subtree (an administrator: all) over a chosen period,
-//! grouped by unit, handler or category, and each question's answers per group (ratings 1–5
+//! grouped by unit, handler, category, party or period (one dimension, or two: `by` then
+//! `by2`), with a line per routine survey schedule (last run, next run, "period not
+//! configured"), and each question's answers per group (ratings 1–5
 //! with their mean and 满意率, choice options with their counts).
 //!
 //! The numbers are `api::surveys::results_for`'s, the same as `GET /api/v1/surveys/results`:
@@ -23,6 +25,9 @@ use crate::error::AppError;
 pub struct ResultsForm {
     #[serde(default)]
     by: String,
+    /// A second dimension within the first (e.g. by party within each unit); empty: none.
+    #[serde(default)]
+    by2: String,
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -117,7 +122,40 @@ fn question_views(groups: &[ResultGroup], total: &ResultGroup, lang: Lang) -> Ve
     out
 }
 
-/// `GET /surveys/results?by=unit|person|category|party&from=YYYY-MM-DD&to=YYYY-MM-DD`.
+/// One line per routine survey schedule the reader may see.
+#[derive(Serialize)]
+struct ScheduleLine {
+    key: String,
+    label: String,
+    clause: String,
+    text: String,
+    /// `warn` for "period not configured", so it stands out.
+    class: &'static str,
+}
+
+async fn schedule_lines(
+    state: &AppState,
+    user: &manyi_store::User,
+    lang: Lang,
+) -> Result<Vec<ScheduleLine>, AppError> {
+    Ok(crate::api::survey_schedules::views_for(state, user)
+        .await?
+        .into_iter()
+        .map(|v| ScheduleLine {
+            label: lang.pick(&v.label, v.label_en.as_deref()).to_owned(),
+            clause: v.clause,
+            text: lang.message(&v.message_zh, &v.message).to_owned(),
+            class: if v.state == "not_configured" {
+                "warn"
+            } else {
+                ""
+            },
+            key: v.key,
+        })
+        .collect())
+}
+
+/// `GET /surveys/results?by=unit|person|category|party|month|quarter&by2=…&from=YYYY-MM-DD&to=YYYY-MM-DD`.
 pub async fn page(
     ctx: Ctx,
     user: WebUser,
@@ -133,9 +171,14 @@ pub async fn page(
     } else {
         form.by.clone()
     };
+    form.by2 = form.by2.trim().to_owned();
     let mut errors = std::collections::HashMap::new();
-    if !["unit", "person", "category", "party"].contains(&by.as_str()) {
+    if crate::api::surveys::parse_by(&by).is_err() || by.contains(',') {
         errors.insert("by", tr_with(lang, "sr.bad_by", &[("value", &by)]));
+    } else if !form.by2.is_empty()
+        && crate::api::surveys::parse_by(&format!("{by},{}", form.by2)).is_err()
+    {
+        errors.insert("by2", tr_with(lang, "sr.bad_by", &[("value", &form.by2)]));
     }
     for (name, value) in [("from", &form.from), ("to", &form.to)] {
         if !value.is_empty() && value.parse::<jiff::civil::Date>().is_err() {
@@ -146,7 +189,11 @@ pub async fn page(
         let q = ResultsQuery {
             from: (!form.from.is_empty()).then(|| form.from.clone()),
             to: (!form.to.is_empty()).then(|| form.to.clone()),
-            by: Some(by.clone()),
+            by: Some(if form.by2.is_empty() {
+                by.clone()
+            } else {
+                format!("{by},{}", form.by2)
+            }),
         };
         let body = match results_for(&state, &user.user, q).await {
             Ok(body) => body,
@@ -174,15 +221,23 @@ pub async fn page(
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    let by_options: Vec<(&str, String)> = ["unit", "person", "category", "party"]
+    let by_options: Vec<(&str, String)> = crate::api::surveys::DIMS
         .into_iter()
         .map(|o| (o, tr(lang, &format!("sr.by.{o}")).to_owned()))
         .collect();
-    let by_label = by_options
-        .iter()
-        .find(|(o, _)| *o == by)
-        .map(|(_, l)| l.clone())
-        .unwrap_or_default();
+    let label_of = |by: &str| {
+        by_options
+            .iter()
+            .find(|(o, _)| *o == by)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    };
+    let by_label = if form.by2.is_empty() {
+        label_of(&by)
+    } else {
+        format!("{} · {}", label_of(&by), label_of(&form.by2))
+    };
+    let schedules = schedule_lines(&state, &user.user, lang).await?;
     form.by = by;
     render_status(
         status,
@@ -198,6 +253,7 @@ pub async fn page(
             groups => s(groups),
             total => s(total),
             questions => s(questions),
+            schedules => s(schedules),
             scope => if user.is_admin() {
                 tr(lang, "sr.scope.all").to_owned()
             } else {

@@ -1686,16 +1686,69 @@ async fn lawfirm_三_二_三_the_lawyer_complained_about_answers_a_link_of_their
         "{sms}"
     );
 
-    for (issued, overall) in [(&to_customer, 5), (&to_lawyer, 2)] {
-        let path = issued["path"]
+    let api_path = |issued: &Value| {
+        issued["path"]
             .as_str()
             .expect("path")
-            .replace("/public/survey/", "/api/v1/public/surveys/");
+            .replace("/public/survey/", "/api/v1/public/surveys/")
+    };
+    // The lawyer's link opens the lawyer's own survey (`[kind.complaint.survey.subject]`):
+    // its party, title, intro and questions; the complainant's the common ones.
+    let (status, _, shown) = app.get(&api_path(&to_lawyer), &token("ls_officer")).await;
+    assert_eq!(status, StatusCode::OK, "{shown:#}");
+    assert_eq!(shown["party"], "subject");
+    assert_eq!(shown["party_label"], "被投诉人");
+    assert_eq!(shown["title"], "被投诉律师对投诉处理的满意度调查");
+    assert!(
+        shown["intro"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("单独统计"),
+        "{shown:#}"
+    );
+    let ids = |body: &Value| -> Vec<String> {
+        body["questions"]
+            .as_array()
+            .expect("questions")
+            .iter()
+            .map(|q| q["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&shown), ["fairness", "heard", "comment"]);
+    let (_, _, shown) = app.get(&api_path(&to_customer), &token("ls_officer")).await;
+    assert_eq!(shown["party"], "customer");
+    assert_eq!(shown["title"], "投诉处理满意度调查");
+    assert_eq!(ids(&shown), ["overall", "informed", "comment"]);
+    // Answers are checked against the party's questions: the complainant's are unknown on
+    // the lawyer's link, and the lawyer's required ones are missing.
+    let reply = app
+        .post_json(
+            &api_path(&to_lawyer),
+            &token("ls_officer"),
+            &json!({"answers": {"overall": 2, "informed": "yes"}}),
+        )
+        .await;
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    let mut errors = field_errors(&problem);
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            ("fairness".into(), "required".into()),
+            ("heard".into(), "required".into()),
+            ("informed".into(), "unknown".into()),
+            ("overall".into(), "unknown".into()),
+        ]
+    );
+    for (issued, answers) in [
+        (&to_customer, json!({"overall": 5, "informed": "yes"})),
+        (&to_lawyer, json!({"fairness": 2, "heard": "no"})),
+    ] {
         let (status, _, body) = app
             .post_json(
-                &path,
+                &api_path(issued),
                 &token("ls_officer"),
-                &json!({"answers": {"overall": overall, "informed": "yes"}}),
+                &json!({ "answers": answers }),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body:#}");
@@ -1727,6 +1780,57 @@ async fn lawfirm_三_二_三_the_lawyer_complained_about_answers_a_link_of_their
         "{results:#}"
     );
     assert_eq!(results["total"]["answered"], 2);
+    // Each party counted with its own questions: the lawyer's `heard` has its own row.
+    let heard = results["groups"][1]["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .find(|q| q["id"] == "heard")
+        .cloned()
+        .expect("the lawyer's question is counted");
+    assert_eq!(heard["options"][1]["count"], 1, "{heard:#}");
+
+    // By party within unit, and by party within the quarter answered.
+    let (status, _, results) = app
+        .get(
+            "/api/v1/surveys/results?by=party,unit",
+            &token("ls_officer"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{results:#}");
+    let keys: Vec<&str> = results["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["key"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(keys, ["customer|LS", "subject|LS"], "{results:#}");
+    assert_eq!(results["groups"][1]["label"], "被投诉人 · 律师事务所");
+    assert_eq!(results["groups"][1]["parts"][0]["by"], "party");
+    let (status, _, results) = app
+        .get(
+            "/api/v1/surveys/results?by=quarter,party",
+            &token("ls_officer"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{results:#}");
+    assert_eq!(results["groups"].as_array().map(Vec::len), Some(2));
+    assert!(
+        results["groups"][0]["key"]
+            .as_str()
+            .is_some_and(|k| k.contains("-Q") && k.ends_with("|customer")),
+        "{results:#}"
+    );
+    for bad in ["party,party", "party,unit,person", "party,shop"] {
+        let reply = app
+            .get(
+                &format!("/api/v1/surveys/results?by={bad}"),
+                &token("ls_officer"),
+            )
+            .await;
+        assert_eq!(reply.0, StatusCode::BAD_REQUEST, "{bad}: {:#}", reply.2);
+        assert!(reply.2.to_string().contains("`by`"), "{bad}: {:#}", reply.2);
+    }
 }
 
 #[tokio::test]
@@ -2388,4 +2492,200 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
 
     // csg-custservice has no [[penalty]] rule.
     no_penalties(&app, number).await;
+}
+
+/// Closes an sht-bigcustomer complaint registered by `dk_mm`: routed to support, replied,
+/// called back satisfied, analysed and closed.
+async fn sht_close(app: &TestApp, number: &str) {
+    step(
+        app,
+        number,
+        "dk_mm",
+        "route_to_support",
+        json!({"support_unit": "DK-ZC"}),
+        "in_support",
+    )
+    .await;
+    step(app, number, "dk_sup", "take_up", json!({}), "in_support").await;
+    step(
+        app,
+        number,
+        "dk_sup",
+        "reply",
+        json!({"resolution": "已处理"}),
+        "replied",
+    )
+    .await;
+    let (status, _, body) = callback(
+        app,
+        number,
+        "dk_mm",
+        "verdict",
+        json!({"verdict": "satisfied", "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    step(
+        app,
+        number,
+        "dk_mm",
+        "analyse_and_close",
+        json!({"customer_feedback": "satisfied", "analysis": "已分析"}),
+        "closed",
+    )
+    .await;
+}
+
+/// sht-bigcustomer 5.1.3 大客户服务质量常态调查: the routine round the scheduler starts. The
+/// regulation gives no period, so until the organisation sets one the schedule says "period not
+/// configured" and nothing runs (CLAUSES.md A16); once it is quarterly, the round of the last
+/// complete quarter surveys the complainants of the complaints closed in it, exactly once, and
+/// the marketing management department reads the texts to send.
+#[tokio::test]
+async fn sht_5_1_3_a_routine_round_runs_once_per_configured_quarter_and_not_before_the_period_is_set()
+ {
+    use manyi_server::api::survey_schedules::run_due;
+    let source = shipped_policy("sht-bigcustomer.toml");
+    let app = pack_app(
+        Some(&source),
+        &[
+            ("DK", "大客户部", "department", None),
+            ("DK-ZC", "综合支撑部", "district", Some("DK")),
+        ],
+        &[
+            ("dk_mm", "营销管理部沈", "DK", &["marketing_mgmt"]),
+            ("dk_sup", "支撑工程师曹", "DK-ZC", &["support"]),
+        ],
+    )
+    .await;
+    let fields = json!({"customer": "某证券公司", "contact_phone": "021-68881234",
+                        "matter": "专线中断", "quality_dimension": "billing"});
+    for n in 1..=3 {
+        register(
+            &app,
+            "dk_mm",
+            json!({"policy": "sht-bigcustomer", "kind": "complaint", "channel": "phone",
+                   "fields": fields}),
+            &format!("DK2609000{n}"),
+        )
+        .await;
+    }
+    // Two closed in September (2026 Q3); the third stays open.
+    sht_close(&app, "DK26090001").await;
+    sht_close(&app, "DK26090002").await;
+
+    let schedules = |login: &'static str| {
+        let app = &app;
+        async move {
+            let (status, _, body) = app.get("/api/v1/survey-schedules", &token(login)).await;
+            assert_eq!(status, StatusCode::OK, "{body:#}");
+            body["schedules"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let listed = schedules("dk_mm").await;
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    let s = &listed[0];
+    assert_eq!(s["key"], "sht-bigcustomer/complaint/routine_quality");
+    assert_eq!(s["clause"], "5.1.3");
+    assert_eq!(s["state"], "not_configured");
+    assert_eq!(s["period"], Value::Null);
+    assert_eq!(s["period_from"], "configuration");
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("period not configured"),
+        "{s:#}"
+    );
+    // Not the service department: not shown.
+    assert!(schedules("dk_sup").await.is_empty());
+
+    // Not configured: the scheduler runs nothing, even with closed cases waiting.
+    app.clock.set(at("2026-10-08T09:00:00+08:00"));
+    let report = run_due(&app.state).await.expect("due-check");
+    assert_eq!(report.ran, 0);
+
+    let path = "/api/v1/survey-schedules/sht-bigcustomer/complaint/routine_quality";
+    let put = |login: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.send(
+                hyper::Method::PUT,
+                path,
+                crate::helpers::Auth::Bearer(&token(login)),
+                &[],
+                Some(("application/json", body.to_string().into_bytes())),
+            )
+            .await
+        }
+    };
+    let (status, _, body) = put("dk_mm", json!({"period": "quarterly"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body:#}");
+    let reply = put(ADMIN, json!({"period": "weekly"})).await;
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(
+        field_errors(&problem),
+        [("period".into(), "period.unknown".into())]
+    );
+    let (status, _, set) = put(ADMIN, json!({"period": "quarterly"})).await;
+    assert_eq!(status, StatusCode::OK, "{set:#}");
+    assert_eq!(set["period"], "quarterly");
+    assert_eq!(set["state"], "due");
+    assert_eq!(set["due_round"], "2026-Q3");
+
+    // Two instances' due-checks race for the round: exactly one runs it.
+    let (a, b) = tokio::join!(run_due(&app.state), run_due(&app.state));
+    let (a, b) = (a.expect("a"), b.expect("b"));
+    assert_eq!(a.ran + b.ran, 1, "{a:?} {b:?}");
+    assert_eq!(a.issued + b.issued, 2, "{a:?} {b:?}");
+    assert_eq!(run_due(&app.state).await.expect("again").ran, 0);
+
+    let s = schedules("dk_mm").await.remove(0);
+    assert_eq!(s["state"], "up_to_date", "{s:#}");
+    assert_eq!(s["last_run"]["round"], "2026-Q3");
+    assert_eq!(s["last_run"]["issued"], 2);
+    assert_eq!(s["next_run"], "2027-01-01T00:00:00+08:00");
+
+    let (status, _, round) = app
+        .get(&format!("{path}/rounds/2026-Q3"), &token("dk_mm"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{round:#}");
+    let invitations = round["invitations"].as_array().expect("invitations");
+    let cases: Vec<&str> = invitations
+        .iter()
+        .map(|i| i["case"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        cases,
+        ["DK26090001", "DK26090002"],
+        "the open case is not surveyed"
+    );
+    let sms = invitations[0]["message_zh"].as_str().unwrap_or_default();
+    assert!(
+        sms.contains("常态调查") && sms.contains("DK26090001") && sms.contains("/public/survey/"),
+        "{sms}"
+    );
+    // The link in the text opens the survey and takes one answer.
+    let token_in_sms = sms
+        .split("/public/survey/")
+        .nth(1)
+        .and_then(|rest| rest.get(..64))
+        .expect("a token in the text");
+    let (status, _, body) = app
+        .post_json(
+            &format!("/api/v1/public/surveys/{token_in_sms}"),
+            &token("dk_mm"),
+            &json!({"answers": {"overall": 4, "complaint_handling": 5}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    let (status, _, round) = app
+        .get(&format!("{path}/rounds/2026-Q3"), &token("dk_mm"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(round["invitations"][0]["answered"], true);
+    let (status, _, _) = app
+        .get(&format!("{path}/rounds/2026-Q2"), &token("dk_mm"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -33,6 +33,7 @@ mod repeat;
 mod rewards;
 mod stats;
 mod survey_parties;
+mod survey_rounds;
 mod surveys;
 mod timers;
 mod web;

@@ -26,6 +26,7 @@ mod repeat;
 mod rewards;
 mod stats;
 mod survey_parties;
+mod survey_rounds;
 mod surveys;
 mod timers;
 mod web;
