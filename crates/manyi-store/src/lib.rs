@@ -52,6 +52,7 @@ mod calendar;
 mod dashboard;
 mod error;
 mod find;
+mod intake;
 mod ledger;
 mod migrate;
 mod org;
@@ -83,6 +84,7 @@ pub use bulk::{BulkCase, BulkTimer, BulkWrite};
 pub use dashboard::{OpenCounts, StatsTotal};
 pub use error::StoreError;
 pub use find::{FindBackfill, FindKey, FindQuery, NUMBER_KIND, NumberBackfill};
+pub use intake::IntakeFigures;
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };

@@ -17,6 +17,7 @@ mod cases;
 mod dashboard;
 mod find;
 mod group;
+mod intake;
 mod ledger;
 mod org;
 mod policies;
@@ -67,6 +68,8 @@ pub(crate) struct SqliteStore {
     read: SqlitePool,
     /// The queue of case writes waiting for the next group commit (`group.rs`).
     group: group::GroupCommit,
+    /// What the group commit did (`crate::intake`), shared by the store's clones.
+    pub(crate) intake: std::sync::Arc<crate::intake::IntakeCounters>,
 }
 
 impl SqliteStore {
@@ -149,6 +152,7 @@ impl SqliteStore {
             write,
             read,
             group: group::GroupCommit::default(),
+            intake: Default::default(),
         })
     }
 
