@@ -22,6 +22,7 @@ mod helpers;
 mod idempotency;
 mod intake;
 mod notes;
+mod ops;
 mod packs;
 mod policies;
 mod refusals;
