@@ -50,8 +50,13 @@ impl IntakeCounters {
     }
 
     /// Counts a fallback of a batch of `jobs`; warns if none was reported in the last minute.
-    /// `error` is the driver's text: it names a constraint, never personal data.
-    pub(crate) fn fell_back(&self, jobs: usize, error: &dyn std::fmt::Display) {
+    pub(crate) fn fell_back(&self, jobs: usize, error: &crate::StoreError) {
+        // The driver's own message (which constraint failed) says more than our wrapper's
+        // "database error"; it names a constraint or a column, never a value.
+        let error = match error {
+            crate::StoreError::Database(inner) => inner.to_string(),
+            other => other.to_string(),
+        };
         let total = self.fallbacks.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::debug!(jobs, error = %error, "multi-row create batch fell back to one create at a time");
         // A poisoned lock only means a panic while logging: the pair is still usable.
@@ -104,9 +109,10 @@ mod tests {
     fn figures_add_up_batches_and_fallbacks() {
         let c = IntakeCounters::default();
         c.batch(10, 2);
-        c.fell_back(5, &"unknown unit");
+        let e = crate::StoreError::Conflict;
+        c.fell_back(5, &e);
         c.batch(0, 5);
-        c.fell_back(3, &"another");
+        c.fell_back(3, &e);
         assert_eq!(
             c.figures(),
             IntakeFigures {

@@ -110,8 +110,13 @@ fn full_create(f: &Fixture, i: u32) -> NewCase {
         },
     ];
     c.due_at = Some(at(60 + i64::from(i)));
-    c.channel = if i % 2 == 0 { "phone" } else { "counter" }.into();
-    c.assignee_id = (i % 3 == 0).then_some(f.other);
+    c.channel = if i.is_multiple_of(2) {
+        "phone"
+    } else {
+        "counter"
+    }
+    .into();
+    c.assignee_id = i.is_multiple_of(3).then_some(f.other);
     c.idempotency = Some(Idempotency {
         user_id: f.clerk,
         key: format!("full-{i}"),
@@ -264,7 +269,7 @@ async fn a_batch_of_creates_and_updates_answers_each_as_alone_and_writes_what_a_
         // Its number keys were written too (the number trigger).
         assert_eq!(
             found(store, "number", &case.number).await,
-            [case.number.clone()]
+            std::slice::from_ref(&case.number)
         );
         // Its idempotency key was stored with it.
         let again = store
