@@ -231,6 +231,7 @@ pub fn router(state: AppState) -> Router {
             get(api::policies::list).post(api::policies::upload),
         )
         .route("/policies/check", post(api::policies::check))
+        .route("/ops", get(api::ops::get))
         .route("/policies/{name}/versions", get(api::policies::versions))
         .route(
             "/policies/{name}/versions/{version}/activate",

@@ -53,6 +53,7 @@ mod conduct;
 mod dashboard;
 mod error;
 mod find;
+mod intake;
 mod ledger;
 mod migrate;
 mod org;
@@ -86,6 +87,7 @@ pub use conduct::{ConductOutcome, NewConduct};
 pub use dashboard::{OpenCounts, StatsTotal};
 pub use error::StoreError;
 pub use find::{FindBackfill, FindKey, FindQuery, NUMBER_KIND, NumberBackfill};
+pub use intake::IntakeFigures;
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };

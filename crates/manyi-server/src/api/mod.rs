@@ -9,6 +9,7 @@ pub mod codes;
 pub mod conduct;
 pub mod disputes;
 pub mod notes;
+pub mod ops;
 pub mod org;
 pub mod penalties;
 pub mod policies;

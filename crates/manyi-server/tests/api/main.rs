@@ -23,6 +23,7 @@ mod helpers;
 mod idempotency;
 mod intake;
 mod notes;
+mod ops;
 mod packs;
 mod policies;
 mod refusals;

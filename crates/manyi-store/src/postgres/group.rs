@@ -224,7 +224,7 @@ async fn run_batch(store: &PgStore, mut jobs: Vec<Job>) {
         Err(e) => {
             // Not a failure of the batch: one of its creates cannot be written (an unknown
             // unit, say), and the one-at-a-time path finds which and answers it.
-            tracing::debug!(jobs = size, error = %e, "multi-row create batch fell back to one create at a time");
+            store.intake.fell_back(size, &e);
             (
                 Vec::with_capacity(size),
                 jobs,
@@ -232,9 +232,12 @@ async fn run_batch(store: &PgStore, mut jobs: Vec<Job>) {
             )
         }
     };
+    let fast = done.len();
+    let slow = rest.len();
     let Some(done) = one_at_a_time(&mut tx, rest, done, first).await else {
         return;
     };
+    store.intake.batch(fast, slow);
     match tx.commit().await {
         Ok(()) => {
             tracing::debug!(jobs = size, "create batch committed");

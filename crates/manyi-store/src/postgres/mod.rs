@@ -61,6 +61,8 @@ pub(crate) struct PgStore {
     pool: PgPool,
     /// The creates waiting for the next group commit (`group.rs`).
     group: group::GroupCommit,
+    /// What the group commit did (`crate::intake`), shared by the store's clones.
+    pub(crate) intake: std::sync::Arc<crate::intake::IntakeCounters>,
 }
 
 impl PgStore {
@@ -116,6 +118,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             group: group::GroupCommit::default(),
+            intake: Default::default(),
         })
     }
 

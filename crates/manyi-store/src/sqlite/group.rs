@@ -25,13 +25,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::oneshot;
 
+use sqlx::SqliteConnection;
+
 use super::SqliteStore;
 use super::cases::{apply_update, create_in};
+use super::intake;
 use crate::{CaseRecord, CaseUpdate, CreateOutcome, NewCase, StoreError};
 
 /// The most jobs one transaction takes. Bounds the time a batch holds the writer (and so the
 /// wait of the jobs queued behind it) to a few tens of milliseconds.
 const MAX_BATCH: usize = 64;
+
+/// The fewest creates a batch must have for the multi-row fast path (`intake.rs`): a lone
+/// create takes fewer statements written one at a time.
+const FAST_PATH_MIN: usize = 2;
 
 /// Turns the serial the counter gave into the case number.
 pub(super) type NumberFn = Box<dyn Fn(u64) -> String + Send + Sync>;
@@ -219,7 +226,15 @@ async fn drain(store: SqliteStore) {
     drop(guard);
 }
 
-/// One transaction: each job in its own savepoint, then one commit, then the answers.
+/// One transaction: the multi-row fast path (`intake.rs`) for the creates it may take, each
+/// other job in its own savepoint (in arrival order), one commit, then the answers. If the fast
+/// path fails, its savepoint is rolled back and every job runs in its own savepoint.
+///
+/// The fast path's creates are written before the other jobs of the batch. No job can depend
+/// on a create of its own batch (a case is unknown to every client until its create is
+/// answered, after the commit), except a create repeating an earlier one's idempotency key,
+/// which [`intake::eligible`] leaves to the one-at-a-time path: it runs after the fast path
+/// and so sees that key.
 async fn run_batch(store: &SqliteStore, jobs: Vec<Job>) {
     let size = jobs.len();
     let mut tx = match store.write_tx().await {
@@ -231,21 +246,58 @@ async fn run_batch(store: &SqliteStore, jobs: Vec<Job>) {
             return;
         }
     };
-    let mut done = Vec::with_capacity(size);
-    let mut jobs = jobs.into_iter();
-    // The savepoint of the job that ran last, still to be released. Releasing it and opening
-    // the next job's go to SQLite's worker thread together: one hand-off per job fewer.
-    let mut open_savepoint = false;
+    let creates = jobs
+        .iter()
+        .filter(|j| matches!(j, Job::Create { .. }))
+        .count();
+    // One create alone takes fewer statements one at a time than with the fast path's.
+    let (mut done, rest, mut begin) = if creates < FAST_PATH_MIN {
+        (Vec::with_capacity(size), jobs, "SAVEPOINT job")
+    } else {
+        if let Err(e) = sqlx::raw_sql("SAVEPOINT fast").execute(&mut *tx).await {
+            abort(Vec::new(), jobs.into_iter(), &e.into());
+            return;
+        }
+        match fast_path(&mut tx, &jobs).await {
+            Ok(written) => {
+                let mut done = Vec::with_capacity(size);
+                let mut rest = Vec::new();
+                for (job, case) in jobs.into_iter().zip(written) {
+                    match (job, case) {
+                        (Job::Create { reply, .. }, Some(case)) => {
+                            done.push(Done::Create(Ok(CreateOutcome::Created(case)), reply));
+                        }
+                        (job, _) => rest.push(job),
+                    }
+                }
+                (done, rest, "RELEASE fast; SAVEPOINT job")
+            }
+            Err(e) => {
+                // Not a failure of the batch: one of its creates cannot be written (an unknown
+                // unit, say), and the one-at-a-time path finds which and answers it.
+                store.intake.fell_back(size, &e);
+                (
+                    Vec::with_capacity(size),
+                    jobs,
+                    "ROLLBACK TO fast; RELEASE fast; SAVEPOINT job",
+                )
+            }
+        }
+    };
+    let fast = done.len();
+    let one_at_a_time = rest.len();
+    let mut jobs = rest.into_iter();
+    // Whether a savepoint is still to be released before the commit (COMMIT would release
+    // it too; the explicit RELEASE keeps the statements the same as a lone job's).
+    let mut open_savepoint = fast > 0;
     while let Some(job) = jobs.next() {
-        let begin = if open_savepoint {
-            "RELEASE job; SAVEPOINT job"
-        } else {
-            "SAVEPOINT job"
-        };
         if let Err(e) = sqlx::raw_sql(begin).execute(&mut *tx).await {
             abort(done, std::iter::once(job).chain(jobs), &e.into());
             return;
         }
+        // Releasing the last job's savepoint and opening the next one's go to SQLite's worker
+        // thread together: one hand-off per job fewer.
+        begin = "RELEASE job; SAVEPOINT job";
         open_savepoint = true;
         let result = match job {
             Job::Create {
@@ -268,13 +320,21 @@ async fn run_batch(store: &SqliteStore, jobs: Vec<Job>) {
             return;
         }
     }
-    if open_savepoint && let Err(e) = sqlx::raw_sql("RELEASE job").execute(&mut *tx).await {
-        abort(done, std::iter::empty(), &e.into());
-        return;
+    if open_savepoint {
+        let release = if one_at_a_time > 0 {
+            "RELEASE job"
+        } else {
+            "RELEASE fast"
+        };
+        if let Err(e) = sqlx::raw_sql(release).execute(&mut *tx).await {
+            abort(done, std::iter::empty(), &e.into());
+            return;
+        }
     }
+    store.intake.batch(fast, one_at_a_time);
     match tx.commit().await {
         Ok(()) => {
-            tracing::debug!(jobs = size, "write batch committed");
+            tracing::debug!(jobs = size, fast, "write batch committed");
             for d in done {
                 d.send();
             }
@@ -287,6 +347,44 @@ async fn run_batch(store: &SqliteStore, jobs: Vec<Job>) {
             }
         }
     }
+}
+
+/// The fast path: for each job, its case if the multi-row statements wrote it, `None` if it is
+/// left to the one-at-a-time path (an update, or a create [`intake::eligible`] refused). An
+/// error leaves the transaction to be rolled back to the savepoint `fast`.
+async fn fast_path(
+    conn: &mut SqliteConnection,
+    jobs: &[Job],
+) -> Result<Vec<Option<CaseRecord>>, StoreError> {
+    let creates: Vec<(&NewCase, intake::Numbering<'_>)> = jobs
+        .iter()
+        .filter_map(|j| match j {
+            Job::Create { case, number, .. } => Some((case, &**number as intake::Numbering<'_>)),
+            Job::Update { .. } => None,
+        })
+        .collect();
+    let cases: Vec<&NewCase> = creates.iter().map(|(c, _)| *c).collect();
+    let eligible = intake::eligible(&mut *conn, &cases).await?;
+    let fast: Vec<(&NewCase, intake::Numbering<'_>)> = creates
+        .into_iter()
+        .zip(&eligible)
+        .filter(|(_, ok)| **ok)
+        .map(|(job, _)| job)
+        .collect();
+    let mut written = if fast.is_empty() {
+        Vec::new()
+    } else {
+        intake::write_batch(&mut *conn, &fast).await?
+    }
+    .into_iter();
+    let mut eligible = eligible.into_iter();
+    Ok(jobs
+        .iter()
+        .map(|j| match j {
+            Job::Create { .. } if eligible.next() == Some(true) => written.next(),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Fails a batch that cannot go on: the jobs that ran and those still to run.

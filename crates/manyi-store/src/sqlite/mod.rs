@@ -18,6 +18,7 @@ mod conduct;
 mod dashboard;
 mod find;
 mod group;
+mod intake;
 mod ledger;
 mod org;
 mod policies;
@@ -69,6 +70,8 @@ pub(crate) struct SqliteStore {
     read: SqlitePool,
     /// The queue of case writes waiting for the next group commit (`group.rs`).
     group: group::GroupCommit,
+    /// What the group commit did (`crate::intake`), shared by the store's clones.
+    pub(crate) intake: std::sync::Arc<crate::intake::IntakeCounters>,
 }
 
 impl SqliteStore {
@@ -151,6 +154,7 @@ impl SqliteStore {
             write,
             read,
             group: group::GroupCommit::default(),
+            intake: Default::default(),
         })
     }
 
