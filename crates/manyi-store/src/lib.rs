@@ -61,6 +61,7 @@ mod reads;
 mod records;
 mod repeat;
 mod rewards;
+mod rollups;
 mod rows;
 mod sqlite;
 mod stats;
@@ -96,6 +97,7 @@ pub use records::{
 };
 pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
+pub use rollups::{Rebuilt, StatusCounts, SubtreeTotals};
 pub use survey_parties::SUBJECT;
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};
 

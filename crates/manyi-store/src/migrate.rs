@@ -102,6 +102,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "survey parties",
         include_str!("../migrations/sqlite/0018_survey_parties.sql"),
     ),
+    (
+        19,
+        "case rollups",
+        include_str!("../migrations/sqlite/0019_case_rollups.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -194,6 +199,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         18,
         "survey parties",
         include_str!("../migrations/postgres/0018_survey_parties.sql"),
+    ),
+    (
+        19,
+        "case rollups",
+        include_str!("../migrations/postgres/0019_case_rollups.sql"),
     ),
 ];
 

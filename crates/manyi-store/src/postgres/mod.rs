@@ -30,6 +30,7 @@ mod policies;
 mod reads;
 mod repeat;
 mod rewards;
+mod rollups;
 mod stats;
 mod survey_parties;
 mod surveys;
