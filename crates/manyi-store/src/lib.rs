@@ -52,6 +52,7 @@ mod calendar;
 mod dashboard;
 mod error;
 mod find;
+mod find_capped;
 mod ledger;
 mod migrate;
 mod org;
@@ -84,6 +85,7 @@ pub use bulk::{BulkCase, BulkTimer, BulkWrite};
 pub use dashboard::{OpenCounts, StatsTotal};
 pub use error::StoreError;
 pub use find::{FindBackfill, FindKey, FindQuery, NUMBER_KIND, NumberBackfill};
+pub use find_capped::CappedFind;
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
 };
