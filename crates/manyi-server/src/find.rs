@@ -97,6 +97,15 @@ pub async fn backfill_fields(
 /// id first; resumable and idempotent like [`backfill`] (a key is written only if the case is
 /// still at the version it was read at and has none). Returns how many cases were examined.
 pub async fn backfill_repeat(state: &AppState, batch: u32) -> Result<usize, AppError> {
+    backfill_repeat_with(state, batch, |_| {}).await
+}
+
+/// [`backfill_repeat`], calling `on_progress` after each batch (`manyi find backfill`'s bar).
+pub async fn backfill_repeat_with(
+    state: &AppState,
+    batch: u32,
+    mut on_progress: impl FnMut(&FindBackfill),
+) -> Result<usize, AppError> {
     let mut progress = state.store.repeat_backfill().await?;
     let mut examined = 0;
     while !progress.done {
@@ -126,6 +135,7 @@ pub async fn backfill_repeat(state: &AppState, batch: u32) -> Result<usize, AppE
             done: cases.len() < batch as usize,
         };
         state.store.backfill_repeat_keys(&rows, progress).await?;
+        on_progress(&progress);
         examined += cases.len();
     }
     if examined > 0 {

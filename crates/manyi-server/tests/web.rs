@@ -66,6 +66,15 @@ async fn spawn_app(intake: bool) -> TestApp {
 
 /// [`spawn_app`] with more shipped policies installed (e.g. `jinbi-property.toml`).
 async fn spawn_app_with(intake: bool, more_policies: &[&str]) -> TestApp {
+    let texts: Vec<(&str, String)> = more_policies
+        .iter()
+        .map(|file| (*file, shipped_policy(file)))
+        .collect();
+    spawn_app_with_texts(intake, &texts).await
+}
+
+/// [`spawn_app`] with more policies installed from their text (a shipped one changed).
+async fn spawn_app_with_texts(intake: bool, more_policies: &[(&str, String)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite:{}", dir.path().join("manyi.db").display());
     let store = Store::connect(&url, StoreOptions::default())
@@ -135,20 +144,13 @@ async fn spawn_app_with(intake: bool, more_policies: &[&str]) -> TestApp {
             .await
             .expect("insert user");
     }
-    for file in ["default-complaint.toml", "ccb-counter.toml"]
+    let shipped = ["default-complaint.toml", "ccb-counter.toml"]
         .into_iter()
-        .chain(more_policies.iter().copied())
-    {
-        manyi_server::policies::install(
-            &store,
-            &state.policies,
-            file,
-            &shipped_policy(file),
-            now,
-            true,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{file} does not install: {e:?}"));
+        .map(|file| (file, shipped_policy(file)));
+    for (file, text) in shipped.chain(more_policies.iter().cloned()) {
+        manyi_server::policies::install(&store, &state.policies, file, &text, now, true)
+            .await
+            .unwrap_or_else(|e| panic!("{file} does not install: {e:?}"));
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -2764,6 +2766,128 @@ fn found_queue(body: &str) -> &str {
     let start = body.find("h-found").expect("a results queue");
     let rest = &body[start..];
     &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
+/// An archived case is read-only: the conduct form (jinbi-property 第四条/第六条) is offered on
+/// a closed case until it is archived, then no more, and a post is refused with 409 naming the
+/// archive's clause. jinbi-property declares no archive; the test adds the CLAUSES §4.4
+/// default (30 days after closing) to its complaints.
+#[tokio::test]
+async fn the_conduct_form_is_not_offered_on_an_archived_case() {
+    let policy = shipped_policy("jinbi-property.toml")
+        + "\n[kind.complaint.archive]\nafter = \"30 days\"\nreaders = [\"customer_service\"]\n\
+           first_contact = true\nclause = \"CLAUSES A25\"\n";
+    let app = spawn_app_with_texts(false, &[("jinbi-property.toml", policy)]).await;
+    for (login, name, roles) in [
+        ("duty", "当班小李", ["duty_staff"]),
+        ("sup", "调度主管赵", ["dispatch_supervisor"]),
+        ("cs", "客服部陈", ["customer_service"]),
+    ] {
+        app.store
+            .insert_user(NewUser {
+                login: login.into(),
+                name: name.into(),
+                unit_code: "BJHD01".into(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                password_hash: Some(password_hash()),
+            })
+            .await
+            .expect("insert user");
+    }
+    let duty = Browser::new(&app);
+    duty.log_in("duty").await;
+    let form = duty
+        .get("/cases/new?policy=jinbi-property&kind=complaint")
+        .await;
+    let idem = form.input_value("idem").expect("an idempotency key");
+    let created = duty
+        .post(
+            "/cases/new",
+            &[
+                ("policy", "jinbi-property"),
+                ("kind", "complaint"),
+                ("idem", &idem),
+                ("channel", "phone"),
+                ("f.complainant", "李先生"),
+                ("f.contact_phone", "13800138000"),
+                ("f.matter", "楼上漏水"),
+                ("f.location", "3栋101"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let number = number_of(created.location());
+    let case_path = format!("/cases/{number}");
+    let actions = format!("/cases/{number}/actions");
+    let conduct = format!("/cases/{number}/conduct");
+    let done = duty
+        .post(
+            &actions,
+            &[
+                ("action", "dispatch"),
+                ("f.handling_department", "engineering"),
+                ("f.reassured", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    // The supervisor resolves; the customer-service department calls back (independent of
+    // the handler, 第一条) and closes.
+    let sup = Browser::new(&app);
+    sup.log_in("sup").await;
+    let done = sup
+        .post(&actions, &[("action", "resolve"), ("f.result", "已修复")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let cs = Browser::new(&app);
+    cs.log_in("cs").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let done = cs
+        .post(
+            &format!("/cases/{number}/callback"),
+            &[
+                ("op", "verdict"),
+                ("verdict", "satisfied"),
+                ("channel", "phone"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let done = cs.post(&actions, &[("action", "close")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    // Closed, not archived yet: the form is offered.
+    let page = cs.get(&case_path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains(&format!("action=\"{conduct}\""));
+
+    // 40 days on, archived: no form; a post anyway is refused naming the archive's clause.
+    let now = manyi_core::clock::Clock::now(&app.clock);
+    app.clock
+        .set(now + jiff::SignedDuration::from_hours(40 * 24));
+    let cs = Browser::new(&app);
+    cs.log_in("cs").await;
+    let page = cs.get(&case_path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("CLAUSES A25");
+    assert!(
+        !page.body.contains(&format!("action=\"{conduct}\"")),
+        "{}",
+        page.body
+    );
+    let refused = cs
+        .post(
+            &conduct,
+            &[
+                ("type", "etiquette"),
+                ("person", "duty"),
+                ("description", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    refused.assert_contains("已归档");
+    assert!(!refused.body.contains(&format!("action=\"{conduct}\"")));
 }
 
 /// jinbi-property 第四条/第六条 on the case page: the customer-service department records an

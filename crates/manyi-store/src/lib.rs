@@ -53,6 +53,7 @@ mod conduct;
 mod dashboard;
 mod error;
 mod find;
+mod find_capped;
 mod intake;
 mod ledger;
 mod migrate;
@@ -63,6 +64,7 @@ mod reads;
 mod records;
 mod repeat;
 mod rewards;
+mod rollups;
 mod rows;
 mod sqlite;
 mod stats;
@@ -87,6 +89,7 @@ pub use conduct::{ConductOutcome, NewConduct};
 pub use dashboard::{OpenCounts, StatsTotal};
 pub use error::StoreError;
 pub use find::{FindBackfill, FindKey, FindQuery, NUMBER_KIND, NumberBackfill};
+pub use find_capped::CappedFind;
 pub use intake::IntakeFigures;
 pub use ledger::{
     LedgerFilter, NewPenalty, NewViolation, PenaltyRecord, PenaltyStep, ViolationRecord,
@@ -101,6 +104,7 @@ pub use records::{
 };
 pub use repeat::{REPEAT, REPEAT_PENDING, RepeatKeyRow};
 pub use rewards::{NewReward, RewardDecision, RewardFilter, RewardRecord};
+pub use rollups::{Rebuilt, StatusCounts, SubtreeTotals};
 pub use survey_parties::SUBJECT;
 pub use survey_rounds::{NewRound, NewRoundSurvey, RoundInvitation, RoundRecord};
 pub use surveys::{NewSurvey, SurveyFilter, SurveyRecord};

@@ -103,6 +103,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0018_survey_parties.sql"),
     ),
     (
+        19,
+        "case rollups",
+        include_str!("../migrations/sqlite/0019_case_rollups.sql"),
+    ),
+    (
         20,
         "conduct",
         include_str!("../migrations/sqlite/0020_conduct.sql"),
@@ -204,6 +209,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         18,
         "survey parties",
         include_str!("../migrations/postgres/0018_survey_parties.sql"),
+    ),
+    (
+        19,
+        "case rollups",
+        include_str!("../migrations/postgres/0019_case_rollups.sql"),
     ),
     (
         20,

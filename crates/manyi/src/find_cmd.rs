@@ -1,6 +1,7 @@
 //! `manyi find backfill`: runs quick find's backfill (`manyi_server::find`) to the end, with a
 //! progress bar — the search keys of cases stored before migration 0013, then the number keys
-//! of cases stored before migration 0015. `manyi serve` runs the same at start-up in the
+//! of cases stored before migration 0015, then the repeat-complaint keys of cases stored
+//! before migration 0016. `manyi serve` runs the same at start-up in the
 //! background; this is for running it ahead of an upgrade's first start, or watching it.
 //! Resumable (progress is kept in the database) and idempotent (a key already there stays).
 
@@ -113,9 +114,28 @@ pub async fn run(cmd: FindCommand) -> anyhow::Result<()> {
     .map_err(err)?;
     bar.show(end.last_case_id, end.upto);
     bar.finish();
+
+    // The repeat-complaint keys (migration 0016), as `manyi serve` runs them at start-up.
+    let mut bar = Bar::new("repeat key");
+    let repeat = store.repeat_backfill().await?;
+    bar.show(
+        if repeat.done {
+            total
+        } else {
+            repeat.last_case_id
+        },
+        total,
+    );
+    let repeats = manyi_server::find::backfill_repeat_with(&state, batch, |p| {
+        bar.show(if p.done { total } else { p.last_case_id }, total);
+    })
+    .await
+    .map_err(err)?;
+    bar.show(total, total);
+    bar.finish();
     println!(
         "quick find is complete: {examined} cases examined for phone and name keys, every case \
-         up to id {} has its number keys",
+         up to id {} has its number keys; {repeats} cases examined for repeat-complaint keys",
         end.upto
     );
     state.store.close().await;

@@ -1,6 +1,6 @@
 //! `manyi stats`: one month's case counts by unit, category and on-time status (the report of
 //! `GET /api/v1/stats`, for every unit), and `manyi stats rebuild`, which recomputes the
-//! pre-aggregated table from the cases.
+//! pre-aggregated tables (`case_stats`, `case_weeks`, the dashboard's rollups) from the cases.
 
 use anyhow::bail;
 use clap::Subcommand;
@@ -28,8 +28,10 @@ pub struct StatsArgs {
 
 #[derive(Subcommand)]
 enum StatsCommand {
-    /// Recompute the statistics table from the cases (after a restore, or to check it: the
-    /// database triggers keep it current otherwise). Case writes wait while it runs.
+    /// Recompute the statistics tables from the cases — `case_stats`, the weekly counts
+    /// `case_weeks` and the dashboard's rollups `case_months` / `case_tree_months` — (after a
+    /// restore, or to repair them: the database triggers keep them current otherwise). Case
+    /// writes wait while it runs.
     Rebuild {
         #[command(flatten)]
         db: DbArgs,
@@ -40,10 +42,15 @@ pub async fn run(args: StatsArgs) -> anyhow::Result<()> {
     if let Some(StatsCommand::Rebuild { db }) = args.command {
         let store = db.open().await?;
         let started = std::time::Instant::now();
-        let rows = store.rebuild_case_stats().await?;
+        let r = store.rebuild_aggregates().await?;
         println!(
-            "case statistics rebuilt: {rows} rows in {:.1} s",
-            started.elapsed().as_secs_f64()
+            "case statistics rebuilt in {:.1} s: case_stats {} rows, case_weeks {}, \
+             case_months {}, case_tree_months {}",
+            started.elapsed().as_secs_f64(),
+            r.case_stats,
+            r.case_weeks,
+            r.case_months,
+            r.case_tree_months
         );
         store.close().await;
         return Ok(());

@@ -1,7 +1,9 @@
 //! `manyi find backfill` on each backend (`MANYI_TEST_BACKEND`, see `manyi_store::testing`): a
-//! small `manyi gen` database put back as it was before migrations 0013 and 0015 (no keys, the
-//! backfills rewound), then the command run to the end — every case found again by its phone
-//! and by a part of its number — and run again, which changes nothing.
+//! small `manyi gen` database put back as it was before migrations 0013, 0015 and 0016 (no
+//! keys, the backfills rewound), then the command run to the end — every case found again by
+//! its phone and by a part of its number, the repeat-key walk run over every case (the
+//! generated bank's policy has no repeat rule, so it writes no key; `api::repeat` tests the
+//! keys themselves) — and run again, which changes nothing.
 
 use std::process::{Command, Output};
 
@@ -71,10 +73,11 @@ async fn check(backend: &str) {
         found(&store, "number", tail).await,
         vec![last.number.clone()]
     );
-    // As before migrations 0013 and 0015: no keys at all, both backfills at the start.
+    // As before migrations 0013, 0015 and 0016: no keys at all, every backfill at the start.
     for sql in [
         "DELETE FROM case_find",
         "UPDATE case_find_backfill SET last_case_id = 0, done = FALSE",
+        "UPDATE case_repeat_backfill SET last_case_id = 0, done = FALSE",
         "UPDATE case_find_number_backfill SET last_case_id = 0, \
          upto = (SELECT max(id) FROM cases)",
     ] {
@@ -97,6 +100,11 @@ async fn check(backend: &str) {
     );
     assert!(store.find_backfill().await.expect("progress").done);
     assert!(store.number_backfill().await.expect("progress").done());
+    assert!(
+        first.contains("300 cases examined for repeat-complaint keys"),
+        "{first}"
+    );
+    assert!(store.repeat_backfill().await.expect("progress").done);
     assert_eq!(
         found(&store, "number", tail).await,
         vec![last.number.clone()]
@@ -120,6 +128,10 @@ async fn check(backend: &str) {
         .await
         .expect("count keys");
     assert_eq!(keys_after_first, keys_after_second);
+    assert!(
+        second.contains("0 cases examined for repeat-complaint keys"),
+        "{second}"
+    );
     // A batch of 0 is refused with the option's name.
     let zero = manyi(&["find", "backfill", "--batch", "0", "--database", &url]);
     assert!(!zero.status.success());

@@ -47,6 +47,24 @@ pub(super) struct RefusalView {
     pub(super) errors: Vec<String>,
 }
 
+impl RefusalView {
+    /// As the page shows it: the block names the clause once, beside its heading, so the
+    /// `CLAUSE: ` the engine puts before its messages comes off the message.
+    pub(super) fn shown(mut self) -> RefusalView {
+        self.message = without_clause(&self.message, self.clause.as_deref()).to_owned();
+        self
+    }
+}
+
+/// A refusal's message without the `CLAUSE: ` the engine puts first (`manyi_core::engine::
+/// Refusal`), for places that show the clause beside it already.
+pub(super) fn without_clause<'a>(message: &'a str, clause: Option<&str>) -> &'a str {
+    clause
+        .and_then(|c| message.strip_prefix(c))
+        .and_then(|m| m.strip_prefix(": ").or_else(|| m.strip_prefix("：")))
+        .unwrap_or(message)
+}
+
 /// An action the user may take, as a form.
 #[derive(Serialize)]
 struct ActionForm {
@@ -256,8 +274,14 @@ pub(super) async fn page(
         super::violations_view::for_case(state, &user.user, number, lang).await?;
     let attachments = super::notes::attachment_views(state, &user.user, number, lang).await?;
     let (note_typed, note_error) = ps.note_attempt.take().unwrap_or_default();
-    let conduct =
-        super::conduct::form(state, &user.user, &policy, ps.conduct_attempt.take(), lang).await?;
+    // An archived case is read-only: recording conduct on it is refused (409, the archive's
+    // clause), so the form is not offered there. A refused attempt still says why at the top.
+    let attempt = ps.conduct_attempt.take();
+    let conduct = if case.archive.is_none() {
+        super::conduct::form(state, &user.user, &policy, attempt, lang).await?
+    } else {
+        None
+    };
     let owner_level = policy.level(&case.owner_unit.level).map_or_else(
         || case.owner_unit.level.clone(),
         |l| lang.pick(&l.label, l.label_en.as_deref()).to_owned(),
@@ -286,7 +310,7 @@ pub(super) async fn page(
         assists => s(&case.assists),
         disputes => s(&case.disputes),
         notice => ps.notice,
-        refusal => s(ps.refusal),
+        refusal => s(ps.refusal.map(RefusalView::shown)),
         callback => s(&case.callback),
         callback_channels => s(super::callbacks::channel_choices(case.callback.as_ref(), lang)),
         callback_parties => s(super::callbacks::parties(case.callback.as_ref())),

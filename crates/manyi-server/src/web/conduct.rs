@@ -13,7 +13,7 @@ use manyi_core::policy::Policy;
 use manyi_store::User;
 use serde::Serialize;
 
-use super::case_page::{PageState, RefusalView, page};
+use super::case_page::{PageState, RefusalView, page, without_clause};
 use super::forms::Choice;
 use super::i18n::{Lang, tr, tr_with};
 use super::session::{CsrfForm, Ctx, WebUser};
@@ -98,15 +98,6 @@ pub(super) async fn form(
         clause: a.clause,
         field: a.field,
     }))
-}
-
-/// A refusal's message without the `CLAUSE: ` the engine puts first: the form shows the
-/// clause beside it already.
-fn without_clause<'a>(message: &'a str, clause: Option<&str>) -> &'a str {
-    clause
-        .and_then(|c| message.strip_prefix(c))
-        .and_then(|m| m.strip_prefix(": "))
-        .unwrap_or(message)
 }
 
 /// The field a refusal of `conduct::decide_record` is about: its messages start with the

@@ -10,7 +10,8 @@
 //! - the short overdue / due-soon lists: the first cases of the due order, decoded for their
 //!   clocks (at most [`LIST_CASES`] of each);
 //! - cases registered per unit and per month, and the on-time rates by unit, level and
-//!   category: the pre-aggregated `case_stats` (migration 0006) over the last [`MONTHS`]
+//!   category: the rollups of `case_stats` (migration 0019: `case_months` per unit and month,
+//!   `case_tree_months` per subtree root, month and category) over the last [`MONTHS`]
 //!   months, per *case*: on time = closed with no clock ever breached, out of the cases closed
 //!   or already late (`closed_on_time / (closed_on_time + closed_late + open_overdue)`);
 //! - new cases per week: the weekly aggregate `case_weeks` (migration 0014), 8 weeks × the
@@ -402,11 +403,11 @@ pub async fn figures(state: &AppState, root_path: &str, span: Span) -> Result<Fi
     let (first_month, this_month) = (month_key(span.first_month), month_key(span.today));
     let first_week = Span::start_of(span.first_monday)?;
     // Three independent reads, at once: the page waits for the slowest, not for the sum.
-    let (open, (totals, months), weeks) = tokio::try_join!(
+    let (open, totals, weeks) = tokio::try_join!(
         state.store.open_case_counts(root_path, span.now, soon),
         state
             .store
-            .case_stats_totals(root_path, &first_month, &this_month),
+            .subtree_totals(root_path, &first_month, &this_month),
         state
             .store
             .cases_per_week(root_path, first_week, WEEKS as u32),
@@ -425,24 +426,18 @@ pub async fn figures(state: &AppState, root_path: &str, span: Span) -> Result<Fi
     // aggregate cannot tell which cases are in both sets, so a unit counts the larger of the
     // two — exact whenever one set holds the other, which is the rule once the scheduler ran.
     let mut breached_open: HashMap<i64, usize> = HashMap::new();
-    for t in totals {
-        let n = count(t.cases);
-        let (met, stopped) = match t.status.as_str() {
-            "closed_on_time" => (n, n),
-            "closed_late" => (0, n),
-            "open_overdue" => {
-                *breached_open.entry(t.unit_id).or_default() += n;
-                (0, n)
-            }
-            _ => (0, 0),
-        };
-        let f = out.units.entry(t.unit_id).or_default();
-        f.created += n;
-        f.met += met;
-        f.stopped += stopped - if t.status == "open_overdue" { n } else { 0 };
+    for (unit_id, t) in &totals.units {
+        breached_open.insert(*unit_id, count(t.open_overdue));
+        let f = out.units.entry(*unit_id).or_default();
+        f.created += count(t.cases);
+        f.met += count(t.closed_on_time);
+        f.stopped += count(t.closed_on_time) + count(t.closed_late);
+    }
+    for (category, t) in totals.categories {
+        let stopped = count(t.closed_on_time) + count(t.closed_late) + count(t.open_overdue);
         if stopped > 0 {
-            let c = out.by_category.entry(t.category).or_default();
-            c.0 += met;
+            let c = out.by_category.entry(category).or_default();
+            c.0 += count(t.closed_on_time);
             c.1 += stopped;
         }
     }
@@ -450,7 +445,7 @@ pub async fn figures(state: &AppState, root_path: &str, span: Span) -> Result<Fi
         f.stopped += f.overdue.max(breached_open.get(id).copied().unwrap_or(0));
     }
     out.per_month = vec![0; MONTHS as usize];
-    for (month, n) in months {
+    for (month, n) in totals.months {
         let Some((y, m)) = month.split_once('-') else {
             continue;
         };

@@ -581,6 +581,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Cases you may see whose number, phone (the last four digits will do) or customer name contain the text.",
     ),
     (
+        "ws.found.capped",
+        "只显示前 {n} 条，请输入更多字符。",
+        "Only the first {n} matches are shown; type more characters.",
+    ),
+    (
         "ws.found.partial",
         "只查找了您有权查看的最新 {n} 件案件；请输入更完整的编号或电话以缩小范围。",
         "Only the newest {n} cases you may see were searched; type more of the number or phone to narrow it.",

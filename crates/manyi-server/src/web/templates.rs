@@ -623,6 +623,54 @@ mod tests {
         assert!(!without.contains("/conduct\""), "{without}");
     }
 
+    /// The refusal block at the top of the case page names the clause once (beside its
+    /// heading), not again at the start of the engine's message (`CLAUSE: …`).
+    #[test]
+    fn the_case_pages_refusal_names_its_clause_once() {
+        let t = env().get_template("case.html").expect("case.html");
+        for (message, clause) in [
+            ("第十四条: 答复客户前须填写处理结果", "第十四条"),
+            ("CLAUSES A25：案件已归档，只读", "CLAUSES A25"),
+        ] {
+            let refusal = super::super::case_page::RefusalView {
+                action: "reply".into(),
+                message: message.into(),
+                clause: Some(clause.into()),
+                errors: Vec::new(),
+            }
+            .shown();
+            let html = t
+                .render(context! { lang => "zh-CN", csrf => "tok", number => "TS1", refusal => super::s(refusal) })
+                .expect("renders");
+            let block = html
+                .split("id=\"refusal\"")
+                .nth(1)
+                .and_then(|b| b.split("</div>").next())
+                .expect("the refusal block");
+            assert_eq!(block.matches(clause).count(), 1, "{block}");
+            assert!(block.contains(&format!("依据：{clause}")), "{block}");
+            let text = message.split_once(clause).map(|(_, m)| {
+                &m[m.find(|c: char| c != ':' && c != '：' && c != ' ')
+                    .unwrap_or(0)..]
+            });
+            assert!(block.contains(text.expect("text")), "{block}");
+        }
+        // A message that does not start with its clause is shown whole.
+        let refusal = super::super::case_page::RefusalView {
+            message: "有人同时修改了此案件，请刷新后重试".into(),
+            clause: Some("第五条".into()),
+            ..Default::default()
+        }
+        .shown();
+        let html = t
+            .render(context! { lang => "zh-CN", csrf => "tok", number => "TS1", refusal => super::s(refusal) })
+            .expect("renders");
+        assert!(
+            html.contains("<p>有人同时修改了此案件，请刷新后重试</p>"),
+            "{html}"
+        );
+    }
+
     #[test]
     fn values_are_escaped() {
         let t = env().get_template("error.html").expect("error.html");

@@ -153,21 +153,21 @@ pub async fn page(
     if !find.is_empty() {
         mine_rows.retain(|r| matches(r, &find));
         unit_rows.retain(|r| matches(r, &find));
-        let (cases, complete) = search(&state, &user, &find).await?;
+        let (cases, answer) = search(&state, &user, &find).await?;
         let mut rows = rows(&mut policies, cases, lang).await?;
         sort_by_due(&mut rows);
         found = Some(Queue {
             id: "found",
             title: "ws.found",
-            hint: tr_with(
-                lang,
-                if complete {
-                    "ws.found.hint"
-                } else {
-                    "ws.found.partial"
-                },
-                &[("n", &FIND_SCAN.to_string())],
-            ),
+            hint: match answer {
+                Answer::Complete => super::i18n::tr(lang, "ws.found.hint").to_owned(),
+                Answer::Scanned => {
+                    tr_with(lang, "ws.found.partial", &[("n", &FIND_SCAN.to_string())])
+                }
+                Answer::Capped => {
+                    tr_with(lang, "ws.found.capped", &[("n", &FIND_LIMIT.to_string())])
+                }
+            },
             truncated: rows.len() >= FIND_LIMIT,
             rows,
         });
@@ -266,30 +266,46 @@ async fn search(
     state: &AppState,
     user: &WebUser,
     find: &str,
-) -> Result<(Vec<CaseBody>, bool), AppError> {
+) -> Result<(Vec<CaseBody>, Answer), AppError> {
     let lookups = manyi_core::find::lookups(find);
     let by_number = lookups.iter().any(|l| l.kind == manyi_core::find::NUMBER);
     if !state.store.find_backfill().await?.done
         || (by_number && !state.store.number_backfill().await?.done())
     {
-        return scan(state, user, find).await;
+        let (cases, complete) = scan(state, user, find).await?;
+        return Ok((
+            cases,
+            if complete {
+                Answer::Complete
+            } else {
+                Answer::Scanned
+            },
+        ));
     }
     let visible_to = (!user.is_admin()).then(|| manyi_store::Visibility {
         unit_path: user.user.unit_path.clone(),
         user_id: user.user.id,
     });
     let mut records: Vec<manyi_store::CaseRecord> = Vec::new();
+    let mut answer = Answer::Complete;
     for lookup in lookups {
-        let found = state
-            .store
-            .find_cases(&manyi_store::FindQuery {
-                kind: lookup.kind.to_owned(),
-                prefix: lookup.prefix,
-                visible_to: visible_to.clone(),
-                limit: FIND_LIMIT as u32,
-            })
-            .await?;
-        records.extend(found);
+        let query = manyi_store::FindQuery {
+            kind: lookup.kind.to_owned(),
+            prefix: lookup.prefix,
+            visible_to: visible_to.clone(),
+            limit: FIND_LIMIT as u32,
+        };
+        // A part of a case number may be shared by every case (the year): its keys are read
+        // up to a cap, and a cut answer asks for more characters.
+        if lookup.kind == manyi_core::find::NUMBER {
+            let found = state.store.find_cases_capped(&query).await?;
+            if found.partial {
+                answer = Answer::Capped;
+            }
+            records.extend(found.cases);
+        } else {
+            records.extend(state.store.find_cases(&query).await?);
+        }
     }
     records.sort_by_key(|r| std::cmp::Reverse(r.id));
     records.dedup_by_key(|r| r.id);
@@ -304,7 +320,17 @@ async fn search(
         .await?;
         out.push(body);
     }
-    Ok((out, true))
+    Ok((out, answer))
+}
+
+/// Whether quick find's answer holds every match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Complete,
+    /// Only the newest [`FIND_SCAN`] cases were scanned (the keys are not backfilled yet).
+    Scanned,
+    /// A part of a case number matched more keys than the cap: the first [`FIND_LIMIT`].
+    Capped,
 }
 
 /// Quick find by scanning: the newest cases of the user's jurisdiction (the API's: their

@@ -31,6 +31,7 @@ mod policies;
 mod reads;
 mod repeat;
 mod rewards;
+mod rollups;
 mod stats;
 mod survey_parties;
 mod survey_rounds;

@@ -78,14 +78,17 @@ impl PgStore {
     }
 
     pub(crate) async fn rebuild_case_stats(&self) -> Result<u64, StoreError> {
-        let mut tx = self.tx().await?;
-        // Case writes wait (reads go on) so that no trigger updates the table while it is
-        // recomputed: SHARE conflicts with the ROW EXCLUSIVE lock every INSERT/UPDATE takes.
-        sqlx::query("LOCK TABLE cases, case_events IN SHARE MODE")
-            .execute(&mut *tx)
-            .await?;
+        Ok(self.rebuild_aggregates().await?.case_stats)
+    }
+
+    /// Empties `case_stats` and refills it from the cases, inside `tx`, which must hold
+    /// `cases` and `case_events` in SHARE mode; returns its rows.
+    pub(crate) async fn rebuild_case_stats_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<u64, StoreError> {
         sqlx::query("DELETE FROM case_stats")
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         let sql = format!(
             "INSERT INTO case_stats (month, unit_id, category, status, cases) \
@@ -93,9 +96,8 @@ impl PgStore {
              FROM cases c GROUP BY 1, 2, 3, 4"
         );
         let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        tx.commit().await?;
         Ok(done.rows_affected())
     }
 }

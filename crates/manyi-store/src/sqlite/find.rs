@@ -47,6 +47,11 @@ impl SqliteStore {
         decode_all(&rows, rows::case)
     }
 
+    pub(crate) async fn capped_ids(&self, f: &FindQuery) -> Result<Vec<i64>, StoreError> {
+        let mut q = crate::find_capped::capped_ids_query::<Sqlite>(f)?;
+        Ok(q.build_query_scalar().fetch_all(&self.read).await?)
+    }
+
     pub(crate) async fn find_backfill(&self) -> Result<FindBackfill, StoreError> {
         let (last_case_id, done): (i64, bool) =
             sqlx::query_as("SELECT last_case_id, done FROM case_find_backfill WHERE id = 1")

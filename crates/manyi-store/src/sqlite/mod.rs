@@ -25,6 +25,7 @@ mod policies;
 mod reads;
 mod repeat;
 mod rewards;
+mod rollups;
 mod stats;
 mod survey_parties;
 mod survey_rounds;

@@ -80,10 +80,16 @@ impl SqliteStore {
     }
 
     pub(crate) async fn rebuild_case_stats(&self) -> Result<u64, StoreError> {
-        // One write transaction: the single writer holds off every case write meanwhile.
-        let mut tx = self.write_tx().await?;
+        Ok(self.rebuild_aggregates().await?.case_stats)
+    }
+
+    /// Empties `case_stats` and refills it from the cases, inside `tx`; returns its rows.
+    pub(crate) async fn rebuild_case_stats_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    ) -> Result<u64, StoreError> {
         sqlx::query("DELETE FROM case_stats")
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         let sql = format!(
             "INSERT INTO case_stats (month, unit_id, category, status, cases) \
@@ -91,9 +97,8 @@ impl SqliteStore {
              FROM cases c GROUP BY 1, 2, 3, 4"
         );
         let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        tx.commit().await?;
         Ok(done.rows_affected())
     }
 }
