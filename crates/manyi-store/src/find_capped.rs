@@ -5,12 +5,23 @@
 //! order instead and stops after `limit + 1` keys of cases within the reader's jurisdiction:
 //! its cost follows the cap, not the number of matches, and the answer says whether it was
 //! cut short (`partial`), so the page can ask for more characters.
+//!
+//! The walk itself is bounded too ([`WALK`] keys): a teller sees about one case in a thousand,
+//! so `limit + 1` visible cases may lie 50,000 keys into the range. When the first [`WALK`]
+//! keys do not hold enough visible cases, the range is large and the reader's jurisdiction
+//! small compared with it, and the jurisdiction's own cases are read instead, newest first,
+//! each number tested for the fragment (the same test as the keys: it starts at a position
+//! that leaves at least four characters) — a few thousand rows rather than the whole range.
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::find::{FindQuery, prefix_end};
 use crate::tree::subtree_range;
-use crate::{Backend, CaseRecord, Store, StoreError, page_size};
+use crate::{Backend, CaseRecord, Store, StoreError, Visibility, page_size};
+
+/// How many keys of the range the capped lookup reads before it reads the reader's own cases
+/// instead (module doc).
+pub const WALK: usize = 2_000;
 
 /// The cases [`Store::find_cases_capped`] found.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +35,10 @@ pub struct CappedFind {
 /// The first `limit + 1` keys (their case ids, in key order) of `f`'s range whose cases the
 /// reader may see. The primary key `(kind, key, case_id)` gives the order; each key's case is
 /// looked up by id for the jurisdiction check, so at most the keys read are.
-pub(crate) fn capped_ids_query<DB>(f: &FindQuery) -> Result<QueryBuilder<DB>, StoreError>
+pub(crate) fn capped_ids_query<DB>(
+    f: &FindQuery,
+    walk: usize,
+) -> Result<QueryBuilder<DB>, StoreError>
 where
     DB: Database,
     <DB as Database>::Arguments: Default,
@@ -37,23 +51,83 @@ where
             reason: "an empty prefix would match every key".into(),
         });
     }
-    let mut q = QueryBuilder::<DB>::new("SELECT k.case_id FROM case_find k");
-    if f.visible_to.is_some() {
-        q.push(" JOIN cases c ON c.id = k.case_id");
-    }
-    q.push(" WHERE k.kind = ").push_bind(f.kind.clone());
-    q.push(" AND k.key >= ").push_bind(f.prefix.clone());
-    q.push(" AND k.key < ").push_bind(prefix_end(&f.prefix));
+    // The first `walk` keys of the range, then those of visible cases among them.
+    let mut q = QueryBuilder::<DB>::new(
+        "SELECT k.case_id FROM (SELECT key, case_id FROM case_find WHERE kind = ",
+    );
+    q.push_bind(f.kind.clone());
+    q.push(" AND key >= ").push_bind(f.prefix.clone());
+    q.push(" AND key < ").push_bind(prefix_end(&f.prefix));
+    q.push(" ORDER BY kind, key, case_id LIMIT ")
+        .push_bind(i64::try_from(walk).unwrap_or(i64::MAX));
+    q.push(") k");
     if let Some(v) = &f.visible_to {
-        let (lo, hi) = subtree_range(&v.unit_path)?;
-        q.push(" AND ((c.owner_unit_path >= ").push_bind(lo);
-        q.push(" AND c.owner_unit_path < ").push_bind(hi);
-        q.push(") OR c.first_contact_id = ").push_bind(v.user_id);
-        q.push(")");
+        q.push(" JOIN cases c ON c.id = k.case_id");
+        push_visible(&mut q, v)?;
     }
-    q.push(" ORDER BY k.kind, k.key, k.case_id LIMIT ")
+    q.push(" ORDER BY k.key, k.case_id LIMIT ")
         .push_bind(i64::from(page_size(f.limit)) + 1);
     Ok(q)
+}
+
+/// How many keys the range has, counted up to `walk`: `walk` means the walk may have stopped
+/// before the range's end.
+pub(crate) fn walked_count_query<DB>(f: &FindQuery, walk: usize) -> QueryBuilder<DB>
+where
+    DB: Database,
+    <DB as Database>::Arguments: Default,
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    let mut q =
+        QueryBuilder::<DB>::new("SELECT count(*) FROM (SELECT 1 FROM case_find WHERE kind = ");
+    q.push_bind(f.kind.clone());
+    q.push(" AND key >= ").push_bind(f.prefix.clone());
+    q.push(" AND key < ").push_bind(prefix_end(&f.prefix));
+    q.push(" LIMIT ")
+        .push_bind(i64::try_from(walk).unwrap_or(i64::MAX));
+    q.push(") w");
+    q
+}
+
+/// The newest `limit + 1` cases of the reader's jurisdiction whose number holds the fragment
+/// at a position that leaves at least four characters (where a number key starts:
+/// `migrations/*/0015_find_numbers.sql`). `position` is the dialect's "where does the second
+/// string first occur in the first, 1-based, 0 if nowhere" (`instr`, `strpos`).
+pub(crate) fn scan_ids_query<DB>(
+    f: &FindQuery,
+    v: &Visibility,
+    position: &str,
+) -> Result<QueryBuilder<DB>, StoreError>
+where
+    DB: Database,
+    <DB as Database>::Arguments: Default,
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::<DB>::new("SELECT c.id FROM cases c WHERE ");
+    q.push(position).push("(upper(c.number), ");
+    q.push_bind(f.prefix.clone());
+    q.push(") BETWEEN 1 AND length(c.number) - 3");
+    push_visible(&mut q, v)?;
+    q.push(" ORDER BY c.id DESC LIMIT ")
+        .push_bind(i64::from(page_size(f.limit)) + 1);
+    Ok(q)
+}
+
+/// ` AND` the case `c` is within `v`'s jurisdiction (its owner's subtree, or registered by `v`).
+fn push_visible<DB>(q: &mut QueryBuilder<DB>, v: &Visibility) -> Result<(), StoreError>
+where
+    DB: Database,
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    let (lo, hi) = subtree_range(&v.unit_path)?;
+    q.push(" AND ((c.owner_unit_path >= ").push_bind(lo);
+    q.push(" AND c.owner_unit_path < ").push_bind(hi);
+    q.push(") OR c.first_contact_id = ").push_bind(v.user_id);
+    q.push(")");
+    Ok(())
 }
 
 /// From the ids of the keys read (in key order, a case once per key): the distinct cases to
@@ -76,11 +150,37 @@ impl Store {
     /// by reading at most `q.limit + 1` keys in key order (not the newest cases: the first
     /// keys); `partial` when the last of those was read, i.e. there may be more.
     pub async fn find_cases_capped(&self, q: &FindQuery) -> Result<CappedFind, StoreError> {
+        self.find_cases_capped_walking(q, WALK).await
+    }
+
+    /// [`Store::find_cases_capped`] with the walk's bound given (tests use a small one).
+    #[doc(hidden)]
+    pub async fn find_cases_capped_walking(
+        &self,
+        q: &FindQuery,
+        walk: usize,
+    ) -> Result<CappedFind, StoreError> {
+        let walk = walk.max(page_size(q.limit) as usize + 1);
         let ids: Vec<i64> = match &self.backend {
-            Backend::Sqlite(b) => b.capped_ids(q).await?,
-            Backend::Postgres(b) => b.capped_ids(q).await?,
+            Backend::Sqlite(b) => b.capped_ids(q, walk).await?,
+            Backend::Postgres(b) => b.capped_ids(q, walk).await?,
         };
-        let (ids, partial) = cap(&ids, q.limit);
+        let (mut ids, mut partial) = cap(&ids, q.limit);
+        if let (false, Some(v)) = (partial, &q.visible_to) {
+            let walked = match &self.backend {
+                Backend::Sqlite(b) => b.walked_count(q, walk).await?,
+                Backend::Postgres(b) => b.walked_count(q, walk).await?,
+            };
+            // The walk stopped before the range's end with too few visible cases: read the
+            // jurisdiction's own cases instead.
+            if usize::try_from(walked).unwrap_or(usize::MAX) >= walk {
+                let scanned = match &self.backend {
+                    Backend::Sqlite(b) => b.scanned_ids(q, v).await?,
+                    Backend::Postgres(b) => b.scanned_ids(q, v).await?,
+                };
+                (ids, partial) = cap(&scanned, q.limit);
+            }
+        }
         if ids.is_empty() {
             return Ok(CappedFind {
                 cases: Vec::new(),

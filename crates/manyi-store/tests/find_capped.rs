@@ -204,3 +204,80 @@ async fn a_number_part_many_cases_share_is_capped_and_said_to_be_partial() {
         store.close().await;
     }
 }
+
+/// The numbers found with a walk of `walk` keys, and whether the answer is partial.
+async fn walking(store: &Store, q: FindQuery, walk: usize) -> (Vec<String>, bool) {
+    let found = store
+        .find_cases_capped_walking(&q, walk)
+        .await
+        .expect("find");
+    (
+        found.cases.into_iter().map(|c| c.number).collect(),
+        found.partial,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_jurisdiction_beyond_the_walk_is_found_from_its_own_cases() {
+    for backend in backends() {
+        let Some(db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let store = db.store().await;
+        let f = fixture(&store).await;
+        // TS-000001 … TS-000012 in B2, then TS-000013 … TS-000015 in B1 (the clerk's): in key
+        // order B1's cases come last, beyond a walk of 4 keys.
+        let mut all: Vec<CaseRecord> = Vec::new();
+        for i in 0..15 {
+            let (unit, by) = if i < 12 {
+                (f.b2, f.other)
+            } else {
+                (f.b1, f.clerk)
+            };
+            all.push(create(&store, new_case(&f, unit, by, Vec::new())).await);
+        }
+        let clerk = || {
+            Some(Visibility {
+                unit_path: f.b1_path.clone(),
+                user_id: f.clerk,
+            })
+        };
+        let b1_newest_first: Vec<String> =
+            all[12..].iter().rev().map(|c| c.number.clone()).collect();
+
+        // The walk's 4 keys are B2's: the clerk's three come from B1's own cases, complete.
+        assert_eq!(
+            walking(&store, number_query("TS-0", clerk(), 3), 4).await,
+            (b1_newest_first.clone(), false),
+            "{backend}"
+        );
+        // More of them than the limit: the newest two, partial.
+        assert_eq!(
+            walking(&store, number_query("TS-0", clerk(), 2), 4).await,
+            (b1_newest_first[..2].to_vec(), true),
+            "{backend}"
+        );
+        // The number test is the keys' test: a fragment in the middle (`0001` of `TS-000013`)
+        // is found, one in the last three characters (`013` alone) is not a key and is not
+        // found by the scan either, whatever the walk.
+        assert_eq!(
+            walking(&store, number_query("0001", clerk(), 10), 4).await,
+            (b1_newest_first.clone(), false),
+            "{backend}"
+        );
+        for walk in [4, 10_000] {
+            assert_eq!(
+                walking(&store, number_query("013", clerk(), 10), walk).await,
+                (Vec::new(), false),
+                "{backend}: walk {walk}"
+            );
+        }
+        // A fragment no visible case has: none, complete.
+        assert_eq!(
+            walking(&store, number_query("TS-000001", clerk(), 10), 4).await,
+            (Vec::new(), false),
+            "{backend}"
+        );
+        store.close().await;
+    }
+}

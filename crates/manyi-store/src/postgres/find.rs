@@ -48,8 +48,26 @@ impl PgStore {
         decode_all(&rows, rows::case)
     }
 
-    pub(crate) async fn capped_ids(&self, f: &FindQuery) -> Result<Vec<i64>, StoreError> {
-        let mut q = crate::find_capped::capped_ids_query::<Postgres>(f)?;
+    pub(crate) async fn capped_ids(
+        &self,
+        f: &FindQuery,
+        walk: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut q = crate::find_capped::capped_ids_query::<Postgres>(f, walk)?;
+        Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
+    }
+
+    pub(crate) async fn walked_count(&self, f: &FindQuery, walk: usize) -> Result<i64, StoreError> {
+        let mut q = crate::find_capped::walked_count_query::<Postgres>(f, walk);
+        Ok(q.build_query_scalar().fetch_one(&self.pool).await?)
+    }
+
+    pub(crate) async fn scanned_ids(
+        &self,
+        f: &FindQuery,
+        v: &crate::Visibility,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut q = crate::find_capped::scan_ids_query::<Postgres>(f, v, "strpos")?;
         Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
     }
 
