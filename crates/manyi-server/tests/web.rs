@@ -2888,6 +2888,18 @@ async fn the_conduct_form_is_not_offered_on_an_archived_case() {
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     refused.assert_contains("已归档");
     assert!(!refused.body.contains(&format!("action=\"{conduct}\"")));
+
+    // Quick find by the phone's last digits: the archive's reader finds the case; the
+    // supervisor, whom the archive does not admit (need-to-know, CLAUSES A25), gets the page
+    // without it rather than a refusal of the whole answer.
+    let found = cs.get("/?q=8000").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    found.assert_contains(&number);
+    let sup = Browser::new(&app);
+    sup.log_in("sup").await;
+    let found = sup.get("/?q=8000").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert!(!found.body.contains(&number), "{}", found.body);
 }
 
 /// jinbi-property 第四条/第六条 on the case page: the customer-service department records an
