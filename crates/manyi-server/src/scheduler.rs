@@ -12,17 +12,16 @@
 //! same timer and only one wins. A timer made stale by a later change (the clock stopped or
 //! restarted) is marked fired without effect.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration as StdDuration;
 
 use manyi_core::case::{self, PersonRef};
 use manyi_core::deadlines::{self, TimerKind};
 use manyi_core::engine::Directory;
-use manyi_core::org::UnitRef;
 use manyi_core::penalties;
 use manyi_store::{
-    CaseRecord, FireOutcome, NewPenalty, NewViolation, StoreError, TIMER_FOR_ASSIST,
+    CaseRecord, CaseUpdate, FireOutcome, NewPenalty, NewViolation, StoreError, TIMER_FOR_ASSIST,
     TIMER_FOR_CLOCK, TIMER_FOR_DISPUTE, TimerRecord,
 };
 use tokio::sync::watch;
@@ -109,7 +108,20 @@ pub struct TickReport {
     pub failed: usize,
 }
 
+/// How many firings one transaction writes at most: enough that a burst of due clocks costs a
+/// few commits instead of one each, few enough that the write lock (SQLite) or the case row
+/// locks (PostgreSQL) are not held long against the requests waiting behind them.
+const GROUP: usize = 64;
+
 /// Fires every timer due at the clock's current instant.
+///
+/// The clock timers of a batch are decided from the batch's one read of their cases and
+/// written [`GROUP`] at a time ([`Store::fire_timers`]). What cannot be decided from that read
+/// goes one at a time through [`fire`], which reads its case again: assistance and dispute
+/// deadlines, a second timer of a case already in the group (the first one changes the case),
+/// and a firing that conflicted because the case changed after the read.
+///
+/// [`Store::fire_timers`]: manyi_store::Store::fire_timers
 pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
     let now = state.clock.now();
     let mut report = TickReport::default();
@@ -129,18 +141,61 @@ pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
+        let mut context: Option<FireContext> = None;
         let mut stale = Vec::new();
+        let mut group: Vec<(&TimerRecord, Option<CaseUpdate>, Fired)> = Vec::new();
+        let mut one_by_one: Vec<&TimerRecord> = Vec::new();
+        let mut in_group = HashSet::new();
         for timer in &due {
-            if !is_current(cases.get(&timer.case_id), timer)? {
+            let record = cases.get(&timer.case_id);
+            if !is_current(record, timer)? {
                 stale.push(timer.id);
                 continue;
             }
-            match fire(state, timer, now).await? {
-                Fired::Changed => report.fired += 1,
-                Fired::Stale => report.stale += 1,
-                Fired::Lost => report.lost += 1,
-                Fired::Failed => report.failed += 1,
+            let Some(record) = record
+                .filter(|_| timer.purpose == TIMER_FOR_CLOCK && in_group.insert(timer.case_id))
+            else {
+                one_by_one.push(timer);
+                continue;
+            };
+            let context = match &mut context {
+                Some(c) => &*c,
+                None => &*context.insert(FireContext::load(state).await?),
+            };
+            let case = case_of(record)?;
+            match decide_clock(state, context, timer, record, &case, now).await? {
+                Decision::Write(update) => group.push((timer, Some(update), Fired::Changed)),
+                Decision::Retire(then) => group.push((timer, None, then)),
             }
+        }
+        while !group.is_empty() {
+            let chunk: Vec<_> = group.drain(..group.len().min(GROUP)).collect();
+            let fires = chunk
+                .iter()
+                .map(|(timer, update, _)| (timer.id, update.clone()))
+                .collect();
+            let outcomes = state.store.fire_timers(fires, now).await?;
+            for ((timer, _, then), outcome) in chunk.into_iter().zip(outcomes) {
+                match outcome {
+                    Ok(FireOutcome::Fired(_)) => {
+                        if matches!(then, Fired::Changed) {
+                            log_fired(cases.get(&timer.case_id), timer);
+                        }
+                        report.count(then);
+                    }
+                    Ok(FireOutcome::AlreadyDone) => report.count(Fired::Lost),
+                    // The case changed after the batch's read: decide again from a new one.
+                    Err(StoreError::Conflict) => one_by_one.push(timer),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        for timer in one_by_one {
+            let context = match &mut context {
+                Some(c) => &*c,
+                None => &*context.insert(FireContext::load(state).await?),
+            };
+            report.count(fire(state, context, timer, now).await?);
         }
         let retired = state.store.retire_timers(&stale, now).await?.len();
         report.stale += retired;
@@ -150,6 +205,26 @@ pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
         }
     }
     Ok(report)
+}
+
+impl TickReport {
+    fn count(&mut self, fired: Fired) {
+        match fired {
+            Fired::Changed => self.fired += 1,
+            Fired::Stale => self.stale += 1,
+            Fired::Lost => self.lost += 1,
+            Fired::Failed => self.failed += 1,
+        }
+    }
+}
+
+fn log_fired(record: Option<&CaseRecord>, timer: &TimerRecord) {
+    tracing::info!(
+        case = %record.map_or("", |r| r.number.as_str()),
+        clock = %timer.clock,
+        kind = %timer.kind,
+        "timer fired"
+    );
 }
 
 /// Whether `timer` belongs to its clock's current run on the case as read: a clock that
@@ -195,34 +270,129 @@ enum Fired {
     Failed,
 }
 
-/// Units, and the people of the owning unit with their roles (for liability on a breach).
-async fn directory_for_timer(state: &AppState, owner_unit: i64) -> Result<Directory, AppError> {
-    let mut directory = Directory::default();
-    for u in state.store.list_units().await? {
-        directory.add_unit(UnitRef::from_path(
-            u.id, &u.code, &u.name, &u.level, &u.path,
-        ));
-    }
-    // The parent's role holders too, for `parent_role:ROLE` liability.
-    let parent = directory.unit(owner_unit).and_then(UnitRef::parent);
-    for user in state.store.list_users().await? {
-        if user.unit_id != owner_unit && Some(user.unit_id) != parent {
-            continue;
-        }
-        let person = PersonRef {
-            id: user.id,
-            login: user.login.clone(),
-            name: user.name.clone(),
-        };
-        for role in &user.roles {
-            directory.add_member(user.unit_id, role, person.clone());
-        }
-    }
-    Ok(directory)
+/// What deciding a due timer reads besides its case, read once per batch of due timers
+/// instead of once per timer: every unit, every person with their roles (for liability on a
+/// breach: the owning unit's role holders, and its parent's for `parent_role:ROLE`), and the
+/// units' calendars.
+struct FireContext {
+    directory: Directory,
+    calendars: crate::calendar::OrgCalendars,
 }
 
+impl FireContext {
+    async fn load(state: &AppState) -> Result<FireContext, AppError> {
+        let snapshot = state.org.get(&state.store).await?;
+        let mut directory = snapshot.directory.clone();
+        for user in state.store.list_users().await? {
+            let person = PersonRef {
+                id: user.id,
+                login: user.login.clone(),
+                name: user.name.clone(),
+            };
+            for role in &user.roles {
+                directory.add_member(user.unit_id, role, person.clone());
+            }
+        }
+        let calendars = crate::calendar::OrgCalendars::of(state, snapshot);
+        Ok(FireContext {
+            directory,
+            calendars,
+        })
+    }
+}
+
+/// What a due clock timer does, decided from the case as read.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made once per due timer and taken apart at once; a Box would only add an allocation"
+)]
+enum Decision {
+    /// Write this change (a warning or a breach) with the firing.
+    Write(CaseUpdate),
+    /// Nothing to change: retire the timer, counted as this.
+    Retire(Fired),
+}
+
+/// Decides a due clock timer on `record` (`case` decoded from it): the domain's
+/// [`deadlines::decide_timer`] on the owning unit's calendar, with the violation a breach
+/// records and its penalty proposals.
+async fn decide_clock(
+    state: &AppState,
+    context: &FireContext,
+    timer: &TimerRecord,
+    record: &CaseRecord,
+    case: &case::Case,
+    now: jiff::Timestamp,
+) -> Result<Decision, AppError> {
+    // Most timers that come due are meant to fire; a stale one (its clock stopped or
+    // restarted since) is retired here before loading what a decision would need.
+    let current = case.clocks.get(&timer.clock).is_some_and(|c| {
+        i64::from(c.generation) == timer.generation
+            && c.status == manyi_core::deadlines::ClockStatus::Running
+    });
+    let (Some(kind), Ok(generation), true) = (
+        TimerKind::parse(&timer.kind),
+        u32::try_from(timer.generation),
+        current,
+    ) else {
+        return Ok(Decision::Retire(Fired::Stale));
+    };
+    let policy = state.policies.get(&state.store, record.policy_id).await?;
+    let directory = &context.directory;
+    let calendars = &context.calendars;
+    let decide = |owner: &manyi_core::org::UnitRef| {
+        deadlines::decide_timer(
+            &policy,
+            case,
+            &timer.clock,
+            kind,
+            generation,
+            directory,
+            &calendars.view(owner),
+            now,
+        )
+    };
+    let mut decision = decide(&case.owner_unit);
+    // A breach that hands the case up restarts clocks on the new unit's calendar.
+    if let Ok(Some(manyi_core::case::Event {
+        change:
+            manyi_core::case::Change::ClockBreached {
+                owner_unit: Some(moved),
+                ..
+            },
+        ..
+    })) = &decision
+        && calendars.overlay(moved.after.id) != calendars.overlay(case.owner_unit.id)
+    {
+        let new_owner = moved.after.clone();
+        decision = decide(&new_owner);
+    }
+    let event = match decision {
+        Ok(Some(event)) => event,
+        Ok(None) => return Ok(Decision::Retire(Fired::Stale)),
+        Err(refusal) => {
+            tracing::error!(
+                case = %record.number,
+                clock = %timer.clock,
+                reason = %refusal.message,
+                "a due timer could not be decided; retiring it"
+            );
+            return Ok(Decision::Retire(Fired::Failed));
+        }
+    };
+    let (_, mut update) = crate::api::cases::update_for(record, case, &event, now)?;
+    // A breach's violation goes to the ledger, with its penalty proposals, in the same
+    // transaction as the event that records it.
+    update.violations = ledger_entries(&policy, case, &event, directory)?;
+    crate::api::violations::stack_rows(state, &policy, record.id, &mut update.violations).await?;
+    Ok(Decision::Write(update))
+}
+
+/// Fires one due timer after reading its case again (the way of everything [`tick`] cannot
+/// decide from its batch read).
 async fn fire(
     state: &AppState,
+    context: &FireContext,
     timer: &TimerRecord,
     now: jiff::Timestamp,
 ) -> Result<Fired, AppError> {
@@ -266,85 +436,17 @@ async fn fire(
                 None => continue,
             }
         }
-        // Most timers that come due are meant to fire; a stale one (its clock stopped or
-        // restarted since) is retired here before loading what a decision would need.
-        let current = case.clocks.get(&timer.clock).is_some_and(|c| {
-            i64::from(c.generation) == timer.generation
-                && c.status == manyi_core::deadlines::ClockStatus::Running
-        });
-        if !current {
-            let outcome = state.store.fire_timer(timer.id, now, None).await?;
-            return Ok(retire(outcome, Fired::Stale));
-        }
-        let policy = state.policies.get(&state.store, record.policy_id).await?;
-        let directory = directory_for_timer(state, record.owner_unit_id).await?;
-        let calendars = crate::calendar::OrgCalendars::load(state).await?;
-        let (Some(kind), Ok(generation)) = (
-            TimerKind::parse(&timer.kind),
-            u32::try_from(timer.generation),
-        ) else {
-            let outcome = state.store.fire_timer(timer.id, now, None).await?;
-            return Ok(retire(outcome, Fired::Stale));
-        };
-        let decide = |owner: &manyi_core::org::UnitRef| {
-            deadlines::decide_timer(
-                &policy,
-                &case,
-                &timer.clock,
-                kind,
-                generation,
-                &directory,
-                &calendars.view(owner),
-                now,
-            )
-        };
-        let mut decision = decide(&case.owner_unit);
-        // A breach that hands the case up restarts clocks on the new unit's calendar.
-        if let Ok(Some(manyi_core::case::Event {
-            change:
-                manyi_core::case::Change::ClockBreached {
-                    owner_unit: Some(moved),
-                    ..
-                },
-            ..
-        })) = &decision
-            && calendars.overlay(moved.after.id) != calendars.overlay(case.owner_unit.id)
-        {
-            let new_owner = moved.after.clone();
-            decision = decide(&new_owner);
-        }
-        let event = match decision {
-            Ok(Some(event)) => event,
-            Ok(None) => {
+        let update = match decide_clock(state, context, timer, &record, &case, now).await? {
+            Decision::Write(update) => update,
+            Decision::Retire(then) => {
                 let outcome = state.store.fire_timer(timer.id, now, None).await?;
-                return Ok(retire(outcome, Fired::Stale));
-            }
-            Err(refusal) => {
-                tracing::error!(
-                    case = %record.number,
-                    clock = %timer.clock,
-                    reason = %refusal.message,
-                    "a due timer could not be decided; retiring it"
-                );
-                let outcome = state.store.fire_timer(timer.id, now, None).await?;
-                return Ok(retire(outcome, Fired::Failed));
+                return Ok(retire(outcome, then));
             }
         };
-        let (_, mut update) = crate::api::cases::update_for(&record, &case, &event, now)?;
-        // A breach's violation goes to the ledger, with its penalty proposals, in the same
-        // transaction as the event that records it.
-        update.violations = ledger_entries(&policy, &case, &event, &directory)?;
-        crate::api::violations::stack_rows(state, &policy, record.id, &mut update.violations)
-            .await?;
         match state.store.fire_timer(timer.id, now, Some(update)).await {
             Ok(outcome) => {
                 if matches!(outcome, FireOutcome::Fired(_)) {
-                    tracing::info!(
-                        case = %record.number,
-                        clock = %timer.clock,
-                        kind = %timer.kind,
-                        "timer fired"
-                    );
+                    log_fired(Some(&record), timer);
                 }
                 return Ok(retire(outcome, Fired::Changed));
             }

@@ -787,6 +787,43 @@ impl Store {
         }
     }
 
+    /// [`Store::fire_timer`] for several timers in one transaction: one commit (one fsync)
+    /// instead of one per timer when many fall due together. Each firing is its own savepoint,
+    /// so the outcomes are per firing, in the order given, exactly as `fire_timer` would
+    /// report them: one that conflicts is undone alone (its timer stays pending) while the
+    /// others are written. An `Err` of the whole call (the transaction failed) wrote nothing.
+    /// An update that does not validate is reported in its place and not attempted.
+    pub async fn fire_timers(
+        &self,
+        fires: Vec<(i64, Option<CaseUpdate>)>,
+        fired_at: Timestamp,
+    ) -> Result<Vec<Result<FireOutcome, StoreError>>, StoreError> {
+        let mut outcomes: Vec<Option<Result<FireOutcome, StoreError>>> =
+            Vec::with_capacity(fires.len());
+        let mut valid = Vec::with_capacity(fires.len());
+        for (timer_id, update) in fires {
+            match update.as_ref().map(validate::case_update).transpose() {
+                Ok(_) => {
+                    outcomes.push(None);
+                    valid.push((timer_id, update));
+                }
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+        if !valid.is_empty() {
+            let written = match &self.backend {
+                Backend::Sqlite(s) => s.fire_timers(&valid, fired_at).await?,
+                Backend::Postgres(s) => s.fire_timers(&valid, fired_at).await?,
+            };
+            // The backends answer one outcome per firing given, in order: fill the gaps.
+            let mut written = written.into_iter();
+            for slot in outcomes.iter_mut().filter(|o| o.is_none()) {
+                *slot = written.next();
+            }
+        }
+        Ok(outcomes.into_iter().flatten().collect())
+    }
+
     /// A case's pending timers, soonest first.
     pub async fn pending_timers(&self, case_id: i64) -> Result<Vec<TimerRecord>, StoreError> {
         match &self.backend {

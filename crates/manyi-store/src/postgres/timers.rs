@@ -44,44 +44,42 @@ impl PgStore {
         update: Option<CaseUpdate>,
     ) -> Result<FireOutcome, StoreError> {
         let mut tx = self.tx().await?;
-        // With an update, lock what it will write in the store's one order — owner unit,
-        // case, then timer — before touching the timer: an `update_case` that cancels this
-        // timer locks the case before the timer too, so the two cannot deadlock.
-        let owner = match &update {
-            None => None,
-            Some(u) => {
-                let path = owner_path(&mut tx, u.owner_unit_id).await?;
-                sqlx::query("SELECT id FROM cases WHERE id = $1 FOR UPDATE")
-                    .bind(u.id)
+        // An error returns here and drops `tx`: the timer stays pending.
+        let outcome = fire_in(&mut tx, timer_id, fired_at, update.as_ref()).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Several firings in one transaction, each in its own savepoint: one that fails (a
+    /// conflict: the case moved on; a deadlock with another multi-case writer) is undone alone
+    /// and reported, the others are kept. The firings are taken in case order, so that two
+    /// instances firing overlapping groups lock their cases in the same order.
+    pub(crate) async fn fire_timers(
+        &self,
+        fires: &[(i64, Option<CaseUpdate>)],
+        fired_at: Timestamp,
+    ) -> Result<Vec<Result<FireOutcome, StoreError>>, StoreError> {
+        let mut order: Vec<usize> = (0..fires.len()).collect();
+        order.sort_by_key(|&i| (fires[i].1.as_ref().map(|u| u.id), fires[i].0));
+        let mut tx = self.tx().await?;
+        let mut outcomes: Vec<Option<Result<FireOutcome, StoreError>>> =
+            (0..fires.len()).map(|_| None).collect();
+        for i in order {
+            let (timer_id, update) = &fires[i];
+            sqlx::query("SAVEPOINT fire").execute(&mut *tx).await?;
+            let outcome = fire_in(&mut tx, *timer_id, fired_at, update.as_ref()).await;
+            if outcome.is_err() {
+                sqlx::query("ROLLBACK TO SAVEPOINT fire")
                     .execute(&mut *tx)
                     .await?;
-                Some(path)
             }
-        };
-        let case_id: Option<i64> = sqlx::query_scalar(sql::FIRE)
-            .bind(to_millis(fired_at))
-            .bind(timer_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(case_id) = case_id else {
-            let exists: Option<i64> = sqlx::query_scalar(sql::EXISTS)
-                .bind(timer_id)
-                .fetch_optional(&mut *tx)
+            sqlx::query("RELEASE SAVEPOINT fire")
+                .execute(&mut *tx)
                 .await?;
-            tx.rollback().await?;
-            return sql::not_fired(timer_id, exists.is_some());
-        };
-        let case = match (&update, &owner) {
-            (Some(u), Some(path)) => {
-                check_same_case(timer_id, case_id, u)?;
-                // A conflict returns here and drops `tx`: the timer stays pending.
-                Some(apply_update(&mut tx, u, path).await?)
-            }
-            _ => None,
-        };
+            outcomes[i] = Some(outcome);
+        }
         tx.commit().await?;
-        tracing::debug!(timer_id, case_id, "timer fired");
-        Ok(FireOutcome::Fired(case))
+        Ok(outcomes.into_iter().flatten().collect())
     }
 
     pub(crate) async fn retire_timers(
@@ -126,6 +124,52 @@ impl PgStore {
             .await?;
         decode_all(&rows, rows::timer)
     }
+}
+
+/// Fires timer `timer_id` inside the caller's transaction, with `update` if given. The caller
+/// commits; on an error nothing must be kept (drop the transaction or roll back to a savepoint
+/// taken before).
+async fn fire_in(
+    conn: &mut PgConnection,
+    timer_id: i64,
+    fired_at: Timestamp,
+    update: Option<&CaseUpdate>,
+) -> Result<FireOutcome, StoreError> {
+    // With an update, lock what it will write in the store's one order — owner unit, case,
+    // then timer — before touching the timer: an `update_case` that cancels this timer locks
+    // the case before the timer too, so the two cannot deadlock.
+    let owner = match update {
+        None => None,
+        Some(u) => {
+            let path = owner_path(conn, u.owner_unit_id).await?;
+            sqlx::query("SELECT id FROM cases WHERE id = $1 FOR UPDATE")
+                .bind(u.id)
+                .execute(&mut *conn)
+                .await?;
+            Some(path)
+        }
+    };
+    let case_id: Option<i64> = sqlx::query_scalar(sql::FIRE)
+        .bind(to_millis(fired_at))
+        .bind(timer_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(case_id) = case_id else {
+        let exists: Option<i64> = sqlx::query_scalar(sql::EXISTS)
+            .bind(timer_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return sql::not_fired(timer_id, exists.is_some());
+    };
+    let case = match (update, &owner) {
+        (Some(u), Some(path)) => {
+            check_same_case(timer_id, case_id, u)?;
+            Some(apply_update(conn, u, path).await?)
+        }
+        _ => None,
+    };
+    tracing::debug!(timer_id, case_id, "timer fired");
+    Ok(FireOutcome::Fired(case))
 }
 
 /// Applies timer changes, in order, for case `case_id` inside the caller's transaction; `at`

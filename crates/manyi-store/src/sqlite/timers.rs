@@ -44,30 +44,36 @@ impl SqliteStore {
         // `BEGIN IMMEDIATE` already serialises this with every other write, other instances'
         // included; the `IS NULL` conditions make a second firing a no-op all the same.
         let mut tx = self.write_tx().await?;
-        let case_id: Option<i64> = sqlx::query_scalar(sql::FIRE)
-            .bind(to_millis(fired_at))
-            .bind(timer_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(case_id) = case_id else {
-            let exists: Option<i64> = sqlx::query_scalar(sql::EXISTS)
-                .bind(timer_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            tx.rollback().await?;
-            return sql::not_fired(timer_id, exists.is_some());
-        };
-        let case = match &update {
-            None => None,
-            Some(u) => {
-                check_same_case(timer_id, case_id, u)?;
-                // A conflict returns here and drops `tx`: the timer stays pending.
-                Some(apply_update(&mut tx, u).await?)
-            }
-        };
+        // An error returns here and drops `tx`: the timer stays pending.
+        let outcome = fire_in(&mut tx, timer_id, fired_at, update.as_ref()).await?;
         tx.commit().await?;
-        tracing::debug!(timer_id, case_id, "timer fired");
-        Ok(FireOutcome::Fired(case))
+        Ok(outcome)
+    }
+
+    /// Several firings in one write transaction, each in its own savepoint: one that fails
+    /// (a conflict: the case moved on) is undone alone and reported, the others are kept.
+    pub(crate) async fn fire_timers(
+        &self,
+        fires: &[(i64, Option<CaseUpdate>)],
+        fired_at: Timestamp,
+    ) -> Result<Vec<Result<FireOutcome, StoreError>>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut outcomes = Vec::with_capacity(fires.len());
+        for (timer_id, update) in fires {
+            sqlx::query("SAVEPOINT fire").execute(&mut *tx).await?;
+            let outcome = fire_in(&mut tx, *timer_id, fired_at, update.as_ref()).await;
+            if outcome.is_err() {
+                sqlx::query("ROLLBACK TO SAVEPOINT fire")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("RELEASE SAVEPOINT fire")
+                .execute(&mut *tx)
+                .await?;
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     pub(crate) async fn retire_timers(
@@ -112,6 +118,38 @@ impl SqliteStore {
             .await?;
         decode_all(&rows, rows::timer)
     }
+}
+
+/// Fires timer `timer_id` inside the caller's write transaction, with `update` if given. The
+/// caller commits; on an error nothing must be kept (drop the transaction or roll back to a
+/// savepoint taken before).
+async fn fire_in(
+    conn: &mut SqliteConnection,
+    timer_id: i64,
+    fired_at: Timestamp,
+    update: Option<&CaseUpdate>,
+) -> Result<FireOutcome, StoreError> {
+    let case_id: Option<i64> = sqlx::query_scalar(sql::FIRE)
+        .bind(to_millis(fired_at))
+        .bind(timer_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(case_id) = case_id else {
+        let exists: Option<i64> = sqlx::query_scalar(sql::EXISTS)
+            .bind(timer_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return sql::not_fired(timer_id, exists.is_some());
+    };
+    let case = match update {
+        None => None,
+        Some(u) => {
+            check_same_case(timer_id, case_id, u)?;
+            Some(apply_update(conn, u).await?)
+        }
+    };
+    tracing::debug!(timer_id, case_id, "timer fired");
+    Ok(FireOutcome::Fired(case))
 }
 
 /// Applies timer changes, in order, for case `case_id` inside the caller's write transaction;
