@@ -17,11 +17,12 @@
 //!
 //! Where the fines come from: jinbi-property's regulation fines the breach itself;
 //! ccb-counter's and regional-complaint's fine upheld complaints, proposed at a substantiated
-//! close. The six other regulations set no fine, so their packs ship none (CLAUSES.md §4.4:
-//! a penalty is a proposal a person decides within the range a rule sets): each shows, commented
-//! out near its end, how an organisation adds its own schedule (本单位考核办法), and its main path
-//! uploads the pack with that example appended ([`with_org_fines`]) and walks the fine on its
-//! breach. [`the_shipped_packs_whose_regulation_sets_no_fine_record_each_main_breach_as_a_violation_and_propose_no_penalty`]
+//! close. The six other packs' regulations (default-complaint's is ISO 10002) set no fine, so
+//! the packs ship none (CLAUSES.md §4.4: a penalty is a proposal a person decides within the
+//! range a rule sets): each shows, commented out near its end, how an organisation adds its own
+//! schedule (本单位考核办法), and its main path uploads the pack with that example appended
+//! ([`with_org_fines`]) and walks the fine on its breach.
+//! [`the_shipped_packs_whose_regulation_sets_no_fine_record_each_main_breach_as_a_violation_and_propose_no_penalty`]
 //! shows the same breaches, under the packs as shipped, proposing nothing.
 
 use hyper::StatusCode;
