@@ -149,6 +149,55 @@ fn jinbi_第四条_an_etiquette_breach_that_caused_a_complaint_also_fines_the_pe
 }
 
 #[test]
+fn jinbi_第五条_a_record_gap_that_made_the_handling_late_fines_the_person_100_and_the_supervisor_50()
+ {
+    let p = load("jinbi-property.toml");
+    let duty = actor(10, "duty", 2, &["duty_staff"]);
+    let cs = actor(12, "cs", 1, &["customer_service"]);
+    let case = jinbi_case(&p, &duty);
+    // Customer service records it against the call taker who kept the record.
+    let event = decide_record(
+        &p,
+        &case,
+        &cs,
+        &ConductRecord {
+            type_id: "record_caused_delay",
+            person: &person(10, "duty"),
+            person_unit: &units()[2],
+            description: "未记录联系电话，维修人员无法联系业主，延误一天",
+        },
+        now(),
+    )
+    .expect("customer service records it");
+    assert_eq!(event.clause.as_deref(), Some("第五条"));
+    let Change::ViolationsRecorded { violations, .. } = &event.change else {
+        panic!("{event:?}")
+    };
+    let v = &violations[0];
+    assert_eq!(
+        (v.kind.as_str(), v.rule.as_str()),
+        ("conduct", "record_caused_delay")
+    );
+    // 责任主管: the dispatch supervisor of the person's unit (一组), not of 客服中心 above it.
+    let mut d = Directory::default();
+    d.add_member(3, "dispatch_supervisor", person(30, "sup_cs1"));
+    d.add_member(2, "dispatch_supervisor", person(20, "sup_cs"));
+    let mut props: Vec<(String, String, i64, i64)> =
+        penalties::propose(&p.penalties, &case, v, &d, 1)
+            .into_iter()
+            .map(|p| (p.person.login, p.clause, p.min_fen, p.max_fen))
+            .collect();
+    props.sort();
+    assert_eq!(
+        props,
+        [
+            ("duty".to_owned(), "第五条附则".to_owned(), 10000, 10000),
+            ("sup_cs1".to_owned(), "第五条附则".to_owned(), 5000, 5000),
+        ]
+    );
+}
+
+#[test]
 fn a_conduct_record_is_refused_for_a_role_without_the_right_oneself_and_an_unknown_type() {
     let p = load("jinbi-property.toml");
     let duty = actor(10, "duty", 2, &["duty_staff"]);
@@ -285,6 +334,10 @@ fn the_compliance_matrix_lists_the_conduct_types_under_their_clauses() {
             (
                 "第四条".to_owned(),
                 "conduct etiquette_complaint".to_owned()
+            ),
+            (
+                "第五条".to_owned(),
+                "conduct record_caused_delay".to_owned()
             ),
             ("第六条".to_owned(), "conduct phone_language".to_owned()),
             (

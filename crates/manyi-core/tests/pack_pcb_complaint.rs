@@ -403,8 +403,14 @@ fn pcb_七_4_2_七_3_5_clauses_4_4_traceability_the_callback_and_verified_improv
         "mfg",
         "report_production",
         json!({"production_unit": "电镀二线",
-        "machine_shift": "3号线夜班", "operators": "李四", "production_date": "2026-09-10"}),
+        "machine_shift": "3号线夜班", "operators": "李四", "production_date": "2026-09-10",
+        "countermeasure": "调整电镀参数，每班首件检查"}),
         t("2026-09-29T16:00:00+08:00"),
+    );
+    // （七）4(1): manufacturing's countermeasure is recorded with the traceability.
+    assert_eq!(
+        r2.case.fields["countermeasure"],
+        json!("调整电镀参数，每班首件检查")
     );
     // The whole path to closing: decide, tell the customer, verify the improvement.
     r.act(

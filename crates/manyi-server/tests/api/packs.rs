@@ -1,9 +1,9 @@
 //! Each shipped policy pack's main path, end to end through the HTTP API: registration (with
 //! the pack's numbering), the first-contact rules, the pack's transitions to resolution and
 //! closing, a deadline breach that becomes a violation with its clause and liable persons (the
-//! manual clock crosses the 2026 National Day holiday and the 调休 Saturday 10-10), and — where
-//! the pack has a penalty rule that a breach triggers — the proposal decided inside its range,
-//! an out-of-range decision refused, one appeal allowed and a second refused.
+//! manual clock crosses the 2026 National Day holiday and the 调休 Saturday 10-10), and a
+//! penalty proposal decided inside its range, an out-of-range decision refused with nothing
+//! changed, one appeal allowed, a second refused, and the appeal decided by someone else.
 //!
 //! Each pack gets its own organisation (units of its own levels, people with its own roles) in
 //! the test server's database, next to the bank of `helpers`; packs other than the two the
@@ -13,10 +13,17 @@
 //!
 //! The customer's verdict is the callback (回访, `POST /cases/{n}/callback/verdict`): each main
 //! path closing is refused while it is owed, a dissatisfied verdict reopens the case and a
-//! satisfied one lets it close. Only jinbi-property has a penalty rule a breach triggers;
-//! ccb-counter's and regional-complaint's fines are for upheld complaints, proposed at a
-//! substantiated close and decided inside their range with one appeal; the other packs have no
-//! fine schedule.
+//! satisfied one lets it close.
+//!
+//! Where the fines come from: jinbi-property's regulation fines the breach itself;
+//! ccb-counter's and regional-complaint's fine upheld complaints, proposed at a substantiated
+//! close. The six other packs' regulations (default-complaint's is ISO 10002) set no fine, so
+//! the packs ship none (CLAUSES.md §4.4: a penalty is a proposal a person decides within the
+//! range a rule sets): each shows, commented out near its end, how an organisation adds its own
+//! schedule (本单位考核办法), and its main path uploads the pack with that example appended
+//! ([`with_org_fines`]) and walks the fine on its breach.
+//! [`the_shipped_packs_whose_regulation_sets_no_fine_record_each_main_breach_as_a_violation_and_propose_no_penalty`]
+//! shows the same breaches, under the packs as shipped, proposing nothing.
 
 use hyper::StatusCode;
 use jiff::Timestamp;
@@ -83,25 +90,30 @@ async fn pack_app(source: Option<&str>, units: &[UnitRow<'_>], users: &[UserRow<
             .expect("create token");
     }
     if let Some(source) = source {
-        let admin = token(ADMIN);
-        let (status, _, uploaded) = app
-            .post_raw("/api/v1/policies", &admin, "application/toml", source)
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{uploaded:#}");
-        let id = uploaded["id"].as_str().expect("id").to_owned();
-        let version = uploaded["version"].as_i64().expect("version");
-        let (status, _, activated) = app
-            .post_json(
-                &format!("/api/v1/policies/{id}/versions/{version}/activate"),
-                &admin,
-                &json!({}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{activated:#}");
-        assert_eq!(activated["active"], true);
+        activate(&app, source).await;
     }
     app.clock.set(at(EVE_OF_NATIONAL_DAY));
     app
+}
+
+/// Uploads a pack's text as the administrator (a new version: 201) and activates it.
+async fn activate(app: &TestApp, source: &str) {
+    let admin = token(ADMIN);
+    let (status, _, uploaded) = app
+        .post_raw("/api/v1/policies", &admin, "application/toml", source)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded:#}");
+    let id = uploaded["id"].as_str().expect("id").to_owned();
+    let version = uploaded["version"].as_i64().expect("version");
+    let (status, _, activated) = app
+        .post_json(
+            &format!("/api/v1/policies/{id}/versions/{version}/activate"),
+            &admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{activated:#}");
+    assert_eq!(activated["active"], true);
 }
 
 /// Registers a case as `login`, asserting 201 and the number.
@@ -434,6 +446,7 @@ async fn jinbi_property_main_path_late_dispatch_is_fined_30_yuan_appealed_once_a
         &app,
         p["id"].as_i64().expect("id"),
         Penalty {
+            case: number,
             decider: "jb_sup",
             person: "jb_duty",
             reviewer: "jb_cs",
@@ -448,6 +461,8 @@ async fn jinbi_property_main_path_late_dispatch_is_fined_30_yuan_appealed_once_a
 
 /// Who decides, who is penalised, who reviews, and the amounts to try.
 struct Penalty<'a> {
+    /// The case the penalty is on, to read it back from the ledger.
+    case: &'a str,
     decider: &'a str,
     person: &'a str,
     reviewer: &'a str,
@@ -457,8 +472,9 @@ struct Penalty<'a> {
     clause: &'a str,
 }
 
-/// An out-of-range decision refused naming the range and clause; a decision inside it; one
-/// appeal by the penalised person; a second appeal refused; the appeal decided by the reviewer.
+/// An out-of-range decision refused naming the range and clause, the penalty left as it was; a
+/// decision inside it; one appeal by the penalised person; a second appeal refused; the appeal
+/// decided by the reviewer.
 async fn decide_appeal_once(app: &TestApp, id: i64, p: Penalty<'_>) {
     let decide = format!("/api/v1/penalties/{id}/decide");
     let appeal = format!("/api/v1/penalties/{id}/appeal");
@@ -477,6 +493,15 @@ async fn decide_appeal_once(app: &TestApp, id: i64, p: Penalty<'_>) {
     let detail = problem["detail"].as_str().expect("detail");
     assert!(detail.contains(p.range), "{detail}");
     assert!(detail.contains(p.clause), "{detail}");
+    // Nothing changed: still proposed, with no decision or amount.
+    let unchanged = penalties_of(app, p.case)
+        .await
+        .into_iter()
+        .find(|row| row["id"] == id)
+        .unwrap_or_else(|| panic!("penalty {id} is not in the ledger of {}", p.case));
+    assert_eq!(unchanged["status"], "proposed", "{unchanged:#}");
+    assert_eq!(unchanged["decision"], Value::Null, "{unchanged:#}");
+    assert_eq!(unchanged["amount_fen"], Value::Null, "{unchanged:#}");
 
     let (status, _, decided) = app
         .post_json(
@@ -517,10 +542,103 @@ async fn decide_appeal_once(app: &TestApp, id: i64, p: Penalty<'_>) {
     assert_eq!(reviewed["appeal_decision"]["by"]["login"], p.reviewer);
 }
 
-/// No penalty proposal was made for the case (the pack has no rule that its breach triggers).
-async fn no_penalties(app: &TestApp, number: &str) {
+// ---------------------------------------------------------------------------------------------
+// An organisation's own fine schedule on a pack whose regulation sets no fine
+// ---------------------------------------------------------------------------------------------
+
+/// The clause an organisation's own fine schedule cites in the packs' examples.
+const ORG_CLAUSE: &str = "本单位考核办法";
+/// The range of those examples (`amount = [50, 500]`).
+const ORG_RANGE: &str = "50.00–500.00 元";
+
+/// The organisation's own fine schedule that a pack whose regulation sets no fine shows,
+/// commented out, near its end (CLAUSES.md §4.4: the pack ships no fine its regulation does not
+/// set): the lines from `# [[penalty]]` to the next bare `#`, uncommented. The main paths append
+/// exactly this text, so the example in the pack is itself checked and exercised.
+fn org_fine_schedule(pack: &str) -> String {
+    assert!(
+        !pack
+            .lines()
+            .any(|l| l.trim_start().starts_with("[[penalty]]")),
+        "the shipped pack declares a [[penalty]] rule of its own"
+    );
+    let rule: Vec<&str> = pack
+        .lines()
+        .skip_while(|l| *l != "# [[penalty]]")
+        .map_while(|l| l.strip_prefix("# "))
+        .collect();
+    assert!(
+        rule.len() > 1,
+        "the pack shows no commented-out `# [[penalty]]` example"
+    );
+    rule.join("\n")
+}
+
+/// A pack's text with the organisation's own fine schedule appended, as an organisation
+/// uploads its copy.
+fn with_org_fines(pack: &str) -> String {
+    format!("{pack}\n{}\n", org_fine_schedule(pack))
+}
+
+/// Whom an organisation's own schedule fines on a main path's clock breach, and who decides.
+struct OrgFine<'a> {
+    /// The example rule's id.
+    rule: &'a str,
+    /// The persons the breach names: one proposal each.
+    liable: &'a [&'a str],
+    /// Whose proposal is decided and appealed.
+    person: &'a str,
+    /// A holder of the rule's `decided_by` role.
+    decider: &'a str,
+    /// A holder of its `appeal_decided_by` role, not the decider.
+    reviewer: &'a str,
+}
+
+/// The breach `violation` proposed the organisation's fine to each liable person, citing its
+/// own rule, in its range; `person`'s is decided inside the range (501 元 refused), appealed
+/// once and the appeal decided by another person.
+async fn org_fine_decided_and_appealed_once(
+    app: &TestApp,
+    number: &str,
+    violation: &Value,
+    f: OrgFine<'_>,
+) {
     let penalties = penalties_of(app, number).await;
-    assert!(penalties.is_empty(), "{penalties:#?}");
+    let mut persons: Vec<&str> = penalties
+        .iter()
+        .map(|p| p["person"]["login"].as_str().unwrap_or_default())
+        .collect();
+    persons.sort_unstable();
+    let mut liable = f.liable.to_vec();
+    liable.sort_unstable();
+    assert_eq!(persons, liable, "{penalties:#?}");
+    for p in &penalties {
+        assert_eq!(p["violation_id"], violation["id"], "{p:#}");
+        assert_eq!(p["rule"], f.rule, "{p:#}");
+        assert_eq!(p["clause"], ORG_CLAUSE, "{p:#}");
+        assert_eq!(p["range"]["text"], ORG_RANGE, "{p:#}");
+        assert_eq!(p["status"], "proposed", "{p:#}");
+    }
+    let id = penalties
+        .iter()
+        .find(|p| p["person"]["login"] == f.person)
+        .and_then(|p| p["id"].as_i64())
+        .unwrap_or_else(|| panic!("no proposal against {}: {penalties:#?}", f.person));
+    decide_appeal_once(
+        app,
+        id,
+        Penalty {
+            case: number,
+            decider: f.decider,
+            person: f.person,
+            reviewer: f.reviewer,
+            outside: json!("501.00"),
+            inside: json!("200.00"),
+            range: ORG_RANGE,
+            clause: ORG_CLAUSE,
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -728,6 +846,7 @@ async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_br
         &app,
         teller["id"].as_i64().expect("id"),
         Penalty {
+            case: number,
             decider: BRANCH_HEAD,
             person: TELLER,
             reviewer: "hq_svc",
@@ -744,10 +863,13 @@ async fn ccb_counter_main_path_an_outlet_breach_of_article_19_goes_up_and_the_br
 // default-complaint — ISO 10002 / GB/T 19012 steps
 // ---------------------------------------------------------------------------------------------
 
+/// ISO 10002 sets no fine: the organisation's own schedule (the pack's commented-out example,
+/// appended) fines a late reply, on the bank's default-complaint cases.
 #[tokio::test]
-async fn default_complaint_main_path_a_late_reply_is_a_violation_of_the_handler_and_the_callback_closes_it()
+async fn default_complaint_main_path_a_late_reply_breaches_a18_the_organisations_own_fine_is_decided_and_appealed_once_and_the_callback_closes_it()
  {
-    let app = pack_app(None, &[], &[]).await;
+    let source = with_org_fines(&shipped_policy("default-complaint.toml"));
+    let app = pack_app(Some(&source), &[], &[]).await;
 
     let case = register(&app, TELLER, complaint(), "TS20260900001").await;
     let number = "TS20260900001";
@@ -790,7 +912,7 @@ async fn default_complaint_main_path_a_late_reply_is_a_violation_of_the_handler_
 
     // Not replied by the end of 10-09: a violation against the first contact and the handler.
     tick_at(&app, "2026-10-10T00:00:00+08:00").await;
-    the_violation(
+    let violation = the_violation(
         &app,
         number,
         "reply",
@@ -907,8 +1029,22 @@ async fn default_complaint_main_path_a_late_reply_is_a_violation_of_the_handler_
     assert_eq!(closed["closed"], true);
     assert_eq!(violations_of(&app, number).await.len(), 1);
 
-    // default-complaint has no [[penalty]] rule: a breach is a violation, never a fine.
-    no_penalties(&app, number).await;
+    // The organisation's `late_reply` (本单位考核办法, 50–500 元): one proposal per person the
+    // breach names; the outlet head decides the handler's, the branch's service department
+    // decides the appeal.
+    org_fine_decided_and_appealed_once(
+        &app,
+        number,
+        &violation,
+        OrgFine {
+            rule: "late_reply",
+            liable: &[TELLER, INVESTIGATOR],
+            person: INVESTIGATOR,
+            decider: OUTLET_HEAD,
+            reviewer: BRANCH_HEAD,
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1109,6 +1245,7 @@ async fn regional_complaint_main_path_a_late_investigation_is_the_supervisors_vi
         &app,
         penalties[0]["id"].as_i64().expect("id"),
         Penalty {
+            case: number,
             decider: "qy_gm",
             person: "qy_sup",
             reviewer: "qy_hr",
@@ -1125,10 +1262,9 @@ async fn regional_complaint_main_path_a_late_investigation_is_the_supervisors_vi
 // pcb-complaint — 客户投诉管理办法（PCB）, placeholders filled by the organisation
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn pcb_complaint_main_path_filled_placeholders_activate_and_a_late_case_goes_up_to_the_general_manager()
- {
-    // CLAUSES A31: the organisation fills the truncated values before activation.
+/// pcb-complaint as the organisation activates it: the truncated values filled in (CLAUSES
+/// A31), the handling limit 3 working days.
+fn pcb_filled() -> String {
     let filled = shipped_policy("pcb-complaint.toml")
         .replace("\"<<待填: 处理期限 | 2 workdays>>\"", "\"3 workdays\"")
         .replace("\"<<待填: 逾期预警点 | 80%>>\"", "\"75%\"")
@@ -1147,32 +1283,44 @@ async fn pcb_complaint_main_path_filled_placeholders_activate_and_a_late_case_go
             .all(|l| l.trim_start().starts_with('#') || !l.contains("<<待填")),
         "a placeholder was not filled"
     );
-    let app = pack_app(
-        Some(&filled),
-        &[
-            ("PCB", "电路板公司", "company", None),
-            ("PCB-SALES", "业务部", "department", Some("PCB")),
-        ],
-        &[
-            ("pcb_sales", "业务员林", "PCB-SALES", &["sales"]),
-            ("pcb_pc", "生产管理组何", "PCB", &["pc_group"]),
-            ("pcb_qa", "品保部罗", "PCB", &["qa"]),
-            ("pcb_mfg", "制造部郭", "PCB", &["manufacturing"]),
-            ("pcb_gm", "总经理高", "PCB", &["general_manager"]),
-        ],
-    )
-    .await;
+    filled
+}
 
-    let body = |order: &str| {
-        json!({
-            "policy": "pcb-complaint", "kind": "complaint", "channel": "email",
-            "fields": {"customer": "华南电子", "order_no": order, "part_no": "PN-8812",
-                       "ship_date": "2026-09-20", "quantity": 2000, "defect_quantity": 35,
-                       "customer_demand": "退换不良品并赔偿返工费", "loss_caused": "yes"},
-        })
-    };
+const PCB_UNITS: &[UnitRow<'static>] = &[
+    ("PCB", "电路板公司", "company", None),
+    ("PCB-SALES", "业务部", "department", Some("PCB")),
+];
+const PCB_USERS: &[UserRow<'static>] = &[
+    ("pcb_sales", "业务员林", "PCB-SALES", &["sales"]),
+    ("pcb_pc", "生产管理组何", "PCB", &["pc_group"]),
+    ("pcb_qa", "品保部罗", "PCB", &["qa"]),
+    ("pcb_mfg", "制造部郭", "PCB", &["manufacturing"]),
+    ("pcb_gm", "总经理高", "PCB", &["general_manager"]),
+];
+
+/// A pcb-complaint case for order `order`, registered by sales: a loss was caused.
+fn pcb_case(order: &str) -> Value {
+    json!({
+        "policy": "pcb-complaint", "kind": "complaint", "channel": "email",
+        "fields": {"customer": "华南电子", "order_no": order, "part_no": "PN-8812",
+                   "ship_date": "2026-09-20", "quantity": 2000, "defect_quantity": 35,
+                   "customer_demand": "退换不良品并赔偿返工费", "loss_caused": "yes"},
+    })
+}
+
+/// The regulation sets no fine: the organisation's own schedule (the pack's commented-out
+/// example, appended to the filled-in pack) fines the late handling; QA decides, the general
+/// manager decides the appeal.
+#[tokio::test]
+async fn pcb_complaint_main_path_filled_placeholders_activate_a_case_late_under_二_goes_up_to_the_general_manager_and_the_organisations_own_fine_is_appealed_once()
+ {
+    // CLAUSES A31: the organisation fills the truncated values before activation, and appends
+    // its own fine schedule.
+    let source = with_org_fines(&pcb_filled());
+    let app = pack_app(Some(&source), PCB_UNITS, PCB_USERS).await;
+
     // （八）: year-month + serial, reset monthly.
-    let case = register(&app, "pcb_sales", body("SO-0917"), "2609001").await;
+    let case = register(&app, "pcb_sales", pcb_case("SO-0917"), "2609001").await;
     let number = "2609001";
     // （二）: the filled-in 3 working days: 10-08, 10-09 and Saturday 10-10 (调休).
     assert_eq!(
@@ -1230,7 +1378,7 @@ async fn pcb_complaint_main_path_filled_placeholders_activate_and_a_late_case_go
     tick_at(&app, "2026-10-10T23:59:00+08:00").await;
     assert!(violations_of(&app, number).await.is_empty());
     tick_at(&app, "2026-10-11T00:00:00+08:00").await;
-    let v = the_violation(
+    let violation = the_violation(
         &app,
         number,
         "handling",
@@ -1239,13 +1387,13 @@ async fn pcb_complaint_main_path_filled_placeholders_activate_and_a_late_case_go
         &["pcb_pc"],
     )
     .await;
-    assert_eq!(v["unit"], "PCB-SALES");
+    assert_eq!(violation["unit"], "PCB-SALES");
     let (_, _, case) = app.show(number, &token("pcb_gm")).await;
     assert_eq!(case["owner_unit"]["code"], "PCB");
 
     tick_at(&app, "2026-10-12T09:00:00+08:00").await;
     // （八）: a new month, a new serial.
-    register(&app, "pcb_sales", body("SO-1012"), "2610001").await;
+    register(&app, "pcb_sales", pcb_case("SO-1012"), "2610001").await;
     step(
         &app,
         number,
@@ -1384,49 +1532,62 @@ async fn pcb_complaint_main_path_filled_placeholders_activate_and_a_late_case_go
     .await;
     assert_eq!(closed["closed"], true);
 
-    // pcb-complaint has no [[penalty]] rule.
-    no_penalties(&app, number).await;
+    // The organisation's `late_handling` (本单位考核办法, 50–500 元) on the production-control
+    // group's breach: QA decides it, the general manager decides the appeal.
+    org_fine_decided_and_appealed_once(
+        &app,
+        number,
+        &violation,
+        OrgFine {
+            rule: "late_handling",
+            liable: &["pcb_pc"],
+            person: "pcb_pc",
+            decider: "pcb_qa",
+            reviewer: "pcb_gm",
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
 // pharma-complaint — 关于客户投诉的管理制度及操作流程（医药销售）
 // ---------------------------------------------------------------------------------------------
 
+const PHARMA_UNITS: &[UnitRow<'static>] = &[
+    ("PH", "医药销售公司", "company", None),
+    ("PH-E", "华东大区", "region", Some("PH")),
+    ("PH-E1", "苏州地区", "area", Some("PH-E")),
+];
+const PHARMA_USERS: &[UserRow<'static>] = &[
+    ("ph_md", "营销总监冯", "PH", &["marketing_director"]),
+    ("ph_boh", "销售后勤负责人韩", "PH", &["back_office_head"]),
+    ("ph_bo", "销售后勤杨", "PH", &["back_office"]),
+    ("ph_rh", "区域负责人朱", "PH-E", &["regional_head"]),
+    ("ph_am", "地区经理秦", "PH-E1", &["area_manager"]),
+];
+
+/// A pharma-complaint service complaint about the back office, heard by the area manager.
+fn pharma_case() -> Value {
+    json!({
+        "policy": "pharma-complaint", "kind": "complaint", "channel": "visit",
+        "fields": {"customer": "苏州某医院药剂科", "contact_phone": "0512-65221234",
+                   "description": "配送延误三天，且未提前告知",
+                   "customer_demand": "要求说明原因并保证今后按时配送",
+                   "object": "service", "subject_role": "back_office"},
+    })
+}
+
+/// The regulation's only sanction is non-monetary (4.1.2 公开通告批评): the organisation's own
+/// schedule (the pack's commented-out example, appended) fines the late opinion; the
+/// back-office head decides, the marketing director decides the appeal.
 #[tokio::test]
-async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is_a_violation_of_the_regional_head()
+async fn pharma_complaint_main_path_an_opinion_late_under_4_1_1_is_the_regional_heads_violation_and_the_organisations_own_fine_is_appealed_once()
  {
-    let source = shipped_policy("pharma-complaint.toml");
-    let app = pack_app(
-        Some(&source),
-        &[
-            ("PH", "医药销售公司", "company", None),
-            ("PH-E", "华东大区", "region", Some("PH")),
-            ("PH-E1", "苏州地区", "area", Some("PH-E")),
-        ],
-        &[
-            ("ph_md", "营销总监冯", "PH", &["marketing_director"]),
-            ("ph_boh", "销售后勤负责人韩", "PH", &["back_office_head"]),
-            ("ph_bo", "销售后勤杨", "PH", &["back_office"]),
-            ("ph_rh", "区域负责人朱", "PH-E", &["regional_head"]),
-            ("ph_am", "地区经理秦", "PH-E1", &["area_manager"]),
-        ],
-    )
-    .await;
+    let source = with_org_fines(&shipped_policy("pharma-complaint.toml"));
+    let app = pack_app(Some(&source), PHARMA_UNITS, PHARMA_USERS).await;
 
     // 3.1: the area manager who hears the complaint registers it.
-    let case = register(
-        &app,
-        "ph_am",
-        json!({
-            "policy": "pharma-complaint", "kind": "complaint", "channel": "visit",
-            "fields": {"customer": "苏州某医院药剂科", "contact_phone": "0512-65221234",
-                       "description": "配送延误三天，且未提前告知",
-                       "customer_demand": "要求说明原因并保证今后按时配送",
-                       "object": "service", "subject_role": "back_office"},
-        }),
-        "PH2026090001",
-    )
-    .await;
+    let case = register(&app, "ph_am", pharma_case(), "PH2026090001").await;
     let number = "PH2026090001";
     assert_eq!(case["owner_unit"]["code"], "PH-E1");
     // 3.3: reported up within four hours; CLAUSES A18: replied within 2 working days.
@@ -1461,7 +1622,7 @@ async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is
     // No opinion by the end of 10-08 (the holiday does not count): the regional head's
     // violation of 4.1.1.
     tick_at(&app, "2026-10-09T00:00:00+08:00").await;
-    the_violation(
+    let violation = the_violation(
         &app,
         number,
         "opinion",
@@ -1574,8 +1735,20 @@ async fn pharma_complaint_main_path_an_opinion_not_given_within_a_working_day_is
     assert_eq!(closed["closed"], true);
     assert_eq!(violations_of(&app, number).await.len(), 1);
 
-    // pharma-complaint has no [[penalty]] rule.
-    no_penalties(&app, number).await;
+    // The organisation's `late_opinion` (本单位考核办法, 50–500 元) on the regional head.
+    org_fine_decided_and_appealed_once(
+        &app,
+        number,
+        &violation,
+        OrgFine {
+            rule: "late_opinion",
+            liable: &["ph_rh"],
+            person: "ph_rh",
+            decider: "ph_boh",
+            reviewer: "ph_md",
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1833,38 +2006,39 @@ async fn lawfirm_三_二_三_the_lawyer_complained_about_answers_a_link_of_their
     }
 }
 
-#[tokio::test]
-async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_lawyer_complained_about_is_recused()
- {
-    let source = shipped_policy("lawfirm-complaint.toml");
-    let app = pack_app(
-        Some(&source),
-        &[
-            ("LS", "律师事务所", "firm", None),
-            ("LS-T1", "诉讼一组", "team", Some("LS")),
-        ],
-        &[
-            ("ls_desk", "前台小唐", "LS", &["front_desk"]),
-            ("ls_officer", "投诉专员许", "LS", &["complaints_officer"]),
-            ("ls_pic", "主管合伙人何", "LS", &["partner_in_charge"]),
-            ("ls_lawyer", "合伙人吕", "LS", &["partner"]),
-            ("ls_clerk", "行政施", "LS", &["admin_staff"]),
-        ],
-    )
-    .await;
+const LAWFIRM_UNITS: &[UnitRow<'static>] = &[
+    ("LS", "律师事务所", "firm", None),
+    ("LS-T1", "诉讼一组", "team", Some("LS")),
+];
+const LAWFIRM_USERS: &[UserRow<'static>] = &[
+    ("ls_desk", "前台小唐", "LS", &["front_desk"]),
+    ("ls_officer", "投诉专员许", "LS", &["complaints_officer"]),
+    ("ls_pic", "主管合伙人何", "LS", &["partner_in_charge"]),
+    ("ls_dir", "主任韦", "LS", &["director"]),
+    ("ls_lawyer", "合伙人吕", "LS", &["partner"]),
+    ("ls_clerk", "行政施", "LS", &["admin_staff"]),
+];
 
-    let case = register(
-        &app,
-        "ls_desk",
-        json!({
-            "policy": "lawfirm-complaint", "kind": "complaint", "channel": "phone",
-            "fields": {"feedback_type": "complaint", "complainant": "张先生",
-                       "contact_phone": "13600002222", "matter": "承办律师长期不回复案件进展",
-                       "subject_person": "ls_lawyer"},
-        }),
-        "LS2026-0001",
-    )
-    .await;
+/// A lawfirm-complaint phone complaint about partner `ls_lawyer`, taken by the front desk.
+fn lawfirm_case() -> Value {
+    json!({
+        "policy": "lawfirm-complaint", "kind": "complaint", "channel": "phone",
+        "fields": {"feedback_type": "complaint", "complainant": "张先生",
+                   "contact_phone": "13600002222", "matter": "承办律师长期不回复案件进展",
+                   "subject_person": "ls_lawyer"},
+    })
+}
+
+/// The regulation sets no fine: the firm's own schedule (the pack's commented-out example,
+/// appended) fines the late acknowledgement; the partner in charge decides, the director
+/// decides the appeal.
+#[tokio::test]
+async fn lawfirm_complaint_main_path_a_late_acknowledgement_under_二_五_is_fined_under_the_firms_own_schedule_and_appealed_once_the_lawyer_complained_about_is_recused()
+ {
+    let source = with_org_fines(&shipped_policy("lawfirm-complaint.toml"));
+    let app = pack_app(Some(&source), LAWFIRM_UNITS, LAWFIRM_USERS).await;
+
+    let case = register(&app, "ls_desk", lawfirm_case(), "LS2026-0001").await;
     let number = "LS2026-0001";
     // 二(五): the arrangement is told within one working day; CLAUSES A18: reply in two.
     assert_eq!(due(&case, "acknowledge").0, "2026-10-08");
@@ -1892,7 +2066,7 @@ async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_l
 
     // 二(五): nothing told to the complainant by the end of 10-08 — the officer's violation.
     tick_at(&app, "2026-10-09T00:00:00+08:00").await;
-    the_violation(
+    let violation = the_violation(
         &app,
         number,
         "acknowledge",
@@ -2059,42 +2233,56 @@ async fn lawfirm_complaint_main_path_a_late_acknowledgement_is_a_violation_the_l
     assert_eq!(recusal["clause"], "二(二)", "{recusal:#}");
     assert_eq!(liable(&recusal), ["ls_lawyer"], "{recusal:#}");
 
-    // lawfirm-complaint has no [[penalty]] rule.
-    no_penalties(&app, number).await;
+    // The firm's `late_acknowledgement` (本单位考核办法, 50–500 元) on the officer; the recusal
+    // attempt matches no rule of the schedule and proposes nothing.
+    org_fine_decided_and_appealed_once(
+        &app,
+        number,
+        &violation,
+        OrgFine {
+            rule: "late_acknowledgement",
+            liable: &["ls_officer"],
+            person: "ls_officer",
+            decider: "ls_pic",
+            reviewer: "ls_dir",
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
 // sht-bigcustomer — 大客户服务质量监督管理办法（上海电信大客户部）
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_engineer_and_the_callback_reopens_then_closes()
- {
-    let source = shipped_policy("sht-bigcustomer.toml");
-    let app = pack_app(
-        Some(&source),
-        &[
-            ("DK", "大客户部", "department", None),
-            ("DK-ZC", "综合支撑部", "district", Some("DK")),
-        ],
-        &[
-            ("dk_mm", "营销管理部沈", "DK", &["marketing_mgmt"]),
-            ("dk_sup", "支撑工程师曹", "DK-ZC", &["support"]),
-        ],
-    )
-    .await;
+const SHT_UNITS: &[UnitRow<'static>] = &[
+    ("DK", "大客户部", "department", None),
+    ("DK-ZC", "综合支撑部", "district", Some("DK")),
+];
+const SHT_USERS: &[UserRow<'static>] = &[
+    ("dk_mm", "营销管理部沈", "DK", &["marketing_mgmt"]),
+    ("dk_hr", "人力资源处葛", "DK", &["hr"]),
+    ("dk_sup", "支撑工程师曹", "DK-ZC", &["support"]),
+];
 
-    let case = register(
-        &app,
-        "dk_mm",
-        json!({
-            "policy": "sht-bigcustomer", "kind": "complaint", "channel": "phone",
-            "fields": {"customer": "某证券公司", "contact_phone": "021-68881234",
-                       "matter": "九月专线费用重复计费", "quality_dimension": "billing"},
-        }),
-        "DK26090001",
-    )
-    .await;
+/// An sht-bigcustomer billing complaint, registered by marketing management.
+fn sht_case() -> Value {
+    json!({
+        "policy": "sht-bigcustomer", "kind": "complaint", "channel": "phone",
+        "fields": {"customer": "某证券公司", "contact_phone": "021-68881234",
+                   "matter": "九月专线费用重复计费", "quality_dimension": "billing"},
+    })
+}
+
+/// The regulation sets no fine: the organisation's own schedule (the pack's commented-out
+/// example, appended) fines the late reply; marketing management decides (5.1), HR decides the
+/// appeal (5.2).
+#[tokio::test]
+async fn sht_bigcustomer_main_path_a_late_reply_is_the_support_engineers_violation_fined_under_the_organisations_own_schedule_and_the_callback_reopens_then_closes()
+ {
+    let source = with_org_fines(&shipped_policy("sht-bigcustomer.toml"));
+    let app = pack_app(Some(&source), SHT_UNITS, SHT_USERS).await;
+
+    let case = register(&app, "dk_mm", sht_case(), "DK26090001").await;
     let number = "DK26090001";
     assert_eq!(due(&case, "take_up").0, "2026-10-08");
     assert_eq!(due(&case, "reply").0, "2026-10-09");
@@ -2125,7 +2313,7 @@ async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_en
 
     // Not replied by the end of 10-09: the support engineer's and the department's violation.
     tick_at(&app, "2026-10-10T00:00:00+08:00").await;
-    let v = the_violation(
+    let violation = the_violation(
         &app,
         number,
         "reply",
@@ -2134,7 +2322,10 @@ async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_en
         &["dk_sup"],
     )
     .await;
-    assert!(v["liable_units"].to_string().contains("DK-ZC"), "{v:#}");
+    assert!(
+        violation["liable_units"].to_string().contains("DK-ZC"),
+        "{violation:#}"
+    );
 
     tick_at(&app, "2026-10-10T09:00:00+08:00").await;
     step(
@@ -2217,8 +2408,20 @@ async fn sht_bigcustomer_main_path_a_late_reply_is_a_violation_of_the_support_en
     assert_eq!(closed["closed"], true);
     assert_eq!(violations_of(&app, number).await.len(), 1);
 
-    // sht-bigcustomer has no [[penalty]] rule.
-    no_penalties(&app, number).await;
+    // The organisation's `late_reply` (本单位考核办法, 50–500 元) on the support engineer.
+    org_fine_decided_and_appealed_once(
+        &app,
+        number,
+        &violation,
+        OrgFine {
+            rule: "late_reply",
+            liable: &["dk_sup"],
+            person: "dk_sup",
+            decider: "dk_mm",
+            reviewer: "dk_hr",
+        },
+    )
+    .await;
 }
 
 /// 5.1.3 / 5.4.2: a routine survey round of a key account, not tied to a complaint — the account
@@ -2331,43 +2534,43 @@ async fn sht_bigcustomer_routine_survey_round_the_customer_answers_the_link_and_
 // csg-custservice — 中国南方电网有限责任公司客户服务管理办法
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_the_subsidiary_which_closes_it()
- {
-    let source = shipped_policy("csg-custservice.toml");
-    let app = pack_app(
-        Some(&source),
-        &[
-            ("CSG", "南方电网", "group", None),
-            ("CSG-GD", "广东电网", "subsidiary", Some("CSG")),
-            ("CSG-GD01", "天河营业厅", "window", Some("CSG-GD")),
-        ],
-        &[
-            ("csg_mt", "市场交易部邓", "CSG", &["market_trading"]),
-            (
-                "csg_ss",
-                "广东客服中心彭",
-                "CSG-GD",
-                &["subsidiary_service"],
-            ),
-            ("csg_ws", "营业厅窗口谢", "CSG-GD01", &["window_staff"]),
-            ("csg_h1", "营业厅处理人袁", "CSG-GD01", &["window_staff"]),
-        ],
-    )
-    .await;
+const CSG_UNITS: &[UnitRow<'static>] = &[
+    ("CSG", "南方电网", "group", None),
+    ("CSG-GD", "广东电网", "subsidiary", Some("CSG")),
+    ("CSG-GD01", "天河营业厅", "window", Some("CSG-GD")),
+];
+const CSG_USERS: &[UserRow<'static>] = &[
+    ("csg_mt", "市场交易部邓", "CSG", &["market_trading"]),
+    (
+        "csg_ss",
+        "广东客服中心彭",
+        "CSG-GD",
+        &["subsidiary_service"],
+    ),
+    ("csg_ws", "营业厅窗口谢", "CSG-GD01", &["window_staff"]),
+    ("csg_h1", "营业厅处理人袁", "CSG-GD01", &["window_staff"]),
+];
 
-    let case = register(
-        &app,
-        "csg_ws",
-        json!({
-            "policy": "csg-custservice", "kind": "service_complaint", "channel": "service_hall",
-            "fields": {"customer": "陈女士", "contact_phone": "13500003333",
-                       "matter": "电费账单与电表读数不符", "service_type": "billing",
-                       "nature": "service"},
-        }),
-        "GD20260900001",
-    )
-    .await;
+/// A csg-custservice billing complaint (a service matter), taken at the service hall.
+fn csg_case() -> Value {
+    json!({
+        "policy": "csg-custservice", "kind": "service_complaint", "channel": "service_hall",
+        "fields": {"customer": "陈女士", "contact_phone": "13500003333",
+                   "matter": "电费账单与电表读数不符", "service_type": "billing",
+                   "nature": "service"},
+    })
+}
+
+/// The regulation sets no fine: the organisation's own schedule (the pack's commented-out
+/// example, appended) fines the late reply; the subsidiary's service department decides, Market
+/// Trading decides the appeal.
+#[tokio::test]
+async fn csg_custservice_main_path_a_late_reply_goes_up_to_the_subsidiary_is_fined_under_the_organisations_own_schedule_appealed_once_and_closes_after_the_callback()
+ {
+    let source = with_org_fines(&shipped_policy("csg-custservice.toml"));
+    let app = pack_app(Some(&source), CSG_UNITS, CSG_USERS).await;
+
+    let case = register(&app, "csg_ws", csg_case(), "GD20260900001").await;
     let number = "GD20260900001";
     assert_eq!(due(&case, "reply").0, "2026-10-09");
     // 2.2.7: a service complaint is not transferred to the supervision department.
@@ -2404,7 +2607,7 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
     // Not replied by the end of 10-09: the first contact's and the handler's violation, and
     // the case goes up to the subsidiary.
     tick_at(&app, "2026-10-10T00:00:00+08:00").await;
-    let v = the_violation(
+    let violation = the_violation(
         &app,
         number,
         "reply",
@@ -2413,7 +2616,7 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
         &["csg_ws", "csg_h1"],
     )
     .await;
-    assert_eq!(v["unit"], "CSG-GD01");
+    assert_eq!(violation["unit"], "CSG-GD01");
     let (_, _, case) = app.show(number, &token("csg_ss")).await;
     assert_eq!(case["owner_unit"]["code"], "CSG-GD");
 
@@ -2490,8 +2693,21 @@ async fn csg_custservice_main_path_a_late_reply_is_a_violation_and_goes_up_to_th
     assert_eq!(closed["closed"], true);
     assert_eq!(violations_of(&app, number).await.len(), 1);
 
-    // csg-custservice has no [[penalty]] rule.
-    no_penalties(&app, number).await;
+    // The organisation's `late_reply` (本单位考核办法, 50–500 元): one proposal per person the
+    // breach names; the handler's is decided and appealed.
+    org_fine_decided_and_appealed_once(
+        &app,
+        number,
+        &violation,
+        OrgFine {
+            rule: "late_reply",
+            liable: &["csg_ws", "csg_h1"],
+            person: "csg_h1",
+            decider: "csg_ss",
+            reviewer: "csg_mt",
+        },
+    )
+    .await;
 }
 
 /// Closes an sht-bigcustomer complaint registered by `dk_mm`: routed to support, replied,
@@ -2688,4 +2904,84 @@ async fn sht_5_1_3_a_routine_round_runs_once_per_configured_quarter_and_not_befo
         .get(&format!("{path}/rounds/2026-Q2"), &token("dk_mm"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shipped packs whose regulation sets no fine propose none
+// ---------------------------------------------------------------------------------------------
+
+/// The six packs whose regulation sets no fine, as shipped (pcb's placeholders filled, nothing
+/// appended), active side by side in one server: each main path's clock breach is recorded as
+/// a violation with its clause, and the penalty ledger stays empty. The main paths show the same
+/// breaches proposing the organisation's own fine once its schedule is appended.
+#[tokio::test]
+async fn the_shipped_packs_whose_regulation_sets_no_fine_record_each_main_breach_as_a_violation_and_propose_no_penalty()
+ {
+    let units: Vec<UnitRow<'_>> =
+        [PCB_UNITS, PHARMA_UNITS, LAWFIRM_UNITS, SHT_UNITS, CSG_UNITS].concat();
+    let users: Vec<UserRow<'_>> =
+        [PCB_USERS, PHARMA_USERS, LAWFIRM_USERS, SHT_USERS, CSG_USERS].concat();
+    // default-complaint is installed and active already, as shipped.
+    let app = pack_app(None, &units, &users).await;
+    org_fine_schedule(&shipped_policy("default-complaint.toml"));
+    for pack in [
+        pcb_filled(),
+        shipped_policy("pharma-complaint.toml"),
+        shipped_policy("lawfirm-complaint.toml"),
+        shipped_policy("sht-bigcustomer.toml"),
+        shipped_policy("csg-custservice.toml"),
+    ] {
+        // The example schedule is only a comment: the pack as shipped has no rule.
+        org_fine_schedule(&pack);
+        activate(&app, &pack).await;
+    }
+
+    register(&app, TELLER, complaint(), "TS20260900001").await;
+    register(&app, "pcb_sales", pcb_case("SO-0917"), "2609001").await;
+    register(&app, "ph_am", pharma_case(), "PH2026090001").await;
+    step(
+        &app,
+        "PH2026090001",
+        "ph_am",
+        "refer",
+        json!({"opinion_by": "ph_rh"}),
+        "referred",
+    )
+    .await;
+    register(&app, "ls_desk", lawfirm_case(), "LS2026-0001").await;
+    step(
+        &app,
+        "LS2026-0001",
+        "ls_officer",
+        "accept",
+        json!({"ledger_entered": "yes", "originals_kept": "none"}),
+        "registered",
+    )
+    .await;
+    register(&app, "dk_mm", sht_case(), "DK26090001").await;
+    register(&app, "csg_ws", csg_case(), "GD20260900001").await;
+
+    // Past every main path's breach: pcb's filled-in 3 working days end with Saturday 10-10.
+    tick_at(&app, "2026-10-11T00:00:00+08:00").await;
+    for (number, rule, clause) in [
+        ("TS20260900001", "reply", "CLAUSES A18"),
+        ("2609001", "handling", "（二）"),
+        ("PH2026090001", "opinion", "4.1.1"),
+        ("LS2026-0001", "acknowledge", "二(五)"),
+        ("DK26090001", "reply", "CLAUSES A18"),
+        ("GD20260900001", "reply", "CLAUSES A18"),
+    ] {
+        let found = violations_of(&app, number).await;
+        assert!(
+            found.iter().any(|v| v["kind"] == "deadline_breach"
+                && v["rule"] == rule
+                && v["clause"] == clause),
+            "{number}: no breach of {rule} ({clause}) in {found:#?}"
+        );
+        let penalties = penalties_of(&app, number).await;
+        assert!(penalties.is_empty(), "{number}: {penalties:#?}");
+    }
+    let (status, _, ledger) = app.get("/api/v1/penalties", &token(ADMIN)).await;
+    assert_eq!(status, StatusCode::OK, "{ledger:#}");
+    assert!(items(&ledger).is_empty(), "{ledger:#}");
 }
