@@ -7,10 +7,18 @@
 //! that records its surveys. An instance racing for the same round waits on the key (PostgreSQL)
 //! or on the write lock (SQLite), then inserts nothing and records nothing: the conditional
 //! write the timers use, on a key instead of a pending flag.
+//!
+//! As for the other concerns (`web.rs`, `timers.rs`), this module holds what both backends
+//! share — the SQL, the statements with their binds (generic over the backend), the records
+//! and the row decoding; `sqlite/survey_rounds.rs` and `postgres/survey_rounds.rs` keep only
+//! their pools and transactions.
 
 use jiff::Timestamp;
+use sqlx::query::{Query, QueryScalar};
+use sqlx::{Database, Decode, Encode, Type};
 
 use crate::surveys::NewSurvey;
+use crate::time::to_millis;
 use crate::{Backend, Store, StoreError};
 
 /// A survey a round issues, with the text that carries its link.
@@ -80,7 +88,8 @@ pub(crate) const ROUNDS: &str = "SELECT id, schedule_key, round_key, period_from
 pub(crate) const INVITATIONS: &str = "SELECT i.survey_id, u.path AS unit_path, \
      c.number AS case_number, s.expires_at, s.answered_at, i.message_zh, i.message_en \
      FROM survey_round_invitations i JOIN surveys s ON s.id = i.survey_id \
-     JOIN cases c ON c.id = s.case_id JOIN units u ON u.id = s.unit_id WHERE i.round_id = $1 ORDER BY i.survey_id";
+     JOIN cases c ON c.id = s.case_id JOIN units u ON u.id = s.unit_id \
+     WHERE i.round_id = $1 ORDER BY i.survey_id";
 
 /// Binds: schedule key, period, set by, set at.
 pub(crate) const SET_PERIOD: &str = "INSERT INTO survey_schedule_settings \
@@ -126,6 +135,104 @@ pub(crate) fn invitation(row: &impl crate::rows::RowExt) -> Result<RoundInvitati
         message_zh: row.text("message_zh")?,
         message_en: row.text("message_en")?,
     })
+}
+
+/// The claim of round `r` ([`CLAIM_ROUND`]): its id, or no row when it ran already.
+pub(crate) fn claim<DB>(r: &NewRound) -> QueryScalar<'static, DB, i64, <DB as Database>::Arguments>
+where
+    DB: Database,
+    (i64,): for<'r> sqlx::FromRow<'r, <DB as Database>::Row>,
+    for<'t> i64: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query_scalar(CLAIM_ROUND)
+        .bind(r.schedule_key.clone())
+        .bind(r.round_key.clone())
+        .bind(to_millis(r.period_from))
+        .bind(to_millis(r.period_to))
+        .bind(to_millis(r.ran_at))
+}
+
+/// The text of survey `survey_id`, issued by round `round_id` ([`INSERT_INVITATION`]).
+pub(crate) fn invitation_text<DB>(
+    survey_id: i64,
+    round_id: i64,
+    s: &NewRoundSurvey,
+) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_INVITATION)
+        .bind(survey_id)
+        .bind(round_id)
+        .bind(s.message_zh.clone())
+        .bind(s.message_en.clone())
+}
+
+/// How many surveys round `r` issues, as stored.
+pub(crate) fn issued(r: &NewRound) -> i64 {
+    i64::try_from(r.surveys.len()).unwrap_or(i64::MAX)
+}
+
+/// The record of round `r`, claimed as `id`, once its surveys are written.
+pub(crate) fn ran(r: NewRound, id: i64, issued: i64) -> RoundRecord {
+    RoundRecord {
+        id,
+        schedule_key: r.schedule_key,
+        round_key: r.round_key,
+        period_from: r.period_from,
+        period_to: r.period_to,
+        ran_at: r.ran_at,
+        issued,
+    }
+}
+
+/// The organisation's period of a schedule set ([`SET_PERIOD`]) or, with `None`, cleared
+/// ([`CLEAR_PERIOD`]).
+pub(crate) fn set_period<DB>(
+    schedule_key: &str,
+    period: Option<&str>,
+    set_by: Option<i64>,
+    at: Timestamp,
+) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    match period {
+        Some(p) => sqlx::query(SET_PERIOD)
+            .bind(schedule_key.to_owned())
+            .bind(p.to_owned())
+            .bind(set_by)
+            .bind(to_millis(at)),
+        None => sqlx::query(CLEAR_PERIOD).bind(schedule_key.to_owned()),
+    }
+}
+
+/// [`CLOSED_CASES`] with its binds.
+pub(crate) fn closed_cases<DB>(
+    kind: &str,
+    from: Timestamp,
+    to: Timestamp,
+    schedule_key: &str,
+    limit: u32,
+) -> QueryScalar<'static, DB, i64, <DB as Database>::Arguments>
+where
+    DB: Database,
+    (i64,): for<'r> sqlx::FromRow<'r, <DB as Database>::Row>,
+    for<'t> i64: Encode<'t, DB> + Decode<'t, DB> + Type<DB>,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query_scalar(CLOSED_CASES)
+        .bind(kind.to_owned())
+        .bind(to_millis(from))
+        .bind(to_millis(to))
+        .bind(schedule_key.to_owned())
+        .bind(i64::from(limit))
 }
 
 impl Store {
