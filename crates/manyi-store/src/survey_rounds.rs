@@ -25,6 +25,10 @@ use crate::{Backend, Store, StoreError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRoundSurvey {
     pub survey: NewSurvey,
+    /// To whom the link is addressed when it is not the complainant: [`crate::SUBJECT`], the
+    /// person complained about (lawfirm-complaint 三(二)(三)), recorded in the round's
+    /// transaction so that its answers are counted apart. `None`: the complainant.
+    pub party: Option<String>,
     pub message_zh: String,
     pub message_en: String,
 }
@@ -61,6 +65,8 @@ pub struct RoundInvitation {
     pub case_number: String,
     pub expires_at: Timestamp,
     pub answered: bool,
+    /// [`crate::SUBJECT`] for a link to the person complained about; `None`: the complainant.
+    pub party: Option<String>,
     pub message_zh: String,
     pub message_en: String,
 }
@@ -75,6 +81,10 @@ pub(crate) const CLAIM_ROUND: &str = "INSERT INTO survey_rounds \
 /// Binds: issued, round id.
 pub(crate) const SET_ISSUED: &str = "UPDATE survey_rounds SET issued = $1 WHERE id = $2";
 
+/// Binds: token hash, party (`crate::survey_parties`, migration 0018).
+pub(crate) const INSERT_PARTY: &str =
+    "INSERT INTO survey_parties (token_hash, party) VALUES ($1, $2)";
+
 /// Binds: survey id, round id, Chinese text, English text.
 pub(crate) const INSERT_INVITATION: &str = "INSERT INTO survey_round_invitations \
      (survey_id, round_id, message_zh, message_en) VALUES ($1, $2, $3, $4)";
@@ -86,9 +96,10 @@ pub(crate) const ROUNDS: &str = "SELECT id, schedule_key, round_key, period_from
 
 /// Binds: round id.
 pub(crate) const INVITATIONS: &str = "SELECT i.survey_id, u.path AS unit_path, \
-     c.number AS case_number, s.expires_at, s.answered_at, i.message_zh, i.message_en \
+     c.number AS case_number, s.expires_at, s.answered_at, p.party, i.message_zh, i.message_en \
      FROM survey_round_invitations i JOIN surveys s ON s.id = i.survey_id \
      JOIN cases c ON c.id = s.case_id JOIN units u ON u.id = s.unit_id \
+     LEFT JOIN survey_parties p ON p.token_hash = s.token_hash \
      WHERE i.round_id = $1 ORDER BY i.survey_id";
 
 /// Binds: schedule key, period, set by, set at.
@@ -101,9 +112,12 @@ pub(crate) const SET_PERIOD: &str = "INSERT INTO survey_schedule_settings \
 pub(crate) const CLEAR_PERIOD: &str =
     "DELETE FROM survey_schedule_settings WHERE schedule_key = $1";
 
-/// Binds: kind, from, to, schedule key, limit. (`TRUE` is 1 in SQLite, where `closed` is 0/1.)
+/// Binds: kind, from, to, schedule key, limit. `closed_at` is when the case entered its final
+/// state (migration 0024, kept by triggers; NULL while open): a range of the partial index
+/// `cases_closed_by_kind`. Not `updated_at`: a case closed in October and given a note in
+/// November belongs to October's round.
 pub(crate) const CLOSED_CASES: &str = "SELECT c.id FROM cases c WHERE c.kind = $1 \
-     AND c.closed = TRUE AND c.updated_at >= $2 AND c.updated_at < $3 \
+     AND c.closed_at >= $2 AND c.closed_at < $3 \
      AND NOT EXISTS (SELECT 1 FROM surveys s \
          JOIN survey_round_invitations i ON i.survey_id = s.id \
          JOIN survey_rounds r ON r.id = i.round_id \
@@ -132,6 +146,7 @@ pub(crate) fn invitation(row: &impl crate::rows::RowExt) -> Result<RoundInvitati
         case_number: row.text("case_number")?,
         expires_at: row.instant("expires_at")?,
         answered: row.opt_instant("answered_at")?.is_some(),
+        party: row.opt_text("party")?,
         message_zh: row.text("message_zh")?,
         message_en: row.text("message_en")?,
     })
@@ -151,6 +166,22 @@ where
         .bind(to_millis(r.period_from))
         .bind(to_millis(r.period_to))
         .bind(to_millis(r.ran_at))
+}
+
+/// The party row of a survey not addressed to the complainant ([`INSERT_PARTY`]).
+pub(crate) fn party<DB>(
+    s: &NewRoundSurvey,
+) -> Option<Query<'static, DB, <DB as Database>::Arguments>>
+where
+    DB: Database,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+{
+    let party = s.party.clone()?;
+    Some(
+        sqlx::query(INSERT_PARTY)
+            .bind(s.survey.token_hash.clone())
+            .bind(party),
+    )
 }
 
 /// The text of survey `survey_id`, issued by round `round_id` ([`INSERT_INVITATION`]).
@@ -298,10 +329,12 @@ impl Store {
         }
     }
 
-    /// The ids of the cases of `kind` closed whose last change falls in `[from, to)`, by id: the
-    /// complainants a round of the period surveys. A case a round of `schedule_key` surveyed
-    /// already is left out, so that a closed case changed again later (an archive note) is
-    /// not surveyed by the next round too. At most `limit`.
+    /// The ids of the cases of `kind` that entered their final state in `[from, to)` and are
+    /// still closed, by id: the cases a round of the period surveys. The closing instant
+    /// counts, not the last change: a case closed in the period and changed after it (a note,
+    /// a callback record) is in; one closed after it is not. A case a round of `schedule_key`
+    /// surveyed already is left out (a case reopened and closed again in a later period is
+    /// not surveyed twice by one schedule). At most `limit`.
     pub async fn closed_case_ids(
         &self,
         kind: &str,

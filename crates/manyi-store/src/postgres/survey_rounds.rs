@@ -23,6 +23,9 @@ impl PgStore {
             return Ok(None);
         };
         for s in &r.surveys {
+            if let Some(party) = sql::party::<Postgres>(s) {
+                party.execute(&mut *tx).await?;
+            }
             let survey_id = insert::<Postgres>(&s.survey)
                 .fetch_one(&mut *tx)
                 .await?

@@ -22,6 +22,9 @@ impl SqliteStore {
             return Ok(None);
         };
         for s in &r.surveys {
+            if let Some(party) = sql::party::<Sqlite>(s) {
+                party.execute(&mut *tx).await?;
+            }
             let survey_id = insert::<Sqlite>(&s.survey)
                 .fetch_one(&mut *tx)
                 .await?
