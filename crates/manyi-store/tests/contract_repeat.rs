@@ -133,7 +133,7 @@ async fn a_pending_marker_survives_an_update_that_replaces_the_keys(store: &Stor
         .into_iter()
         .map(|c| c.number)
         .collect();
-    assert_eq!(pending, [b.number.clone()]);
+    assert_eq!(pending, std::slice::from_ref(&b.number));
     // The key is the new one; the marker goes only when the repeat check says so.
     let probe = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
     assert_eq!(first_of(store, "k2", &probe).await, Some(b.number.clone()));
