@@ -16,7 +16,8 @@ use crate::{Backend, CaseRecord, Store, StoreError};
 /// The `case_find` kind of a repeat key (exact match).
 pub const REPEAT: &str = "repeat";
 /// The `case_find` kind of the marker "the repeat this case makes is not recorded yet" (empty
-/// key).
+/// key). An update that replaces the case's keys keeps it: only [`Store::repeat_checked`]
+/// removes it.
 pub const REPEAT_PENDING: &str = "repeat_pending";
 
 /// A case's repeat key for the backfill, with the version it was computed from: the key is

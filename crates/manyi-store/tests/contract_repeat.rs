@@ -114,6 +114,43 @@ async fn pending_markers_are_listed_until_checked(store: &Store) {
     assert_eq!(first_of(store, "k1", &later).await, Some(a.number.clone()));
 }
 
+/// The repeat a case made is a fact at its creation: an update that replaces its keys (a
+/// transition changed the key fields) before the catch-up ran keeps the marker, so that the
+/// catch-up still finds the case; the keys themselves are replaced.
+async fn a_pending_marker_survives_an_update_that_replaces_the_keys(store: &Store) {
+    let f = fixture(store).await;
+    let first = create(store, new_case(&f, f.b1, f.clerk, repeat("k1"))).await;
+    let b = create(store, new_case(&f, f.b1, f.clerk, repeat("k1"))).await;
+    store.repeat_checked(first.id).await.expect("checked");
+    store
+        .update_case(update(&b, false, Some(vec![key(REPEAT, "k2")])))
+        .await
+        .expect("update");
+    let pending: Vec<String> = store
+        .repeat_pending(at(10), 10)
+        .await
+        .expect("pending")
+        .into_iter()
+        .map(|c| c.number)
+        .collect();
+    assert_eq!(pending, std::slice::from_ref(&b.number));
+    // The key is the new one; the marker goes only when the repeat check says so.
+    let probe = create(store, new_case(&f, f.b1, f.clerk, Vec::new())).await;
+    assert_eq!(first_of(store, "k2", &probe).await, Some(b.number.clone()));
+    assert_eq!(
+        first_of(store, "k1", &probe).await,
+        Some(first.number.clone())
+    );
+    store.repeat_checked(b.id).await.expect("checked");
+    assert!(
+        store
+            .repeat_pending(at(10), 10)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+}
+
 async fn the_backfill_writes_a_key_only_at_the_version_read_and_once(store: &Store) {
     let f = fixture(store).await;
     // An empty database at migration: nothing to backfill.
@@ -201,5 +238,6 @@ macro_rules! contract {
 contract!(
     the_lowest_open_case_of_the_same_key_below_the_new_one_is_found,
     pending_markers_are_listed_until_checked,
+    a_pending_marker_survives_an_update_that_replaces_the_keys,
     the_backfill_writes_a_key_only_at_the_version_read_and_once,
 );

@@ -1,12 +1,13 @@
 //! The store's contract for routine survey rounds (migration 0021, `crate::survey_rounds`), on
 //! every backend: a round is claimed once by its key, with its surveys and texts in the same
-//! transaction (a second claim, here or racing from another connection, writes nothing); the
-//! organisation's period is set, replaced and cleared; the closed cases of a period are found
-//! by the last change of a closed case.
+//! transaction (a second claim, here or racing from another connection, writes nothing), a
+//! link to the person complained about with its party; the organisation's period is set,
+//! replaced and cleared; the closed cases of a period are found by the instant each entered
+//! its final state (migration 0024), not by its last change.
 
 use manyi_store::testing::TestDb;
 use manyi_store::{
-    CaseRecord, CaseUpdate, FindKey, NewEvent, NewRound, NewRoundSurvey, NewSurvey, Store,
+    CaseRecord, CaseUpdate, FindKey, NewEvent, NewRound, NewRoundSurvey, NewSurvey, SUBJECT, Store,
 };
 use serde_json::json;
 
@@ -27,6 +28,7 @@ fn survey(case: &CaseRecord, unit: i64, token_hash: &str) -> NewRoundSurvey {
             issued_at: at(100),
             expires_at: at(10_000),
         },
+        party: None,
         message_zh: format!("请评价：https://x/public/survey/{token_hash}"),
         message_en: format!("Rate us: https://x/public/survey/{token_hash}"),
     }
@@ -44,21 +46,27 @@ fn round(key: &str, surveys: Vec<NewRoundSurvey>) -> NewRound {
 }
 
 async fn close(store: &Store, case: &CaseRecord, minute: i64) -> CaseRecord {
+    write(store, case, minute, true).await
+}
+
+/// A write of `case` at `minute` leaving it closed or open: a close, a reopen, or a change
+/// after the close (a note, a callback record).
+async fn write(store: &Store, case: &CaseRecord, minute: i64, closed: bool) -> CaseRecord {
     store
         .update_case(CaseUpdate {
             id: case.id,
             expected_version: case.version,
-            state: "closed".into(),
+            state: if closed { "closed" } else { "reopened" }.into(),
             owner_unit_id: case.owner_unit_id,
             assignee_id: None,
             first_contact_id: None,
-            closed: true,
+            closed,
             updated_at: at(minute),
             snapshot: json!({}),
             events: vec![NewEvent {
                 at: at(minute),
                 actor_id: None,
-                action: "close".into(),
+                action: if closed { "close" } else { "reopen" }.into(),
                 clause: None,
                 payload: json!({}),
             }],
@@ -173,6 +181,58 @@ async fn a_round_runs_once_with_its_surveys(store: &Store) {
     let _ = f.other;
 }
 
+async fn a_round_records_the_party_of_a_link_to_the_person_complained_about(store: &Store) {
+    let f = fixture(store).await;
+    let a = create(store, new_case(&f, f.b1, f.clerk, Vec::<FindKey>::new())).await;
+    let to_subject = NewRoundSurvey {
+        party: Some(SUBJECT.into()),
+        ..survey(&a, f.b1, "h-subject")
+    };
+    let ran = store
+        .run_survey_round(round(
+            "2026-Q3",
+            vec![survey(&a, f.b1, "h-customer"), to_subject],
+        ))
+        .await
+        .expect("run")
+        .expect("ran");
+    assert_eq!(ran.issued, 2, "one link per party");
+    // The subject's link is told apart, as a survey issued on the case is; the complainant's
+    // has no party row.
+    assert_eq!(
+        store.survey_party("h-subject").await.expect("party"),
+        Some(SUBJECT.to_owned())
+    );
+    assert_eq!(store.survey_party("h-customer").await.expect("party"), None);
+    let parties: Vec<(String, Option<String>)> = store
+        .survey_round_invitations(ran.id)
+        .await
+        .expect("invitations")
+        .into_iter()
+        .map(|i| (i.case_number, i.party))
+        .collect();
+    assert_eq!(
+        parties,
+        [
+            (a.number.clone(), None),
+            (a.number.clone(), Some(SUBJECT.to_owned()))
+        ]
+    );
+    // A round that loses the claim writes no party row either.
+    let lost = store
+        .run_survey_round(round(
+            "2026-Q3",
+            vec![NewRoundSurvey {
+                party: Some(SUBJECT.into()),
+                ..survey(&a, f.b1, "h-lost")
+            }],
+        ))
+        .await
+        .expect("run");
+    assert_eq!(lost, None);
+    assert_eq!(store.survey_party("h-lost").await.expect("party"), None);
+}
+
 async fn the_organisation_sets_and_clears_a_period(store: &Store) {
     let f = fixture(store).await;
     assert!(
@@ -224,7 +284,7 @@ async fn the_cases_closed_in_a_period_are_found(store: &Store) {
     let inside = create(store, new_case(&f, f.b1, f.clerk, Vec::<FindKey>::new())).await;
     let open = create(store, new_case(&f, f.b1, f.clerk, Vec::<FindKey>::new())).await;
     close(store, &early, 5).await;
-    close(store, &inside, 30).await;
+    let inside = close(store, &inside, 30).await;
     let ids = store
         .closed_case_ids("complaint", at(10), at(60), "p/k/r", 100)
         .await
@@ -254,6 +314,30 @@ async fn the_cases_closed_in_a_period_are_found(store: &Store) {
         1
     );
     let _ = open;
+
+    // The closing instant counts, not the last change: `inside`, closed at 30 and changed at
+    // 70 (a note after the period), is still October's; `late`, closed at 70, is not.
+    let inside = write(store, &inside, 70, true).await;
+    let late = create(store, new_case(&f, f.b2, f.clerk, Vec::<FindKey>::new())).await;
+    close(store, &late, 70).await;
+    let in_period = |from, to| async move {
+        store
+            .closed_case_ids("complaint", at(from), at(to), "p/k/r", 100)
+            .await
+            .expect("ids")
+    };
+    assert_eq!(in_period(10, 60).await, [inside.id]);
+    assert_eq!(in_period(60, 120).await, [late.id]);
+    // A case reopened is in no period; closed again, it is in the period of its new close.
+    let reopened = create(store, new_case(&f, f.b1, f.clerk, Vec::<FindKey>::new())).await;
+    let reopened = close(store, &reopened, 20).await;
+    let reopened = write(store, &reopened, 65, false).await;
+    assert_eq!(in_period(10, 60).await, [inside.id]);
+    assert_eq!(in_period(60, 120).await, [late.id]);
+    close(store, &reopened, 80).await;
+    assert_eq!(in_period(10, 60).await, [inside.id]);
+    assert_eq!(in_period(60, 120).await, [late.id, reopened.id]);
+
     // Once a round of the schedule surveyed a case, its later rounds leave it out; another
     // schedule's do not.
     store
@@ -305,6 +389,7 @@ macro_rules! contract {
 
 contract!(
     a_round_runs_once_with_its_surveys,
+    a_round_records_the_party_of_a_link_to_the_person_complained_about,
     the_organisation_sets_and_clears_a_period,
     the_cases_closed_in_a_period_are_found,
 );

@@ -23,7 +23,7 @@ use manyi_core::survey::{self, Party, SurveyRule};
 use manyi_core::survey_schedule::{
     self as sched, Candidate, Customers, Period, PeriodSetting, ScheduleRule, ScheduleState,
 };
-use manyi_store::{NewRound, NewRoundSurvey, NewSurvey, RoundRecord, User};
+use manyi_store::{NewRound, NewRoundSurvey, NewSurvey, RoundRecord, SUBJECT, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -180,38 +180,22 @@ async fn run_round(
             .kind(&case.kind)
             .and_then(|k| k.survey.as_ref())
             .unwrap_or(&found.rule);
-        let token = random_token(32);
-        let expires = survey::expires_at(rule, now);
-        let link = format!("{origin}/public/survey/{token}");
-        let expires_text = timestamp(expires);
-        let day = expires_text.get(..10).unwrap_or(&expires_text);
-        let (message_zh, message_en) = survey::message(
-            rule,
-            Party::Customer,
-            &case.number,
-            &case.fields,
-            &link,
-            day,
-        );
-        surveys.push(NewRoundSurvey {
-            survey: NewSurvey {
-                token_hash: token_hash(&token),
-                case_id: record.id,
-                kind: case.kind.clone(),
-                unit_id: case.owner_unit.id,
-                handler_id: case.assignee.as_ref().map(|a| a.id),
-                category: case
-                    .fields
-                    .get("category")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                issued_by: None,
-                issued_at: now,
-                expires_at: expires,
-            },
-            message_zh,
-            message_en,
-        });
+        // The complainant always; the person complained about too when the survey says
+        // `also_subject` and the case names them (lawfirm-complaint 三(二)(三)): a link of
+        // their own, with their invitation and questions, counted apart — as a survey issued
+        // on a case.
+        let mut parties = vec![Party::Customer];
+        if rule.also_subject
+            && matches!(
+                survey::check_party(&policy.policy, rule, &case, Party::Subject),
+                Ok(Some(_))
+            )
+        {
+            parties.push(Party::Subject);
+        }
+        for party in parties {
+            surveys.push(round_survey(rule, record.id, &case, party, &origin, now));
+        }
     }
     Ok(state
         .store
@@ -224,6 +208,45 @@ async fn run_round(
             surveys,
         })
         .await?)
+}
+
+/// One link of a round: a new token for `party` about case `case` (stored as `case_id`), its
+/// text, and the party row when it is not the complainant.
+fn round_survey(
+    rule: &SurveyRule,
+    case_id: i64,
+    case: &manyi_core::case::Case,
+    party: Party,
+    origin: &str,
+    now: Timestamp,
+) -> NewRoundSurvey {
+    let token = random_token(32);
+    let expires = survey::expires_at(rule, now);
+    let link = format!("{origin}/public/survey/{token}");
+    let expires_text = timestamp(expires);
+    let day = expires_text.get(..10).unwrap_or(&expires_text);
+    let (message_zh, message_en) =
+        survey::message(rule, party, &case.number, &case.fields, &link, day);
+    NewRoundSurvey {
+        survey: NewSurvey {
+            token_hash: token_hash(&token),
+            case_id,
+            kind: case.kind.clone(),
+            unit_id: case.owner_unit.id,
+            handler_id: case.assignee.as_ref().map(|a| a.id),
+            category: case
+                .fields
+                .get("category")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            issued_by: None,
+            issued_at: now,
+            expires_at: expires,
+        },
+        party: (party == Party::Subject).then(|| SUBJECT.to_owned()),
+        message_zh,
+        message_en,
+    }
 }
 
 /// A round that ran, as the API shows it.
@@ -481,6 +504,9 @@ pub async fn set_period(
 #[derive(Serialize)]
 pub struct InvitationView {
     pub case: String,
+    /// To whom the link is addressed: `customer` (the complainant) or `subject` (the person
+    /// complained about, when the kind's survey says `also_subject`).
+    pub party: Party,
     pub expires_at: String,
     pub answered: bool,
     pub message_zh: String,
@@ -518,6 +544,10 @@ pub async fn round(
         .filter(|i| admin || i.unit_path.starts_with(&user.0.unit_path))
         .map(|i| InvitationView {
             case: i.case_number,
+            party: match i.party.as_deref() {
+                Some(SUBJECT) => Party::Subject,
+                _ => Party::Customer,
+            },
             expires_at: timestamp(i.expires_at),
             answered: i.answered,
             message_zh: i.message_zh,

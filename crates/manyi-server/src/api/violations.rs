@@ -402,9 +402,10 @@ const REPEAT_SCAN: u32 = 500;
 /// **A crash between the create's commit and this write** leaves the new case's
 /// `repeat_pending` marker (written with the case): [`catch_up_repeats`] (at start-up and
 /// every few minutes) finishes the work. Recording is idempotent (`write_on_case`'s
-/// `once_for`), so the request and the catch-up may both run it. The marker is lost if the
-/// new case's key fields are changed by a transition before the catch-up runs (an update
-/// replaces the case's keys): that repeat is then not recorded.
+/// `once_for`), so the request and the catch-up may both run it. The marker survives updates
+/// (an update replaces every other key of the case), and the catch-up checks the case as it
+/// was registered: a transition that changed its key fields in between does not undo the
+/// repeat it made.
 pub async fn record_repeat(
     state: &AppState,
     policy: &Policy,
@@ -467,6 +468,31 @@ pub async fn record_repeat(
 /// create whose request is still finishing the work itself.
 const CATCH_UP_AGE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
+/// Case `record` with the fields it was registered with (its log's `Opened` event): the
+/// repeat a create made was a fact at creation, whatever a transition changed since (a
+/// corrected address must not undo it, nor make a repeat the create did not make).
+async fn as_registered(state: &AppState, record: &CaseRecord) -> Result<Case, AppError> {
+    let mut case = case_of(record)?;
+    let opened = state
+        .store
+        .case_events(record.id)
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|e| serde_json::from_value::<Event>(e.payload).ok())
+        .and_then(|e| match e.change {
+            Change::Opened { fields, .. } => Some(fields),
+            _ => None,
+        });
+    match opened {
+        Some(fields) => case.fields = fields,
+        // Every case's log opens with its registration; a log that does not is not ours to
+        // guess from: the case as it is now.
+        None => tracing::warn!(case_id = record.id, "case log does not open with `opened`"),
+    }
+    Ok(case)
+}
+
 /// Records the repeats of new cases whose request stopped between the create's commit and
 /// [`record_repeat`] (a crash, a lost connection), oldest first; returns how many cases it
 /// examined. Idempotent, and safe with several instances running it at once.
@@ -479,7 +505,7 @@ pub async fn catch_up_repeats(state: &AppState) -> Result<usize, AppError> {
             break;
         }
         for record in &pending {
-            let case = case_of(record)?;
+            let case = as_registered(state, record).await?;
             let policy = state.policies.get(&state.store, record.policy_id).await?;
             record_repeat(state, &policy, record, &case).await?;
             // Also when the case no longer has a repeat key (a policy without the rule):

@@ -2755,8 +2755,9 @@ async fn sht_close(app: &TestApp, number: &str) {
 /// sht-bigcustomer 5.1.3 大客户服务质量常态调查: the routine round the scheduler starts. The
 /// regulation gives no period, so until the organisation sets one the schedule says "period not
 /// configured" and nothing runs (CLAUSES.md A16); once it is quarterly, the round of the last
-/// complete quarter surveys the complainants of the complaints closed in it, exactly once, and
-/// the marketing management department reads the texts to send.
+/// complete quarter surveys the complainants of the complaints closed in it (by the closing
+/// instant, not the last change), exactly once, and the marketing management department reads
+/// the texts to send.
 #[tokio::test]
 async fn sht_5_1_3_a_routine_round_runs_once_per_configured_quarter_and_not_before_the_period_is_set()
  {
@@ -2820,6 +2821,18 @@ async fn sht_5_1_3_a_routine_round_runs_once_per_configured_quarter_and_not_befo
     app.clock.set(at("2026-10-08T09:00:00+08:00"));
     let report = run_due(&app.state).await.expect("due-check");
     assert_eq!(report.ran, 0);
+    // In October (Q4), a note on a case closed in September leaves it in Q3's round: the
+    // closing instant counts, not the last change. The third case, closed in October, is not
+    // in Q3's.
+    let (status, _, body) = app
+        .post_json(
+            "/api/v1/cases/DK26090001/notes",
+            &token("dk_mm"),
+            &json!({"note": "客户来电补充意见"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body:#}");
+    sht_close(&app, "DK26090003").await;
 
     let path = "/api/v1/survey-schedules/sht-bigcustomer/complaint/routine_quality";
     let put = |login: &'static str, body: Value| {
@@ -2874,7 +2887,12 @@ async fn sht_5_1_3_a_routine_round_runs_once_per_configured_quarter_and_not_befo
     assert_eq!(
         cases,
         ["DK26090001", "DK26090002"],
-        "the open case is not surveyed"
+        "closed in Q3, whatever changed after; not the one closed in Q4"
+    );
+    // The complainants only: this survey does not say `also_subject`.
+    assert!(
+        invitations.iter().all(|i| i["party"] == "customer"),
+        "{round:#}"
     );
     let sms = invitations[0]["message_zh"].as_str().unwrap_or_default();
     assert!(
@@ -2984,4 +3002,146 @@ async fn the_shipped_packs_whose_regulation_sets_no_fine_record_each_main_breach
     let (status, _, ledger) = app.get("/api/v1/penalties", &token(ADMIN)).await;
     assert_eq!(status, StatusCode::OK, "{ledger:#}");
     assert!(items(&ledger).is_empty(), "{ledger:#}");
+}
+
+/// A routine round of a survey that says `also_subject` (lawfirm-complaint 三(二)(三), here on
+/// sht-bigcustomer's schedule) surveys the person complained about too: a link of their own
+/// for each case that names one, with their invitation and questions, counted apart; a case
+/// that names nobody gets the complainant's link only.
+#[tokio::test]
+async fn a_routine_round_of_an_also_subject_survey_sends_the_person_complained_about_a_link_of_their_own()
+ {
+    use manyi_server::api::survey_schedules::run_due;
+    let shipped = shipped_policy("sht-bigcustomer.toml");
+    let anchor = "issue_roles = [\"marketing_mgmt\"]\nexpires = \"14 days\"\n";
+    assert_eq!(
+        shipped.matches(anchor).count(),
+        1,
+        "the survey section moved"
+    );
+    let source = shipped.replace(anchor, &format!("{anchor}also_subject = true\n"));
+    let app = pack_app(
+        Some(&source),
+        &[
+            ("DK", "大客户部", "department", None),
+            ("DK-ZC", "综合支撑部", "district", Some("DK")),
+        ],
+        &[
+            ("dk_mm", "营销管理部沈", "DK", &["marketing_mgmt"]),
+            ("dk_sup", "支撑工程师曹", "DK-ZC", &["support"]),
+            ("dk_am", "客户经理韩", "DK-ZC", &["account_manager"]),
+        ],
+    )
+    .await;
+    for (n, subject) in [(1, Some("dk_am")), (2, None)] {
+        let mut fields = json!({"customer": "某证券公司", "contact_phone": "021-68881234",
+                                "matter": "专线中断", "quality_dimension": "billing"});
+        if let Some(login) = subject {
+            fields["subject_person"] = json!(login);
+        }
+        register(
+            &app,
+            "dk_mm",
+            json!({"policy": "sht-bigcustomer", "kind": "complaint", "channel": "phone",
+                   "fields": fields}),
+            &format!("DK2609000{n}"),
+        )
+        .await;
+        sht_close(&app, &format!("DK2609000{n}")).await;
+    }
+    let path = "/api/v1/survey-schedules/sht-bigcustomer/complaint/routine_quality";
+    let (status, _, set) = app
+        .send(
+            hyper::Method::PUT,
+            path,
+            crate::helpers::Auth::Bearer(&token(ADMIN)),
+            &[],
+            Some((
+                "application/json",
+                json!({"period": "quarterly"}).to_string().into_bytes(),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set:#}");
+    app.clock.set(at("2026-10-08T09:00:00+08:00"));
+    let report = run_due(&app.state).await.expect("due-check");
+    assert_eq!((report.ran, report.issued), (1, 3), "{report:?}");
+
+    let (status, _, round) = app
+        .get(&format!("{path}/rounds/2026-Q3"), &token("dk_mm"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{round:#}");
+    let sent: Vec<(&str, &str)> = round["invitations"]
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .map(|i| {
+            (
+                i["case"].as_str().unwrap_or_default(),
+                i["party"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("DK26090001", "customer"),
+            ("DK26090001", "subject"),
+            ("DK26090002", "customer"),
+        ]
+    );
+    let text = |i: usize| {
+        round["invitations"][i]["message_zh"]
+            .as_str()
+            .unwrap_or_default()
+    };
+    assert_ne!(text(0), text(1));
+    assert!(text(0).contains("尊敬的客户"), "{}", text(0));
+    assert!(!text(1).contains("尊敬的客户"), "{}", text(1));
+    // Each link opens its party's survey and is counted apart.
+    let link = |i: usize| {
+        let token = text(i)
+            .split("/public/survey/")
+            .nth(1)
+            .and_then(|rest| rest.get(..64))
+            .expect("a token in the text")
+            .to_owned();
+        format!("/api/v1/public/surveys/{token}")
+    };
+    let (status, _, shown) = app.get(&link(1), &token("dk_mm")).await;
+    assert_eq!(status, StatusCode::OK, "{shown:#}");
+    assert_eq!(shown["party"], "subject");
+    assert_eq!(shown["party_label"], "被投诉人");
+    let (_, _, shown) = app.get(&link(0), &token("dk_mm")).await;
+    assert_eq!(shown["party"], "customer");
+    for (i, rating) in [(0, 5), (1, 2)] {
+        let (status, _, body) = app
+            .post_json(
+                &link(i),
+                &token("dk_mm"),
+                &json!({"answers": {"overall": rating}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body:#}");
+    }
+    let (status, _, results) = app
+        .get("/api/v1/surveys/results?by=party", &token("dk_mm"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{results:#}");
+    let groups: Vec<(String, u64)> = results["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().unwrap_or_default().to_owned(),
+                g["answered"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [("customer".into(), 1), ("subject".into(), 1)],
+        "{results:#}"
+    );
 }

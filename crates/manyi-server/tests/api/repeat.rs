@@ -185,16 +185,11 @@ async fn jinbi_7_a_closed_first_case_is_skipped_for_the_next_open_one() {
     assert_eq!(repeats_on(&app, &second).await, vec![third]);
 }
 
-#[tokio::test]
-async fn jinbi_7_a_repeat_left_pending_by_a_crash_is_recorded_once_by_the_catch_up() {
-    let app = jinbi().await;
-    let first = complaint(&app.api, "13600136000", "2栋2").await;
-    let template = complaint(&app.api, "13600136000", "2栋2").await;
-    assert_eq!(repeats_on(&app, &first).await, vec![template.clone()]);
-
-    // A create whose request died after its commit: the case and its keys, the repeat not
-    // recorded (the store's create alone, as the server writes it).
-    let record = app.store.case_by_number(&template).await.unwrap().unwrap();
+/// A create whose request died after its commit: a copy of case `template` with its keys and
+/// the pending marker, the repeat not recorded (the store's create alone, as the server writes
+/// it).
+async fn orphan_of(app: &TestApp, template: &str) -> manyi_store::CaseRecord {
+    let record = app.store.case_by_number(template).await.unwrap().unwrap();
     let events = app.store.case_events(record.id).await.unwrap();
     let policy = app
         .state
@@ -251,6 +246,18 @@ async fn jinbi_7_a_repeat_left_pending_by_a_crash_is_recorded_once_by_the_catch_
     else {
         panic!("a new case");
     };
+    orphan
+}
+
+#[tokio::test]
+async fn jinbi_7_a_repeat_left_pending_by_a_crash_is_recorded_once_by_the_catch_up() {
+    let app = jinbi().await;
+    let first = complaint(&app.api, "13600136000", "2栋2").await;
+    let template = complaint(&app.api, "13600136000", "2栋2").await;
+    assert_eq!(repeats_on(&app, &first).await, vec![template.clone()]);
+
+    // A create whose request died after its commit.
+    let orphan = orphan_of(&app, &template).await;
     assert_eq!(repeats_on(&app, &first).await, vec![template.clone()]);
 
     // A marker younger than a minute belongs to a request still at work: left alone.
@@ -272,6 +279,49 @@ async fn jinbi_7_a_repeat_left_pending_by_a_crash_is_recorded_once_by_the_catch_
         repeats_on(&app, &first).await,
         vec![template.clone(), orphan.number.clone()]
     );
+}
+
+/// The repeat was a fact when the complaint was registered: a transition that changes the
+/// new case's key fields before the catch-up runs (a corrected address) neither loses it nor
+/// moves it. The marker survives the update, and the catch-up checks the key the case was
+/// registered with — once.
+#[tokio::test]
+async fn jinbi_7_a_pending_repeat_whose_key_fields_changed_before_the_catch_up_is_recorded_once() {
+    let app = jinbi().await;
+    let first = complaint(&app.api, "13700137000", "8栋8").await;
+    let template = complaint(&app.api, "13700137000", "8栋8").await;
+    assert_eq!(repeats_on(&app, &first).await, vec![template.clone()]);
+    let orphan = orphan_of(&app, &template).await;
+
+    // Dispatched with the location corrected: the case's keys are replaced by the update.
+    let body = app
+        .api
+        .take(
+            &orphan.number,
+            &token("duty"),
+            "dispatch",
+            json!({"location": "9栋9", "handling_department": "engineering", "reassured": "yes"}),
+        )
+        .await;
+    assert_eq!(body["fields"]["location"], "9栋9", "{body:#}");
+
+    app.clock.advance(SignedDuration::from_secs(61));
+    let caught = manyi_server::api::violations::catch_up_repeats(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(caught, 1, "the marker survived the update");
+    let again = manyi_server::api::violations::catch_up_repeats(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(
+        repeats_on(&app, &first).await,
+        vec![template.clone(), orphan.number.clone()],
+        "recorded once, on the first case"
+    );
+    // The new address is the case's key now: a complaint about it repeats the orphan.
+    let later = complaint(&app.api, "13700137000", "9栋9").await;
+    assert_eq!(repeats_on(&app, &orphan.number).await, vec![later]);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
-//! PostgreSQL: routine survey rounds (`crate::survey_rounds`, migration 0021). Two instances' claims of
-//! one round meet on the unique key: the second waits for the first to commit, then inserts
-//! nothing (`ON CONFLICT DO NOTHING`) and rolls back.
+//! PostgreSQL: runs the routine-survey-round statements of [`crate::survey_rounds`]
+//! (migration 0021). Two instances' claims of one round meet on the unique key: the second
+//! waits for the first to commit, then inserts nothing (`ON CONFLICT DO NOTHING`) and rolls
+//! back.
 
 use jiff::Timestamp;
 use sqlx::Postgres;
@@ -8,11 +9,8 @@ use sqlx::Postgres;
 use super::{PgStore, decode_all};
 use crate::StoreError;
 use crate::rows::RowExt;
-use crate::survey_rounds::{
-    self as sql, NewRound, RoundInvitation, RoundRecord, invitation, round,
-};
+use crate::survey_rounds::{self as sql, NewRound, RoundInvitation, RoundRecord};
 use crate::surveys::insert;
-use crate::time::to_millis;
 
 impl PgStore {
     pub(crate) async fn run_survey_round(
@@ -20,47 +18,30 @@ impl PgStore {
         r: NewRound,
     ) -> Result<Option<RoundRecord>, StoreError> {
         let mut tx = self.tx().await?;
-        let id: Option<i64> = sqlx::query_scalar(sql::CLAIM_ROUND)
-            .bind(&r.schedule_key)
-            .bind(&r.round_key)
-            .bind(to_millis(r.period_from))
-            .bind(to_millis(r.period_to))
-            .bind(to_millis(r.ran_at))
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(id) = id else {
+        let Some(id) = sql::claim::<Postgres>(&r).fetch_optional(&mut *tx).await? else {
             tx.rollback().await?;
             return Ok(None);
         };
         for s in &r.surveys {
+            if let Some(party) = sql::party::<Postgres>(s) {
+                party.execute(&mut *tx).await?;
+            }
             let survey_id = insert::<Postgres>(&s.survey)
                 .fetch_one(&mut *tx)
                 .await?
                 .int("id")?;
-            sqlx::query(sql::INSERT_INVITATION)
-                .bind(survey_id)
-                .bind(id)
-                .bind(&s.message_zh)
-                .bind(&s.message_en)
+            sql::invitation_text::<Postgres>(survey_id, id, s)
                 .execute(&mut *tx)
                 .await?;
         }
-        let issued = i64::try_from(r.surveys.len()).unwrap_or(i64::MAX);
+        let issued = sql::issued(&r);
         sqlx::query(sql::SET_ISSUED)
             .bind(issued)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Some(RoundRecord {
-            id,
-            schedule_key: r.schedule_key,
-            round_key: r.round_key,
-            period_from: r.period_from,
-            period_to: r.period_to,
-            ran_at: r.ran_at,
-            issued,
-        }))
+        Ok(Some(sql::ran(r, id, issued)))
     }
 
     pub(crate) async fn survey_rounds(
@@ -73,7 +54,7 @@ impl PgStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        decode_all(&rows, round)
+        decode_all(&rows, sql::round)
     }
 
     pub(crate) async fn survey_round_invitations(
@@ -84,7 +65,7 @@ impl PgStore {
             .bind(round_id)
             .fetch_all(&self.pool)
             .await?;
-        decode_all(&rows, invitation)
+        decode_all(&rows, sql::invitation)
     }
 
     pub(crate) async fn set_survey_schedule_period(
@@ -95,23 +76,9 @@ impl PgStore {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.tx().await?;
-        match period {
-            Some(p) => {
-                sqlx::query(sql::SET_PERIOD)
-                    .bind(schedule_key)
-                    .bind(p)
-                    .bind(set_by)
-                    .bind(to_millis(at))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None => {
-                sqlx::query(sql::CLEAR_PERIOD)
-                    .bind(schedule_key)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        sql::set_period::<Postgres>(schedule_key, period, set_by, at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -130,13 +97,10 @@ impl PgStore {
         schedule_key: &str,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(sql::CLOSED_CASES)
-            .bind(kind)
-            .bind(to_millis(from))
-            .bind(to_millis(to))
-            .bind(schedule_key)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sql::closed_cases::<Postgres>(kind, from, to, schedule_key, limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }

@@ -12,7 +12,7 @@ use crate::{CaseRecord, StoreError};
 
 /// Writes the keys of case `case_id` in the caller's transaction; `replace` first removes the
 /// keys it had (an update) — all but its number's, which the database wrote and which never
-/// change.
+/// change, and its pending-repeat marker, which only the repeat check removes.
 pub(super) async fn write_keys(
     conn: &mut SqliteConnection,
     case_id: i64,
@@ -20,10 +20,14 @@ pub(super) async fn write_keys(
     replace: bool,
 ) -> Result<(), StoreError> {
     if replace {
-        sqlx::query("DELETE FROM case_find WHERE case_id = ? AND kind <> 'number'")
-            .bind(case_id)
-            .execute(&mut *conn)
-            .await?;
+        // The marker stays: the repeat a case made was a fact at its creation, and the
+        // catch-up after a crash must still find it whatever an update changed since.
+        sqlx::query(
+            "DELETE FROM case_find WHERE case_id = ? AND kind NOT IN ('number', 'repeat_pending')",
+        )
+        .bind(case_id)
+        .execute(&mut *conn)
+        .await?;
     }
     insert_keys(conn, keys.iter().map(|k| (case_id, k))).await
 }

@@ -1,5 +1,6 @@
-//! SQLite: routine survey rounds (`crate::survey_rounds`, migration 0021). `BEGIN IMMEDIATE`
-//! serialises two instances' claims of one round: the second finds the key taken.
+//! SQLite: runs the routine-survey-round statements of [`crate::survey_rounds`] (migration
+//! 0021). `BEGIN IMMEDIATE` serialises two instances' claims of one round: the second finds
+//! the key taken.
 
 use jiff::Timestamp;
 use sqlx::Sqlite;
@@ -7,11 +8,8 @@ use sqlx::Sqlite;
 use super::{SqliteStore, decode_all};
 use crate::StoreError;
 use crate::rows::RowExt;
-use crate::survey_rounds::{
-    self as sql, NewRound, RoundInvitation, RoundRecord, invitation, round,
-};
+use crate::survey_rounds::{self as sql, NewRound, RoundInvitation, RoundRecord};
 use crate::surveys::insert;
-use crate::time::to_millis;
 
 impl SqliteStore {
     pub(crate) async fn run_survey_round(
@@ -19,47 +17,30 @@ impl SqliteStore {
         r: NewRound,
     ) -> Result<Option<RoundRecord>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: Option<i64> = sqlx::query_scalar(sql::CLAIM_ROUND)
-            .bind(&r.schedule_key)
-            .bind(&r.round_key)
-            .bind(to_millis(r.period_from))
-            .bind(to_millis(r.period_to))
-            .bind(to_millis(r.ran_at))
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(id) = id else {
+        let Some(id) = sql::claim::<Sqlite>(&r).fetch_optional(&mut *tx).await? else {
             tx.rollback().await?;
             return Ok(None);
         };
         for s in &r.surveys {
+            if let Some(party) = sql::party::<Sqlite>(s) {
+                party.execute(&mut *tx).await?;
+            }
             let survey_id = insert::<Sqlite>(&s.survey)
                 .fetch_one(&mut *tx)
                 .await?
                 .int("id")?;
-            sqlx::query(sql::INSERT_INVITATION)
-                .bind(survey_id)
-                .bind(id)
-                .bind(&s.message_zh)
-                .bind(&s.message_en)
+            sql::invitation_text::<Sqlite>(survey_id, id, s)
                 .execute(&mut *tx)
                 .await?;
         }
-        let issued = i64::try_from(r.surveys.len()).unwrap_or(i64::MAX);
+        let issued = sql::issued(&r);
         sqlx::query(sql::SET_ISSUED)
             .bind(issued)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Some(RoundRecord {
-            id,
-            schedule_key: r.schedule_key,
-            round_key: r.round_key,
-            period_from: r.period_from,
-            period_to: r.period_to,
-            ran_at: r.ran_at,
-            issued,
-        }))
+        Ok(Some(sql::ran(r, id, issued)))
     }
 
     pub(crate) async fn survey_rounds(
@@ -72,7 +53,7 @@ impl SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.read)
             .await?;
-        decode_all(&rows, round)
+        decode_all(&rows, sql::round)
     }
 
     pub(crate) async fn survey_round_invitations(
@@ -83,7 +64,7 @@ impl SqliteStore {
             .bind(round_id)
             .fetch_all(&self.read)
             .await?;
-        decode_all(&rows, invitation)
+        decode_all(&rows, sql::invitation)
     }
 
     pub(crate) async fn set_survey_schedule_period(
@@ -94,23 +75,9 @@ impl SqliteStore {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        match period {
-            Some(p) => {
-                sqlx::query(sql::SET_PERIOD)
-                    .bind(schedule_key)
-                    .bind(p)
-                    .bind(set_by)
-                    .bind(to_millis(at))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None => {
-                sqlx::query(sql::CLEAR_PERIOD)
-                    .bind(schedule_key)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        sql::set_period::<Sqlite>(schedule_key, period, set_by, at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -129,13 +96,10 @@ impl SqliteStore {
         schedule_key: &str,
         limit: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(sql::CLOSED_CASES)
-            .bind(kind)
-            .bind(to_millis(from))
-            .bind(to_millis(to))
-            .bind(schedule_key)
-            .bind(i64::from(limit))
-            .fetch_all(&self.read)
-            .await?)
+        Ok(
+            sql::closed_cases::<Sqlite>(kind, from, to, schedule_key, limit)
+                .fetch_all(&self.read)
+                .await?,
+        )
     }
 }
