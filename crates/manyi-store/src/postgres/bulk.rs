@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 
-use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
@@ -185,7 +184,7 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[Row<'_>]) -> Result<(), St
                 .push_bind(e.actor_id)
                 .push_bind(&e.action)
                 .push_bind(&e.clause)
-                .push_bind(Json(crate::rows::stored_payload(e)));
+                .push_bind(Json(crate::rows::StoredView::of(e)));
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -240,7 +239,7 @@ fn event_row(out: &mut CopyText, id: i64, seq: i64, e: &NewEvent) -> Result<(), 
     out.opt_int(e.actor_id);
     out.text(&e.action);
     out.opt_text(e.clause.as_deref());
-    out.json(&crate::rows::stored_payload(e))?;
+    out.json(&crate::rows::StoredView::of(e))?;
     out.end_row();
     Ok(())
 }
@@ -346,7 +345,7 @@ impl CopyText {
 
     /// JSON as text (PostgreSQL parses it into `jsonb`); escaped on the way, since JSON's own
     /// escapes (`\"`, `\n`, `\\`) are backslashes too.
-    pub(crate) fn json(&mut self, v: &Value) -> Result<(), StoreError> {
+    pub(crate) fn json(&mut self, v: &impl serde::Serialize) -> Result<(), StoreError> {
         serde_json::to_writer(Escaping(&mut self.0), v).map_err(|e| StoreError::Invalid {
             what: "bulk case",
             reason: format!("JSON that cannot be written: {e}"),

@@ -98,7 +98,7 @@ impl SqliteStore {
                     .push_bind(e.actor_id)
                     .push_bind(&e.action)
                     .push_bind(&e.clause)
-                    .push_bind(Json(crate::rows::stored_payload(e)));
+                    .push_bind(Json(crate::rows::StoredView::of(e)));
             });
             q.build().execute(&mut *tx).await?;
         }
