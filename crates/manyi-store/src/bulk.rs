@@ -135,3 +135,11 @@ pub(crate) fn check_counter(
     }
     Ok(())
 }
+
+/// `cases.closed_at` of a bulk-loaded case (migration 0024): a closed case's last change is
+/// its closing, so its `updated_at`; none while open. A create or update never writes it (the
+/// database's triggers keep it); a bulk load writes it itself, because a trigger would write
+/// each closed row a second time.
+pub(crate) fn closed_at(c: &BulkCase) -> Option<i64> {
+    c.closed.then(|| crate::time::to_millis(c.updated_at))
+}

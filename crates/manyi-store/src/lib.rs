@@ -51,6 +51,7 @@ mod bulk;
 mod calendar;
 mod conduct;
 mod dashboard;
+mod deferred_indexes;
 mod error;
 mod find;
 mod find_capped;
@@ -225,12 +226,22 @@ impl Store {
         Ok(Store { backend })
     }
 
-    /// Applies the embedded migrations that have not been applied yet.
+    /// Applies the embedded migrations that have not been applied yet, then re-creates any
+    /// index a bulk load deferred and did not rebuild (an interrupted `manyi gen`; see
+    /// `deferred_indexes.rs`).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(s) => s.migrate().await,
-            Backend::Postgres(s) => s.migrate().await,
+            Backend::Sqlite(s) => s.migrate().await?,
+            Backend::Postgres(s) => s.migrate().await?,
         }
+        let rebuilt = self.rebuild_deferred_indexes().await?;
+        if !rebuilt.is_empty() {
+            tracing::warn!(
+                indexes = %rebuilt.join(", "),
+                "re-created indexes that an interrupted bulk load (manyi gen) had dropped"
+            );
+        }
+        Ok(())
     }
 
     /// `"sqlite"` or `"postgres"`, for logs and the health endpoint.

@@ -118,6 +118,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0021_survey_schedules.sql"),
     ),
     (
+        23,
+        "deferred indexes",
+        include_str!("../migrations/sqlite/0023_deferred_indexes.sql"),
+    ),
+    (
         24,
         "closed at",
         include_str!("../migrations/sqlite/0024_closed_at.sql"),
@@ -229,6 +234,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         21,
         "survey schedules",
         include_str!("../migrations/postgres/0021_survey_schedules.sql"),
+    ),
+    (
+        23,
+        "deferred indexes",
+        include_str!("../migrations/postgres/0023_deferred_indexes.sql"),
     ),
     (
         24,

@@ -68,6 +68,10 @@ pub struct GenArgs {
     /// Print no progress.
     #[arg(long)]
     pub quiet: bool,
+    /// Keep the secondary indexes of `cases` and `case_find` during the load instead of
+    /// dropping them before it and re-creating them after it (to measure the two).
+    #[arg(long, hide = true)]
+    pub keep_indexes: bool,
     /// How PostgreSQL is written: `copy` (the default), or `insert`, the earlier multi-row
     /// INSERTs, to measure the two against each other (BENCHMARKS.md). SQLite ignores it.
     #[arg(long, hide = true, default_value = "copy", value_parser = ["copy", "insert"])]
@@ -207,6 +211,75 @@ pub async fn generate(
     } else {
         BulkWrite::Copy
     };
+    // Maintaining the secondary indexes row by row is what slows a large load once they
+    // outgrow the cache: they are dropped here and built once at the end. Their definitions
+    // are recorded in the same transaction, so a load killed halfway leaves them listed, and
+    // the next `manyi migrate` (or start of `manyi serve`) re-creates them.
+    let deferred = if total > 0 && !args.keep_indexes {
+        store.defer_bulk_indexes(now).await?
+    } else {
+        Vec::new()
+    };
+    let loaded = load(
+        store,
+        args,
+        how,
+        batches,
+        batch,
+        total,
+        workers,
+        &mut receivers,
+        &mut summary,
+    )
+    .await;
+    // A generator blocked on a full channel ends when its receiver is gone.
+    drop(receivers);
+    for h in handles {
+        let _ = h.join();
+    }
+    if !deferred.is_empty() {
+        let t = Instant::now();
+        let rebuilt = store.rebuild_deferred_indexes().await;
+        match (&loaded, rebuilt) {
+            (_, Ok(names)) => {
+                if !args.quiet {
+                    eprintln!(
+                        "gen: re-created {} indexes ({}) in {:.1} s",
+                        names.len(),
+                        names.join(", "),
+                        t.elapsed().as_secs_f64()
+                    );
+                }
+            }
+            (Ok(()), Err(e)) => {
+                return Err(anyhow::Error::new(e).context(
+                    "re-creating the indexes dropped for the load; they are listed in \
+                     `deferred_indexes` and `manyi migrate` re-creates them",
+                ));
+            }
+            (Err(_), Err(e)) => eprintln!(
+                "gen: re-creating the indexes dropped for the load failed too ({e}); \
+                 `manyi migrate` re-creates them"
+            ),
+        }
+    }
+    loaded?;
+    Ok(summary)
+}
+
+/// Receives the generated batches in order and writes them.
+#[expect(clippy::too_many_arguments, reason = "one private helper of generate")]
+async fn load(
+    store: &Store,
+    args: &GenArgs,
+    how: BulkWrite,
+    batches: u64,
+    batch: u64,
+    total: u64,
+    workers: usize,
+    receivers: &mut [tokio::sync::mpsc::Receiver<anyhow::Result<Vec<Made>>>],
+    summary: &mut GenSummary,
+) -> anyhow::Result<()> {
     let mut serials: BTreeMap<(String, String), u64> = BTreeMap::new();
     let started = Instant::now();
     // Time the writer spent waiting for the generators, and in the store.
@@ -264,10 +337,7 @@ pub async fn generate(
             );
         }
     }
-    for h in handles {
-        let _ = h.join();
-    }
-    Ok(summary)
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -702,6 +772,8 @@ impl World {
         // As `transition_as` reads it back: with its number (set once the serial is known).
         case.number = String::new();
         let mut t = at;
+        // Whether any step happened (the case is then the one after the last).
+        let mut moved = false;
         for (actor, action, pairs) in steps(ccb, outlet, category, rng).into_iter().take(stop) {
             t += SignedDuration::from_mins(10 + rng.below(80) as i64);
             if t > now {
@@ -747,20 +819,25 @@ impl World {
                 )
             }
             .map_err(|r| anyhow::anyhow!("generated {action} refused: {r:?}"))?;
-            let mut next = case::apply(&case.number, Some(case.clone()), &ev)?;
+            // Planned before `apply` takes the case: the plan compares the clocks before and
+            // after, and moving the case instead of cloning it at each step is a good part of
+            // the generator's time per case.
             life.plans
                 .push(deadlines::timer_plan(&case.clocks, &ev.clocks));
+            let number = std::mem::take(&mut case.number);
+            let mut next = case::apply(&number, Some(case), &ev)?;
             life.events
                 .push(event_of(&ev).map_err(|e| anyhow::anyhow!("{e:?}"))?);
             // Entering a state that owes a callback opens it, as `transition_as` does.
             if let Some(opened) = callback::follow_up(policy, &next, &ev) {
-                next = case::apply(&case.number, Some(next), &opened)?;
+                next = case::apply(&number, Some(next), &opened)?;
                 life.events
                     .push(event_of(&opened).map_err(|e| anyhow::anyhow!("{e:?}"))?);
             }
             case = next;
-            life.case = Some(case.clone());
+            moved = true;
         }
+        life.case = moved.then_some(case);
         Ok(life)
     }
 }

@@ -56,6 +56,28 @@ async fn check(backend: &str) {
     generate(db.url());
     let store = db.store().await;
 
+    // The secondary indexes dropped for the load are all back, as a fresh schema has them,
+    // and none is left listed as deferred.
+    assert_eq!(
+        store.deferred_indexes().await.expect("deferred"),
+        Vec::<String>::new()
+    );
+    let fresh = TestDb::create(backend).await.expect("a second database");
+    let mut expected = fresh
+        .store()
+        .await
+        .bulk_table_indexes()
+        .await
+        .expect("fresh");
+    let mut present = store.bulk_table_indexes().await.expect("indexes");
+    expected.sort();
+    present.sort();
+    assert!(
+        expected.len() >= 2,
+        "cases and case_find have secondary indexes"
+    );
+    assert_eq!(present, expected);
+
     let units = store.list_units().await.expect("units");
     assert_eq!(units.len(), 20);
     assert_eq!(units.iter().filter(|u| u.level == "branch1").count(), 2);
@@ -289,4 +311,64 @@ async fn gen_fills_sqlite_with_consistent_cases() {
 #[tokio::test(flavor = "multi_thread")]
 async fn gen_fills_postgres_with_consistent_cases() {
     check("postgres").await;
+}
+
+/// A load killed between dropping its indexes and re-creating them: the definitions are
+/// listed, and the next migrate (every `manyi` command's first step) re-creates each index.
+async fn interrupted(backend: &str) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let now: Timestamp = NOW.parse().expect("now");
+    let mut before = store.bulk_table_indexes().await.expect("indexes");
+    before.sort();
+    let mut dropped = store.defer_bulk_indexes(now).await.expect("defer");
+    dropped.sort();
+    assert_eq!(
+        dropped,
+        before
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        dropped.iter().any(|n| n == "cases_by_created"),
+        "{dropped:?}"
+    );
+    assert!(
+        store
+            .bulk_table_indexes()
+            .await
+            .expect("indexes")
+            .is_empty()
+    );
+    assert_eq!(store.deferred_indexes().await.expect("listed"), dropped);
+    store.close().await;
+
+    // The process is gone; the next command opens and migrates the database.
+    let store = db.store().await;
+    assert!(store.deferred_indexes().await.expect("listed").is_empty());
+    let mut after = store.bulk_table_indexes().await.expect("indexes");
+    after.sort();
+    assert_eq!(after, before);
+    // Nothing listed: nothing to do.
+    assert!(
+        store
+            .rebuild_deferred_indexes()
+            .await
+            .expect("rebuild")
+            .is_empty()
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_sqlite_load_gets_its_indexes_back_on_the_next_migrate() {
+    interrupted("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_postgres_load_gets_its_indexes_back_on_the_next_migrate() {
+    interrupted("postgres").await;
 }

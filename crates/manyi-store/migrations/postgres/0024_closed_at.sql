@@ -1,9 +1,7 @@
 -- When each case entered its final state, PostgreSQL dialect (`migrations/sqlite/
 -- 0024_closed_at.sql` explains the column; the meaning is the same here).
 --
--- Differences from SQLite: an update sets the column in a BEFORE trigger (no second write);
--- an insert sets it in an AFTER trigger, because a BEFORE ROW INSERT trigger would make a
--- bulk `COPY` insert row by row.
+-- Differences from SQLite: an update sets the column in a BEFORE trigger (no second write).
 
 ALTER TABLE cases ADD COLUMN closed_at BIGINT;
 
@@ -30,15 +28,5 @@ CREATE TRIGGER cases_closed_at_update BEFORE UPDATE OF closed ON cases
 FOR EACH ROW WHEN (NEW.closed IS DISTINCT FROM OLD.closed)
 EXECUTE FUNCTION cases_closed_at_update();
 
--- Only a bulk load inserts closed cases; a create never does.
-CREATE FUNCTION cases_closed_at_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE cases SET closed_at = NEW.updated_at WHERE id = NEW.id;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER cases_closed_at_insert AFTER INSERT ON cases
-FOR EACH ROW WHEN (NEW.closed)
-EXECUTE FUNCTION cases_closed_at_insert();
+-- Only a bulk load inserts closed cases (a create never does), and it writes `closed_at`
+-- itself (`crate::bulk::closed_at`): a trigger would write each closed row a second time.

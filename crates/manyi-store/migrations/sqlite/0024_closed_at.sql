@@ -3,9 +3,10 @@
 -- (`crate::survey_rounds::CLOSED_CASES`). `updated_at` is not it: a case closed in October and
 -- given a note, a callback record or an archive read in November belongs to October's round.
 --
--- The column is kept by triggers, whatever writes the case (an update, a bulk load): set to
--- the write's `updated_at` (the closing event's instant) when `closed` goes from false to
--- true, cleared when the case is reopened, left alone by every other write. NULL while open.
+-- The column is kept by triggers on every case update: set to the write's `updated_at` (the
+-- closing event's instant) when `closed` goes from false to true, cleared when the case is
+-- reopened, left alone by every other write. NULL while open. A bulk load (`manyi gen`), the
+-- only writer that inserts closed cases, writes it itself.
 
 ALTER TABLE cases ADD COLUMN closed_at INTEGER;
 
@@ -21,12 +22,8 @@ WHERE closed = 1;
 -- creates do not maintain it.
 CREATE INDEX cases_closed_by_kind ON cases (kind, closed_at) WHERE closed_at IS NOT NULL;
 
--- Only a bulk load inserts closed cases; a create never does.
-CREATE TRIGGER cases_closed_at_insert AFTER INSERT ON cases
-WHEN NEW.closed = 1
-BEGIN
-    UPDATE cases SET closed_at = NEW.updated_at WHERE id = NEW.id;
-END;
+-- Only a bulk load inserts closed cases (a create never does), and it writes `closed_at`
+-- itself (`crate::bulk::closed_at`): a trigger would write each closed row a second time.
 
 CREATE TRIGGER cases_closed_at_close AFTER UPDATE OF closed ON cases
 WHEN NEW.closed = 1 AND OLD.closed = 0

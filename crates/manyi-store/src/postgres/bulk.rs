@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 
-use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
@@ -20,13 +19,14 @@ use crate::NewEvent;
 use crate::StoreError;
 use crate::bulk::{
     BulkCase, BulkTimer, BulkWrite, CASE_ROWS, EVENT_ROWS, TIMER_ROWS, check, check_counter,
+    closed_at,
 };
 use crate::time::to_millis;
 
 /// The columns of `cases` written by a bulk load, in the order [`case_row`] writes them.
 const CASE_COLUMNS: &str = "id, number, number_scope, number_period, serial, kind, policy_id, \
      state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, created_at, \
-     updated_at, closed, version, snapshot, due_at";
+     updated_at, closed, version, snapshot, due_at, closed_at";
 const EVENT_COLUMNS: &str = "case_id, seq, occurred_at, actor_id, action, clause, payload";
 const TIMER_COLUMNS: &str = "case_id, clock, kind, generation, due_at";
 
@@ -167,7 +167,8 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[Row<'_>]) -> Result<(), St
                 .push_bind(c.closed)
                 .push_bind(i64::try_from(c.events.len()).unwrap_or(i64::MAX))
                 .push_bind(Json(&c.snapshot))
-                .push_bind(c.due_at.map(to_millis));
+                .push_bind(c.due_at.map(to_millis))
+                .push_bind(closed_at(c));
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -185,7 +186,7 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[Row<'_>]) -> Result<(), St
                 .push_bind(e.actor_id)
                 .push_bind(&e.action)
                 .push_bind(&e.clause)
-                .push_bind(Json(crate::rows::stored_payload(e)));
+                .push_bind(Json(crate::rows::StoredView::of(e)));
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -228,6 +229,7 @@ fn case_row(out: &mut CopyText, id: i64, c: &BulkCase, path: &str) -> Result<(),
     out.int(i64::try_from(c.events.len()).map_err(|_| crate::error::corrupt("version"))?);
     out.json(&c.snapshot)?;
     out.opt_int(c.due_at.map(to_millis));
+    out.opt_int(closed_at(c));
     out.end_row();
     Ok(())
 }
@@ -240,7 +242,7 @@ fn event_row(out: &mut CopyText, id: i64, seq: i64, e: &NewEvent) -> Result<(), 
     out.opt_int(e.actor_id);
     out.text(&e.action);
     out.opt_text(e.clause.as_deref());
-    out.json(&crate::rows::stored_payload(e))?;
+    out.json(&crate::rows::StoredView::of(e))?;
     out.end_row();
     Ok(())
 }
@@ -346,7 +348,7 @@ impl CopyText {
 
     /// JSON as text (PostgreSQL parses it into `jsonb`); escaped on the way, since JSON's own
     /// escapes (`\"`, `\n`, `\\`) are backslashes too.
-    pub(crate) fn json(&mut self, v: &Value) -> Result<(), StoreError> {
+    pub(crate) fn json(&mut self, v: &impl serde::Serialize) -> Result<(), StoreError> {
         serde_json::to_writer(Escaping(&mut self.0), v).map_err(|e| StoreError::Invalid {
             what: "bulk case",
             reason: format!("JSON that cannot be written: {e}"),

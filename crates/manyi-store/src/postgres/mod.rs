@@ -22,6 +22,7 @@ mod calendar;
 mod cases;
 mod conduct;
 mod dashboard;
+mod deferred_indexes;
 mod find;
 mod group;
 mod intake;

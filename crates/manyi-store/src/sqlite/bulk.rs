@@ -57,7 +57,8 @@ impl SqliteStore {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO cases (id, number, number_scope, number_period, serial, kind, \
                  policy_id, state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, \
-                 channel, created_at, updated_at, closed, version, snapshot, due_at) ",
+                 channel, created_at, updated_at, closed, version, snapshot, due_at, \
+                 closed_at) ",
             );
             q.push_values(chunk, |mut b, (id, c, path)| {
                 b.push_bind(*id)
@@ -78,7 +79,8 @@ impl SqliteStore {
                     .push_bind(c.closed)
                     .push_bind(i64::try_from(c.events.len()).unwrap_or(i64::MAX))
                     .push_bind(Json(&c.snapshot))
-                    .push_bind(c.due_at.map(to_millis));
+                    .push_bind(c.due_at.map(to_millis))
+                    .push_bind(crate::bulk::closed_at(c));
             });
             q.build().execute(&mut *tx).await?;
         }
@@ -98,7 +100,7 @@ impl SqliteStore {
                     .push_bind(e.actor_id)
                     .push_bind(&e.action)
                     .push_bind(&e.clause)
-                    .push_bind(Json(crate::rows::stored_payload(e)));
+                    .push_bind(Json(crate::rows::StoredView::of(e)));
             });
             q.build().execute(&mut *tx).await?;
         }

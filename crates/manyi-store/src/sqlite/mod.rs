@@ -16,6 +16,7 @@ mod calendar;
 mod cases;
 mod conduct;
 mod dashboard;
+mod deferred_indexes;
 mod find;
 mod group;
 mod intake;
