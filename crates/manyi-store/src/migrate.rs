@@ -117,6 +117,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "survey schedules",
         include_str!("../migrations/sqlite/0021_survey_schedules.sql"),
     ),
+    (
+        22,
+        "intake triggers",
+        include_str!("../migrations/sqlite/0022_intake_triggers.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -224,6 +229,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         21,
         "survey schedules",
         include_str!("../migrations/postgres/0021_survey_schedules.sql"),
+    ),
+    (
+        22,
+        "intake triggers",
+        include_str!("../migrations/postgres/0022_intake_triggers.sql"),
     ),
 ];
 
