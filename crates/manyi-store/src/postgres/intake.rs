@@ -30,10 +30,10 @@ use crate::{CaseRecord, NewCase, StoreError, TimerChange};
 /// Turns a serial into the case number (`group::NumberFn`, borrowed).
 pub(super) type Numbering<'a> = &'a (dyn Fn(u64) -> String + Send + Sync);
 
-/// A create's JSON texts, as the multi-row statements bind them (`::jsonb`). Encoding them is
-/// the largest part of manyi's own work in a batch (~2 KB per case), so the request's task does
-/// it before it queues the job, in parallel with the other requests, instead of the drainer
-/// while its batch holds the intake lock. The one-at-a-time path encodes again (it binds
+/// A create's JSON texts, as the multi-row statements bind them (`::jsonb`): ~2 KB per case.
+/// The request's task encodes them before it queues the job, in parallel with the other
+/// requests, so that the drainer does not while its batch holds the intake lock (batches run
+/// one at a time across instances, so that lock's time is intake's ceiling). The one-at-a-time path encodes again (it binds
 /// `Json` values); it runs only for replays, refusals and fallbacks.
 pub(super) struct Encoded {
     /// The case's snapshot.
