@@ -118,6 +118,11 @@ pub(crate) const SQLITE: &[Embedded] = &[
         include_str!("../migrations/sqlite/0021_survey_schedules.sql"),
     ),
     (
+        22,
+        "intake triggers",
+        include_str!("../migrations/sqlite/0022_intake_triggers.sql"),
+    ),
+    (
         23,
         "deferred indexes",
         include_str!("../migrations/sqlite/0023_deferred_indexes.sql"),
@@ -234,6 +239,11 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         21,
         "survey schedules",
         include_str!("../migrations/postgres/0021_survey_schedules.sql"),
+    ),
+    (
+        22,
+        "intake triggers",
+        include_str!("../migrations/postgres/0022_intake_triggers.sql"),
     ),
     (
         23,

@@ -83,8 +83,11 @@ fn full_create(f: &Fixture, i: u32) -> NewCase {
             },
         ],
     );
+    // Fractions too: PostgreSQL's fast path answers with the snapshot it sent, not with the
+    // one the database parsed and printed back (`postgres/intake.rs`), so the two must agree.
     c.snapshot = json!({
-        "fields": { "category": "服务态度", "text": text, "n": i, "nested": [1, null, true] }
+        "fields": { "category": "服务态度", "text": text, "n": i, "nested": [1, null, true],
+                    "amount": 0.1, "rate": 1.5e-7, "negative": -42 }
     });
     c.events.push(NewEvent {
         at: at(1),
@@ -270,6 +273,12 @@ async fn a_batch_of_creates_and_updates_answers_each_as_alone_and_writes_what_a_
         assert_eq!(
             found(store, "number", &case.number).await,
             std::slice::from_ref(&case.number)
+        );
+        // Its answer is the row as a read gives it back.
+        assert_eq!(
+            store.case_by_id(case.id).await.expect("read").as_ref(),
+            Some(case),
+            "create {i}: answered as stored"
         );
         // Its idempotency key was stored with it.
         let again = store

@@ -56,6 +56,8 @@ type Reply = oneshot::Sender<Result<CreateOutcome, StoreError>>;
 pub(super) struct Job {
     case: NewCase,
     number: NumberFn,
+    /// Its JSON texts, encoded by the request's own task before it queued the job.
+    json: intake::Encoded,
     reply: Reply,
 }
 
@@ -129,6 +131,9 @@ impl PgStore {
         case: NewCase,
         number: NumberFn,
     ) -> Result<CreateOutcome, StoreError> {
+        // Encoded here, in the request's task and in parallel with the other requests, rather
+        // than by the drainer while its batch holds the intake lock (`intake::Encoded`).
+        let json = intake::Encoded::of(&case)?;
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut q = self.group.lock();
@@ -138,6 +143,7 @@ impl PgStore {
             q.jobs.push_back(Job {
                 case,
                 number,
+                json,
                 reply,
             });
             !std::mem::replace(&mut q.draining, true)
@@ -266,11 +272,15 @@ async fn fast_path(
 ) -> Result<Vec<Option<CaseRecord>>, StoreError> {
     let cases: Vec<&NewCase> = jobs.iter().map(|j| &j.case).collect();
     let eligible = intake::eligible(&mut *conn, &cases).await?;
-    let fast: Vec<(&NewCase, intake::Numbering<'_>)> = jobs
+    let fast: Vec<intake::FastJob<'_>> = jobs
         .iter()
         .zip(&eligible)
         .filter(|(_, ok)| **ok)
-        .map(|(j, _)| (&j.case, &*j.number as intake::Numbering<'_>))
+        .map(|(j, _)| intake::FastJob {
+            case: &j.case,
+            number: &*j.number,
+            json: &j.json,
+        })
         .collect();
     let mut written = if fast.is_empty() {
         Vec::new()
@@ -306,6 +316,7 @@ async fn one_at_a_time(
             case,
             number,
             reply,
+            ..
         } = job;
         let result = create_in(&mut *tx, &case, &*number).await;
         let result = match result {

@@ -24,12 +24,44 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::PgConnection;
 
-use crate::rows::case_columns;
-use crate::time::to_millis;
-use crate::{CaseRecord, NewCase, StoreError, TimerChange, rows};
+use crate::time::{from_millis, to_millis};
+use crate::{CaseRecord, NewCase, StoreError, TimerChange};
 
 /// Turns a serial into the case number (`group::NumberFn`, borrowed).
 pub(super) type Numbering<'a> = &'a (dyn Fn(u64) -> String + Send + Sync);
+
+/// A create's JSON texts, as the multi-row statements bind them (`::jsonb`): ~2 KB per case.
+/// The request's task encodes them before it queues the job, in parallel with the other
+/// requests, so that the drainer does not while its batch holds the intake lock (batches run
+/// one at a time across instances, so that lock's time is intake's ceiling). The one-at-a-time path encodes again (it binds
+/// `Json` values); it runs only for replays, refusals and fallbacks.
+pub(super) struct Encoded {
+    /// The case's snapshot.
+    snapshot: String,
+    /// Each event's stored payload (`rows::stored_payload`), in order.
+    payloads: Vec<String>,
+}
+
+impl Encoded {
+    pub(super) fn of(c: &NewCase) -> Result<Self, StoreError> {
+        let text = |v: &serde_json::Value| serde_json::to_string(v).map_err(sqlx::Error::decode);
+        Ok(Encoded {
+            snapshot: text(&c.snapshot)?,
+            payloads: c
+                .events
+                .iter()
+                .map(|e| text(&crate::rows::stored_payload(e)))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// One create of the fast path: the case, its numbering and its encoded JSON.
+pub(super) struct FastJob<'a> {
+    pub(super) case: &'a NewCase,
+    pub(super) number: Numbering<'a>,
+    pub(super) json: &'a Encoded,
+}
 
 /// For each create of the batch, whether the fast path may write it: one `SELECT` for all the
 /// batch's idempotency keys.
@@ -82,11 +114,11 @@ pub(super) async fn eligible(
 /// rolls back to the savepoint it took before.
 pub(super) async fn write_batch(
     conn: &mut PgConnection,
-    jobs: &[(&NewCase, Numbering<'_>)],
+    jobs: &[FastJob<'_>],
 ) -> Result<Vec<CaseRecord>, StoreError> {
     // --- Serials: one upsert for every (scope, period) of the batch, in key order.
     let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for (c, _) in jobs {
+    for FastJob { case: c, .. } in jobs {
         *counts
             .entry((c.number_scope.as_str(), c.number_period.as_str()))
             .or_default() += 1;
@@ -117,7 +149,7 @@ pub(super) async fn write_batch(
 
     // --- Owner units: their paths, share-locked until commit (as `cases::owner_path` does),
     // after the counters (the store's lock order, see `cases.rs`).
-    let mut unit_ids: Vec<i64> = jobs.iter().map(|(c, _)| c.owner_unit_id).collect();
+    let mut unit_ids: Vec<i64> = jobs.iter().map(|j| j.case.owner_unit_id).collect();
     unit_ids.sort_unstable();
     unit_ids.dedup();
     let paths: HashMap<i64, String> =
@@ -133,8 +165,10 @@ pub(super) async fn write_batch(
     let mut numbers = Vec::with_capacity(n);
     let mut serials = Vec::with_capacity(n);
     let mut owner_paths = Vec::with_capacity(n);
-    let mut snapshots = Vec::with_capacity(n);
-    for (c, number) in jobs {
+    for FastJob {
+        case: c, number, ..
+    } in jobs
+    {
         let slot = next
             .get_mut(&(c.number_scope.clone(), c.number_period.clone()))
             .ok_or_else(|| crate::error::corrupt("number counter"))?;
@@ -149,11 +183,12 @@ pub(super) async fn write_batch(
                 reason: format!("unknown owner unit id {}", c.owner_unit_id),
             }
         })?);
-        snapshots.push(serde_json::to_string(&c.snapshot).map_err(sqlx::Error::decode)?);
     }
-    let col = |f: &dyn Fn(&NewCase) -> String| jobs.iter().map(|(c, _)| f(c)).collect::<Vec<_>>();
-    let int = |f: &dyn Fn(&NewCase) -> i64| jobs.iter().map(|(c, _)| f(c)).collect::<Vec<_>>();
-    let rows = sqlx::query(concat!(
+    let col = |f: &dyn Fn(&NewCase) -> String| jobs.iter().map(|j| f(j.case)).collect::<Vec<_>>();
+    let int = |f: &dyn Fn(&NewCase) -> i64| jobs.iter().map(|j| f(j.case)).collect::<Vec<_>>();
+    // Only the ids come back: the rest of each row is what was sent, so the snapshot is
+    // neither printed back by PostgreSQL nor parsed again here (`case_record` below).
+    let ids: Vec<(String, i64)> = sqlx::query_as(
         "INSERT INTO cases (number, number_scope, number_period, serial, kind, policy_id, \
          state, owner_unit_id, owner_unit_path, first_contact_id, assignee_id, channel, \
          created_at, updated_at, closed, version, snapshot, due_at) \
@@ -163,9 +198,8 @@ pub(super) async fn write_batch(
          $12::text[], $13::bigint[], $14::text[], $15::bigint[]) WITH ORDINALITY \
          AS t(n, s, p, se, k, pol, st, ou, op, fc, a, ch, ca, sn, d, ord) \
          ORDER BY ord \
-         RETURNING ",
-        case_columns!()
-    ))
+         RETURNING number, id",
+    )
     .bind(&numbers)
     .bind(col(&|c| c.number_scope.clone()))
     .bind(col(&|c| c.number_period.clone()))
@@ -176,45 +210,45 @@ pub(super) async fn write_batch(
     .bind(int(&|c| c.owner_unit_id))
     .bind(&owner_paths)
     .bind(int(&|c| c.first_contact_id))
-    .bind(jobs.iter().map(|(c, _)| c.assignee_id).collect::<Vec<_>>())
+    .bind(jobs.iter().map(|j| j.case.assignee_id).collect::<Vec<_>>())
     .bind(col(&|c| c.channel.clone()))
     .bind(int(&|c| to_millis(c.created_at)))
-    .bind(&snapshots)
     .bind(
         jobs.iter()
-            .map(|(c, _)| c.due_at.map(to_millis))
+            .map(|j| j.json.snapshot.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        jobs.iter()
+            .map(|j| j.case.due_at.map(to_millis))
             .collect::<Vec<_>>(),
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_number: HashMap<String, CaseRecord> = HashMap::with_capacity(n);
-    for row in &rows {
-        let case = rows::case(row)?;
-        by_number.insert(case.number.clone(), case);
-    }
-    let cases: Vec<CaseRecord> = numbers
+    let mut by_number: HashMap<String, i64> = ids.into_iter().collect();
+    let cases: Vec<CaseRecord> = jobs
         .iter()
-        .map(|number| {
-            by_number
-                .remove(number)
-                .ok_or_else(|| crate::error::corrupt("case returned by the batch insert"))
+        .zip(numbers)
+        .zip(owner_paths)
+        .map(|((j, number), path)| {
+            let id = by_number
+                .remove(&number)
+                .ok_or_else(|| crate::error::corrupt("case returned by the batch insert"))?;
+            case_record(j.case, id, number, path)
         })
         .collect::<Result<_, _>>()?;
 
     // --- Events, `seq` 1, 2, 3, … per case.
     let mut ev = Events::default();
-    for ((c, _), case) in jobs.iter().zip(&cases) {
-        for (seq, e) in (1_i64..).zip(&c.events) {
+    for (j, case) in jobs.iter().zip(&cases) {
+        for ((seq, e), payload) in (1_i64..).zip(&j.case.events).zip(&j.json.payloads) {
             ev.case_id.push(case.id);
             ev.seq.push(seq);
             ev.at.push(to_millis(e.at));
             ev.actor.push(e.actor_id);
             ev.action.push(e.action.as_str());
             ev.clause.push(e.clause.as_deref());
-            ev.payload.push(
-                serde_json::to_string(&crate::rows::stored_payload(e))
-                    .map_err(sqlx::Error::decode)?,
-            );
+            ev.payload.push(payload.as_str());
         }
     }
     if !ev.case_id.is_empty() {
@@ -238,7 +272,7 @@ pub(super) async fn write_batch(
 
     // --- Timers ([`eligible`] let through only schedules).
     let mut tm = Timers::default();
-    for ((c, _), case) in jobs.iter().zip(&cases) {
+    for (FastJob { case: c, .. }, case) in jobs.iter().zip(&cases) {
         for t in &c.timers {
             if let TimerChange::Schedule {
                 clock,
@@ -277,7 +311,7 @@ pub(super) async fn write_batch(
     // --- Quick-find keys (a set: a duplicate is skipped, as `find::insert_keys` does). One
     // statement text whatever the batch's count, so it is prepared once per connection.
     let mut fk = FindKeys::default();
-    for ((c, _), case) in jobs.iter().zip(&cases) {
+    for (FastJob { case: c, .. }, case) in jobs.iter().zip(&cases) {
         for k in &c.find {
             fk.kind.push(k.kind.as_str());
             fk.key.push(k.key.as_str());
@@ -300,7 +334,7 @@ pub(super) async fn write_batch(
     // --- Idempotency keys. [`eligible`] saw none of them stored; one taken since (a writer
     // outside the batches) makes the fast path fail, and the one-at-a-time path replays it.
     let mut ik = Keys::default();
-    for ((c, _), case) in jobs.iter().zip(&cases) {
+    for (FastJob { case: c, .. }, case) in jobs.iter().zip(&cases) {
         if let Some(i) = &c.idempotency {
             ik.user.push(i.user_id);
             ik.key.push(i.key.as_str());
@@ -334,6 +368,36 @@ pub(super) async fn write_batch(
     Ok(cases)
 }
 
+/// The stored row of a case the batch inserted as `id`, from what was sent: instants at the
+/// stored millisecond precision, as a read gives them (`rows::case`).
+fn case_record(
+    c: &NewCase,
+    id: i64,
+    number: String,
+    owner_unit_path: String,
+) -> Result<CaseRecord, StoreError> {
+    let stored = |t| from_millis(to_millis(t));
+    let created_at = stored(c.created_at)?;
+    Ok(CaseRecord {
+        id,
+        number,
+        kind: c.kind.clone(),
+        policy_id: c.policy_id,
+        state: c.state.clone(),
+        owner_unit_id: c.owner_unit_id,
+        owner_unit_path,
+        first_contact_id: c.first_contact_id,
+        assignee_id: c.assignee_id,
+        channel: c.channel.clone(),
+        created_at,
+        updated_at: created_at,
+        closed: false,
+        version: 1,
+        snapshot: c.snapshot.clone(),
+        due_at: c.due_at.map(stored).transpose()?,
+    })
+}
+
 /// The columns of the batch's events, one array each.
 #[derive(Default)]
 struct Events<'a> {
@@ -343,7 +407,7 @@ struct Events<'a> {
     actor: Vec<Option<i64>>,
     action: Vec<&'a str>,
     clause: Vec<Option<&'a str>>,
-    payload: Vec<String>,
+    payload: Vec<&'a str>,
 }
 
 /// The columns of the batch's timers.
