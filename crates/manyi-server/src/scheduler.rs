@@ -169,13 +169,14 @@ pub async fn tick(state: &AppState) -> Result<TickReport, AppError> {
             }
         }
         while !group.is_empty() {
-            let chunk: Vec<_> = group.drain(..group.len().min(GROUP)).collect();
-            let fires = chunk
-                .iter()
-                .map(|(timer, update, _)| (timer.id, update.clone()))
-                .collect();
+            // The updates move into the store's call (no copy of each snapshot); what the
+            // outcomes are matched with stays here.
+            let (fires, chunk): (Vec<_>, Vec<_>) = group
+                .drain(..group.len().min(GROUP))
+                .map(|(timer, update, then)| ((timer.id, update), (timer, then)))
+                .unzip();
             let outcomes = state.store.fire_timers(fires, now).await?;
-            for ((timer, _, then), outcome) in chunk.into_iter().zip(outcomes) {
+            for ((timer, then), outcome) in chunk.into_iter().zip(outcomes) {
                 match outcome {
                     Ok(FireOutcome::Fired(_)) => {
                         if matches!(then, Fired::Changed) {
