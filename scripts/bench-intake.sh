@@ -22,6 +22,8 @@
 #                      POLICIES=<policy directory, default ./policies>
 #                      PG=1 (0 skips PostgreSQL) PG_URL=postgres://postgres@127.0.0.1:5432
 #                      PG_MAX_CONNECTIONS=16 (manyi's pool size) PG_MODES="on" (or "on off")
+#                      PG_AFTER_SEED_SQL=<SQL run on each PostgreSQL database once seeded: the
+#                      A/B of a schema change before it becomes a migration>
 #                      MANYI=<manyi binary> BENCH=<manyi-bench binary> (with --no-build: binaries
 #                      copied aside, so that a concurrent build cannot swap them mid-run)
 # Only 127.0.0.1 is ever loaded; every run is bounded by `timeout`; servers are stopped on exit.
@@ -210,6 +212,10 @@ if [[ $PG == 1 ]]; then
             2>"$OUT/$label-server.log" &
         LABELS+=("$label"); PIDS[$label]=$!; PORTS[$label]=$port
         wait_healthy "${PIDS[$label]}" "$port"
+        # A schema experiment (an A/B of a migration before writing it), run once seeded.
+        if [[ -n ${PG_AFTER_SEED_SQL:-} ]]; then
+            psql -q -v ON_ERROR_STOP=1 "$PG_URL/$db" -c "$PG_AFTER_SEED_SQL" >&2
+        fi
         TOKENS[$label]=$(MANYI_LOG=warn timeout 60 "$MANYI" token create bjhd01.teller \
             --database "$PG_URL/$db")
         port=$((port + 1))

@@ -6,6 +6,9 @@
 //! cargo run --release -p manyi-server --example scheduler_bench
 //! ```
 //!
+//! `SQLITE_MODES` picks the SQLite modes (`full,normal` by default; empty for none), `ROUNDS`
+//! the live rounds; warnings and errors are logged to stderr (`RUST_LOG` for more).
+//!
 //! Two scenarios per backend:
 //! - **stale**: the due timers belong to no running clock (they are retired as stale, exactly
 //!   as the scheduler retires a timer whose clock moved on: one retiring statement per batch of
@@ -293,10 +296,25 @@ async fn run(label: &str, store: Store) {
 
 #[tokio::main]
 async fn main() {
+    // Warnings and errors go to stderr: a request that fails with 503 logs the driver's cause
+    // there (`RUST_LOG` chooses more).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // `SQLITE_MODES=normal` (say) runs only that mode; `full,normal` by default.
+    let modes = std::env::var("SQLITE_MODES").unwrap_or_else(|_| "full,normal".into());
     for (label, sync) in [
         ("sqlite synchronous=full", Synchronous::Full),
         ("sqlite synchronous=normal", Synchronous::Normal),
     ] {
+        let mode = label.trim_start_matches("sqlite synchronous=");
+        if !modes.split(',').any(|m| m.trim() == mode) {
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("bench.db").display());
         let store = Store::connect(
