@@ -213,8 +213,13 @@ if [[ $PG == 1 ]]; then
         LABELS+=("$label"); PIDS[$label]=$!; PORTS[$label]=$port
         wait_healthy "${PIDS[$label]}" "$port"
         # A schema experiment (an A/B of a migration before writing it), run once seeded.
+        # Retried: DDL can deadlock with the server's own start-up work (the backfills).
         if [[ -n ${PG_AFTER_SEED_SQL:-} ]]; then
-            psql -q -v ON_ERROR_STOP=1 "$PG_URL/$db" -c "$PG_AFTER_SEED_SQL" >&2
+            for attempt in 1 2 3 4 5; do
+                psql -q -v ON_ERROR_STOP=1 "$PG_URL/$db" -c "$PG_AFTER_SEED_SQL" >&2 && break
+                [[ $attempt == 5 ]] && { echo "PG_AFTER_SEED_SQL failed" >&2; exit 1; }
+                sleep 1
+            done
         fi
         TOKENS[$label]=$(MANYI_LOG=warn timeout 60 "$MANYI" token create bjhd01.teller \
             --database "$PG_URL/$db")

@@ -150,3 +150,84 @@ async fn a_double_click_sent_concurrently_still_opens_one_case() {
     assert_eq!(numbers.len(), 1, "every click answers with the same case");
     assert_eq!(app.listed_numbers(&token(ADMIN)).await.len(), 1);
 }
+
+/// A full disk is a fault, not a bug: the create answers 503 with `Retry-After`, nothing of it
+/// is kept (no case, no serial taken), and once there is room again the retry with the same
+/// `Idempotency-Key` creates the case, with the next serial. SQLite only: the full disk is
+/// simulated with `PRAGMA max_page_count` on the store's one writer connection (the database may
+/// not grow past its current size). PostgreSQL's `disk_full` (SQLSTATE 53100) is mapped the
+/// same way; `error.rs`'s unit tests check that mapping.
+#[tokio::test]
+async fn a_full_disk_answers_503_keeps_nothing_and_the_retry_with_its_key_creates_the_case() {
+    let app = spawn_app().await;
+    if app.backend() != "sqlite" {
+        eprintln!(
+            "skipped on {}: the full disk is simulated with SQLite's max_page_count",
+            app.backend()
+        );
+        return;
+    }
+    // Below the current size, SQLite sets the limit to the current size.
+    app.store
+        .raw_execute_for_tests("PRAGMA max_page_count = 1")
+        .await
+        .expect("limit the database to its size");
+    let mut created = Vec::new();
+    let mut refused = None;
+    for i in 0..400 {
+        let key = format!("disk-full-{i}");
+        let reply = app
+            .post_json_with(
+                "/api/v1/cases",
+                &token(TELLER),
+                &[("idempotency-key", key.as_str())],
+                &complaint(),
+            )
+            .await;
+        if reply.0 == StatusCode::CREATED {
+            created.push(reply.2["number"].as_str().expect("number").to_owned());
+            continue;
+        }
+        refused = Some((key, reply));
+        break;
+    }
+    let (key, reply) = refused.expect("the database is full within 400 creates");
+    assert_problem(&reply, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert!(
+        reply.1.contains_key(hyper::header::RETRY_AFTER),
+        "{:?}",
+        reply.1
+    );
+    let mut listed = app.listed_numbers(&token(ADMIN)).await;
+    listed.sort();
+    assert_eq!(listed, created, "only the creates answered 201 are kept");
+
+    app.store
+        .raw_execute_for_tests("PRAGMA max_page_count = 1073741823")
+        .await
+        .expect("room again");
+    let (status, _, case) = app
+        .post_json_with(
+            "/api/v1/cases",
+            &token(TELLER),
+            &[("idempotency-key", key.as_str())],
+            &complaint(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case:#}");
+    assert_eq!(
+        case["number"],
+        format!("TS202603{:05}", created.len() + 1),
+        "the refused create took no serial"
+    );
+    let (again, _, same) = app
+        .post_json_with(
+            "/api/v1/cases",
+            &token(TELLER),
+            &[("idempotency-key", key.as_str())],
+            &complaint(),
+        )
+        .await;
+    assert_eq!(again, StatusCode::OK, "{same:#}");
+    assert_eq!(same["number"], case["number"]);
+}
