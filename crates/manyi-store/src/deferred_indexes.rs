@@ -10,7 +10,9 @@
 //! first) re-creates them before anything reads it.
 //!
 //! Only indexes that back no constraint and are not unique are deferred: the primary keys and
-//! unique keys keep checking every row of the load.
+//! unique keys keep checking every row of the load. On PostgreSQL the foreign keys of the
+//! loaded tables are deferred the same way and listed in the same table (their definition is
+//! the `ALTER TABLE … ADD CONSTRAINT` that re-adds and validates them).
 
 use jiff::Timestamp;
 
@@ -19,9 +21,15 @@ use crate::{Backend, Store, StoreError};
 /// The tables a bulk load fills by the million: their secondary indexes are the ones deferred.
 pub(crate) const BULK_TABLES: &[&str] = &["cases", "case_find"];
 
+/// The tables a bulk load writes whose foreign keys PostgreSQL defers too (re-added after the
+/// load, validated by one join each). SQLite keeps checking them: its foreign keys cannot be
+/// dropped without rebuilding the table.
+pub(crate) const BULK_FK_TABLES: &[&str] = &["cases", "case_events", "case_find", "timers"];
+
 impl Store {
-    /// FOR `manyi gen` ONLY: drops the secondary indexes of the bulk-loaded tables and records
-    /// their definitions, in one transaction; returns their names. Call
+    /// FOR `manyi gen` ONLY: drops the secondary indexes of the bulk-loaded tables (and, on
+    /// PostgreSQL, the foreign keys of the tables it fills) and records their definitions, in
+    /// one transaction; returns their names. Call
     /// [`Store::rebuild_deferred_indexes`] after the load.
     #[doc(hidden)]
     pub async fn defer_bulk_indexes(&self, now: Timestamp) -> Result<Vec<String>, StoreError> {
@@ -41,8 +49,9 @@ impl Store {
         }
     }
 
-    /// `(name, definition)` of the secondary indexes the bulk-loaded tables have now (what
-    /// [`Store::defer_bulk_indexes`] would drop), by name; for tests and checks.
+    /// `(name, definition)` of the secondary indexes (and PostgreSQL's foreign keys) the
+    /// bulk-loaded tables have now (what [`Store::defer_bulk_indexes`] would drop), by name;
+    /// for tests and checks.
     #[doc(hidden)]
     pub async fn bulk_table_indexes(&self) -> Result<Vec<(String, String)>, StoreError> {
         match &self.backend {

@@ -244,7 +244,7 @@ pub async fn generate(
             (_, Ok(names)) => {
                 if !args.quiet {
                     eprintln!(
-                        "gen: re-created {} indexes ({}) in {:.1} s",
+                        "gen: re-created {} indexes and foreign keys ({}) in {:.1} s",
                         names.len(),
                         names.join(", "),
                         t.elapsed().as_secs_f64()
