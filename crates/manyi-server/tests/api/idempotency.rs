@@ -174,16 +174,21 @@ async fn a_full_disk_answers_503_keeps_nothing_and_the_retry_with_its_key_create
         .expect("limit the database to its size");
     let mut created = Vec::new();
     let mut refused = None;
-    for i in 0..400 {
-        let key = format!("disk-full-{i}");
-        let reply = app
-            .post_json_with(
+    let create = |key: String| {
+        let app = &app;
+        async move {
+            app.post_json_with(
                 "/api/v1/cases",
                 &token(TELLER),
                 &[("idempotency-key", key.as_str())],
                 &complaint(),
             )
-            .await;
+            .await
+        }
+    };
+    for i in 0..400 {
+        let key = format!("disk-full-{i}");
+        let reply = create(key.clone()).await;
         if reply.0 == StatusCode::CREATED {
             created.push(reply.2["number"].as_str().expect("number").to_owned());
             continue;
@@ -206,28 +211,14 @@ async fn a_full_disk_answers_503_keeps_nothing_and_the_retry_with_its_key_create
         .raw_execute_for_tests("PRAGMA max_page_count = 1073741823")
         .await
         .expect("room again");
-    let (status, _, case) = app
-        .post_json_with(
-            "/api/v1/cases",
-            &token(TELLER),
-            &[("idempotency-key", key.as_str())],
-            &complaint(),
-        )
-        .await;
+    let (status, _, case) = create(key.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{case:#}");
     assert_eq!(
         case["number"],
         format!("TS202603{:05}", created.len() + 1),
         "the refused create took no serial"
     );
-    let (again, _, same) = app
-        .post_json_with(
-            "/api/v1/cases",
-            &token(TELLER),
-            &[("idempotency-key", key.as_str())],
-            &complaint(),
-        )
-        .await;
+    let (again, _, same) = create(key).await;
     assert_eq!(again, StatusCode::OK, "{same:#}");
     assert_eq!(same["number"], case["number"]);
 }
