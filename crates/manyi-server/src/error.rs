@@ -57,6 +57,13 @@ impl From<StoreError> for AppError {
                 detail: format!("{what}: {reason}"),
                 fields: Vec::new(),
             },
+            StoreError::BatchFailed {
+                ref cause,
+                transient: true,
+            } => {
+                tracing::warn!(error = %cause, "database unavailable (503 for a request)");
+                AppError::Unavailable
+            }
             StoreError::Database(ref db) if is_unavailable(db) => {
                 // Logged (without the request: nothing personal) so that an outage shows in
                 // the log; the client gets 503 and `Retry-After`.
@@ -73,50 +80,12 @@ impl From<StoreError> for AppError {
     }
 }
 
-/// Whether a driver error means "the database cannot be reached right now" — a restart, a
-/// failover, a network cut, a full pool — rather than a bug or bad data. These become 503
-/// with `Retry-After`; the pool opens fresh connections by itself once the server is back
-/// (each idle connection is tested before it is handed out, so dead ones are dropped).
-///
-/// - the connection itself: `Io` (reset, refused, EOF), `Protocol` (the stream broke off
-///   mid-message), `PoolTimedOut` (no connection within the acquire time-out: the server is
-///   down or every connection is busy), `PoolClosed` (shutting down), `WorkerCrashed`;
-/// - PostgreSQL's SQLSTATEs of class 08 (connection exception), 57P01 `admin_shutdown` (the
-///   server is stopping or restarting: what a connection in use sees), 57P02
-///   `crash_shutdown`, 57P03 `cannot_connect_now` (still starting up), and class 53
-///   (insufficient resources: 53100 `disk_full`, 53200 `out_of_memory`, 53300
-///   `too_many_connections` — several instances above the server's `max_connections`);
-/// - SQLite's `SQLITE_BUSY` and `SQLITE_FULL` ([`is_transient_sqlite_code`]).
-///
-/// A 503 does not prove that nothing was written: a connection lost during `COMMIT` leaves
-/// the outcome unknown. A retry with the same `Idempotency-Key` is safe either way.
+/// Whether a driver error means "the database cannot take this right now" (an outage, a full
+/// pool, a full disk) rather than a bug or bad data: these become 503 with `Retry-After`. The
+/// classification is the store's ([`manyi_store::is_transient`], which lists the cases), so
+/// that a group commit can give each write of a failed batch the class of the batch's error.
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => {
-            // SQLSTATEs are PostgreSQL's; SQLite's codes are numbers with other meanings.
-            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                return is_connection_sqlstate(pg.code());
-            }
-            db.try_downcast_ref::<sqlx::sqlite::SqliteError>()
-                .and_then(|e| sqlx::error::DatabaseError::code(e)?.parse::<i32>().ok())
-                .is_some_and(is_transient_sqlite_code)
-        }
-        _ => false,
-    }
-}
-
-/// SQLite result codes (extended; the primary code is the low byte) that say the database
-/// cannot take the write right now, not that the request was wrong: `SQLITE_BUSY` (5: another
-/// process, a CLI import say, held the lock past the busy time-out) and `SQLITE_FULL` (13: the
-/// disk is full). Both pass once the operator (or the other process) is done; until then a
-/// 503 with `Retry-After` says so, where a 500 would say manyi is broken.
-fn is_transient_sqlite_code(extended: i32) -> bool {
-    matches!(extended & 0xff, 5 | 13)
+    manyi_store::is_transient(e)
 }
 
 /// A driver error for the log: a server's message with its SQLSTATE (rather than sqlx's
@@ -129,11 +98,6 @@ fn describe(e: &sqlx::Error) -> String {
         },
         other => other.to_string(),
     }
-}
-
-/// SQLSTATEs that say the connection or the server went away, not that the request was wrong.
-fn is_connection_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 /// The RFC 9457 body.
@@ -350,29 +314,22 @@ mod tests {
     }
 
     #[test]
-    fn connection_class_sqlstates_are_unavailable() {
-        for code in [
-            "08000", "08003", "08006", "08P01", "57P01", "57P02", "57P03", "53000", "53100",
-            "53200", "53300", "53400",
-        ] {
-            assert!(is_connection_sqlstate(code), "{code}");
+    fn a_failed_batch_is_a_503_only_if_its_cause_passes() {
+        let app: AppError = StoreError::BatchFailed {
+            cause: "terminating connection due to administrator command".into(),
+            transient: true,
         }
-        for code in ["23505", "40001", "40P01", "57014", "42P01", "22P02"] {
-            assert!(!is_connection_sqlstate(code), "{code}");
+        .into();
+        assert!(matches!(app, AppError::Unavailable), "{app:?}");
+        let app: AppError = StoreError::BatchFailed {
+            cause: "a bug".into(),
+            transient: false,
         }
-    }
-
-    #[test]
-    fn a_busy_or_full_sqlite_database_is_unavailable_and_other_sqlite_errors_are_not() {
-        // Extended codes: SQLITE_BUSY_SNAPSHOT (517) and SQLITE_BUSY_TIMEOUT (773) are BUSY.
-        for code in [5, 517, 773, 13] {
-            assert!(is_transient_sqlite_code(code), "{code}");
-        }
-        // SQLITE_CONSTRAINT_UNIQUE, _FOREIGNKEY, SQLITE_ERROR, SQLITE_READONLY, SQLITE_CORRUPT,
-        // SQLITE_IOERR (a failing disk is not "try again in a second").
-        for code in [2067, 787, 1, 8, 11, 10, 266] {
-            assert!(!is_transient_sqlite_code(code), "{code}");
-        }
+        .into();
+        assert!(
+            matches!(app, AppError::Internal(ref m) if m.contains("a bug")),
+            "{app:?}"
+        );
     }
 
     #[test]

@@ -88,7 +88,7 @@ use jiff::Timestamp;
 pub use bulk::{BulkCase, BulkTimer, BulkWrite};
 pub use conduct::{ConductOutcome, NewConduct};
 pub use dashboard::{OpenCounts, StatsTotal};
-pub use error::StoreError;
+pub use error::{StoreError, is_transient};
 pub use find::{FindBackfill, FindKey, FindQuery, NUMBER_KIND, NumberBackfill};
 pub use find_capped::CappedFind;
 pub use intake::IntakeFigures;

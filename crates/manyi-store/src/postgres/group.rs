@@ -81,14 +81,6 @@ fn month_key(t: jiff::Timestamp) -> i64 {
     i64::from(civil.year()) * 12 + i64::from(civil.month())
 }
 
-/// The error a job gets when the transaction it joined failed as a whole (nothing of it was
-/// written). The driver's error cannot be cloned; its text names no personal data.
-fn batch_failed(e: &StoreError) -> StoreError {
-    StoreError::Database(sqlx::Error::Protocol(format!(
-        "the write transaction this create joined failed: {e}"
-    )))
-}
-
 /// The queue of creates and whether a drainer task is running. Shared by the store's clones.
 #[derive(Clone, Default)]
 pub(super) struct GroupCommit {
@@ -168,7 +160,7 @@ impl Drop for DrainGuard {
             q.draining = false;
             let e = StoreError::Database(sqlx::Error::PoolClosed);
             for job in q.jobs.drain(..) {
-                let _ = job.reply.send(Err(batch_failed(&e)));
+                let _ = job.reply.send(Err(StoreError::batch_failed(&e)));
             }
         }
     }
@@ -370,12 +362,12 @@ fn fail_all(done: Vec<Done>, rest: Vec<Job>, e: &StoreError) {
     tracing::warn!(error = %e, "create batch abandoned");
     for Done(result, reply) in done {
         let _ = reply.send(match result {
-            Ok(_) => Err(batch_failed(e)),
+            Ok(_) => Err(StoreError::batch_failed(e)),
             own_error => own_error,
         });
     }
     for job in rest {
-        let _ = job.reply.send(Err(batch_failed(e)));
+        let _ = job.reply.send(Err(StoreError::batch_failed(e)));
     }
 }
 

@@ -88,10 +88,10 @@ impl Done {
     fn fail(self, e: &StoreError) {
         match self {
             Done::Create(Ok(_), reply) => {
-                let _ = reply.send(Err(batch_failed(e)));
+                let _ = reply.send(Err(StoreError::batch_failed(e)));
             }
             Done::Update(Ok(_), reply) => {
-                let _ = reply.send(Err(batch_failed(e)));
+                let _ = reply.send(Err(StoreError::batch_failed(e)));
             }
             own_error => own_error.send(),
         }
@@ -102,27 +102,13 @@ impl Job {
     fn fail(self, e: &StoreError) {
         match self {
             Job::Create { reply, .. } => {
-                let _ = reply.send(Err(batch_failed(e)));
+                let _ = reply.send(Err(StoreError::batch_failed(e)));
             }
             Job::Update { reply, .. } => {
-                let _ = reply.send(Err(batch_failed(e)));
+                let _ = reply.send(Err(StoreError::batch_failed(e)));
             }
         }
     }
-}
-
-/// The error a job gets when the transaction it joined failed as a whole (nothing of it was
-/// written). The driver's error cannot be cloned; its text names no personal data.
-fn batch_failed(e: &StoreError) -> StoreError {
-    // The driver's own message (SQLite's error text and code) says what failed; our wrapper's
-    // Display alone ("database error") does not.
-    let cause = match e {
-        StoreError::Database(inner) => inner.to_string(),
-        other => other.to_string(),
-    };
-    StoreError::Database(sqlx::Error::Protocol(format!(
-        "the write transaction this write joined failed: {cause}"
-    )))
 }
 
 /// The error of a job submitted after the store was closed, or whose batch task went away
