@@ -179,11 +179,21 @@ impl SqliteStore {
 
 /// Clears `draining` if the drainer task ends without doing so itself (it was dropped with
 /// its runtime, or panicked), failing the jobs still queued rather than stranding them.
-struct DrainGuard(GroupCommit);
+///
+/// A drainer that ends normally disarms it first: by then it has cleared `draining` itself, and
+/// a request may already have set it again for a new drainer; an armed guard would fail that
+/// request's job (with `PoolClosed`: a spurious 503) and leave the new drainer without it.
+struct DrainGuard {
+    group: GroupCommit,
+    armed: bool,
+}
 
 impl Drop for DrainGuard {
     fn drop(&mut self) {
-        let mut q = self.0.lock();
+        if !self.armed {
+            return;
+        }
+        let mut q = self.group.lock();
         if q.draining {
             q.draining = false;
             let e = StoreError::Database(sqlx::Error::PoolClosed);
@@ -196,12 +206,17 @@ impl Drop for DrainGuard {
 
 /// Runs batches until the queue is empty.
 async fn drain(store: SqliteStore) {
-    let guard = DrainGuard(store.group.clone());
+    let mut guard = DrainGuard {
+        group: store.group.clone(),
+        armed: true,
+    };
     loop {
         let batch: Vec<Job> = {
             let mut q = store.group.lock();
             if q.jobs.is_empty() {
                 q.draining = false;
+                // Under the same lock: from here on `draining` may belong to a new drainer.
+                guard.armed = false;
                 break;
             }
             let n = q.jobs.len().min(MAX_BATCH);
